@@ -1,0 +1,467 @@
+"""Adaptive assignment generator (pure).
+
+Given a student's current mastery per concept, the concept graph, the item bank
+and the items the student answered lately, build a personalised assignment:
+
+1. *Which concepts*: concepts below the mastery threshold whose prerequisites are
+   ready (or that the teacher pinned), most foundational and most unblocking
+   first, plus review of mastered concepts that have gone unpractised long enough
+   to decay.
+2. *Which items*: for each chosen concept, items whose predicted success falls in
+   a desirable-difficulty band (hard enough to teach, easy enough to succeed),
+   spread from the top of the band to the bottom so the concept's items climb
+   easy -> medium -> hard around the student's level; never an item answered
+   within ``recent_days``.
+3. *Why*: every pick carries a sentence a teacher or student can read.
+
+Everything here is plain data in, plain data out; the clock is an argument.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from masteryai_lti.mastery.graph import ConceptGraph
+
+DIFFICULTY_LABELS = ("easy", "medium", "hard")
+# Logit offsets used when an item has no difficulty learned from responses yet:
+# an "easy" item is answered correctly ~73% of the time by a student at 50/100.
+LABEL_DIFFICULTY = {"easy": -1.0, "medium": 0.0, "hard": 1.0}
+# Learned difficulties are cut back into labels at these logit boundaries.
+LABEL_CUTS = (-0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class ConceptState:
+    """What the mastery model currently believes about one student and concept.
+
+    ``mastery`` is 0-100 *now* (decay already applied by the engine);
+    ``peak_mastery`` is the highest value reached, which tells a concept that was
+    learned and is fading apart from one that was never learned.
+    """
+
+    mastery: float
+    uncertainty: float = 50.0
+    last_practiced: datetime | None = None
+    attempts: int = 0
+    peak_mastery: float | None = None
+
+
+@dataclass(frozen=True)
+class ItemCandidate:
+    """An item of the bank as the generator sees it.
+
+    ``difficulty`` is on a logit scale (0 = average, positive = harder) when it has
+    been learned from responses; otherwise the label's default is used.
+    """
+
+    id: Hashable
+    concept_keys: tuple[str, ...]
+    difficulty_label: str = "medium"
+    difficulty: float | None = None
+
+    @property
+    def effective_difficulty(self) -> float:
+        """Learned difficulty, else the label's default."""
+        if self.difficulty is not None:
+            return self.difficulty
+        return LABEL_DIFFICULTY.get(self.difficulty_label, 0.0)
+
+
+@dataclass(frozen=True)
+class AnsweredItem:
+    """One item the student answered and when."""
+
+    item_id: Hashable
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """Knobs a teacher (or the course defaults) can turn."""
+
+    length: int = 10
+    mastery_threshold: float = 70.0
+    # Prerequisites count as ready at this mastery; None means the mastery threshold.
+    ready_threshold: float | None = None
+    # Desirable-difficulty band of predicted success (Bjork; Wilson et al. 2019 put the
+    # optimum for learning near 85% correct, so the band sits just under it).
+    band: tuple[float, float] = (0.60, 0.85)
+    # Items further than this outside the band are never picked, except one
+    # closest item for a concept that has nothing nearer (so it is not starved).
+    band_tolerance: float = 0.15
+    recent_days: float = 7.0
+    review_after_days: float = 14.0
+    review_share: float = 0.2
+    max_focus_concepts: int = 2
+    pinned: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
+
+    @property
+    def ready_at(self) -> float:
+        """Mastery at which a prerequisite counts as ready."""
+        return self.mastery_threshold if self.ready_threshold is None else self.ready_threshold
+
+
+@dataclass(frozen=True)
+class ConceptPlan:
+    """A concept chosen (or considered) for an assignment and the reason."""
+
+    concept_key: str
+    kind: str  # "pinned" | "practice" | "review"
+    mastery: float
+    reason: str
+    blocked_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One item of a generated assignment, with why it was chosen."""
+
+    item_id: Hashable
+    concept_key: str
+    kind: str  # "pinned" | "practice" | "review"
+    difficulty_label: str
+    difficulty: float
+    predicted_success: float
+    in_band: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class GeneratedAssignment:
+    """The ordered picks plus the concept-level plan and what was left out."""
+
+    picks: list[Pick]
+    concepts: list[ConceptPlan]
+    skipped: list[ConceptPlan] = field(default_factory=list)
+
+
+SuccessPredictor = Callable[[ItemCandidate, Mapping[str, ConceptState]], float]
+
+
+def label_for_difficulty(difficulty: float) -> str:
+    """Cut a learned logit difficulty back into easy / medium / hard."""
+    if difficulty < LABEL_CUTS[0]:
+        return "easy"
+    if difficulty > LABEL_CUTS[1]:
+        return "hard"
+    return "medium"
+
+
+def default_predict_success(item: ItemCandidate, states: Mapping[str, ConceptState]) -> float:
+    """Probability of a correct answer: logistic(mean concept logit - item difficulty).
+
+    A stand-in used when the caller does not pass the mastery engine's own
+    prediction; unknown concepts count as 50/100.
+    """
+    logits = [_logit(states[k].mastery / 100.0) if k in states else 0.0 for k in item.concept_keys]
+    ability = sum(logits) / len(logits) if logits else 0.0
+    return _sigmoid(ability - item.effective_difficulty)
+
+
+def plan_concepts(
+    graph: ConceptGraph,
+    states: Mapping[str, ConceptState],
+    settings: GeneratorSettings,
+    now: datetime,
+) -> tuple[list[ConceptPlan], list[ConceptPlan], list[ConceptPlan]]:
+    """Choose concepts: ``(focus, review, skipped)``, each in priority order.
+
+    Focus concepts are pinned ones, then concepts below the threshold whose
+    prerequisites are all ready. Review concepts were mastered (peak at or above
+    the threshold) and not practised for ``review_after_days``. Skipped lists
+    gap concepts held back, each with the prerequisite(s) blocking it.
+    """
+    threshold = settings.mastery_threshold
+    depth = graph.depth()
+    focus: list[tuple[tuple, ConceptPlan]] = []
+    review: list[tuple[tuple, ConceptPlan]] = []
+    skipped: list[ConceptPlan] = []
+
+    def mastery_of(key: str) -> float:
+        return states[key].mastery if key in states else 0.0
+
+    for key in graph.topological_order():
+        name = graph.concepts[key].name
+        m = mastery_of(key)
+        state = states.get(key)
+        if key in settings.excluded:
+            skipped.append(ConceptPlan(key, "excluded", m, f"{name}: excluded by the teacher"))
+            continue
+        blocked = tuple(
+            sorted(p for p in graph.prerequisites[key] if mastery_of(p) < settings.ready_at)
+        )
+        if key in settings.pinned:
+            why = f"{name} is pinned by the teacher (mastery {m:.0f}/100)"
+            if blocked:
+                why += "; prerequisites not yet ready: " + _names(graph, blocked, mastery_of)
+            focus.append(((0, depth[key], key), ConceptPlan(key, "pinned", m, why, blocked)))
+            continue
+        if m < threshold:
+            if blocked:
+                skipped.append(
+                    ConceptPlan(
+                        key,
+                        "blocked",
+                        m,
+                        f"{name} waits for its prerequisites: "
+                        + _names(graph, blocked, mastery_of),
+                        blocked,
+                    )
+                )
+                continue
+            unlocks = sum(1 for d in graph.descendants(key) if mastery_of(d) < threshold)
+            prereq_text = (
+                "its prerequisites are ready ("
+                + _names(graph, graph.prerequisites[key], mastery_of)
+                + ")"
+                if graph.prerequisites[key]
+                else "it has no prerequisites"
+            )
+            why = f"{name} is at {m:.0f}/100, below mastery ({threshold:.0f}), and {prereq_text}"
+            if unlocks:
+                why += f"; mastering it moves {unlocks} later concept(s) closer"
+            # Foundational first, then the ones that unblock most, then the closest
+            # to mastery (finishing a concept frees its dependants soonest).
+            priority = (1, depth[key], -unlocks, -m, key)
+            focus.append((priority, ConceptPlan(key, "practice", m, why)))
+            continue
+        peak = state.peak_mastery if state and state.peak_mastery is not None else m
+        idle = _days_since(state.last_practiced if state else None, now)
+        if peak >= threshold and idle is not None and idle >= settings.review_after_days:
+            why = (
+                f"{name} was mastered but not practised for {idle:.0f} days "
+                f"(now {m:.0f}/100); a short review keeps it from fading"
+            )
+            review.append(((-idle, m, key), ConceptPlan(key, "review", m, why)))
+    focus.sort(key=lambda t: t[0])
+    review.sort(key=lambda t: t[0])
+    return [p for _, p in focus], [p for _, p in review], skipped
+
+
+def generate_assignment(
+    graph: ConceptGraph,
+    states: Mapping[str, ConceptState],
+    items: Iterable[ItemCandidate],
+    answered: Iterable[AnsweredItem],
+    now: datetime,
+    settings: GeneratorSettings | None = None,
+    predict: SuccessPredictor | None = None,
+) -> GeneratedAssignment:
+    """Build one student's assignment of up to ``settings.length`` items.
+
+    Guarantees: no item answered within ``settings.recent_days`` of ``now``; no
+    item touching an excluded concept; no item touching a concept whose
+    prerequisites are not ready unless that concept is pinned; practice items of
+    each concept ordered from easiest to hardest.
+    """
+    settings = settings or GeneratorSettings()
+    predict = predict or default_predict_success
+    focus, review, skipped = plan_concepts(graph, states, settings, now)
+
+    recent_cutoff = now - timedelta(days=settings.recent_days)
+    recent = {a.item_id for a in answered if a.answered_at >= recent_cutoff}
+    allowed = _allowed_concepts(graph, states, settings)
+    by_concept: dict[str, list[ItemCandidate]] = {}
+    for item in items:
+        if item.id in recent or not item.concept_keys:
+            continue
+        if not all(k in allowed for k in item.concept_keys):
+            continue
+        for k in item.concept_keys:
+            by_concept.setdefault(k, []).append(item)
+
+    length = max(0, settings.length)
+    review_slots = 0
+    if review:
+        review_slots = min(len(review) * 3, max(1, round(length * settings.review_share)))
+    if not focus:
+        review_slots = min(length, len(review) * 3)
+    practice_slots = length - review_slots
+
+    used: set[Hashable] = set()
+    practice_picks: list[Pick] = []
+    chosen_plans: list[ConceptPlan] = []
+
+    # Spread practice slots over a few focus concepts; concepts with no unused
+    # items give their slots to the next ones in priority order.
+    active = [p for p in focus if by_concept.get(p.concept_key)]
+    for plan in focus:
+        if not by_concept.get(plan.concept_key):
+            skipped.append(
+                ConceptPlan(
+                    plan.concept_key,
+                    "no_items",
+                    plan.mastery,
+                    f"{graph.concepts[plan.concept_key].name}: no unused items in the bank",
+                )
+            )
+    pinned_count = sum(1 for p in active if p.kind == "pinned")
+    width = max(settings.max_focus_concepts, pinned_count)
+    start = 0
+    while practice_slots > len(practice_picks) and start < len(active):
+        group = active[start : start + width]
+        start += width
+        remaining = practice_slots - len(practice_picks)
+        quotas = _split(remaining, len(group))
+        carry = 0
+        for plan, quota in zip(group, quotas, strict=True):
+            picks = _pick_items(
+                plan,
+                by_concept[plan.concept_key],
+                quota + carry,
+                used,
+                states,
+                settings,
+                predict,
+                graph,
+            )
+            carry = quota + carry - len(picks)
+            if picks:
+                chosen_plans.append(plan)
+                practice_picks.extend(picks)
+
+    review_picks: list[Pick] = []
+    # Leftover practice slots (small bank, everything mastered) go to review too.
+    review_budget = length - len(practice_picks)
+    if review and review_budget > 0:
+        quotas = _split(review_budget, min(len(review), review_budget))
+        for plan, quota in zip(review, quotas, strict=False):
+            picks = _pick_items(
+                plan,
+                by_concept.get(plan.concept_key, []),
+                quota,
+                used,
+                states,
+                settings,
+                predict,
+                graph,
+            )
+            if picks:
+                chosen_plans.append(plan)
+                review_picks.extend(picks)
+            if len(review_picks) >= review_budget:
+                break
+
+    # Retrieval warm-up first, then practice climbing easy -> hard.
+    ordered = review_picks + sorted(practice_picks, key=lambda p: (p.difficulty, str(p.item_id)))
+    return GeneratedAssignment(picks=ordered[:length], concepts=chosen_plans, skipped=skipped)
+
+
+def _pick_items(
+    plan: ConceptPlan,
+    candidates: list[ItemCandidate],
+    count: int,
+    used: set[Hashable],
+    states: Mapping[str, ConceptState],
+    settings: GeneratorSettings,
+    predict: SuccessPredictor,
+    graph: ConceptGraph,
+) -> list[Pick]:
+    """Choose ``count`` unused items of one concept aiming at targets spread over the band."""
+    if count <= 0:
+        return []
+    low, high = settings.band
+    scored = [(predict(item, states), item) for item in candidates if item.id not in used]
+    if not scored:
+        return []
+    # Targets run from the easy end of the band to the hard end, so the picks
+    # form a ladder around the student's level rather than n copies of one item.
+    if plan.kind == "review":
+        targets = [high] * count  # review is retrieval practice: aim high
+    else:
+        targets = [high - (high - low) * (i + 0.5) / count for i in range(count)]
+    picks: list[Pick] = []
+    name = graph.concepts[plan.concept_key].name
+    tol = settings.band_tolerance
+    for target in targets:
+        pool = [(p, it) for p, it in scored if it.id not in used]
+        near = [(p, it) for p, it in pool if low - tol <= p <= high + tol]
+        if near:
+            pool = near
+        elif picks or not pool:
+            break
+        # Prefer items inside the band, then the closest to the target; ties go to
+        # the item teaching the fewest other concepts, then to id order.
+        p, item = min(
+            pool,
+            key=lambda t: (
+                not (low <= t[0] <= high),
+                abs(t[0] - target),
+                len(t[1].concept_keys),
+                str(t[1].id),
+            ),
+        )
+        used.add(item.id)
+        in_band = low <= p <= high
+        label = item.difficulty_label or label_for_difficulty(item.effective_difficulty)
+        fit = (
+            f"predicted success {p:.0%} is inside the {low:.0%}-{high:.0%} band"
+            if in_band
+            else f"closest available item: predicted success {p:.0%} (band {low:.0%}-{high:.0%})"
+        )
+        picks.append(
+            Pick(
+                item_id=item.id,
+                concept_key=plan.concept_key,
+                kind=plan.kind,
+                difficulty_label=label,
+                difficulty=item.effective_difficulty,
+                predicted_success=p,
+                in_band=in_band,
+                reason=(
+                    f"{_KIND_TEXT[plan.kind]} {name} ({plan.mastery:.0f}/100): {label} item, {fit}"
+                ),
+            )
+        )
+    return picks
+
+
+_KIND_TEXT = {"pinned": "Pinned concept", "practice": "Practise", "review": "Review"}
+
+
+def _allowed_concepts(
+    graph: ConceptGraph, states: Mapping[str, ConceptState], settings: GeneratorSettings
+) -> set[str]:
+    """Concepts an item may touch: not excluded, and prerequisites ready or pinned."""
+    allowed = set()
+    for key, prereqs in graph.prerequisites.items():
+        if key in settings.excluded:
+            continue
+        ready = all(
+            (states[p].mastery if p in states else 0.0) >= settings.ready_at for p in prereqs
+        )
+        if ready or key in settings.pinned:
+            allowed.add(key)
+    return allowed
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """Split ``total`` into ``parts`` near-equal integers, larger first."""
+    if parts <= 0:
+        return []
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def _names(graph: ConceptGraph, keys: Iterable[str], mastery_of: Callable[[str], float]) -> str:
+    return ", ".join(f"{graph.concepts[k].name} {mastery_of(k):.0f}/100" for k in sorted(keys))
+
+
+def _days_since(moment: datetime | None, now: datetime) -> float | None:
+    if moment is None:
+        return None
+    return (now - moment).total_seconds() / 86400.0
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 0.01), 0.99)
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
