@@ -1,0 +1,54 @@
+"""LTI role URIs to this tool's roles (DESIGN.md section 3). Pure: no Flask, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+# LTI 1.3 core §A.2.3 context roles, with their sub-roles (…/Instructor#TeachingAssistant).
+_TEACHER_CONTEXT_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
+_STUDENT_CONTEXT_ROLES = ("Learner",)
+# §A.2.1 and §A.2.2: system and institution Administrator.
+_ADMIN_ROLES = (
+    LIS + "system/person#Administrator",
+    LIS + "institution/person#Administrator",
+    LIS + "system/person#SysAdmin",
+)
+
+
+@dataclass(frozen=True)
+class MappedRole:
+    """The course role a launch gives (teacher or student) and whether the person is an admin."""
+
+    course_role: str
+    is_admin: bool
+
+    @property
+    def user_role(self) -> str:
+        """The global role to record on the user."""
+        return "admin" if self.is_admin else self.course_role
+
+
+def _context_role_name(role: str) -> str | None:
+    # Full URIs: …/membership#Instructor or …/membership/Instructor#TeachingAssistant;
+    # LTI 1.3 also allows the bare short names ("Instructor").
+    if role.startswith(LIS + "membership"):
+        return role.rsplit("#", 1)[-1] if "#" in role else role.rsplit("/", 1)[-1]
+    if "/" not in role and "#" not in role:
+        return role
+    return None
+
+
+def map_roles(roles: list[str] | None) -> MappedRole:
+    """Instructor, TeachingAssistant, ContentDeveloper → teacher; Learner → student;
+    institution/system Administrator → admin of the institution (and teacher in the course).
+
+    A launch with no recognised role is treated as a student: the least privilege.
+    """
+    roles = [r.strip() for r in roles or [] if isinstance(r, str)]
+    is_admin = any(r in _ADMIN_ROLES for r in roles)
+    names = {_context_role_name(r) for r in roles} - {None}
+    if is_admin or names & set(_TEACHER_CONTEXT_ROLES):
+        return MappedRole("teacher", is_admin)
+    return MappedRole("student", False)
