@@ -1,0 +1,250 @@
+"""At-risk scoring (pure): probability of failing or withdrawing, with ranked reasons.
+
+Features come from a `CourseEngagement` (so the product and the OULAD evaluation
+share every step). A logistic model turns them into a calibrated probability;
+its coefficients are fitted offline (`flask engagement fit`) and shipped as
+``risk_model.json`` with their provenance.
+
+Reasons are ranked by a counterfactual: for each actionable factor, how much
+would the probability drop if the student's raw value rose to the course
+median? The factor with the largest drop is cited first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .engine import COUNT_FACTORS, FACTORS, CourseEngagement, factor_reason
+
+MODEL_PATH = Path(__file__).with_name("risk_model.json")
+FEATURES: tuple[str, ...] = (
+    *(f"rel_{name}" for name in FACTORS),
+    "recency_weeks",
+    "never_active",
+    "trend",
+    "score_gap",
+    "no_score",
+)
+_REL_CLIP = (-6.0, 4.0)
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """Logistic model: p = 1 / (1 + exp(-(intercept + coef · x)))."""
+
+    coef: np.ndarray
+    intercept: float
+    provenance: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> RiskModel:
+        """Load from the JSON form; features must match `FEATURES` by name."""
+        names = list(data["features"])
+        if names != list(FEATURES):
+            raise ValueError(f"model features {names} do not match {list(FEATURES)}")
+        return cls(
+            np.asarray(data["coef"], dtype=float),
+            float(data["intercept"]),
+            dict(data.get("provenance", {})),
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return {
+            "features": list(FEATURES),
+            "coef": [round(float(c), 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+            "provenance": self.provenance,
+        }
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for a feature matrix (n, len(FEATURES))."""
+        z = self.intercept + x @ self.coef
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def load_model(path: Path | str = MODEL_PATH) -> RiskModel:
+    """Read a model JSON file (default: the one shipped with the package)."""
+    return RiskModel.from_dict(json.loads(Path(path).read_text()))
+
+
+def _relative(raw: np.ndarray, median: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Course-relative position of each raw value: log-ratio for counts, difference for rates."""
+    out = np.zeros_like(raw, dtype=float)
+    for j, name in enumerate(FACTORS):
+        if not active[j]:
+            continue
+        if name in COUNT_FACTORS:
+            out[:, j] = np.log1p(raw[:, j]) - np.log1p(median[j])
+        else:
+            out[:, j] = (raw[:, j] - median[j]) * 3.0
+    return np.clip(out, *_REL_CLIP)
+
+
+def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (n, len(FEATURES)); ``raw`` overrides the course's raw values."""
+    raw = course.raw if raw is None else raw
+    rel = _relative(raw, course.median, course.active_factors)
+    since = course.days_since_active
+    never = since < 0
+    recency = np.where(never, course.period_days + 7, since) / 7.0
+    trend = np.clip(course.trend_slope, -3.0, 3.0)
+    no_score = np.isnan(course.mean_score)
+    gap = np.where(no_score, 0.0, np.nan_to_num(course.mean_score) - 0.7)
+    return np.column_stack([rel, recency, never.astype(float), trend, gap, no_score.astype(float)])
+
+
+@dataclass(frozen=True)
+class RiskThresholds:
+    """Per-course flag thresholds: flag at ``flag_at``, clear only below ``clear_below``.
+
+    The gap between the two is the hysteresis that keeps flags from flickering.
+    """
+
+    flag_at: float = 0.5
+    clear_below: float = 0.4
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.clear_below <= self.flag_at < 1.0:
+            raise ValueError("thresholds need 0 < clear_below <= flag_at < 1")
+
+
+@dataclass(frozen=True)
+class RiskReason:
+    """One cited reason: the factor (or context) and the probability drop if fixed."""
+
+    factor: str
+    text: str
+    actionable: bool
+    impact: float
+
+
+@dataclass(frozen=True)
+class StudentRisk:
+    """At-risk verdict for one student."""
+
+    student_id: int
+    probability: float
+    flagged: bool
+    no_activity: bool
+    reasons: list[RiskReason]
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return {
+            "student_id": self.student_id,
+            "probability": self.probability,
+            "flagged": self.flagged,
+            "no_activity": self.no_activity,
+            "reasons": [r.__dict__.copy() for r in self.reasons],
+        }
+
+
+@dataclass
+class CourseRisk:
+    """Columnar risk for a course: probabilities, flags and counterfactual drops."""
+
+    course: CourseEngagement
+    probability: np.ndarray  # (n,)
+    flagged: np.ndarray  # (n,) bool
+    drop_if_median: np.ndarray  # (n, 6) probability drop when factor j is raised to the median
+
+    def reasons(self, i: int, limit: int = 3) -> list[RiskReason]:
+        """1-3 reasons for row i: actionable factors by counterfactual impact, then context."""
+        c = self.course
+        out: list[RiskReason] = []
+        drops = self.drop_if_median[i]
+        for j in np.argsort(-drops, kind="stable"):
+            if drops[j] <= 1e-4 or len(out) >= limit:
+                break
+            out.append(RiskReason(FACTORS[j], factor_reason(c, i, int(j)), True, float(drops[j])))
+        context: list[RiskReason] = []
+        since = int(c.days_since_active[i])
+        if since < 0:
+            context.append(
+                RiskReason("recency", f"no activity in the last {c.period_days} days", False, 0.0)
+            )
+        elif since >= 7:
+            context.append(RiskReason("recency", f"last active {since} days ago", False, 0.0))
+        if c.trend_slope[i] <= -0.15:
+            context.append(RiskReason("trend", "weekly activity is falling", False, 0.0))
+        ms = c.mean_score[i]
+        if not np.isnan(ms) and ms < 0.6:
+            context.append(
+                RiskReason("performance", f"average score {round(ms * 100)}%", False, 0.0)
+            )
+        for r in context:
+            if len(out) >= limit:
+                break
+            out.append(r)
+        return out
+
+    def student(self, i: int) -> StudentRisk:
+        """Verdict with reasons for row i."""
+        return StudentRisk(
+            student_id=int(self.course.roster[i]),
+            probability=round(float(self.probability[i]), 4),
+            flagged=bool(self.flagged[i]),
+            no_activity=bool(self.course.days_since_active[i] < 0),
+            reasons=self.reasons(i) if self.flagged[i] else [],
+        )
+
+
+def assess_course(
+    course: CourseEngagement,
+    model: RiskModel,
+    thresholds: RiskThresholds | None = None,
+    previously_flagged: Sequence[bool] | np.ndarray | None = None,
+) -> CourseRisk:
+    """Probability, flag and counterfactual reason impacts for every roster student.
+
+    Roster students with no activity in the period are always flagged. A student
+    flagged before stays flagged until the probability falls below
+    ``thresholds.clear_below``.
+    """
+    th = thresholds or RiskThresholds()
+    x = features(course)
+    p = model.predict(x)
+    prev = (
+        np.zeros(course.size, dtype=bool)
+        if previously_flagged is None
+        else np.asarray(previously_flagged, dtype=bool)
+    )
+    flagged = (p >= th.flag_at) | (prev & (p >= th.clear_below)) | (course.days_since_active < 0)
+    drops = np.zeros((course.size, len(FACTORS)))
+    for j in range(len(FACTORS)):
+        if not course.active_factors[j]:
+            continue
+        raised = course.raw.copy()
+        raised[:, j] = np.maximum(raised[:, j], course.median[j])
+        drops[:, j] = p - model.predict(features(course, raised))
+    return CourseRisk(course, p, flagged, drops)
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50
+) -> tuple[np.ndarray, float]:
+    """Fit an L2-penalised logistic regression by Newton's method; returns (coef, intercept).
+
+    The intercept is not penalised. Deterministic.
+    """
+    n, k = x.shape
+    xa = np.column_stack([np.ones(n), x])
+    beta = np.zeros(k + 1)
+    penalty = np.full(k + 1, l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        z = np.clip(xa @ beta, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad = xa.T @ (p - y) + penalty * beta
+        hess = (xa * (p * (1 - p))[:, None]).T @ xa + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta[1:], float(beta[0])
