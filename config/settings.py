@@ -1,0 +1,166 @@
+"""Settings read from the environment.
+
+Each class is a plain object whose upper-case attributes become Flask config keys.
+Values come from the environment when the class is instantiated, so tests and
+`create_app` can build a fresh one after changing `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+# A placeholder that marks "no real secret given": accepted in development and
+# tests, refused in production.
+DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me"
+
+
+class MissingSetting(RuntimeError):
+    """A production setting that must come from the environment is absent."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL forms users write to the driver this project installs.
+
+    Heroku-style ``postgres://`` and plain ``postgresql://`` both become
+    ``postgresql+psycopg2://``: SQLAlchemy 2.1 would otherwise pick psycopg 3,
+    which we do not install.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise MissingSetting(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class Settings:
+    """Base settings shared by every environment."""
+
+    ENV_NAME = "base"
+
+    def __init__(self) -> None:
+        database_url = os.environ.get("DATABASE_URL", "")
+        self.DATABASE_URL = database_url
+        self.SQLALCHEMY_DATABASE_URI = (
+            normalise_database_url(database_url)
+            if database_url
+            else f"sqlite:///{INSTANCE_DIR / 'masteryai.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+        self.ALLOWED_ORIGINS = _list("ALLOWED_ORIGINS", [])
+        self.ACCESS_TOKEN_EXPIRE_MINUTES = _int("ACCESS_TOKEN_EXPIRE_MINUTES", 30)
+        self.REFRESH_TOKEN_EXPIRE_DAYS = _int("REFRESH_TOKEN_EXPIRE_DAYS", 7)
+        self.ENGAGEMENT_CALCULATION_PERIOD_DAYS = _int("ENGAGEMENT_CALCULATION_PERIOD_DAYS", 30)
+        self.MASTERY_THRESHOLD = _int("MASTERY_THRESHOLD", 70)
+        self.LOGIN_RATE_LIMIT_PER_IP = os.environ.get("LOGIN_RATE_LIMIT_PER_IP", "20 per minute")
+        self.LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get(
+            "LOGIN_RATE_LIMIT_PER_ACCOUNT", "10 per minute"
+        )
+        # The password hashing cost; tests lower it to keep the suite quick.
+        self.BCRYPT_ROUNDS = _int("BCRYPT_ROUNDS", 12)
+        # Plain http is allowed on loopback in development and tests only.
+        self.ALLOW_INSECURE_HTTP = _bool("ALLOW_INSECURE_HTTP", False)
+        self.PREFERRED_URL_SCHEME = "https"
+        self.LTI_REFUSE_UNKNOWN_DEPLOYMENTS = _bool("LTI_REFUSE_UNKNOWN_DEPLOYMENTS", False)
+        self.LTI_REGISTRATION_REQUIRES_APPROVAL = _bool("LTI_REGISTRATION_REQUIRES_APPROVAL", False)
+        self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", False)
+        # Number of reverse proxies in front of the app (for ProxyFix).
+        self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+        # Jobs run on RQ when Redis is configured, unless forced inline.
+        self.JOBS_INLINE = _bool("JOBS_INLINE", not self.REDIS_URL)
+
+    def as_mapping(self) -> dict:
+        """The upper-case attributes, as Flask expects them."""
+        return {key: value for key, value in vars(self).items() if key.isupper()}
+
+
+class DevelopmentSettings(Settings):
+    """Local development: embedded defaults, plain http on loopback, the LTI sandbox."""
+
+    ENV_NAME = "development"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = self.SECRET_KEY or DEVELOPMENT_SECRET
+        self.ALLOW_INSECURE_HTTP = _bool("ALLOW_INSECURE_HTTP", True)
+        self.PREFERRED_URL_SCHEME = "http"
+        self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", True)
+
+
+class TestSettings(DevelopmentSettings):
+    """Test runs: fast hashing, a test database chosen by tests/conftest.py."""
+
+    ENV_NAME = "test"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.BCRYPT_ROUNDS = 4
+
+
+class ProductionSettings(Settings):
+    """Production: refuses to start without a real secret and a real database."""
+
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        missing = []
+        if not self.SECRET_KEY or self.SECRET_KEY == DEVELOPMENT_SECRET:
+            missing.append("SECRET_KEY")
+        if not self.DATABASE_URL:
+            missing.append("DATABASE_URL")
+        if missing:
+            raise MissingSetting(
+                "Production settings need these environment variables: " + ", ".join(missing)
+            )
+        if len(self.SECRET_KEY) < 32:
+            raise MissingSetting("SECRET_KEY must be at least 32 characters in production")
+        self.LTI_SANDBOX_ENABLED = False
+
+
+_BY_NAME = {
+    "development": DevelopmentSettings,
+    "test": TestSettings,
+    "testing": TestSettings,
+    "production": ProductionSettings,
+}
+
+
+def settings_for(name: str | None = None) -> Settings:
+    """Build the settings named by ``name`` or by ``MASTERYAI_ENV`` (default development)."""
+    name = (name or os.environ.get("MASTERYAI_ENV") or "development").lower()
+    try:
+        return _BY_NAME[name]()
+    except KeyError:
+        raise MissingSetting(
+            f"Unknown MASTERYAI_ENV {name!r}; use development, test or production"
+        ) from None

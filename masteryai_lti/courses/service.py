@@ -1,0 +1,232 @@
+"""Use cases of courses and enrollments, scoped by tenant and role."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
+from masteryai_lti.courses.models import Course, Enrollment
+from masteryai_lti.extensions import db
+from masteryai_lti.identity.models import User
+
+# No 0/O or 1/I/L: join codes are read aloud and typed from a board.
+_JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def _new_join_code() -> str:
+    return "".join(secrets.choice(_JOIN_ALPHABET) for _ in range(8))
+
+
+def course_for_actor(actor: Actor, course_id: int) -> Course:
+    """The course if the actor may see it, else NotFound (tenant + role scoping)."""
+    return visible_course(actor, db.session.get(Course, course_id))
+
+
+def visible_courses_query(actor: Actor) -> Select:
+    """Courses the actor sees: all of the institution for admins, else their enrollments."""
+    query = select(Course).where(Course.institution_id == actor.institution_id)
+    if not actor.is_admin:
+        query = query.join(Enrollment, Enrollment.course_id == Course.id).where(
+            Enrollment.user_id == actor.user_id, Enrollment.status == "active"
+        )
+    return query.order_by(Course.id)
+
+
+def create_course(actor: Actor, *, title: str, code: str | None, description: str) -> Course:
+    """A teacher or admin creates a course in their institution and teaches it."""
+    course = Course(
+        institution_id=actor.institution_id,
+        title=title.strip(),
+        code=code,
+        description=description or "",
+        join_code=_new_join_code(),
+    )
+    db.session.add(course)
+    db.session.flush()
+    enroll(actor.institution_id, course.id, actor.user_id, "teacher", source="api")
+    db.session.commit()
+    return course
+
+
+def update_course(actor: Actor, course_id: int, changes: dict) -> Course:
+    """Change a course's title, code or description (its teachers and admins)."""
+    course = course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    for field in ("title", "code", "description"):
+        if field in changes:
+            setattr(course, field, changes[field])
+    db.session.commit()
+    return course
+
+
+def enroll(
+    institution_id: int, course_id: int, user_id: int, role: str, source: str = "api"
+) -> Enrollment:
+    """Make ``user_id`` an active member with ``role``: an idempotent upsert.
+
+    Does not commit: callers (launch, roster sync, API) own the transaction.
+    """
+    enrollment = db.session.scalar(
+        select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
+    )
+    if enrollment is None:
+        enrollment = Enrollment(
+            institution_id=institution_id,
+            course_id=course_id,
+            user_id=user_id,
+            role=role,
+            source=source,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(enrollment)
+        except IntegrityError:
+            # A concurrent request enrolled the same user: take theirs.
+            enrollment = db.session.scalar(
+                select(Enrollment).where(
+                    Enrollment.course_id == course_id, Enrollment.user_id == user_id
+                )
+            )
+    if enrollment.role != role or enrollment.status != "active":
+        enrollment.role = role
+        enrollment.status = "active"
+        enrollment.updated_at = utcnow()
+    return enrollment
+
+
+def _user_for_enrollment(actor: Actor, user_id: int | None, email: str | None) -> User:
+    user = None
+    if user_id is not None:
+        user = db.session.get(User, user_id)
+    elif email:
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    # A user of another institution is reported as absent, like any foreign id.
+    if user is None or user.institution_id not in (None, actor.institution_id):
+        raise NotFound("No such user.")
+    return user
+
+
+def add_member(
+    actor: Actor, course_id: int, *, role: str, user_id: int | None = None, email: str | None = None
+) -> Enrollment:
+    """A course's teacher (or an admin) enrolls a user of the institution.
+
+    A self-registered student with no institution yet joins this one.
+    """
+    course = course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    user = _user_for_enrollment(actor, user_id, email)
+    if role == "teacher" and user.role == "student":
+        raise ValidationFailed(
+            "A student account cannot teach a course.",
+            errors=[field_error("role", "Students can only be enrolled as students.")],
+        )
+    if user.institution_id is None:
+        user.institution_id = course.institution_id
+    enrollment = enroll(course.institution_id, course.id, user.id, role, source="api")
+    db.session.commit()
+    return enrollment
+
+
+def remove_member(actor: Actor, course_id: int, user_id: int) -> None:
+    """Unenroll: the membership becomes inactive; the student's history stays."""
+    course = course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    enrollment = db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.course_id == course.id,
+            Enrollment.user_id == user_id,
+            Enrollment.status == "active",
+        )
+    )
+    if enrollment is None:
+        raise NotFound("That user is not a member of this course.")
+    enrollment.status = "inactive"
+    db.session.commit()
+
+
+def members(actor: Actor, course_id: int) -> list[tuple[Enrollment, User]]:
+    """Active members with their users (teachers and admins only)."""
+    course = course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    rows = db.session.execute(
+        select(Enrollment, User)
+        .join(User, User.id == Enrollment.user_id)
+        .where(Enrollment.course_id == course.id, Enrollment.status == "active")
+        .order_by(Enrollment.role, User.full_name, User.id)
+    )
+    return [(enrollment, user) for enrollment, user in rows]
+
+
+def join_course_by_code(user: User, join_code: str) -> Enrollment:
+    """A student joins the course with ``join_code``; does not commit."""
+    course = db.session.scalar(select(Course).where(Course.join_code == join_code.strip().upper()))
+    if course is None:
+        raise ValidationFailed(
+            "No course has this join code.",
+            errors=[field_error("join_code", "Unknown join code.")],
+        )
+    if user.institution_id not in (None, course.institution_id):
+        raise Conflict("This account belongs to another institution.")
+    user.institution_id = course.institution_id
+    return enroll(course.institution_id, course.id, user.id, "student", source="join_code")
+
+
+def join_course(actor: Actor, join_code: str) -> Enrollment:
+    """A logged-in student joins a course by code."""
+    user = db.session.get(User, actor.user_id)
+    enrollment = join_course_by_code(user, join_code)
+    db.session.commit()
+    return enrollment
+
+
+def student_ids(course_id: int) -> list[int]:
+    """Ids of the course's active students (the roster the engines see)."""
+    return list(
+        db.session.scalars(
+            select(Enrollment.user_id).where(
+                Enrollment.course_id == course_id,
+                Enrollment.role == "student",
+                Enrollment.status == "active",
+            )
+        )
+    )
+
+
+def get_course_by_context(institution_id: int, lti_context_id: str) -> Course | None:
+    """The institution's course for an LMS context id, or None."""
+    return db.session.scalar(
+        select(Course).where(
+            Course.institution_id == institution_id, Course.lti_context_id == lti_context_id
+        )
+    )
+
+
+def upsert_lms_course(
+    institution_id: int, lti_context_id: str, title: str, code: str | None = None
+) -> Course:
+    """Find or create the course for an LMS context, keeping its title current. No commit."""
+    course = get_course_by_context(institution_id, lti_context_id)
+    if course is None:
+        course = Course(
+            institution_id=institution_id,
+            lti_context_id=lti_context_id,
+            title=title or lti_context_id,
+            code=code,
+            join_code=None,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(course)
+        except IntegrityError:
+            course = get_course_by_context(institution_id, lti_context_id)
+    elif title and course.title != title:
+        course.title = title
+    if course is None:  # pragma: no cover - only if the row vanished between two statements
+        raise NotFound("The course could not be created.")
+    return course

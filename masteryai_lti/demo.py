@@ -1,0 +1,74 @@
+"""The demo data set: one institution, one teacher, thirty students, one course."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from masteryai_lti.core.security import hash_password
+from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course
+from masteryai_lti.extensions import db
+from masteryai_lti.identity import service as identity
+from masteryai_lti.identity.models import Institution, User
+
+DEMO_PASSWORD = "demo-password"
+DEMO_SLUG = "demo"
+STUDENT_COUNT = 30
+
+
+@dataclass
+class DemoData:
+    """What the demo command made (or found), for feature seeders to build on."""
+
+    institution: Institution
+    teacher: User
+    students: list[User]
+    course: Course
+
+
+def _user(institution: Institution, email: str, full_name: str, role: str, admin=False) -> User:
+    user = identity.find_user_by_email(email)
+    if user is None:
+        user = User(
+            institution_id=institution.id,
+            email=email,
+            password_hash=hash_password(DEMO_PASSWORD),
+            full_name=full_name,
+            role=role,
+            is_institution_admin=admin,
+        )
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def seed_demo() -> DemoData:
+    """Create the demo data once; running it again finds and returns the same rows."""
+    institution = identity.get_institution_by_slug(DEMO_SLUG) or identity.create_institution(
+        "Demo School", slug=DEMO_SLUG
+    )
+    teacher = _user(institution, "teacher@demo.example", "Dana Teacher", "teacher", admin=True)
+    students = [
+        _user(institution, f"student{n:02d}@demo.example", f"Student {n:02d}", "student")
+        for n in range(1, STUDENT_COUNT + 1)
+    ]
+    course = db.session.scalar(
+        select(Course).where(Course.institution_id == institution.id, Course.code == "ALG1")
+    )
+    if course is None:
+        course = Course(
+            institution_id=institution.id,
+            title="Algebra I",
+            code="ALG1",
+            description="Demo course with thirty students.",
+            join_code="DEMOALG1",
+        )
+        db.session.add(course)
+        db.session.flush()
+    courses.enroll(institution.id, course.id, teacher.id, "teacher", source="demo")
+    for student in students:
+        courses.enroll(institution.id, course.id, student.id, "student", source="demo")
+    db.session.commit()
+    return DemoData(institution=institution, teacher=teacher, students=students, course=course)

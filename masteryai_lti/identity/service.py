@@ -1,0 +1,313 @@
+"""Use cases of accounts: registration, login, token rotation, identities."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import (
+    Conflict,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    field_error,
+)
+from masteryai_lti.core.security import (
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
+from masteryai_lti.extensions import db
+from masteryai_lti.identity.models import Institution, Invitation, RefreshToken, User, UserIdentity
+
+_user_seen_callbacks: list[Callable[[int, int], None]] = []
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a successful login or refresh returns."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+def on_user_seen(callback: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """Register ``callback(institution_id, user_id)``, run when a person's identity is linked.
+
+    The xAPI projection uses it to attach statements that arrived before the person
+    was known (DESIGN.md section 4). Usable as a decorator.
+    """
+    if callback not in _user_seen_callbacks:
+        _user_seen_callbacks.append(callback)
+    return callback
+
+
+def _slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60] or "institution"
+
+
+def create_institution(name: str, slug: str | None = None) -> Institution:
+    """Create a tenant with a unique slug derived from ``name`` unless given."""
+    base = slug or _slugify(name)
+    candidate = base
+    while db.session.scalar(select(Institution.id).where(Institution.slug == candidate)):
+        if slug:
+            raise Conflict(f"An institution with slug {slug!r} exists.")
+        candidate = f"{base}-{secrets.token_hex(3)}"
+    institution = Institution(name=name, slug=candidate)
+    db.session.add(institution)
+    db.session.flush()
+    return institution
+
+
+def get_institution_by_slug(slug: str) -> Institution | None:
+    """The institution with ``slug``, or None."""
+    return db.session.scalar(select(Institution).where(Institution.slug == slug))
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The standalone account with this login e-mail (case-insensitive), or None."""
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def _invitation_for(code: str, email: str) -> Invitation:
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.code_hash == token_digest(code))
+    )
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at <= utcnow()
+        or invitation.email != email
+    ):
+        raise ValidationFailed(
+            "The invitation code is not valid for this e-mail address.",
+            errors=[field_error("invitation_code", "Unknown, used or expired invitation.")],
+        )
+    return invitation
+
+
+def register_user(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: str,
+    invitation_code: str | None = None,
+    join_code: str | None = None,
+    institution_name: str | None = None,
+) -> User:
+    """Create a standalone account.
+
+    Self-registration never grants power over others: a teacher without an
+    invitation gets a new institution of their own (as its admin); joining an
+    existing institution as a teacher needs an admin's invitation; a student
+    joins nothing, or the course whose ``join_code`` they give.
+    """
+    email = email.strip().lower()
+    if find_user_by_email(email) is not None:
+        raise Conflict("An account with this e-mail address exists.")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        full_name=full_name.strip(),
+        role=role,
+    )
+    invitation = _invitation_for(invitation_code, email) if invitation_code else None
+    if invitation is not None:
+        user.institution_id = invitation.institution_id
+        user.role = invitation.role
+        invitation.accepted_at = utcnow()
+    elif role == "teacher":
+        institution = create_institution(institution_name or f"{user.full_name or email}'s school")
+        user.institution_id = institution.id
+        user.is_institution_admin = True
+    elif role != "student":
+        raise ValidationFailed(
+            "Only teachers and students may register themselves.",
+            errors=[field_error("role", "Must be teacher or student.")],
+        )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("An account with this e-mail address exists.") from None
+    if join_code and user.role == "student":
+        from masteryai_lti.courses import service as courses
+
+        courses.join_course_by_code(user, join_code)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with these credentials, else Unauthorized (same answer either way)."""
+    user = find_user_by_email(email)
+    if not verify_password(password, user.password_hash if user else None) or not (
+        user and user.is_active
+    ):
+        raise Unauthorized("Wrong e-mail address or password.")
+    return user
+
+
+def _issue_pair(user: User, family_id: str | None = None) -> TokenPair:
+    config = current_app.config
+    access_minutes = config["ACCESS_TOKEN_EXPIRE_MINUTES"]
+    access = create_access_token(
+        identity=str(user.id),
+        additional_claims={"role": user.role, "institution_id": user.institution_id},
+        expires_delta=timedelta(minutes=access_minutes),
+    )
+    refresh = new_token()
+    now = utcnow()
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            institution_id=user.institution_id,
+            token_hash=token_digest(refresh),
+            family_id=family_id or secrets.token_hex(16),
+            issued_at=now,
+            expires_at=now + timedelta(days=config["REFRESH_TOKEN_EXPIRE_DAYS"]),
+        )
+    )
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=access_minutes * 60)
+
+
+def login(email: str, password: str) -> TokenPair:
+    """Check credentials and issue an access token and a new refresh-token family."""
+    user = authenticate(email, password)
+    pair = _issue_pair(user)
+    db.session.commit()
+    return pair
+
+
+def _revoke_family(family_id: str) -> None:
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def refresh(refresh_token: str) -> TokenPair:
+    """Rotate: spend ``refresh_token`` and issue a successor in its family.
+
+    A token presented a second time was stolen or replayed: the whole family is
+    revoked, so neither the thief nor the owner can continue without logging in.
+    """
+    stored = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
+    )
+    now = utcnow()
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+        raise Unauthorized("The refresh token is not valid.")
+    # Spend it atomically: of two concurrent uses only one can flip used_at.
+    spent = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if spent != 1:
+        _revoke_family(stored.family_id)
+        db.session.commit()
+        raise Unauthorized("The refresh token was already used; every session of it is revoked.")
+    user = db.session.get(User, stored.user_id)
+    if user is None or not user.is_active:
+        db.session.commit()
+        raise Unauthorized("This account no longer exists or is disabled.")
+    pair = _issue_pair(user, family_id=stored.family_id)
+    db.session.commit()
+    return pair
+
+
+def logout(user_id: int, refresh_token: str) -> None:
+    """Revoke the refresh-token family of ``refresh_token`` if it belongs to ``user_id``."""
+    stored = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
+    )
+    if stored is None or stored.user_id != user_id:
+        raise Unauthorized("The refresh token is not valid.")
+    _revoke_family(stored.family_id)
+    db.session.commit()
+
+
+def get_user(user_id: int) -> User:
+    """The user with ``user_id`` or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def create_invitation(
+    actor, *, email: str, role: str, valid_days: int = 14
+) -> tuple[Invitation, str]:
+    """An admin invites ``email`` into their institution; returns the invitation and its code."""
+    code = new_token(18)
+    invitation = Invitation(
+        institution_id=actor.institution_id,
+        email=email.strip().lower(),
+        role=role,
+        code_hash=token_digest(code),
+        invited_by_id=actor.user_id,
+        expires_at=utcnow() + timedelta(days=valid_days),
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    return invitation, code
+
+
+def link_identity(institution_id: int, user_id: int, kind: str, value: str) -> bool:
+    """Record that ``user_id`` is known as ``kind``/``value`` in the institution.
+
+    Returns True when the link is new; then the ``on_user_seen`` callbacks run so
+    data that arrived for this identity before the person was known is attached.
+    Does not commit: the caller owns the transaction.
+    """
+    existing = db.session.scalar(
+        select(UserIdentity).where(
+            UserIdentity.institution_id == institution_id,
+            UserIdentity.kind == kind,
+            UserIdentity.value == value,
+        )
+    )
+    if existing is not None:
+        if existing.user_id != user_id:
+            raise Conflict(f"The identity {kind}:{value} belongs to another user.")
+        return False
+    with db.session.begin_nested():
+        db.session.add(
+            UserIdentity(institution_id=institution_id, user_id=user_id, kind=kind, value=value)
+        )
+    for callback in list(_user_seen_callbacks):
+        callback(institution_id, user_id)
+    return True
+
+
+def find_user_by_identity(institution_id: int, kind: str, value: str) -> User | None:
+    """The user known as ``kind``/``value`` in the institution, or None."""
+    return db.session.scalar(
+        select(User)
+        .join(UserIdentity, UserIdentity.user_id == User.id)
+        .where(
+            UserIdentity.institution_id == institution_id,
+            UserIdentity.kind == kind,
+            UserIdentity.value == value,
+        )
+    )

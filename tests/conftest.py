@@ -1,0 +1,176 @@
+"""Shared fixtures: a real database and Redis, an app, a client, a CLI runner.
+
+The database is PostgreSQL when it answers at 127.0.0.1:5432 (database
+``$MASTERYAI_TEST_DB``, default ``masteryai_test``, created on demand), else a
+SQLite file; ``MASTERYAI_TEST_DATABASE=sqlite|postgres`` forces one. Redis is
+``redis://127.0.0.1:6379/$MASTERYAI_TEST_REDIS_DB`` (default 15) when it
+answers. Under ``CI=true`` an unreachable PostgreSQL or Redis fails the run
+instead of falling back. Tables are created once per run and emptied after
+every test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _postgres_url() -> str:
+    name = os.environ.get("MASTERYAI_TEST_DB", "masteryai_test")
+    admin = sa.create_engine(
+        f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def _choose_database() -> str:
+    forced = os.environ.get("MASTERYAI_TEST_DATABASE", "").lower()
+    if forced == "sqlite":
+        return "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="masteryai-test-"), "test.db")
+    if forced == "postgres" or _reachable(PG_HOST, PG_PORT):
+        return _postgres_url()
+    if IN_CI:
+        raise pytest.UsageError("CI=true but PostgreSQL at 127.0.0.1:5432 is unreachable")
+    return "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="masteryai-test-"), "test.db")
+
+
+def _choose_redis() -> str:
+    if os.environ.get("MASTERYAI_TEST_REDIS", "").lower() == "off":
+        return ""
+    if _reachable(REDIS_HOST, REDIS_PORT):
+        index = os.environ.get("MASTERYAI_TEST_REDIS_DB", "15")
+        return f"redis://{REDIS_HOST}:{REDIS_PORT}/{index}"
+    if IN_CI:
+        raise pytest.UsageError("CI=true but Redis at 127.0.0.1:6379 is unreachable")
+    return ""
+
+
+DATABASE_URL = _choose_database()
+REDIS_URL = _choose_redis()
+
+
+def pytest_report_header(config):
+    return [f"database: {DATABASE_URL}", f"redis: {REDIS_URL or 'off (in-process cache)'}"]
+
+
+def base_config(**overrides) -> dict:
+    """The settings every test app starts from; tests override what they exercise."""
+    config = {
+        "ENV_NAME": "test",
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "JOBS_INLINE": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hmac",
+        "BCRYPT_ROUNDS": 4,
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app():
+    """One app for the run, on the chosen database, with fresh tables."""
+    from masteryai_lti import create_app
+    from masteryai_lti.extensions import db
+
+    application = create_app(base_config())
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables(application) -> None:
+    from masteryai_lti.extensions import db
+
+    with application.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Empty tables, cache and rate-limit counters after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    _empty_tables(application)
+    from masteryai_lti.extensions import cache, limiter
+
+    with application.app_context():
+        cache.clear()
+        try:
+            limiter.reset()
+        except Exception:  # the limiter's Redis may be the one a test stopped
+            pass
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def db_session(app_context):
+    from masteryai_lti.extensions import db
+
+    yield db.session
+    db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_app():
+    """Build an extra app with overridden settings (same database and tables)."""
+    from masteryai_lti import create_app
+
+    def build(**overrides):
+        return create_app(base_config(**overrides))
+
+    return build
