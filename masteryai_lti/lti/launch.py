@@ -1,0 +1,747 @@
+"""LTI 1.3 login and launch on top of pylti1p3's Flask adapter.
+
+pylti1p3 parses and checks most of a launch; this module adds what LTI 1.3 core
+§5.1 and the 1EdTech Security Framework require and the library leaves out:
+
+* the ``state`` is signed and bound to the browser by a cookie *or* by the
+  platform's storage frame (see :mod:`masteryai_lti.lti.session`);
+* the platform JWKS is cached in the shared cache and refetched once when a
+  ``kid`` is unknown (platform key rotation, Security Framework §6.3);
+* ``aud``, ``azp``, ``iss``, ``exp`` and ``iat`` are verified (pylti1p3 turns the
+  audience check off);
+* the nonce must be the one this login issued, and is accepted only once
+  across every app process (Security Framework §5.1.3 step 9): Redis answers
+  first, the ``lti_used_nonces`` table is the shared record;
+* unseen deployments of a known registration are accepted and recorded unless
+  ``LTI_REFUSE_UNKNOWN_DEPLOYMENTS`` is set.
+
+Every refusal is an :class:`LtiLaunchError` with a reason code, raised before any
+user, enrollment or session exists. :func:`complete_launch` does the writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import jwt
+import requests
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from jwcrypto.jwk import JWK
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.exception import LtiException, OIDCException
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import ApiError, Conflict
+from masteryai_lti.courses import service as courses
+from masteryai_lti.extensions import cache, db
+from masteryai_lti.identity import service as identity
+from masteryai_lti.identity.models import User
+from masteryai_lti.lti import quirks, registry
+from masteryai_lti.lti.models import LaunchRecord, LtiRegistration, ResourceLink, UsedNonce
+from masteryai_lti.lti.roles import map_roles
+from masteryai_lti.lti.session import (
+    STATE_MAX_AGE_SECONDS,
+    IframeCookieService,
+    LoginState,
+    StateError,
+    issue_state,
+    read_state,
+    state_cookie_name,
+)
+from masteryai_lti.lti.tool_config import DatabaseToolConf, DbDeployment, DbRegistration
+
+log = logging.getLogger(__name__)
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+LTI_AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/"
+LTI_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/"
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+SUPPORTED_MESSAGES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
+
+# Clock skew tolerated between platform and tool when checking exp/iat.
+CLOCK_LEEWAY_SECONDS = 10
+PLATFORM_JWKS_TTL_SECONDS = 3600
+# At most one forced JWKS refetch per key set URL in this window, so forged kids
+# cannot turn the tool into a request amplifier against the platform.
+JWKS_REFETCH_GUARD_SECONDS = 5
+# A nonce is remembered until its token can no longer pass the exp check.
+MAX_NONCE_MEMORY_SECONDS = 86400
+PENDING_LAUNCH_MAX_AGE_SECONDS = 300
+HTTP_TIMEOUT_SECONDS = 5
+
+_http = requests.Session()
+_http.headers["User-Agent"] = "MasteryAI-LTI"
+
+
+class LtiLaunchError(ApiError):
+    """A refused login or launch; rendered as a short HTML page by the ``lti`` blueprint."""
+
+    status, title, slug = 400, "LTI launch refused", "lti-launch-refused"
+
+    def __init__(self, reason: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail, status=status)
+        self.reason = reason
+
+
+# Status per failed step: 401 when the token cannot be authenticated, 403 when
+# the platform or deployment is not allowed, 400 for malformed messages.
+_STEP_STATUS = {
+    "state": 400,
+    "format": 400,
+    "issuer": 403,
+    "audience": 401,
+    "signature": 401,
+    "expired": 401,
+    "nonce": 400,
+    "replay": 400,
+    "deployment": 403,
+    "message": 400,
+    "version": 400,
+}
+
+
+def tool_conf() -> DatabaseToolConf:
+    """The DB-backed pylti1p3 tool configuration with this app's deployment policy."""
+    return DatabaseToolConf(bool(current_app.config.get("LTI_REFUSE_UNKNOWN_DEPLOYMENTS")))
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+# -- platform keys ---------------------------------------------------------------------
+
+
+def _jwks_cache_key(url: str) -> str:
+    return "lti:jwks:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def platform_key_set(url: str, *, force: bool = False) -> dict:
+    """The platform's JWK Set from the shared cache, fetched when absent or ``force``d."""
+    key = _jwks_cache_key(url)
+    if not force:
+        cached = cache.get(key)
+        if cached:
+            return cached
+    elif not cache.set_if_absent(key + ":refetch", 1, JWKS_REFETCH_GUARD_SECONDS):
+        # Another request refetched moments ago; use what it stored.
+        cached = cache.get(key)
+        if cached:
+            return cached
+    try:
+        response = _http.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        key_set = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise LtiLaunchError(
+            "platform_keys",
+            f"The platform's public keys could not be fetched from {url}.",
+            status=502,
+        ) from exc
+    if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
+        raise LtiLaunchError("platform_keys", f"{url} did not return a JWK Set.", status=502)
+    cache.set(key, key_set, PLATFORM_JWKS_TTL_SECONDS)
+    return key_set
+
+
+def _find_key(key_set: dict | None, kid: str) -> dict | None:
+    for candidate in (key_set or {}).get("keys", []):
+        if candidate.get("kid") == kid:
+            return candidate
+    return None
+
+
+# -- once-only nonces ------------------------------------------------------------------
+
+
+def claim_nonce(issuer: str, nonce: str, expires_in_seconds: int) -> bool:
+    """Accept ``nonce`` of ``issuer`` once; False when it was seen before.
+
+    Redis rejects most replays without touching the database; the unique row in
+    ``lti_used_nonces`` is what guarantees once-only across processes, including
+    while Redis is down. Flushes (inside a savepoint) but does not commit.
+    """
+    ttl = max(60, min(expires_in_seconds + CLOCK_LEEWAY_SECONDS, MAX_NONCE_MEMORY_SECONDS))
+    redis_key = "lti:nonce:" + hashlib.sha256(f"{issuer}|{nonce}".encode()).hexdigest()[:40]
+    if not cache.set_if_absent(redis_key, 1, ttl) and cache.get(redis_key) is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                UsedNonce(
+                    issuer=issuer[:255],
+                    nonce=nonce[:255],
+                    expires_at=utcnow() + timedelta(seconds=ttl),
+                )
+            )
+    except IntegrityError:
+        return False
+    if secrets.randbelow(100) == 0:
+        # Occasional clean-up keeps the table at about a day of launches.
+        db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
+    return True
+
+
+# -- login -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    """Where the login sends the browser, and how the state is bound to it."""
+
+    auth_url: str
+    state: str
+    login: LoginState
+    storage_frame: str  # postMessage target frame; "" when cookies alone bind the state
+    cookie_service: IframeCookieService
+
+
+class ToolOIDCLogin(FlaskOIDCLogin):
+    """pylti1p3's OIDC login with a signed state and optional platform storage."""
+
+    def __init__(self, request, tool_config, cookie_service, storage_target: str = ""):
+        super().__init__(request, tool_config, cookie_service=cookie_service)
+        self._storage_target = storage_target
+        self.login_state: LoginState | None = None
+        self.state = ""
+
+    def _prepare_redirect_url(self, launch_url: str) -> str:
+        # LTI 1.3 core §5.1.1.2: the authentication request. Same parameters as
+        # pylti1p3, but the state carries the nonce, signed, instead of living in
+        # a server-side session the iframe may not be able to keep.
+        registration: DbRegistration = self.validate_oidc_login()
+        self._registration = registration
+        quirk = quirks.for_family(registration.platform_family)
+        auth_login_url = registration.get_auth_login_url()
+        origin = quirk.storage_origin(auth_login_url) if self._storage_target else ""
+        nonce = self._generate_nonce()
+        state, login = issue_state(
+            _secret(),
+            nonce=nonce,
+            registration_id=registration.row_id,
+            storage_target=self._storage_target,
+            storage_origin=origin,
+        )
+        self.login_state = login
+        self.state = state
+        self._cookie_service.set_cookie(
+            state_cookie_name(login.sid), login.sid, STATE_MAX_AGE_SECONDS
+        )
+        params = {
+            "scope": "openid",
+            "response_type": "id_token",
+            "response_mode": "form_post",
+            "prompt": "none",
+            "client_id": registration.get_client_id(),
+            "redirect_uri": launch_url,
+            "state": state,
+            "nonce": nonce,
+            "login_hint": self._get_request_param("login_hint"),
+        }
+        hint = self._get_request_param("lti_message_hint")
+        if hint:
+            params["lti_message_hint"] = hint
+        separator = "&" if "?" in auth_login_url else "?"
+        return auth_login_url + separator + urlencode(params)
+
+
+def begin_login(launch_url: str) -> LoginRedirect:
+    """Handle a third-party initiated login (GET or POST) of the current request."""
+    request = FlaskRequest()
+    cookie_service = IframeCookieService(request)
+    storage_target = request.get_param("lti_storage_target") or ""
+    oidc = ToolOIDCLogin(request, tool_conf(), cookie_service, storage_target)
+    if not request.get_param("target_link_uri") and not request.get_param("login_hint"):
+        raise LtiLaunchError("login", "This is not an LTI login request (no login_hint).")
+    try:
+        redirect = oidc.get_redirect_object(launch_url)
+    except OIDCException as exc:
+        message = str(exc)
+        if "registration" in message.lower():
+            raise LtiLaunchError(
+                "issuer",
+                "This LMS (issuer and client id) is not registered with the tool.",
+                status=403,
+            ) from exc
+        raise LtiLaunchError("login", f"Invalid login request: {message}.") from exc
+    login = oidc.login_state
+    frame = ""
+    if storage_target:
+        frame = quirks.for_family(oidc._registration.platform_family).storage_frame(storage_target)
+    return LoginRedirect(redirect.get_redirect_url(), oidc.state, login, frame, cookie_service)
+
+
+# -- launch ----------------------------------------------------------------------------
+
+
+@dataclass
+class ValidatedLaunch:
+    """A launch every check accepted, ready to be completed."""
+
+    claims: dict
+    registration_id: int
+    institution_id: int
+    platform_family: str
+    deployment_id: str
+    deployment_known: bool
+    state_binding: str  # cookie or platform_storage
+    state: str
+    sid: str
+    storage_target: str = ""
+    storage_origin: str = ""
+    launch_id: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+
+    @property
+    def message_type(self) -> str:
+        return self.claims.get(LTI + "message_type", "")
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):
+    """pylti1p3's message launch with the checks listed in the module docstring."""
+
+    def __init__(self, request, tool_config, cookie_service):
+        super().__init__(
+            request, tool_config, cookie_service=cookie_service, requests_session=_http
+        )
+        self.login_state: LoginState | None = None
+        self.state_binding = "cookie"
+        self.deployment: DbDeployment | None = None
+
+    # pylti1p3 checks the nonce before the signature; here a nonce is only spent
+    # by a token that is authentic and addressed to us.
+    def validate(self):
+        self._validated = True
+        steps = (
+            ("state", self.validate_state),
+            ("format", self.validate_jwt_format),
+            ("issuer", self.validate_registration),
+            ("signature", self.validate_jwt_signature),
+            ("nonce", self.validate_nonce),
+            ("deployment", self.validate_deployment),
+            ("message", self.validate_message),
+        )
+        try:
+            for reason, step in steps:
+                try:
+                    step()
+                except LtiException as exc:
+                    raise LtiLaunchError(reason, str(exc), _STEP_STATUS[reason]) from exc
+        except Exception:
+            self._validated = False
+            raise
+        return self
+
+    def validate_state(self):
+        try:
+            self.login_state = read_state(_secret(), self._get_request_param("state"))
+        except StateError as exc:
+            raise LtiLaunchError("state", str(exc)) from exc
+        sid = self.login_state.sid
+        if self._cookie_service.get_cookie(state_cookie_name(sid)) == sid:
+            self.state_binding = "cookie"
+        elif self.login_state.storage_target:
+            # No cookie came back (third-party cookies refused); the launch page
+            # checks the platform storage before the launch is completed.
+            self.state_binding = "platform_storage"
+        else:
+            raise LtiLaunchError(
+                "state",
+                "The browser did not send back the login cookie, so this launch cannot be "
+                "tied to the login that started it. Open the tool in a new window, or allow "
+                "cookies for this site.",
+            )
+        return self
+
+    def validate_registration(self):
+        body = self._jwt.get("body", {})
+        row = db.session.get(LtiRegistration, self.login_state.registration_id)
+        if row is None or row.status != "active":
+            raise LtiLaunchError(
+                "issuer", "The LMS that started this login is not registered.", 403
+            )
+        if body.get("iss") != row.issuer:
+            raise LtiLaunchError(
+                "issuer",
+                "The id_token comes from an issuer that is not the LMS that started this "
+                "login (unknown issuer).",
+                403,
+            )
+        aud = body.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if row.client_id not in audiences:
+            raise LtiLaunchError(
+                "audience", "The id_token is not addressed to this tool (aud).", 401
+            )
+        # LTI 1.3 core §5.1.2: with several audiences, azp names the tool.
+        azp = body.get("azp")
+        if (len(audiences) > 1 or azp is not None) and azp != row.client_id:
+            raise LtiLaunchError("audience", "The id_token's azp is not this tool.", 401)
+        self._registration = self._tool_config.find_registration_by_params(
+            row.issuer, row.client_id
+        )
+        if self._registration is None:
+            raise LtiLaunchError("issuer", "This LMS registration is not active.", 403)
+        return self
+
+    def get_client_id(self) -> str:
+        # With several audiences pylti1p3 would take the first; ours is the checked one.
+        if self._registration is not None:
+            return self._registration.get_client_id()
+        return super().get_client_id()
+
+    def get_public_key(self):
+        registration: DbRegistration = self._registration
+        header = self._jwt.get("header", {})
+        kid, alg = header.get("kid"), header.get("alg")
+        # Security Framework §5.1.3: RS256 only; never let the header pick "none"/HS*.
+        if alg != "RS256":
+            raise LtiLaunchError("signature", f"Unsupported JWT algorithm {alg!r}.", 401)
+        if not kid:
+            raise LtiLaunchError("signature", "The id_token header has no kid.", 401)
+        static = registration.get_key_set()
+        url = registration.get_key_set_url()
+        jwk = _find_key(static, kid)
+        if jwk is None and url:
+            jwk = _find_key(platform_key_set(url), kid)
+            if jwk is None:
+                # The platform may have rotated its key since we cached its JWKS.
+                jwk = _find_key(platform_key_set(url, force=True), kid)
+        if jwk is None:
+            raise LtiLaunchError(
+                "signature",
+                f"The platform's key {kid!r} is not in its published key set, even after "
+                "fetching it again.",
+                401,
+            )
+        return _pem_for(json.dumps(jwk, sort_keys=True)), "RS256"
+
+    def validate_jwt_signature(self):
+        public_key, alg = self.get_public_key()
+        registration = self._registration
+        try:
+            jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=[alg],
+                audience=registration.get_client_id(),
+                issuer=registration.get_issuer(),
+                leeway=CLOCK_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise LtiLaunchError("expired", "The id_token has expired.", 401) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise LtiLaunchError(
+                "audience", "The id_token is not addressed to this tool.", 401
+            ) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise LtiLaunchError("expired", "The id_token is issued in the future.", 401) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise LtiLaunchError("signature", "The id_token's signature is invalid.", 401) from exc
+        except jwt.InvalidTokenError as exc:
+            raise LtiLaunchError("signature", f"The id_token is invalid: {exc}.", 401) from exc
+        return self
+
+    def validate_nonce(self):
+        body = self._jwt["body"]
+        nonce = body.get("nonce")
+        if not nonce or nonce != self.login_state.nonce:
+            raise LtiLaunchError("nonce", "The id_token's nonce does not answer this login.")
+        lifetime = int(body.get("exp", 0)) - int(utcnow().timestamp())
+        if not claim_nonce(body["iss"], nonce, lifetime):
+            raise LtiLaunchError("replay", "This id_token was already used: a replayed launch.")
+        return self
+
+    def validate_deployment(self):
+        deployment_id = self._jwt["body"].get(LTI + "deployment_id")
+        if not deployment_id:
+            raise LtiLaunchError("deployment", "The id_token has no deployment_id.", 400)
+        self.deployment = self._tool_config.find_deployment_by_params(
+            self._registration.get_issuer(), deployment_id, self._registration.get_client_id()
+        )
+        if self.deployment is None:
+            raise LtiLaunchError(
+                "deployment",
+                f"The deployment {deployment_id!r} is not registered with this tool, which "
+                "refuses unknown deployments.",
+                403,
+            )
+        return self
+
+    def validate_message(self):
+        body = self._jwt["body"]
+        if body.get(LTI + "version") != "1.3.0":
+            raise LtiLaunchError("version", "The id_token must carry LTI version 1.3.0.")
+        message_type = body.get(LTI + "message_type")
+        if message_type not in SUPPORTED_MESSAGES:
+            raise LtiLaunchError(
+                "message",
+                f"This tool does not handle {message_type or 'untyped'} messages.",
+            )
+        return super().validate_message()
+
+    def save_launch_data(self):
+        # Launches are recorded by complete_launch, in the database.
+        return self
+
+    def validated_launch(self) -> ValidatedLaunch:
+        """Validate the request and return the result (raises LtiLaunchError)."""
+        self.validate()
+        registration: DbRegistration = self._registration
+        return ValidatedLaunch(
+            claims=dict(self._jwt["body"]),
+            registration_id=registration.row_id,
+            institution_id=registration.institution_id,
+            platform_family=registration.platform_family,
+            deployment_id=self.deployment.get_deployment_id(),
+            deployment_known=self.deployment.known,
+            state_binding=self.state_binding,
+            state=self._get_request_param("state"),
+            sid=self.login_state.sid,
+            storage_target=self.login_state.storage_target,
+            storage_origin=self.login_state.storage_origin,
+        )
+
+
+_pem_cache: dict[str, bytes] = {}
+
+
+def _pem_for(jwk_json: str) -> bytes:
+    # Converting a JWK to PEM costs ~0.5 ms; a JWK's PEM never changes.
+    pem = _pem_cache.get(jwk_json)
+    if pem is None:
+        pem = JWK.from_json(jwk_json).export_to_pem()
+        if len(_pem_cache) > 256:
+            _pem_cache.clear()
+        _pem_cache[jwk_json] = pem
+    return pem
+
+
+def validate_launch() -> tuple[ValidatedLaunch, IframeCookieService]:
+    """Validate the launch POST of the current request. Commits the spent nonce."""
+    request = FlaskRequest()
+    cookie_service = IframeCookieService(request)
+    launch = ToolMessageLaunch(request, tool_conf(), cookie_service)
+    if not request.get_param("id_token"):
+        raise LtiLaunchError("format", "The launch has no id_token.")
+    try:
+        validated = launch.validated_launch()
+    except LtiLaunchError:
+        # Keep nothing from a refused launch (the spent nonce included: the
+        # same token fails the same check again anyway).
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return validated, cookie_service
+
+
+# -- launches completed in the browser (platform storage) -------------------------------
+
+
+def _pending_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_secret(), salt="masteryai-lti-pending-launch")
+
+
+def seal_pending(validated: ValidatedLaunch) -> str:
+    """A signed, short-lived token holding a validated launch until the page confirms it."""
+    return _pending_serializer().dumps(asdict(validated))
+
+
+def open_pending(token: str, state: str) -> ValidatedLaunch:
+    """The launch sealed by :func:`seal_pending`, if ``state`` is the one its login stored."""
+    try:
+        data = _pending_serializer().loads(token, max_age=PENDING_LAUNCH_MAX_AGE_SECONDS)
+    except SignatureExpired as exc:
+        raise LtiLaunchError("state", "The launch took too long to confirm.") from exc
+    except BadSignature as exc:
+        raise LtiLaunchError(
+            "state", "The launch confirmation was not issued by this tool."
+        ) from exc
+    validated = ValidatedLaunch(**data)
+    if not state or not secrets.compare_digest(state, validated.state):
+        raise LtiLaunchError("state", "The platform storage does not hold this login's state.")
+    return validated
+
+
+# -- completing a launch -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    """What the landing page needs after a completed launch."""
+
+    launch_id: str
+    user_id: int
+    institution_id: int
+    course_id: int | None
+    course_title: str
+    course_role: str  # teacher or student
+    is_admin: bool
+    display_name: str
+    message_type: str
+    resource_link_pk: int | None
+    target: dict | None
+
+    @property
+    def landing(self) -> str:
+        """teacher or student: the page this person lands on."""
+        return "teacher" if self.course_role == "teacher" else "student"
+
+
+def _upsert_user(
+    validated: ValidatedLaunch, display_name: str, email: str | None, user_role: str
+) -> User:
+    claims = validated.claims
+    value = f"{claims['iss']}|{claims['sub']}"
+    user = identity.find_user_by_identity(validated.institution_id, "lti", value)
+    if user is None:
+        user = User(
+            institution_id=validated.institution_id,
+            full_name=display_name[:200],
+            role=user_role,
+        )
+        db.session.add(user)
+        db.session.flush()
+        identity.link_identity(validated.institution_id, user.id, "lti", value)
+    else:
+        if display_name and user.full_name != display_name:
+            user.full_name = display_name[:200]
+        # Global role only grows: a teacher of one course may be a learner in another.
+        rank = {"student": 0, "teacher": 1, "admin": 2}
+        if rank.get(user_role, 0) > rank.get(user.role, 0):
+            user.role = user_role
+    if email:
+        # An LMS e-mail is how xAPI statements usually name the person (DESIGN.md §4).
+        try:
+            identity.link_identity(validated.institution_id, user.id, "mbox", f"mailto:{email}")
+        except Conflict:
+            log.info("mbox of launch user %s already belongs to another user", user.id)
+    return user
+
+
+def _upsert_resource_link(validated: ValidatedLaunch, course_id: int | None) -> ResourceLink | None:
+    claims = validated.claims
+    link_claim = claims.get(LTI + "resource_link") or {}
+    link_id = link_claim.get("id")
+    if not link_id:
+        return None
+    link = db.session.scalar(
+        select(ResourceLink).where(
+            ResourceLink.registration_id == validated.registration_id,
+            ResourceLink.resource_link_id == link_id,
+        )
+    )
+    if link is None:
+        link = ResourceLink(
+            institution_id=validated.institution_id,
+            registration_id=validated.registration_id,
+            resource_link_id=link_id,
+            deployment_id=validated.deployment_id,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(link)
+        except IntegrityError:
+            link = db.session.scalar(
+                select(ResourceLink).where(
+                    ResourceLink.registration_id == validated.registration_id,
+                    ResourceLink.resource_link_id == link_id,
+                )
+            )
+    custom = claims.get(LTI + "custom") or {}
+    ags = claims.get(LTI_AGS + "endpoint")
+    nrps = claims.get(LTI_NRPS + "namesroleservice")
+    link.deployment_id = validated.deployment_id
+    link.course_id = course_id
+    link.title = (link_claim.get("title") or link.title or "")[:255]
+    link.custom = custom or link.custom
+    if custom.get("masteryai_target"):
+        link.target = {"kind": custom["masteryai_target"], "id": custom.get("masteryai_id")}
+    if ags:
+        link.ags_endpoint = ags
+        link.ags_lineitem_url = ags.get("lineitem") or link.ags_lineitem_url
+        link.ags_lineitems_url = ags.get("lineitems") or link.ags_lineitems_url
+    if nrps:
+        link.nrps_claim = nrps
+        link.nrps_context_memberships_url = nrps.get("context_memberships_url")
+    return link
+
+
+def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
+    """Record a validated launch: user (iss+sub), course, enrollment, link, launch. Commits.
+
+    Raises LtiLaunchError (nothing written) when a learner opens a teacher-only message.
+    """
+    claims = validated.claims
+    quirk = quirks.for_family(validated.platform_family)
+    mapped = map_roles(claims.get(LTI + "roles"))
+    if validated.message_type == DEEP_LINKING_REQUEST and mapped.course_role != "teacher":
+        raise LtiLaunchError("role", "Only teachers can add this tool's content to a course.", 403)
+    registration = db.session.get(LtiRegistration, validated.registration_id)
+    if not validated.deployment_known:
+        registry.record_deployment(registration, validated.deployment_id, source="launch")
+    display_name = quirk.display_name(claims)
+    user = _upsert_user(validated, display_name, quirk.email(claims), mapped.user_role)
+    course = None
+    context = claims.get(LTI + "context") or {}
+    if context.get("id"):
+        course = courses.upsert_lms_course(
+            validated.institution_id,
+            context["id"],
+            quirk.context_title(claims),
+            quirk.context_code(claims),
+        )
+        db.session.flush()
+        courses.enroll(validated.institution_id, course.id, user.id, mapped.course_role, "lti")
+    link = _upsert_resource_link(validated, course.id if course else None)
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                LaunchRecord(
+                    launch_id=validated.launch_id,
+                    institution_id=validated.institution_id,
+                    registration_id=validated.registration_id,
+                    deployment_id=validated.deployment_id,
+                    user_id=user.id,
+                    course_id=course.id if course else None,
+                    resource_link_pk=link.id if link else None,
+                    message_type=validated.message_type,
+                    role=mapped.course_role,
+                    state_binding=validated.state_binding,
+                    claims=claims,
+                )
+            )
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise LtiLaunchError("replay", "This launch was already completed.") from exc
+    outcome = LaunchOutcome(
+        launch_id=validated.launch_id,
+        user_id=user.id,
+        institution_id=validated.institution_id,
+        course_id=course.id if course else None,
+        course_title=course.title if course else "",
+        course_role=mapped.course_role,
+        is_admin=mapped.is_admin,
+        display_name=user.full_name,
+        message_type=validated.message_type,
+        resource_link_pk=link.id if link else None,
+        target=link.target if link else None,
+    )
+    db.session.commit()
+    return outcome
+
+
+def launch_record(launch_id: str) -> LaunchRecord | None:
+    """The recorded launch with public id ``launch_id``, or None."""
+    return db.session.scalar(select(LaunchRecord).where(LaunchRecord.launch_id == launch_id))

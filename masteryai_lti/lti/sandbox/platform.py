@@ -1,0 +1,96 @@
+"""The sandbox platform: its registration in the tool and the id_tokens it issues."""
+
+from __future__ import annotations
+
+import secrets
+
+import jwt
+
+from masteryai_lti.lti import keys, registry
+from masteryai_lti.lti.models import LtiRegistration
+
+CLIENT_ID = "masteryai-sandbox"
+DEPLOYMENT_ID = "sandbox-deployment"
+INSTITUTION_SLUG = "sandbox"
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+LTI_DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+PURPOSE = "sandbox_platform"
+
+PEOPLE = {
+    "teacher": {
+        "sub": "sandbox-teacher",
+        "name": "Sandbox Teacher",
+        "email": "teacher@sandbox.invalid",
+        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+    },
+    "student": {
+        "sub": "sandbox-student",
+        "name": "Sandbox Student",
+        "email": "student@sandbox.invalid",
+        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+    },
+}
+
+
+def ensure_registration(issuer: str, auth_url: str) -> LtiRegistration:
+    """Register the sandbox (for this host's issuer URL) with its static key set."""
+    keys.ensure_key(PURPOSE)
+    existing = registry.find_registration(issuer, CLIENT_ID)
+    key_set = keys.public_jwks(PURPOSE)
+    if existing is not None and existing.key_set == key_set and existing.auth_login_url == auth_url:
+        return existing
+    return registry.register_platform(
+        issuer=issuer,
+        client_id=CLIENT_ID,
+        auth_login_url=auth_url,
+        key_set=key_set,
+        deployment_ids=[DEPLOYMENT_ID],
+        institution_slug=INSTITUTION_SLUG,
+        institution_name="Sandbox school",
+        platform_family="generic",
+    )
+
+
+def id_token(
+    *,
+    issuer: str,
+    person: str,
+    nonce: str,
+    launch_url: str,
+    deep_link_return: str,
+    deep_link: bool,
+    now: int,
+) -> str:
+    """A signed id_token for ``person`` (teacher or student) in the sandbox course."""
+    who = PEOPLE[person]
+    claims = {
+        "iss": issuer,
+        "aud": CLIENT_ID,
+        "azp": CLIENT_ID,
+        "sub": who["sub"],
+        "name": who["name"],
+        "email": who["email"],
+        "iat": now,
+        "exp": now + 300,
+        "nonce": nonce,
+        LTI + "version": "1.3.0",
+        LTI + "deployment_id": DEPLOYMENT_ID,
+        LTI + "target_link_uri": launch_url,
+        LTI + "roles": who["roles"],
+        LTI + "context": {"id": "sandbox-course", "label": "SANDBOX", "title": "Sandbox course"},
+        LTI + "tool_platform": {"guid": "masteryai-sandbox", "name": "MasteryAI sandbox LMS"},
+    }
+    if deep_link:
+        claims[LTI + "message_type"] = "LtiDeepLinkingRequest"
+        claims[LTI_DL + "deep_linking_settings"] = {
+            "deep_link_return_url": deep_link_return,
+            "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["iframe", "window"],
+            "accept_multiple": True,
+            "data": "sandbox-" + secrets.token_hex(4),
+        }
+    else:
+        claims[LTI + "message_type"] = "LtiResourceLinkRequest"
+        claims[LTI + "resource_link"] = {"id": "sandbox-link-1", "title": "Sandbox activity"}
+    key = keys.signing_key(PURPOSE)
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
