@@ -7,6 +7,8 @@ follow the xAPI 1.0.3 Data sections and the IEEE 9274.1.1 (2.0) additions.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from masteryai_lti.xapi.validation import (
     Problem,
@@ -604,3 +606,67 @@ def test_ensure_valid_raises_with_problems():
     ]
     assert "statements[0].id" in str(raised.value)
     ensure_valid_statements(base_statement())  # valid: no exception
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "actor",
+                    "verb",
+                    "object",
+                    "objectType",
+                    "mbox",
+                    "member",
+                    "definition",
+                    "context",
+                    "result",
+                    "score",
+                    "extensions",
+                    "display",
+                    "timestamp",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload=json_values, version=st.sampled_from(["1.0.3", "2.0.0"]))
+def test_validator_never_raises_on_any_json(payload, version):
+    problems = validate_statements(payload, version)
+    assert all(isinstance(p, Problem) for p in problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    path=st.sampled_from(
+        [
+            "actor",
+            "actor.mbox",
+            "verb",
+            "verb.id",
+            "object",
+            "object.definition",
+            "result.score",
+            "result.score.raw",
+            "context",
+            "context.contextActivities",
+            "timestamp",
+            "id",
+        ]
+    ),
+    value=json_values,
+)
+def test_any_replacement_in_a_valid_statement_is_handled(path, value):
+    problems = validate_statement(statement_with((path, value)), "2.0.0")
+    assert all(p.path for p in problems)
