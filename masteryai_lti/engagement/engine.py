@@ -384,7 +384,8 @@ def compute_raw(inp: CourseInput) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     n = len(inp.roster)
     end = inp.as_of_day
     start = end - inp.period_days
-    weeks = max(1, -(-inp.period_days // 7))
+    # Whole weeks only: a partial oldest week would look like a rising trend.
+    weeks = max(1, inp.period_days // 7)
     act = inp.activity
     in_window = (act.day > start) & (act.day <= end) & (act.count > 0) & (act.student < n)
     s, k = act.student[in_window], act.kind[in_window]
@@ -401,9 +402,10 @@ def compute_raw(inp: CourseInput) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     ps, pd = pair // span, pair % span
     raw[:, _F["attendance"]] = np.bincount(ps, minlength=n)
     has_signal[_F["attendance"]] = pair.size > 0
-    week_idx = np.minimum((end - (pd + start)) // 7, weeks - 1)
+    week_idx = (end - (pd + start)) // 7
+    in_weeks = week_idx < weeks
     weekly = np.zeros((n, weeks), dtype=np.int64)
-    np.add.at(weekly, (ps, weeks - 1 - week_idx), 1)
+    np.add.at(weekly, (ps[in_weeks], weeks - 1 - week_idx[in_weeks]), 1)
     last_day = np.full(n, -1, dtype=np.int64)
     if pair.size:
         np.maximum.at(last_day, ps, pd)

@@ -159,12 +159,14 @@ class CourseRisk:
         c = self.course
         out: list[RiskReason] = []
         drops = self.drop_if_median[i]
+        since = int(c.days_since_active[i])
+        # A student never seen must hear so: keep one slot for that context.
+        room = limit - 1 if since < 0 else limit
         for j in np.argsort(-drops, kind="stable"):
-            if drops[j] <= 1e-4 or len(out) >= limit:
+            if drops[j] <= 1e-4 or len(out) >= room:
                 break
             out.append(RiskReason(FACTORS[j], factor_reason(c, i, int(j)), True, float(drops[j])))
         context: list[RiskReason] = []
-        since = int(c.days_since_active[i])
         if since < 0:
             context.append(
                 RiskReason("recency", f"no activity in the last {c.period_days} days", False, 0.0)
