@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Run the ADL LRS conformance suite (adlnet/lrs-conformance-test-suite) against a running
+# MasteryAI-LTI server, for xAPI 1.0.3 and 2.0.0, and print per-group pass counts.
+#
+# The suite is never part of this repository: point ADL_SUITE at a local copy whose npm
+# dependencies are installed (git clone of the suite + `npm install` in it). Nothing here
+# clones or downloads anything.
+#
+# Usage:
+#   ADL_SUITE=/path/to/lrs-conformance-test-suite \
+#   XAPI_ENDPOINT=http://127.0.0.1:5000/xapi \
+#   XAPI_KEY=... XAPI_SECRET=... \
+#   scripts/xapi_conformance.sh [1.0.3] [2.0.0]
+#
+# Credentials come from `flask masteryai demo` then
+# `flask xapi create-credentials --institution demo --name conformance` (prints key/secret JSON).
+# Set XAPI_CREDENTIALS_JSON to that JSON instead of XAPI_KEY/XAPI_SECRET if convenient.
+# Full logs land in $ADL_SUITE/logs/<uuid>.log; the summary is also written to
+# $RESULTS_DIR (default: ./instance/conformance) as <version>.json.
+# Groups of the document resources (State, Agent Profile, Activity Profile, Agents,
+# Activities, Concurrency, Document Resources) are reported separately: the tool does not
+# implement them, so they are outside its conformance target.
+set -euo pipefail
+
+: "${ADL_SUITE:?set ADL_SUITE to a local copy of lrs-conformance-test-suite with node_modules}"
+: "${XAPI_ENDPOINT:=http://127.0.0.1:5000/xapi}"
+RESULTS_DIR="${RESULTS_DIR:-$(pwd)/instance/conformance}"
+
+if [[ -n "${XAPI_CREDENTIALS_JSON:-}" ]]; then
+  XAPI_KEY="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$XAPI_CREDENTIALS_JSON")"
+  XAPI_SECRET="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$XAPI_CREDENTIALS_JSON")"
+fi
+: "${XAPI_KEY:?set XAPI_KEY (or XAPI_CREDENTIALS_JSON)}"
+: "${XAPI_SECRET:?set XAPI_SECRET (or XAPI_CREDENTIALS_JSON)}"
+
+if [[ ! -d "$ADL_SUITE/node_modules" ]]; then
+  echo "error: $ADL_SUITE/node_modules missing; run npm install in the suite first" >&2
+  exit 2
+fi
+
+versions=("$@")
+[[ ${#versions[@]} -eq 0 ]] && versions=(1.0.3 2.0.0)
+mkdir -p "$RESULTS_DIR"
+status=0
+
+for version in "${versions[@]}"; do
+  echo "== xAPI $version against $XAPI_ENDPOINT"
+  run_out="$RESULTS_DIR/$version.console.txt"
+  # The runner exits with the number of failures; keep going to summarise.
+  (cd "$ADL_SUITE" && node bin/console_runner.js -x "$version" -e "$XAPI_ENDPOINT" \
+      -a -u "$XAPI_KEY" -p "$XAPI_SECRET" ${ADL_GREP:+-g "$ADL_GREP"}) >"$run_out" 2>&1 || true
+  log_path="$(sed -n 's/^Full run log written to //p' "$run_out" | tail -1)"
+  if [[ -z "$log_path" || ! -f "$log_path" ]]; then
+    echo "error: the suite did not write a log; see $run_out" >&2
+    tail -20 "$run_out" >&2
+    status=1
+    continue
+  fi
+  python3 - "$log_path" "$version" "$RESULTS_DIR/$version.json" <<'PY' || status=1
+import json
+import sys
+
+log_path, version, out_path = sys.argv[1:4]
+record = json.load(open(log_path))
+DOCUMENT_GROUPS = (
+    "State", "Agent Profile", "Activity Profile", "Agents Resource", "Activities Resource",
+    "Concurrency", "Document Resource",
+)
+
+
+def leaves(node):
+    children = node.get("tests") or []
+    if not children:
+        yield node
+    for child in children:
+        yield from leaves(child)
+
+
+def failures(node, trail):
+    children = node.get("tests") or []
+    here = trail + [node.get("title") or ""]
+    if not children and node.get("status") == "failed":
+        yield " > ".join(t for t in here[1:] if t), node.get("error") or ""
+    for child in children:
+        yield from failures(child, here)
+
+
+groups = []
+root = record.get("log") or {}
+for group in root.get("tests") or []:
+    tests = list(leaves(group))
+    passed = sum(1 for t in tests if t.get("status") == "passed")
+    title = group.get("title") or ""
+    document = any(word.lower() in title.lower() for word in DOCUMENT_GROUPS)
+    groups.append({"group": title, "passed": passed, "total": len(tests), "document": document})
+
+target = [g for g in groups if not g["document"]]
+summary = {
+    "version": version,
+    "suite_summary": record.get("summary"),
+    "target_passed": sum(g["passed"] for g in target),
+    "target_total": sum(g["total"] for g in target),
+    "groups": groups,
+    "failures": [{"test": t, "error": e[:500]} for t, e in failures(root, [])],
+}
+json.dump(summary, open(out_path, "w"), indent=2)
+width = max((len(g["group"][:90]) for g in groups), default=10)
+for g in groups:
+    mark = " (document resource, out of scope)" if g["document"] else ""
+    print(f"  {g['group'][:90]:<{width}}  {g['passed']:>4}/{g['total']:<4}{mark}")
+s = record.get("summary") or {}
+print(f"  suite total: {s.get('passed')}/{s.get('total')} passed, {s.get('failed')} failed")
+print(f"  outside document resources: {summary['target_passed']}/{summary['target_total']}")
+print(f"  summary and failures: {out_path}")
+sys.exit(0 if summary["target_passed"] == summary["target_total"] else 1)
+PY
+done
+exit $status
