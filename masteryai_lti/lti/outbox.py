@@ -1,0 +1,378 @@
+"""The durable score outbox: record a score now, deliver it to the platform when it can.
+
+:func:`record_score` validates a score, writes it to ``lti_score_outbox`` and
+enqueues :func:`drain_outbox` (an RQ job on Redis, inline in the embedded
+default). The drain posts every due entry through AGS; an entry is ``sent`` when
+the platform accepts it, retried with exponential back-off while the platform is
+unreachable or answers 5xx/429, and ``failed`` with the reason when the
+platform refuses it or after :data:`MAX_ATTEMPTS`. Nothing is dropped silently:
+teachers list failed posts and resend them (:func:`resend`).
+
+Because a lost Redis job would otherwise leave entries waiting, run
+``flask lti drain-outbox`` from cron (or ``--every SECONDS``) in production: each
+drain also picks up every retry that has come due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import func, select, update
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from masteryai_lti.core.policy import Actor, ensure_can_teach
+from masteryai_lti.courses import service as courses
+from masteryai_lti.extensions import db, jobs
+from masteryai_lti.identity.models import UserIdentity
+from masteryai_lti.lti import grading
+from masteryai_lti.lti.models import LtiRegistration, ResourceLink
+from masteryai_lti.lti.outbox_models import GradedLineItem, ScoreOutboxEntry
+from masteryai_lti.lti.platform_tokens import service_client_for
+from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServiceError
+
+log = logging.getLogger(__name__)
+
+# With a 30 s first delay doubling up to 6 h, 12 attempts span about 20 hours:
+# a platform down for a maintenance night still gets every score.
+MAX_ATTEMPTS = 12
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 6 * 3600
+# How long a claimed entry is hidden from other drains while being delivered.
+CLAIM_LEASE_SECONDS = 120
+DRAIN_BATCH = 200
+
+
+def retry_delay(attempts: int, entry_id: int = 0) -> timedelta:
+    """Back-off before attempt ``attempts + 1``: 30 s, 60 s, 120 s … capped at 6 h.
+
+    A few seconds of jitter derived from the entry id spread a burst of retries
+    (all scores of a class, after an outage) without making the schedule random.
+    """
+    exponent = max(0, attempts - 1)
+    seconds = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * (2**exponent))
+    return timedelta(seconds=seconds + entry_id % 7)
+
+
+@dataclass
+class DrainReport:
+    """What one drain did: ids sent, still retrying, and failed."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Counts, for logs and the CLI."""
+        return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed)}
+
+
+def _lti_user_id(link: ResourceLink, user_id: int) -> str:
+    """The learner's ``sub`` on the link's platform, from their ``lti`` identity."""
+    registration = db.session.get(LtiRegistration, link.registration_id)
+    prefix = f"{registration.issuer}|"
+    values = db.session.scalars(
+        select(UserIdentity.value).where(
+            UserIdentity.institution_id == link.institution_id,
+            UserIdentity.user_id == user_id,
+            UserIdentity.kind == "lti",
+            UserIdentity.value.startswith(prefix, autoescape=True),
+        )
+    ).all()
+    if not values:
+        raise ValidationFailed(
+            "This learner has no account on the platform that owns the link.",
+            errors=[field_error("user_id", "Not known to the link's LMS.")],
+        )
+    return values[0][len(prefix) :]
+
+
+def record_score(
+    *,
+    resource_link_pk: int,
+    user_id: int,
+    score_given: float | None,
+    score_maximum: float | None,
+    activity_progress: str = "Completed",
+    grading_progress: str = "FullyGraded",
+    comment: str | None = None,
+    source: str = "tool",
+    now: datetime | None = None,
+    deliver: bool = True,
+) -> ScoreOutboxEntry:
+    """Queue one learner's score for a graded resource link and start its delivery. Commits.
+
+    The score's timestamp is ``now`` but always later than the previous score for
+    the same link and learner (AGS 2.0 §3.4.3). Raises ValidationFailed for a
+    score no platform would take, NotFound for an unknown link, Conflict when the
+    link's platform granted no score service.
+    """
+    link = db.session.get(ResourceLink, resource_link_pk)
+    if link is None:
+        raise NotFound("No such resource link.")
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
+    if endpoint is None or not endpoint.grants(grading.SCOPE_SCORE):
+        raise Conflict("The LMS did not grant grade passback for this link.")
+    lti_user_id = _lti_user_id(link, user_id)
+    now = now or utcnow()
+    previous = db.session.scalar(
+        select(func.max(ScoreOutboxEntry.score_timestamp)).where(
+            ScoreOutboxEntry.resource_link_pk == link.id,
+            ScoreOutboxEntry.lti_user_id == lti_user_id,
+        )
+    )
+    timestamp = grading.next_timestamp(now, previous)
+    score = grading.Score(
+        user_id=lti_user_id,
+        score_given=score_given,
+        score_maximum=score_maximum,
+        activity_progress=activity_progress,
+        grading_progress=grading_progress,
+        timestamp=timestamp,
+        comment=comment,
+    )
+    try:
+        payload = grading.score_payload(score)
+    except grading.ScoreRejected as exc:
+        raise ValidationFailed(str(exc), errors=[field_error("score", str(exc))]) from exc
+    entry = ScoreOutboxEntry(
+        institution_id=link.institution_id,
+        registration_id=link.registration_id,
+        resource_link_pk=link.id,
+        course_id=link.course_id,
+        user_id=user_id,
+        lti_user_id=lti_user_id,
+        lineitem_url=endpoint.lineitem_url,
+        payload=payload,
+        score_timestamp=timestamp,
+        source=source,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
+    db.session.add(entry)
+    db.session.commit()
+    if deliver:
+        jobs.enqueue(drain_outbox)
+    return entry
+
+
+def _line_item_spec(link: ResourceLink, payload: dict) -> grading.LineItemSpec:
+    return grading.LineItemSpec(
+        label=(link.title or "MasteryAI activity")[:255],
+        score_maximum=float(payload.get("scoreMaximum") or 100.0),
+        resource_link_id=link.resource_link_id,
+        tag="masteryai",
+    )
+
+
+def resolve_line_item(client: PlatformServiceClient, link: ResourceLink, payload: dict) -> str:
+    """The line item URL for a link: the launch's, the one found/created before, or a new one."""
+    if link.ags_lineitem_url:
+        return link.ags_lineitem_url
+    known = db.session.scalar(
+        select(GradedLineItem).where(GradedLineItem.resource_link_pk == link.id)
+    )
+    if known is not None:
+        return known.lineitem_url
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint) or grading.AgsEndpoint(())
+    spec = _line_item_spec(link, payload)
+    url = grading.find_or_create_line_item(client, endpoint, spec)
+    db.session.add(
+        GradedLineItem(
+            institution_id=link.institution_id,
+            resource_link_pk=link.id,
+            lineitem_url=url,
+            label=spec.label,
+            score_maximum=spec.score_maximum,
+        )
+    )
+    db.session.flush()
+    return url
+
+
+def _claim(entry_id: int, now: datetime) -> bool:
+    """Take an entry for delivery; False when another drain holds it.
+
+    A conditional UPDATE instead of SELECT … FOR UPDATE works the same on SQLite
+    and PostgreSQL, and the lease means a crashed worker's entry comes back.
+    """
+    claimed = db.session.execute(
+        update(ScoreOutboxEntry)
+        .where(
+            ScoreOutboxEntry.id == entry_id,
+            ScoreOutboxEntry.status == "pending",
+            ScoreOutboxEntry.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def deliver(
+    entry: ScoreOutboxEntry,
+    *,
+    now: datetime,
+    http: requests.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> str:
+    """One delivery attempt of a claimed entry; records the outcome. Commits.
+
+    Returns the entry's new status.
+    """
+    entry.attempts += 1
+    try:
+        registration = db.session.get(LtiRegistration, entry.registration_id)
+        link = db.session.get(ResourceLink, entry.resource_link_pk)
+        if registration is None or link is None:
+            raise PlatformServiceError("the platform or link was removed", retryable=False)
+        client = service_client_for(registration, http=http, clock=clock)
+        if not entry.lineitem_url:
+            entry.lineitem_url = resolve_line_item(client, link, entry.payload)
+        response = grading.send_score(client, entry.lineitem_url, entry.payload)
+    except PlatformServiceError as exc:
+        entry.last_error = exc.reason
+        entry.last_status_code = exc.status
+        if exc.retryable and entry.attempts < MAX_ATTEMPTS:
+            entry.status = "pending"
+            entry.next_attempt_at = now + retry_delay(entry.attempts, entry.id)
+        else:
+            entry.status = "failed"
+            if exc.retryable:
+                entry.last_error = f"gave up after {entry.attempts} attempts: {exc.reason}"
+        log.warning("score %s not delivered (%s): %s", entry.id, entry.status, exc.reason)
+    else:
+        entry.status = "sent"
+        entry.sent_at = now
+        entry.last_error = None
+        entry.last_status_code = response.status
+    db.session.commit()
+    return entry.status
+
+
+def drain_outbox(
+    now: datetime | None = None,
+    *,
+    limit: int = DRAIN_BATCH,
+    http: requests.Session | None = None,
+) -> dict:
+    """Deliver every pending entry that is due (an RQ job; also `flask lti drain-outbox`).
+
+    Returns counts of sent, retrying and failed entries.
+    """
+    now = now or utcnow()
+    report = DrainReport()
+    due = db.session.scalars(
+        select(ScoreOutboxEntry.id)
+        .where(ScoreOutboxEntry.status == "pending", ScoreOutboxEntry.next_attempt_at <= now)
+        .order_by(ScoreOutboxEntry.id)
+        .limit(limit)
+    ).all()
+    for entry_id in due:
+        if not _claim(entry_id, now):
+            continue
+        entry = db.session.get(ScoreOutboxEntry, entry_id)
+        status = deliver(entry, now=now, http=http)
+        {"sent": report.sent, "pending": report.retrying, "failed": report.failed}[status].append(
+            entry_id
+        )
+    return report.as_dict()
+
+
+def posts_for_course(
+    actor: Actor, course_id: int, status: str | None = None, limit: int = 200
+) -> list[ScoreOutboxEntry]:
+    """A course's grade posts, newest first, for its teachers and admins."""
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    query = select(ScoreOutboxEntry).where(
+        ScoreOutboxEntry.course_id == course.id,
+        ScoreOutboxEntry.institution_id == course.institution_id,
+    )
+    if status:
+        query = query.where(ScoreOutboxEntry.status == status)
+    return list(db.session.scalars(query.order_by(ScoreOutboxEntry.id.desc()).limit(limit)))
+
+
+def resend(actor: Actor, course_id: int, entry_id: int) -> ScoreOutboxEntry:
+    """A teacher sends a failed grade post again: it goes back to pending, due now. Commits.
+
+    The payload keeps its original timestamp, so a resent old score never
+    overrides a newer one the platform already has (AGS 2.0 §3.4.3).
+    """
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    entry = db.session.get(ScoreOutboxEntry, entry_id)
+    if entry is None or entry.course_id != course.id:
+        raise NotFound("No such grade post in this course.")
+    if entry.status != "failed":
+        raise Conflict(f"Only failed grade posts can be resent; this one is {entry.status}.")
+    entry.status = "pending"
+    entry.attempts = 0
+    entry.next_attempt_at = utcnow()
+    db.session.commit()
+    jobs.enqueue(drain_outbox)
+    return entry
+
+
+def resend_all_failed(actor: Actor, course_id: int) -> int:
+    """Resend every failed post of a course; returns how many. Commits."""
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    count = db.session.execute(
+        update(ScoreOutboxEntry)
+        .where(ScoreOutboxEntry.course_id == course.id, ScoreOutboxEntry.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if count:
+        jobs.enqueue(drain_outbox)
+    return count
+
+
+def _course_link(course_id: int, resource_link_pk: int) -> ResourceLink:
+    link = db.session.get(ResourceLink, resource_link_pk)
+    if link is None or link.course_id != course_id:
+        raise NotFound("No such graded link in this course.")
+    return link
+
+
+def record_score_for_actor(actor: Actor, course_id: int, **score) -> ScoreOutboxEntry:
+    """A teacher records a grade for a learner on one of the course's links."""
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    _course_link(course.id, score["resource_link_pk"])
+    if score["user_id"] not in courses.student_ids(course.id):
+        raise NotFound("No such student in this course.")
+    return record_score(**score, source="teacher")
+
+
+def results_for_link(
+    actor: Actor,
+    course_id: int,
+    resource_link_pk: int,
+    *,
+    http: requests.Session | None = None,
+) -> list[grading.Result]:
+    """Read back the platform's results for a course link (AGS result service, all pages)."""
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    link = _course_link(course.id, resource_link_pk)
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
+    if endpoint is None or not endpoint.grants(grading.SCOPE_RESULT_READONLY):
+        raise Conflict("The LMS did not grant reading results for this link.")
+    registration = db.session.get(LtiRegistration, link.registration_id)
+    client = service_client_for(registration, http=http)
+    lineitem_url = link.ags_lineitem_url or db.session.scalar(
+        select(GradedLineItem.lineitem_url).where(GradedLineItem.resource_link_pk == link.id)
+    )
+    if not lineitem_url:
+        return []
+    return grading.read_results(client, lineitem_url)

@@ -1,0 +1,248 @@
+"""Roster sync through LTI Names and Role Provisioning Services 2.0.
+
+Members who never launched the tool still get a user (linked by their LTI
+``iss|sub``) and an enrollment, so the engines see inactive students — the ones
+most at risk (DESIGN.md §5). Section numbers refer to 1EdTech "LTI NRPS 2.0".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import requests
+from sqlalchemy import select
+
+from masteryai_lti.core.errors import Conflict, NotFound
+from masteryai_lti.core.policy import Actor, ensure_can_teach
+from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course, Enrollment
+from masteryai_lti.extensions import db
+from masteryai_lti.identity import service as identity
+from masteryai_lti.identity.models import User, UserIdentity
+from masteryai_lti.lti import quirks
+from masteryai_lti.lti.models import LtiRegistration, ResourceLink
+from masteryai_lti.lti.platform_tokens import service_client_for
+from masteryai_lti.lti.roles import map_roles
+from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServiceError
+
+log = logging.getLogger(__name__)
+
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+MEDIA_MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+# §2.2: a member is Active unless the platform says Inactive or Deleted.
+_ACTIVE = "Active"
+
+
+@dataclass(frozen=True)
+class RosterMember:
+    """One member of a context as NRPS reports it (§2.2)."""
+
+    user_id: str
+    roles: tuple[str, ...]
+    status: str
+    name: str
+    email: str | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the member is currently in the course."""
+        return self.status == _ACTIVE
+
+
+@dataclass
+class RosterSyncReport:
+    """What a sync did."""
+
+    pages: int = 0
+    members: int = 0
+    users_created: int = 0
+    enrollments_active: int = 0
+    enrollments_deactivated: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Plain counts, for the API and the CLI."""
+        return {
+            "pages": self.pages,
+            "members": self.members,
+            "users_created": self.users_created,
+            "enrollments_active": self.enrollments_active,
+            "enrollments_deactivated": self.enrollments_deactivated,
+            "skipped": len(self.skipped),
+        }
+
+
+def parse_member(item: object, quirk: quirks.PlatformQuirks) -> RosterMember | None:
+    """Read one ``members`` entry; None when it has no ``user_id`` (nothing to link)."""
+    if not isinstance(item, dict) or not item.get("user_id"):
+        return None
+    roles = tuple(r for r in item.get("roles") or () if isinstance(r, str))
+    status = item.get("status") or _ACTIVE
+    claims = {
+        "sub": str(item["user_id"]),
+        "name": item.get("name"),
+        "given_name": item.get("given_name"),
+        "family_name": item.get("family_name"),
+        "email": item.get("email"),
+    }
+    return RosterMember(
+        user_id=str(item["user_id"]),
+        roles=roles,
+        status=status if status in (_ACTIVE, "Inactive", "Deleted") else _ACTIVE,
+        name=quirk.display_name(claims),
+        email=quirk.email(claims),
+    )
+
+
+def fetch_members(
+    client: PlatformServiceClient,
+    memberships_url: str,
+    quirk: quirks.PlatformQuirks,
+    *,
+    context_id: str | None = None,
+    page_size: int | None = None,
+    report: RosterSyncReport | None = None,
+) -> list[RosterMember]:
+    """Every member of the context, across all pages (``Link: rel="next"``, §2.4.1).
+
+    Refuses a membership container for another context than ``context_id``: the
+    URL came from a launch, but a roster for the wrong course must never land.
+    """
+    params = {"limit": str(page_size)} if page_size else None
+    members: dict[str, RosterMember] = {}
+    for page in client.pages(memberships_url, [SCOPE_NRPS], MEDIA_MEMBERSHIP_CONTAINER, params):
+        if report is not None:
+            report.pages += 1
+        body = page.body if isinstance(page.body, dict) else None
+        if body is None or not isinstance(body.get("members"), list):
+            raise PlatformServiceError(
+                "membership container without a members list", status=page.status, retryable=False
+            )
+        page_context = (body.get("context") or {}).get("id")
+        if context_id and page_context and str(page_context) != context_id:
+            raise PlatformServiceError(
+                "the platform returned the roster of another course", retryable=False
+            )
+        for item in body["members"]:
+            member = parse_member(item, quirk)
+            if member is None:
+                if report is not None:
+                    report.skipped.append(str(item)[:80])
+                continue
+            # A member repeated across pages (the roster changed while paging)
+            # keeps its last state.
+            members[member.user_id] = member
+    return list(members.values())
+
+
+def _memberships_url(course: Course) -> tuple[ResourceLink, str]:
+    link = db.session.scalar(
+        select(ResourceLink)
+        .where(
+            ResourceLink.course_id == course.id,
+            ResourceLink.institution_id == course.institution_id,
+            ResourceLink.nrps_context_memberships_url.is_not(None),
+        )
+        .order_by(ResourceLink.updated_at.desc(), ResourceLink.id.desc())
+        .limit(1)
+    )
+    if link is None or not link.nrps_context_memberships_url:
+        raise Conflict(
+            "The LMS has not offered a roster service for this course yet; "
+            "open the tool once from the course as a teacher."
+        )
+    return link, link.nrps_context_memberships_url
+
+
+def _upsert_member(
+    registration: LtiRegistration, course: Course, member: RosterMember, report: RosterSyncReport
+) -> int:
+    institution_id = registration.institution_id
+    value = f"{registration.issuer}|{member.user_id}"
+    mapped = map_roles(list(member.roles))
+    user = identity.find_user_by_identity(institution_id, "lti", value)
+    if user is None:
+        user = User(institution_id=institution_id, full_name=member.name[:200], role="student")
+        # Admin rights come only from a launch, where the platform signs the roles;
+        # a roster entry names course roles only.
+        user.role = mapped.course_role
+        db.session.add(user)
+        db.session.flush()
+        identity.link_identity(institution_id, user.id, "lti", value)
+        report.users_created += 1
+    if member.email:
+        try:
+            identity.link_identity(institution_id, user.id, "mbox", f"mailto:{member.email}")
+        except Conflict:
+            log.info("mbox of roster member %s already belongs to another user", user.id)
+    enrollment = courses.enroll(institution_id, course.id, user.id, mapped.course_role, "nrps")
+    if member.active:
+        report.enrollments_active += 1
+    elif enrollment.status != "inactive":
+        enrollment.status = "inactive"
+        report.enrollments_deactivated += 1
+    return user.id
+
+
+def _deactivate_departed(
+    registration: LtiRegistration, course: Course, present: set[int], report: RosterSyncReport
+) -> None:
+    """Members of this platform no longer on the roster become inactive (history stays)."""
+    prefix = f"{registration.issuer}|"
+    rows = db.session.scalars(
+        select(Enrollment)
+        .join(UserIdentity, UserIdentity.user_id == Enrollment.user_id)
+        .where(
+            Enrollment.course_id == course.id,
+            Enrollment.status == "active",
+            UserIdentity.institution_id == course.institution_id,
+            UserIdentity.kind == "lti",
+            UserIdentity.value.startswith(prefix, autoescape=True),
+        )
+    ).unique()
+    for enrollment in rows:
+        if enrollment.user_id not in present:
+            enrollment.status = "inactive"
+            report.enrollments_deactivated += 1
+
+
+def sync_course(
+    course_id: int, *, http: requests.Session | None = None, page_size: int | None = None
+) -> RosterSyncReport:
+    """Bring a course's enrollments in line with the LMS roster. Commits.
+
+    Raises NotFound for an unknown course, Conflict when no launch has offered
+    the roster service yet, PlatformServiceError when the platform fails (nothing
+    is written then: a half-read roster must not deactivate anyone).
+    """
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFound("No such course.")
+    link, url = _memberships_url(course)
+    registration = db.session.get(LtiRegistration, link.registration_id)
+    quirk = quirks.for_family(registration.platform_family)
+    report = RosterSyncReport()
+    client = service_client_for(registration, http=http)
+    members = fetch_members(
+        client, url, quirk, context_id=course.lti_context_id, page_size=page_size, report=report
+    )
+    report.members = len(members)
+    present = {_upsert_member(registration, course, member, report) for member in members}
+    if present:
+        _deactivate_departed(registration, course, present, report)
+    db.session.commit()
+    return report
+
+
+def sync_course_for_actor(actor: Actor, course_id: int) -> RosterSyncReport:
+    """A teacher (or admin) syncs their course's roster now."""
+    course = courses.course_for_actor(actor, course_id)
+    ensure_can_teach(actor, course)
+    return sync_course(course.id)
+
+
+def sync_course_job(course_id: int) -> dict:
+    """Background form of :func:`sync_course` (for ``extensions.jobs.enqueue``)."""
+    return sync_course(course_id).as_dict()
