@@ -1,0 +1,210 @@
+"""What the statements table indexes about a statement, and the response formats.
+
+Pure functions over statement dicts (already validated):
+- ``agent_key``: one string per Agent/Identified Group — objectType plus its one
+  inverse functional identifier — so the ``agent`` filter is an equality lookup
+  (xAPI 1.0.3 Communication 2.1.3: equal when the same IFI and the same objectType).
+- ``index_fields``: actor, verb, object, registration and the "related" agent keys and
+  activity ids that ``related_agents`` / ``related_activities`` widen a query to.
+- ``format_statement``: the ``ids`` and ``canonical`` response formats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+IFI_KINDS = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+def actor_identity(agent: dict) -> tuple[str, str] | None:
+    """(kind, value) of an agent's IFI in the identity service's vocabulary, or None.
+
+    ``account`` becomes ``"homePage|name"``, as ``UserIdentity`` stores it.
+    """
+    for kind in IFI_KINDS:
+        value = agent.get(kind)
+        if value is None:
+            continue
+        if kind == "account":
+            return kind, f"{value.get('homePage', '')}|{value.get('name', '')}"
+        return kind, str(value)
+    return None
+
+
+def agent_key(agent: dict | None) -> str | None:
+    """``agent|mbox|mailto:a@b`` or ``group|account|home|name``; None for anonymous groups."""
+    if not isinstance(agent, dict):
+        return None
+    identity = actor_identity(agent)
+    if identity is None:
+        return None
+    object_type = "group" if agent.get("objectType") == "Group" else "agent"
+    return f"{object_type}|{identity[0]}|{identity[1]}"
+
+
+def _agents_of(actor: dict | None) -> list[str]:
+    """Keys of an actor, and of the members of a group (anonymous or identified)."""
+    if not isinstance(actor, dict):
+        return []
+    keys = []
+    key = agent_key(actor)
+    if key:
+        keys.append(key)
+    if actor.get("objectType") == "Group":
+        for member in actor.get("member") or []:
+            member_key = agent_key(member)
+            if member_key:
+                keys.append(member_key)
+    return keys
+
+
+def _related(statement: dict, agents: list[str], activities: list[str]) -> None:
+    agents.extend(_agents_of(statement.get("actor")))
+    target = statement.get("object") or {}
+    target_type = target.get("objectType", "Activity")
+    if target_type in ("Agent", "Group"):
+        agents.extend(_agents_of(target))
+    elif target_type == "Activity" and target.get("id"):
+        activities.append(target["id"])
+    elif target_type == "SubStatement":
+        _related(target, agents, activities)
+    context = statement.get("context") or {}
+    agents.extend(_agents_of(context.get("instructor")))
+    agents.extend(_agents_of(context.get("team")))
+    for group in (context.get("contextActivities") or {}).values():
+        items = group if isinstance(group, list) else [group]
+        activities.extend(item["id"] for item in items if isinstance(item, dict) and "id" in item)
+    agents.extend(_agents_of(statement.get("authority")))
+
+
+def index_fields(statement: dict) -> dict[str, Any]:
+    """The indexed columns of a complete statement (id, stored and authority set)."""
+    target = statement.get("object") or {}
+    target_type = target.get("objectType", "Activity")
+    agents: list[str] = []
+    activities: list[str] = []
+    _related(statement, agents, activities)
+    context = statement.get("context") or {}
+    return {
+        "actor_key": agent_key(statement.get("actor")),
+        "verb_id": statement["verb"]["id"],
+        "object_type": target_type,
+        "object_activity_id": target.get("id") if target_type == "Activity" else None,
+        "object_agent_key": agent_key(target) if target_type in ("Agent", "Group") else None,
+        "object_statement_id": target.get("id") if target_type == "StatementRef" else None,
+        "registration": context.get("registration"),
+        "is_voiding": statement["verb"]["id"] == VOIDED_VERB and target_type == "StatementRef",
+        "agent_keys": sorted(set(agents)),
+        "activity_ids": sorted(set(activities)),
+    }
+
+
+def _ids_agent(agent: dict) -> dict:
+    shaped = {key: agent[key] for key in ("objectType", *IFI_KINDS) if key in agent}
+    if agent.get("objectType") == "Group" and not actor_identity(agent):
+        shaped["member"] = [_ids_agent(member) for member in agent.get("member") or []]
+    return shaped
+
+
+def _best_language(language_map: dict, accepted: list[str]) -> dict:
+    if not language_map:
+        return language_map
+    lowered = {key.lower(): key for key in language_map}
+    for wanted in accepted:
+        wanted = wanted.lower()
+        if wanted in lowered:
+            return {lowered[wanted]: language_map[lowered[wanted]]}
+        for lower, key in lowered.items():
+            if lower.split("-")[0] == wanted.split("-")[0]:
+                return {key: language_map[key]}
+    if "und" in language_map:
+        return {"und": language_map["und"]}
+    first = next(iter(language_map))
+    return {first: language_map[first]}
+
+
+_LANGUAGE_MAPS = {"display", "name", "description"}
+
+
+def _canonical(value: Any, accepted: list[str], key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        if key in _LANGUAGE_MAPS and all(isinstance(v, str) for v in value.values()):
+            return _best_language(value, accepted)
+        if key == "extensions":
+            return value
+        return {k: _canonical(v, accepted, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item, accepted, key) for item in value]
+    return value
+
+
+def _ids(statement: dict) -> dict:
+    shaped = dict(statement)
+    shaped["actor"] = _ids_agent(statement["actor"])
+    shaped["verb"] = {"id": statement["verb"]["id"]}
+    target = statement.get("object") or {}
+    target_type = target.get("objectType", "Activity")
+    if target_type == "Activity":
+        shaped["object"] = (
+            {"objectType": "Activity", "id": target["id"]}
+            if "objectType" in target
+            else {"id": target["id"]}
+        )
+    elif target_type in ("Agent", "Group"):
+        shaped["object"] = _ids_agent(target)
+    elif target_type == "SubStatement":
+        shaped["object"] = {"objectType": "SubStatement", **_ids(target)}
+        shaped["object"].pop("id", None)
+    if "authority" in statement:
+        shaped["authority"] = _ids_agent(statement["authority"])
+    context = statement.get("context")
+    if context:
+        context = dict(context)
+        for role in ("instructor", "team"):
+            if role in context:
+                context[role] = _ids_agent(context[role])
+        if "contextActivities" in context:
+            context["contextActivities"] = {
+                name: [
+                    {"id": item["id"]} for item in (items if isinstance(items, list) else [items])
+                ]
+                for name, items in context["contextActivities"].items()
+            }
+        if "contextAgents" in context:
+            context["contextAgents"] = [
+                {**item, "agent": _ids_agent(item["agent"])} for item in context["contextAgents"]
+            ]
+        if "contextGroups" in context:
+            context["contextGroups"] = [
+                {**item, "group": _ids_agent(item["group"])} for item in context["contextGroups"]
+            ]
+        shaped["context"] = context
+    return shaped
+
+
+def format_statement(statement: dict, fmt: str, accepted_languages: list[str]) -> dict:
+    """Shape a stored statement for the ``format`` parameter (exact, ids, canonical)."""
+    if fmt == "ids":
+        return _ids(statement)
+    if fmt == "canonical":
+        return _canonical(statement, accepted_languages)
+    return statement
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """Language tags of an Accept-Language header, best first."""
+    if not header:
+        return []
+    ranked = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(ranked)]

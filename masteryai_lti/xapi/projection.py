@@ -1,0 +1,325 @@
+"""Stored statements -> engagement events and mastery attempts.
+
+The statements table is the outbox: rows start ``pending`` in the transaction that
+stores them, so nothing is lost if the process dies before projecting. ``project_pending``
+drains the outbox in chunks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers can run
+side by side) and calls the engagement and mastery services, which are idempotent on
+(institution, source "xapi", statement id): replaying a row changes nothing.
+
+An actor nobody is linked to yet stays ``unknown_actor``; when the identity service
+first links that person (``on_user_seen``), their rows go back to ``pending``
+(DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.extensions import cache, db, jobs
+from masteryai_lti.xapi.indexing import actor_identity
+from masteryai_lti.xapi.models import (
+    FAILED,
+    PENDING,
+    PROJECTED,
+    SKIPPED,
+    UNKNOWN_ACTOR,
+    XapiEngagementRule,
+    XapiStatement,
+)
+from masteryai_lti.xapi.timestamps import TimestampError, timestamp_instant
+from masteryai_lti.xapi.vocabulary import engagement_kind
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+# A context extension content can use to name our course id outright.
+COURSE_EXTENSION = "https://masteryai.example/xapi/extensions/course-id"
+_DURATION = re.compile(
+    r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def scheduled_key(institution_id: int) -> str:
+    """Cache key marking that a projection job for the institution is queued."""
+    return f"xapi:projection:scheduled:{institution_id}"
+
+
+def duration_seconds(text: str | None) -> float | None:
+    """Seconds in an ISO 8601 duration such as ``PT1M30.5S`` (years/months ignored)."""
+    if not text:
+        return None
+    match = _DURATION.match(text)
+    if match is None:
+        return None
+    parts = {key: float(value) for key, value in match.groupdict().items() if value}
+    return (
+        parts.get("w", 0) * 604800
+        + parts.get("d", 0) * 86400
+        + parts.get("h", 0) * 3600
+        + parts.get("m", 0) * 60
+        + parts.get("s", 0)
+    )
+
+
+def _score(result: dict) -> float | None:
+    score = result.get("score") or {}
+    if "scaled" in score:
+        return max(
+            0.0,
+            min(
+                1.0,
+                (float(score["scaled"]) + 1) / 2 if score["scaled"] < 0 else float(score["scaled"]),
+            ),
+        )
+    if "raw" in score and "max" in score and score["max"] != score.get("min", 0):
+        low = float(score.get("min", 0))
+        return max(0.0, min(1.0, (float(score["raw"]) - low) / (float(score["max"]) - low)))
+    return None
+
+
+def _overrides(institution_id: int) -> list[tuple[str | None, str | None, str]]:
+    return [
+        (rule.verb_id, rule.activity_type, rule.kind)
+        for rule in db.session.scalars(
+            select(XapiEngagementRule).where(XapiEngagementRule.institution_id == institution_id)
+        )
+    ]
+
+
+def _course_id(
+    institution_id: int, user_id: int, statement: dict, courses_cache: dict
+) -> int | None:
+    from masteryai_lti.courses import service as courses
+    from masteryai_lti.courses.models import Enrollment
+
+    context = statement.get("context") or {}
+    explicit = (context.get("extensions") or {}).get(COURSE_EXTENSION)
+    if isinstance(explicit, int | str) and str(explicit).isdigit():
+        return int(explicit)
+    for group in ("parent", "grouping"):
+        for activity in (context.get("contextActivities") or {}).get(group) or []:
+            activity_id = activity.get("id") if isinstance(activity, dict) else None
+            if not activity_id:
+                continue
+            key = ("ctx", activity_id)
+            if key not in courses_cache:
+                course = courses.get_course_by_context(institution_id, activity_id)
+                courses_cache[key] = course.id if course else None
+            if courses_cache[key]:
+                return courses_cache[key]
+    key = ("user", user_id)
+    if key not in courses_cache:
+        # A learner with exactly one active course: the statement can only be about it.
+        enrolled = list(
+            db.session.scalars(
+                select(Enrollment.course_id).where(
+                    Enrollment.institution_id == institution_id,
+                    Enrollment.user_id == user_id,
+                    Enrollment.status == "active",
+                )
+            )
+        )
+        courses_cache[key] = enrolled[0] if len(enrolled) == 1 else None
+    return courses_cache[key]
+
+
+def _downstream():
+    try:
+        from masteryai_lti.engagement.service import record_events
+    except ImportError:  # the engagement service is not installed in this build
+        record_events = None
+    try:
+        from masteryai_lti.mastery.service import record_attempt
+    except ImportError:
+        record_attempt = None
+    return record_events, record_attempt
+
+
+def project_row(row: XapiStatement, overrides, users: dict, courses_cache: dict) -> list[dict]:
+    """Project one row: record its attempt, return its engagement events, set its state."""
+    statement = row.statement
+    if row.voided or row.is_voiding:
+        row.projection_state = SKIPPED
+        row.projection_note = "voided" if row.voided else "voiding statement"
+        return []
+    identity = actor_identity(statement.get("actor") or {})
+    if identity is None:
+        row.projection_state = SKIPPED
+        row.projection_note = "anonymous group actor"
+        return []
+    if identity not in users:
+        from masteryai_lti.identity import service as identities
+
+        user = identities.find_user_by_identity(row.institution_id, *identity)
+        users[identity] = user.id if user else None
+    user_id = users[identity]
+    if user_id is None:
+        row.projection_state = UNKNOWN_ACTOR
+        return []
+    row.user_id = user_id
+    target = statement.get("object") or {}
+    activity_type = (target.get("definition") or {}).get("type")
+    kind = engagement_kind(statement["verb"]["id"], activity_type, overrides)
+    course_id = _course_id(row.institution_id, user_id, statement, courses_cache)
+    result = statement.get("result") or {}
+    try:
+        occurred_at = timestamp_instant(statement["timestamp"])
+    except (TimestampError, KeyError, TypeError):
+        occurred_at = row.stored
+    score = _score(result)
+    record_events, record_attempt = _downstream()
+    notes = []
+    if (
+        record_attempt is not None
+        and target.get("objectType", "Activity") == "Activity"
+        and ("success" in result or score is not None)
+    ):
+        with db.session.begin_nested():
+            attempt = record_attempt(
+                row.institution_id,
+                user_id,
+                occurred_at=occurred_at,
+                source="xapi",
+                source_id=str(row.statement_id),
+                correct=result.get("success"),
+                score=score,
+                activity_id=target.get("id"),
+                duration_s=duration_seconds(result.get("duration")),
+                course_id=course_id,
+                response=result.get("response"),
+            )
+        notes.append("attempt" if attempt is not None else "activity maps to no concept")
+    events = []
+    if kind and course_id and record_events is not None:
+        events.append(
+            {
+                "user_id": user_id,
+                "course_id": course_id,
+                "kind": kind,
+                "occurred_at": occurred_at,
+                "source": "xapi",
+                "source_id": str(row.statement_id),
+                "score": score,
+                "object_id": target.get("id"),
+                "extra": {"verb": statement["verb"]["id"]},
+            }
+        )
+        notes.append(f"event {kind}")
+    elif kind and not course_id:
+        notes.append("no course for this statement")
+    row.projection_state = PROJECTED
+    row.projected_at = utcnow()
+    row.projection_note = "; ".join(notes) or "nothing to project"
+    return events
+
+
+def _pending_rows(institution_id: int | None, limit: int) -> list[XapiStatement]:
+    query = select(XapiStatement).where(XapiStatement.projection_state == PENDING)
+    if institution_id is not None:
+        query = query.where(XapiStatement.institution_id == institution_id)
+    query = query.order_by(XapiStatement.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=XapiStatement)
+    return list(db.session.scalars(query))
+
+
+def project_pending(institution_id: int | None = None, limit: int | None = None) -> int:
+    """Drain the outbox (of one institution, or all); return how many rows were handled."""
+    if institution_id is not None:
+        # Clear the flag before reading: rows committed from now on schedule a new job.
+        cache.delete(scheduled_key(institution_id))
+    handled = 0
+    overrides_by_institution: dict[int, list] = {}
+    while limit is None or handled < limit:
+        rows = _pending_rows(
+            institution_id, CHUNK if limit is None else min(CHUNK, limit - handled)
+        )
+        if not rows:
+            break
+        users: dict = {}
+        courses_cache: dict = {}
+        events_by_institution: dict[int, list[dict]] = {}
+        for row in rows:
+            if row.institution_id not in overrides_by_institution:
+                overrides_by_institution[row.institution_id] = _overrides(row.institution_id)
+            try:
+                events = project_row(
+                    row, overrides_by_institution[row.institution_id], users, courses_cache
+                )
+            except Exception as exc:  # one bad row must not block the outbox
+                log.exception("projecting xAPI statement %s failed", row.statement_id)
+                row.projection_state = FAILED
+                row.projection_note = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            events_by_institution.setdefault(row.institution_id, []).extend(events)
+        record_events, _ = _downstream()
+        for owner, events in events_by_institution.items():
+            if events and record_events is not None:
+                record_events(owner, events)
+        db.session.commit()
+        handled += len(rows)
+    return handled
+
+
+def retry_failed(institution_id: int | None = None) -> int:
+    """Put failed rows back in the outbox; returns how many."""
+    query = update(XapiStatement).where(XapiStatement.projection_state == FAILED)
+    if institution_id is not None:
+        query = query.where(XapiStatement.institution_id == institution_id)
+    result = db.session.execute(query.values(projection_state=PENDING))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def requeue_for_identities(institution_id: int, identities: Iterable[tuple[str, str]]) -> int:
+    """Move ``unknown_actor`` rows of these actor identities back to ``pending``. No commit."""
+    keys = [
+        f"{object_type}|{kind}|{value}"
+        for kind, value in identities
+        for object_type in ("agent", "group")
+    ]
+    if not keys:
+        return 0
+    result = db.session.execute(
+        update(XapiStatement)
+        .where(
+            XapiStatement.institution_id == institution_id,
+            XapiStatement.projection_state == UNKNOWN_ACTOR,
+            XapiStatement.actor_key.in_(keys),
+        )
+        .values(projection_state=PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        db.session.info.setdefault("xapi_requeued", set()).add(institution_id)
+    return result.rowcount or 0
+
+
+def on_user_seen(institution_id: int, user_id: int) -> None:
+    """Identity-service hook: a person was linked, so their waiting statements can project."""
+    from masteryai_lti.identity.models import UserIdentity
+
+    identities = db.session.execute(
+        select(UserIdentity.kind, UserIdentity.value).where(
+            UserIdentity.institution_id == institution_id, UserIdentity.user_id == user_id
+        )
+    ).all()
+    requeue_for_identities(institution_id, [(kind, value) for kind, value in identities])
+
+
+@event.listens_for(Session, "after_commit")
+def _schedule_requeued(session: Session) -> None:
+    requeued = session.info.pop("xapi_requeued", None)
+    if not requeued or jobs.inline:
+        # Inline mode cannot run SQL from inside a commit; the next drain picks them up.
+        return
+    for institution_id in requeued:
+        if cache.set_if_absent(scheduled_key(institution_id), 1, ttl=60):
+            jobs.enqueue(project_pending, institution_id)

@@ -1,0 +1,412 @@
+"""The Statement API's use cases: store a batch, fetch one, query pages.
+
+HTTP handlers (``routes``) parse the request and call one function here; this module
+owns the transaction. Storing follows xAPI 1.0.3 Communication 2.1.1/2.1.2 and
+IEEE 9274.1.1 (2.0) 4.1.6.1: validate everything first, assign the LRS-owned fields
+(``id``, ``stored``, ``authority``, ``version``, default ``timestamp``), refuse the whole
+batch on any problem, insert in one round trip, treat an id already stored with the same
+statement as a no-op and with a different one as 409 Conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from masteryai_lti.extensions import cache, db, jobs
+from masteryai_lti.xapi import storage
+from masteryai_lti.xapi.comparison import same_statement, statement_differences
+from masteryai_lti.xapi.credentials import CredentialInfo
+from masteryai_lti.xapi.cursor import Cursor, CursorInvalid, decode_cursor, encode_cursor
+from masteryai_lti.xapi.indexing import format_statement, index_fields
+from masteryai_lti.xapi.models import PENDING
+from masteryai_lti.xapi.normalisation import normalise_statement
+from masteryai_lti.xapi.signature import SignatureInvalid, check_signed_statement
+from masteryai_lti.xapi.timestamps import TimestampError, format_utc, timestamp_instant
+from masteryai_lti.xapi.validation import Problem, is_xapi_2, validate_statements
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+# Writes commit within this long of taking their ``stored`` time; the
+# Consistent-Through header stays this far behind the clock so it never promises a
+# statement an in-flight transaction is still writing.
+CONSISTENCY_MARGIN = timedelta(milliseconds=500)
+
+
+class XapiBadRequest(BadRequest):
+    """400 with the xAPI problem list (path + rule)."""
+
+    def __init__(self, problems: list[Problem] | list[dict], detail: str | None = None) -> None:
+        errors = [p.as_dict() if isinstance(p, Problem) else p for p in problems]
+        if detail is None:
+            first = errors[0] if errors else {"path": "", "message": "bad request"}
+            detail = f"{first['path'] or '(body)'}: {first['message']}"
+            if len(errors) > 1:
+                detail += f" (and {len(errors) - 1} more problem(s))"
+        super().__init__(detail, errors=errors)
+
+
+def bad_request(path: str, message: str) -> XapiBadRequest:
+    """A 400 naming one field path and the rule it breaks."""
+    return XapiBadRequest([{"path": path, "message": message}])
+
+
+@dataclass
+class Attachments:
+    """Attachment parts of a multipart request, keyed by their SHA-256 hex digest."""
+
+    parts: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    multipart: bool = False
+
+
+def authority_for(credential: CredentialInfo, home_page: str) -> dict:
+    """The Agent standing for a credential (Data 2.4.9: ``authority`` is set by the LRS)."""
+    return {
+        "objectType": "Agent",
+        "name": credential.name,
+        "account": {"homePage": home_page, "name": credential.key},
+    }
+
+
+def _check_attachments(statements: list[dict], attachments: Attachments) -> None:
+    """Every attachment without fileUrl has its part; every part belongs to an attachment
+    (Communication 1.5.2, XAPI-00127/00128)."""
+    wanted: set[str] = set()
+    for index, statement in enumerate(statements):
+        for position, attachment in enumerate(statement.get("attachments") or []):
+            if attachment.get("fileUrl"):
+                continue
+            sha2 = str(attachment.get("sha2", "")).lower()
+            path = f"statements[{index}].attachments[{position}]"
+            if not attachments.multipart:
+                raise bad_request(
+                    path,
+                    "an attachment without fileUrl must be sent as a multipart/mixed part",
+                )
+            if sha2 not in attachments.parts:
+                raise bad_request(f"{path}.sha2", "no multipart part carries this sha2")
+            wanted.add(sha2)
+    extra = set(attachments.parts) - wanted
+    if extra:
+        raise bad_request(
+            "parts",
+            "a multipart part matches no attachment of the statements: " + sorted(extra)[0],
+        )
+
+
+def _prepare(
+    raw: dict,
+    *,
+    version: str,
+    stored: datetime,
+    stored_text: str,
+    authority: dict,
+) -> dict:
+    statement = normalise_statement(raw, to_utc=is_xapi_2(version))
+    statement["id"] = str(statement.get("id") or uuid.uuid4()).lower()
+    statement["stored"] = stored_text
+    statement["authority"] = authority
+    if "version" not in statement:
+        statement["version"] = "2.0.0" if is_xapi_2(version) else "1.0.0"
+    if "timestamp" not in statement:
+        statement["timestamp"] = stored_text
+    return statement
+
+
+def _row(statement: dict, institution_id: int, credential_id: int, stored: datetime) -> dict:
+    fields = index_fields(statement)
+    try:
+        timestamp = timestamp_instant(statement["timestamp"])
+    except (TimestampError, TypeError):
+        timestamp = stored
+    registration = fields.pop("registration")
+    target = fields.pop("object_statement_id")
+    return {
+        "institution_id": institution_id,
+        "statement_id": uuid.UUID(statement["id"]),
+        "credential_id": credential_id,
+        "stored": stored,
+        "timestamp": timestamp,
+        "registration": uuid.UUID(registration) if registration else None,
+        "object_statement_id": uuid.UUID(target) if target else None,
+        "voided": False,
+        "has_attachments": bool(statement.get("attachments")),
+        "statement": statement,
+        "projection_state": PENDING,
+        **fields,
+    }
+
+
+def store_statements(
+    credential: CredentialInfo,
+    payload: object,
+    *,
+    version: str,
+    home_page: str,
+    attachments: Attachments | None = None,
+    statement_id: str | None = None,
+) -> list[str]:
+    """Validate and store one statement or a batch; return the ids in order.
+
+    ``statement_id`` is PUT's parameter. All or nothing: any invalid statement, two
+    statements sharing an id, or an id stored with a different statement (409) leaves
+    the database as it was.
+    """
+    if not credential.can_write:
+        raise Forbidden("This credential may not write statements (scope 'write').")
+    problems = validate_statements(payload, version)
+    if problems:
+        raise XapiBadRequest(problems)
+    raws = payload if isinstance(payload, list) else [payload]
+    if not raws:
+        return []
+    if statement_id is not None:
+        raws = [{**raws[0], "id": statement_id}]
+    attachments = attachments or Attachments()
+    _check_attachments(raws, attachments)
+    stored = utcnow()
+    stored_text = format_utc(stored)
+    stored = timestamp_instant(stored_text)
+    authority = authority_for(credential, home_page)
+    statements = [
+        _prepare(raw, version=version, stored=stored, stored_text=stored_text, authority=authority)
+        for raw in raws
+    ]
+    for index, raw in enumerate(raws):
+        try:
+            check_signed_statement(
+                raw,
+                lambda sha2: (attachments.parts.get(str(sha2).lower()) or (None, None))[1],
+                same_statement,
+            )
+        except SignatureInvalid as exc:
+            db.session.rollback()
+            raise bad_request(f"statements[{index}].attachments", str(exc)) from None
+    rows = [_row(s, credential.institution_id, credential.id, stored) for s in statements]
+    try:
+        inserted = storage.insert_statements(rows)
+        existing_ids = [row["statement_id"] for row in rows if row["statement_id"] not in inserted]
+        if existing_ids:
+            existing = storage.stored_statements(credential.institution_id, existing_ids)
+            for index, row in enumerate(rows):
+                if row["statement_id"] in inserted:
+                    continue
+                differences = statement_differences(existing[row["statement_id"]], raws[index])
+                if differences:
+                    raise Conflict(
+                        f"Statement {row['statement_id']} is already stored with different "
+                        f"content (differs at {', '.join(differences[:5])}).",
+                        errors=[
+                            {
+                                "path": f"statements[{index}].{path}",
+                                "message": "differs from the stored statement",
+                            }
+                            for path in differences[:20]
+                        ],
+                    )
+        new_ids = [row["statement_id"] for row in rows if row["statement_id"] in inserted]
+        if any(row["is_voiding"] for row in rows) or new_ids:
+            storage.apply_voiding(credential.institution_id, new_ids)
+        if attachments.parts:
+            storage.insert_attachments(
+                [
+                    {
+                        "institution_id": credential.institution_id,
+                        "sha2": sha2,
+                        "content_type": content_type,
+                        "length": len(data),
+                        "data": data,
+                        "created_at": stored,
+                    }
+                    for sha2, (content_type, data) in attachments.parts.items()
+                ]
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if inserted:
+        schedule_projection(credential.institution_id)
+    return [s["id"] for s in statements]
+
+
+def schedule_projection(institution_id: int) -> None:
+    """Ask for the outbox of ``institution_id`` to be projected soon.
+
+    At most one job per institution is queued at a time: the job clears the flag before
+    it reads the outbox, so rows committed after that read schedule a new job.
+    """
+    if current_app.config.get("XAPI_PROJECTION", "job") == "off":
+        return
+    from masteryai_lti.xapi import projection
+
+    if cache.set_if_absent(projection.scheduled_key(institution_id), 1, ttl=60):
+        jobs.enqueue(projection.project_pending, institution_id)
+
+
+def attachment_hashes(statements: list[dict]) -> list[str]:
+    """SHA-256 digests of the attachments (without fileUrl-only ones) in ``statements``."""
+    hashes = []
+    for statement in statements:
+        for attachment in statement.get("attachments") or []:
+            if attachment.get("sha2"):
+                hashes.append(attachment["sha2"])
+    return hashes
+
+
+def get_statement(credential: CredentialInfo, statement_id: str, *, voided: bool) -> dict:
+    """A single statement by ``statementId`` (not voided) or ``voidedStatementId`` (voided)."""
+    _ensure_can_read(credential)
+    row = storage.get_statement(credential.institution_id, uuid.UUID(statement_id))
+    if row is None or row.voided != voided:
+        raise NotFound(f"No {'voided ' if voided else ''}statement with id {statement_id}.")
+    if not credential.can_read_all and row.credential_id != credential.id:
+        raise NotFound(f"No statement with id {statement_id}.")
+    return row.statement
+
+
+def _ensure_can_read(credential: CredentialInfo) -> None:
+    if not credential.can_read:
+        raise Forbidden(
+            "This credential may not read statements (scope 'read-mine' or 'read-all')."
+        )
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    """One page of a StatementResult and the cursor to the next."""
+
+    statements: list[dict]
+    more: str | None
+    last_stored: datetime | None
+
+
+def _filters_from_query(query) -> dict:
+    from masteryai_lti.xapi.indexing import agent_key
+
+    filters: dict = {}
+    if query.agent is not None:
+        filters["agent_key"] = agent_key(query.agent)
+    for name in ("verb", "activity", "registration", "since", "until"):
+        value = getattr(query, name)
+        if value is not None:
+            filters[name] = value
+    if query.related_agents:
+        filters["related_agents"] = True
+    if query.related_activities:
+        filters["related_activities"] = True
+    filters["limit"] = query.limit
+    filters["format"] = query.format
+    filters["attachments"] = query.attachments
+    return filters
+
+
+def _statement_filter(filters: Mapping, credential: CredentialInfo) -> storage.StatementFilter:
+    return storage.StatementFilter(
+        agent_key=filters.get("agent_key"),
+        verb_id=filters.get("verb"),
+        activity_id=filters.get("activity"),
+        registration=uuid.UUID(filters["registration"]) if filters.get("registration") else None,
+        related_agents=bool(filters.get("related_agents")),
+        related_activities=bool(filters.get("related_activities")),
+        since=timestamp_instant(filters["since"]) if filters.get("since") else None,
+        until=timestamp_instant(filters["until"]) if filters.get("until") else None,
+        credential_id=None if credential.can_read_all else credential.id,
+    )
+
+
+def query_statements(
+    credential: CredentialInfo, query=None, *, more: str | None = None, more_url: str
+) -> tuple[StatementPage, dict]:
+    """A page of statements for a parsed query, or the page a ``more`` token continues.
+
+    Returns the page and the effective filters (format, attachments) for shaping.
+    """
+    _ensure_can_read(credential)
+    now = utcnow()
+    secret = current_app.config["SECRET_KEY"]
+    if more is not None:
+        try:
+            cursor = decode_cursor(more, secret, institution_id=credential.institution_id, now=now)
+        except CursorInvalid as exc:
+            raise bad_request("more", str(exc)) from None
+        filters = cursor.filters
+        after = (cursor.after_stored, cursor.after_row)
+        snapshot = cursor.snapshot
+        ascending = cursor.ascending
+        issued = cursor.issued_at
+    else:
+        filters = _filters_from_query(query)
+        after = None
+        snapshot = None
+        ascending = bool(query.ascending)
+        issued = now
+    requested = int(filters.get("limit") or 0)
+    page_size = min(requested, MAX_PAGE_SIZE) if requested > 0 else DEFAULT_PAGE_SIZE
+    rows = storage.find_statements(
+        credential.institution_id,
+        _statement_filter(filters, credential),
+        ascending=ascending,
+        limit=page_size + 1,
+        after=after,
+        snapshot=snapshot,
+    )
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_token = None
+    if has_more:
+        last_row, last_stored, _ = rows[-1]
+        next_token = encode_cursor(
+            Cursor(
+                institution_id=credential.institution_id,
+                filters=filters,
+                ascending=ascending,
+                after_stored=last_stored,
+                after_row=last_row,
+                # Fix the upper bound when the first page is read: later arrivals are
+                # not part of this result and must not shift it.
+                snapshot=snapshot or now,
+                issued_at=issued,
+            ),
+            secret,
+        )
+    statements = [document for _, _, document in rows]
+    last_stored = max((stored for _, stored, _ in rows), default=None)
+    page = StatementPage(
+        statements=statements,
+        more=f"{more_url}?more={next_token}" if next_token else None,
+        last_stored=last_stored,
+    )
+    return page, filters
+
+
+def shape_statements(statements: list[dict], fmt: str, languages: list[str]) -> list[dict]:
+    """Apply the ``format`` parameter to statements about to be returned."""
+    if fmt == "exact":
+        return statements
+    return [format_statement(statement, fmt, languages) for statement in statements]
+
+
+def consistent_through(now: datetime | None = None) -> str:
+    """The X-Experience-API-Consistent-Through value (Communication 2.1.3.s2.b5)."""
+    return format_utc((now or utcnow()) - CONSISTENCY_MARGIN)
+
+
+def attachments_for(institution_id: int, statements: list[dict]) -> list[tuple[str, str, bytes]]:
+    """Stored attachment parts for the statements of a response."""
+    return storage.attachment_data(institution_id, attachment_hashes(statements))
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256, the xAPI attachment hash (X-Experience-API-Hash)."""
+    return hashlib.sha256(data).hexdigest()

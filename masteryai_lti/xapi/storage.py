@@ -1,0 +1,239 @@
+"""Reading and writing the statements table; the only module that builds its SQL.
+
+Writes are one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per batch
+(one round trip), which is also what makes two concurrent writers of one statement id
+safe: the second waits on the unique index, inserts nothing, and then compares.
+Reads are keyset pages on (stored, row id) inside the tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, tuple_, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
+
+from masteryai_lti.extensions import db
+from masteryai_lti.xapi.models import XapiAttachment, XapiStatement
+
+S = XapiStatement
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _insert(table):
+    if _dialect() == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def insert_statements(rows: Sequence[dict]) -> set[uuid.UUID]:
+    """Insert rows that are not stored yet; return the statement ids actually inserted."""
+    if not rows:
+        return set()
+    statement = (
+        _insert(S.__table__)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["institution_id", "statement_id"])
+        .returning(S.__table__.c.statement_id)
+    )
+    return set(db.session.execute(statement).scalars())
+
+
+def stored_statements(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> dict:
+    """Stored statement JSON by id, for comparing re-posted statements."""
+    ids = list(statement_ids)
+    if not ids:
+        return {}
+    result = db.session.execute(
+        select(S.statement_id, S.statement).where(
+            S.institution_id == institution_id, S.statement_id.in_(ids)
+        )
+    )
+    return {sid: document for sid, document in result}
+
+
+def apply_voiding(institution_id: int, new_ids: Sequence[uuid.UUID]) -> None:
+    """Mark statements voided by voiding statements among ``new_ids``, and new statements
+    whose voiding statement arrived first.
+
+    A voiding statement never voids another voiding statement (Data 2.3.2, XAPI-00016):
+    such a request is stored and ignored.
+    """
+    if not new_ids:
+        return
+    voiders = (
+        select(S.object_statement_id)
+        .where(
+            S.institution_id == institution_id,
+            S.is_voiding.is_(True),
+            S.statement_id.in_(list(new_ids)),
+        )
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(S)
+        .where(S.institution_id == institution_id, S.is_voiding.is_(False))
+        .where(S.statement_id.in_(voiders))
+        .values(voided=True)
+        .execution_options(synchronize_session=False)
+    )
+    earlier = aliased_voiding_exists(institution_id)
+    db.session.execute(
+        update(S)
+        .where(
+            S.institution_id == institution_id,
+            S.is_voiding.is_(False),
+            S.voided.is_(False),
+            S.statement_id.in_(list(new_ids)),
+            earlier,
+        )
+        .values(voided=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def aliased_voiding_exists(institution_id: int):
+    """EXISTS(a voiding statement targeting the outer statement)."""
+    from sqlalchemy.orm import aliased
+
+    voider = aliased(S)
+    return exists().where(
+        voider.institution_id == institution_id,
+        voider.is_voiding.is_(True),
+        voider.object_statement_id == S.statement_id,
+    )
+
+
+def insert_attachments(rows: Sequence[dict]) -> None:
+    """Store attachment bytes once per (institution, sha2)."""
+    if not rows:
+        return
+    db.session.execute(
+        _insert(XapiAttachment.__table__)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["institution_id", "sha2"])
+    )
+
+
+def attachment_data(institution_id: int, hashes: Iterable[str]) -> list[tuple[str, str, bytes]]:
+    """(sha2, content type, bytes) of stored attachments among ``hashes``."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return []
+    rows = db.session.execute(
+        select(XapiAttachment.sha2, XapiAttachment.content_type, XapiAttachment.data).where(
+            XapiAttachment.institution_id == institution_id, XapiAttachment.sha2.in_(wanted)
+        )
+    )
+    return [(sha2, content_type, bytes(data)) for sha2, content_type, data in rows]
+
+
+def get_statement(institution_id: int, statement_id: uuid.UUID) -> XapiStatement | None:
+    """The stored row with this statement id in the tenant, voided or not."""
+    return db.session.scalar(
+        select(S).where(S.institution_id == institution_id, S.statement_id == statement_id)
+    )
+
+
+@dataclass(frozen=True)
+class StatementFilter:
+    """Parsed, typed query filters (Communication 2.1.3)."""
+
+    agent_key: str | None = None
+    verb_id: str | None = None
+    activity_id: str | None = None
+    registration: uuid.UUID | None = None
+    related_agents: bool = False
+    related_activities: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    credential_id: int | None = None  # read-mine: only what this credential wrote
+
+
+def _json_array_contains(column, value: str):
+    if _dialect() == "postgresql":
+        return type_coerce(column, JSONB).contains([value])
+    items = func.json_each(column).table_valued("value")
+    return exists(select(1).select_from(items).where(items.c.value == value))
+
+
+def _content_conditions(institution_id: int, f: StatementFilter) -> list:
+    conditions = [S.institution_id == institution_id]
+    if f.agent_key:
+        if f.related_agents:
+            conditions.append(_json_array_contains(S.agent_keys, f.agent_key))
+        else:
+            conditions.append(or_(S.actor_key == f.agent_key, S.object_agent_key == f.agent_key))
+    if f.verb_id:
+        conditions.append(S.verb_id == f.verb_id)
+    if f.activity_id:
+        if f.related_activities:
+            conditions.append(_json_array_contains(S.activity_ids, f.activity_id))
+        else:
+            conditions.append(S.object_activity_id == f.activity_id)
+    if f.registration:
+        conditions.append(S.registration == f.registration)
+    return conditions
+
+
+def find_statements(
+    institution_id: int,
+    f: StatementFilter,
+    *,
+    ascending: bool,
+    limit: int,
+    after: tuple[datetime, int] | None,
+    snapshot: datetime | None,
+) -> list[tuple[int, datetime, dict]]:
+    """One page of (row id, stored, statement) matching ``f``, not voided.
+
+    Statements that target a matching statement through a StatementRef (voided or not)
+    match too, transitively (Communication 2.1.3, "Filter Conditions for StatementRefs";
+    XAPI-00162). ``since``/``until``/paging apply to the final set.
+    """
+    content_filtered = any((f.agent_key, f.verb_id, f.activity_id, f.registration))
+    conditions = [S.institution_id == institution_id, S.voided.is_(False)]
+    if content_filtered:
+        base = select(S.statement_id).where(*_content_conditions(institution_id, f))
+        matched = base.cte("matched", recursive=True)
+        referring = select(S.statement_id).where(
+            S.institution_id == institution_id,
+            S.object_statement_id == matched.c.statement_id,
+        )
+        matched = matched.union(referring)
+        conditions.append(S.statement_id.in_(select(matched.c.statement_id)))
+    if f.credential_id is not None:
+        conditions.append(S.credential_id == f.credential_id)
+    if f.since is not None:
+        conditions.append(S.stored > f.since)
+    if f.until is not None:
+        conditions.append(S.stored <= f.until)
+    if snapshot is not None:
+        conditions.append(S.stored <= snapshot)
+    if after is not None:
+        key = tuple_(S.stored, S.id)
+        if _dialect() == "sqlite":
+            # SQLite compares row values too, but spell it out for older builds.
+            stored, row = after
+            if ascending:
+                conditions.append(or_(S.stored > stored, and_(S.stored == stored, S.id > row)))
+            else:
+                conditions.append(or_(S.stored < stored, and_(S.stored == stored, S.id < row)))
+        else:
+            conditions.append(key > tuple_(*after) if ascending else key < tuple_(*after))
+    order = (S.stored.asc(), S.id.asc()) if ascending else (S.stored.desc(), S.id.desc())
+    query = select(S.id, S.stored, S.statement).where(*conditions).order_by(*order).limit(limit)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def latest_stored(institution_id: int) -> datetime | None:
+    """The newest ``stored`` in the tenant (for Last-Modified)."""
+    return db.session.scalar(select(func.max(S.stored)).where(S.institution_id == institution_id))
