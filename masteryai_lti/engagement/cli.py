@@ -58,3 +58,16 @@ def fit_command(oulad: str, weeks: int, out: str) -> None:
     model = fit_risk_model([(p, compute_course(p.course_input)) for p in data], weeks)
     Path(out).write_text(json.dumps(model.to_dict(), indent=1))
     click.echo(f"wrote {out} ({model.provenance['students']} students)")
+
+
+@cli.command("recompute")
+@click.option("--course", "course_id", type=int, help="Only this course.")
+def recompute_command(course_id: int | None) -> None:
+    """Recompute engagement, refresh caches and write today's snapshots."""
+    from . import service
+
+    if course_id is not None:
+        done = service.recompute_course(course_id)
+        click.echo(f"course {course_id}: {done['students']} students")
+        return
+    click.echo(f"recomputed {service.recompute_all()} courses")

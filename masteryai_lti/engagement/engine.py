@@ -173,6 +173,35 @@ class CourseInput:
     as_of_day: int
     period_days: int = 30
     weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # Course-level figures from a previous full computation: lets one student be
+    # scored alone (after a new event) against the class without reloading it.
+    reference: CourseReference | None = None
+
+
+@dataclass(frozen=True)
+class CourseReference:
+    """Course medians, factors with signal and typical weekly activity."""
+
+    median: tuple[float, ...]
+    active: tuple[bool, ...]
+    typical_week: float
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return {
+            "median": list(self.median),
+            "active": list(self.active),
+            "typical_week": self.typical_week,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> CourseReference:
+        """Inverse of `to_dict`."""
+        return cls(
+            tuple(float(x) for x in data["median"]),
+            tuple(bool(x) for x in data["active"]),
+            float(data["typical_week"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -466,8 +495,13 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
     weights = validate_weights(inp.weights)
     raw, aux = compute_raw(inp)
     n = raw.shape[0]
-    active = aux["has_signal"]
-    median = np.median(raw, axis=0) if n else np.zeros(len(FACTORS))
+    ref = inp.reference
+    if ref is not None:
+        active = np.asarray(ref.active, dtype=bool)
+        median = np.asarray(ref.median, dtype=float)
+    else:
+        active = aux["has_signal"]
+        median = np.median(raw, axis=0) if n else np.zeros(len(FACTORS))
     norm = normalise(raw, median)
     w = effective_weights(weights, active)
     norm = np.where(active[None, :], norm, 0.0)
@@ -481,7 +515,7 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
     if weeks > 1:
         x = np.arange(weeks) - (weeks - 1) / 2.0
         slope = (weekly * x[None, :]).sum(axis=1) / (x**2).sum()
-        typical = max(1.0, float(np.median(weekly.mean(axis=1)))) if n else 1.0
+        typical = _typical_week(weekly) if ref is None else ref.typical_week
         slope = slope / typical
     else:
         slope = np.zeros(n)
@@ -503,6 +537,22 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
         missing_items=aux["missing_items"],
         due_items=int(aux["n_due"]),
         period_days=inp.period_days,
+    )
+
+
+def _typical_week(weekly: np.ndarray) -> float:
+    """The course's median weekly active days (at least 1, to keep ratios finite)."""
+    if weekly.shape[0] == 0:
+        return 1.0
+    return max(1.0, float(np.median(weekly.mean(axis=1))))
+
+
+def course_reference(course: CourseEngagement) -> CourseReference:
+    """The course-level figures of a computed course, for scoring single students later."""
+    return CourseReference(
+        tuple(float(x) for x in course.median),
+        tuple(bool(x) for x in course.active_factors),
+        _typical_week(course.weekly),
     )
 
 

@@ -1,0 +1,214 @@
+"""Engagement API: class table, a student's breakdown and history, at-risk list,
+attendance (JSON and CSV) and per-course weights."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from masteryai_lti.core.errors import ValidationFailed, field_error
+from masteryai_lti.core.policy import current_actor
+from masteryai_lti.core.schemas import ProblemSchema
+from masteryai_lti.engagement import service
+from masteryai_lti.engagement.engine import FACTORS
+from masteryai_lti.engagement.models import ATTENDANCE_STATUSES
+
+blp = Blueprint(
+    "engagement",
+    __name__,
+    url_prefix="/api/v1/courses",
+    description="Engagement Index, at-risk flags, attendance and weights per course.",
+)
+BEARER = [{"bearerAuth": []}]
+
+
+class TableQuerySchema(Schema):
+    sort = fields.String(
+        load_default="score",
+        validate=validate.OneOf([s for k in sorted(service.SORT_KEYS) for s in (k, f"-{k}")]),
+        metadata={"description": "score, risk, student_id or days_since_active; '-' = descending"},
+    )
+    band = fields.String(load_default=None, validate=validate.OneOf(["high", "medium", "low"]))
+    at_risk = fields.Boolean(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class TableRowSchema(Schema):
+    student_id = fields.Integer()
+    score = fields.Float()
+    band = fields.String()
+    trend = fields.String()
+    risk = fields.Float()
+    flagged = fields.Boolean()
+    no_activity = fields.Boolean()
+    days_since_active = fields.Integer(allow_none=True)
+
+
+class TableSchema(Schema):
+    course_id = fields.Integer()
+    as_of = fields.String()
+    weights = fields.Dict(keys=fields.String(), values=fields.Float())
+    medians = fields.Dict(keys=fields.String(), values=fields.Float())
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    items = fields.List(fields.Nested(TableRowSchema))
+
+
+class FactorSchema(Schema):
+    factor = fields.String()
+    raw = fields.Float()
+    course_median = fields.Float()
+    normalised = fields.Float()
+    weight = fields.Float()
+    contribution = fields.Float()
+    reason = fields.String()
+
+
+class ReasonSchema(Schema):
+    factor = fields.String()
+    text = fields.String()
+    actionable = fields.Boolean()
+    impact = fields.Float()
+
+
+class BreakdownSchema(TableRowSchema):
+    trend_slope = fields.Float()
+    weekly_active_days = fields.List(fields.Integer())
+    factors = fields.List(fields.Nested(FactorSchema))
+    reasons = fields.List(fields.Nested(ReasonSchema))
+
+
+class AtRiskSchema(TableRowSchema):
+    reasons = fields.List(fields.Nested(ReasonSchema))
+
+
+class HistorySchema(Schema):
+    date = fields.String()
+    score = fields.Float()
+    band = fields.String()
+    risk = fields.Float()
+    flagged = fields.Boolean()
+
+
+class MarkSchema(Schema):
+    user_id = fields.Integer(required=True)
+    date = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE_STATUSES))
+
+
+class AttendanceSchema(Schema):
+    marks = fields.List(fields.Nested(MarkSchema), required=True, validate=validate.Length(min=1))
+
+
+class StoredSchema(Schema):
+    stored = fields.Integer()
+
+
+class SettingsSchema(Schema):
+    weights = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={"description": f"integer weights for {', '.join(FACTORS)} summing to 100"},
+    )
+    flag_at = fields.Float(load_default=None, validate=validate.Range(min=0, max=1))
+    clear_below = fields.Float(load_default=None, validate=validate.Range(min=0, max=1))
+
+
+@blp.route("/<int:course_id>/engagement")
+class ClassTable(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(TableQuerySchema, location="query")
+    @blp.response(200, TableSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="Teachers and admins only")
+    @blp.alt_response(404, schema=ProblemSchema, description="No such course for you")
+    def get(self, args, course_id):
+        """The class engagement table, sortable and filterable by band and at-risk."""
+        return service.class_table(current_actor(), course_id, **args)
+
+
+@blp.route("/<int:course_id>/engagement/students/<int:student_id>")
+class StudentBreakdown(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, BreakdownSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="Students see only themselves")
+    @blp.alt_response(404, schema=ProblemSchema, description="No such course or student")
+    def get(self, course_id, student_id):
+        """One student's index with its per-factor breakdown and at-risk reasons."""
+        return service.student_breakdown(current_actor(), course_id, student_id)
+
+
+@blp.route("/<int:course_id>/engagement/students/<int:student_id>/history")
+class StudentHistory(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, HistorySchema(many=True))
+    @blp.alt_response(403, schema=ProblemSchema, description="Students see only themselves")
+    def get(self, course_id, student_id):
+        """Daily snapshots of the student's index and risk."""
+        return service.student_history(current_actor(), course_id, student_id)
+
+
+@blp.route("/<int:course_id>/engagement/at-risk")
+class AtRisk(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, AtRiskSchema(many=True))
+    @blp.alt_response(403, schema=ProblemSchema, description="Teachers and admins only")
+    def get(self, course_id):
+        """Flagged students, most at risk first, each with 1-3 reasons."""
+        return service.at_risk_list(current_actor(), course_id)
+
+
+@blp.route("/<int:course_id>/engagement/weights")
+class Weights(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, SettingsSchema)
+    def get(self, course_id):
+        """The course's factor weights and at-risk thresholds."""
+        return service.get_settings(current_actor(), course_id)
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(SettingsSchema)
+    @blp.response(200, SettingsSchema)
+    @blp.alt_response(422, schema=ProblemSchema, description="Weights invalid")
+    def put(self, payload, course_id):
+        """Replace the weights (six integers summing to 100) and optionally thresholds."""
+        return service.put_settings(current_actor(), course_id, **payload)
+
+
+@blp.route("/<int:course_id>/attendance")
+class Attendance(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(AttendanceSchema)
+    @blp.response(201, StoredSchema)
+    @blp.alt_response(422, schema=ProblemSchema, description="Unknown students")
+    def post(self, payload, course_id):
+        """Record attendance marks (present, late, absent, excused) for session dates."""
+        return {"stored": service.record_attendance(current_actor(), course_id, payload["marks"])}
+
+
+@blp.route("/<int:course_id>/attendance/import")
+class AttendanceImport(MethodView):
+    @blp.doc(
+        security=BEARER,
+        requestBody={
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "CSV with header user_id,date,status",
+        },
+    )
+    @blp.response(201, StoredSchema)
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid rows, listed by line")
+    def post(self, course_id):
+        """Import attendance from a CSV body (or a multipart field named ``file``)."""
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else request.get_data()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed(
+                "The CSV must be UTF-8.", errors=[field_error("body", "not UTF-8", "body")]
+            ) from None
+        return {"stored": service.import_attendance_csv(current_actor(), course_id, text)}

@@ -1,0 +1,25 @@
+"""Cache keys of the engagement feature, in one place (with their invalidator)."""
+
+from __future__ import annotations
+
+
+def course_view(course_id: int) -> str:
+    """The computed class view (every student's index, risk and reasons)."""
+    return f"engagement:course:{course_id}:view"
+
+
+def course_reference(course_id: int) -> str:
+    """Course medians and factors with signal, for scoring one student alone."""
+    return f"engagement:course:{course_id}:reference"
+
+
+def recompute_pending(course_id: int) -> str:
+    """Set while a recompute of the course waits in the queue (debounces bursts)."""
+    return f"engagement:course:{course_id}:recompute-pending"
+
+
+def clear_course_engagement(course_id: int) -> None:
+    """Forget every cached figure of a course (the next read recomputes from the database)."""
+    from masteryai_lti.extensions import cache
+
+    cache.delete(course_view(course_id), course_reference(course_id), recompute_pending(course_id))

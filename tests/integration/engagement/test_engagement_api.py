@@ -1,0 +1,380 @@
+"""Engagement API and service over the real database (and Redis when it runs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from tests.factories import bearer, make_course, make_enrollment, make_institution, make_user
+
+PROBLEM = "application/problem+json"
+NOW = datetime.now(UTC)
+
+
+def _world(app, students: int = 6):
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        school = make_institution()
+        teacher = make_user(school, role="teacher")
+        course = make_course(school, teacher)
+        kids = [make_user(school, role="student") for _ in range(students)]
+        for kid in kids:
+            make_enrollment(course, kid)
+        other_school = make_institution()
+        outsider = make_user(other_school, role="teacher")
+        other_teacher = make_user(school, role="teacher")
+        make_course(school, other_teacher)
+        events = []
+        # Students 0..3 are active on a decreasing number of days; 4 submits late; 5 never appears.
+        for k, kid in enumerate(kids[:5]):
+            for d in range(8 - 2 * k if k < 4 else 1):
+                events.append(
+                    {
+                        "user_id": kid.id,
+                        "course_id": course.id,
+                        "kind": "resource_view",
+                        "occurred_at": NOW - timedelta(days=d),
+                        "source": "xapi",
+                        "source_id": f"view-{kid.id}-{d}",
+                        "object_id": "page-1",
+                    }
+                )
+        for k, kid in enumerate(kids[:5]):
+            late = 3 if k == 4 else -1
+            events.append(
+                {
+                    "user_id": kid.id,
+                    "course_id": course.id,
+                    "kind": "submission",
+                    "occurred_at": NOW - timedelta(days=5 - late),
+                    "due_at": NOW - timedelta(days=5),
+                    "score": 0.9 - 0.1 * k,
+                    "source": "lti",
+                    "source_id": f"sub-{kid.id}",
+                    "object_id": "essay-1",
+                }
+            )
+        stored = service.record_events(school.id, events)
+        return {
+            "school": school,
+            "course": course,
+            "course_id": course.id,
+            "kids": [k.id for k in kids],
+            "stored": stored,
+            "events": events,
+            "teacher": bearer(teacher),
+            "student0": bearer(kids[0]),
+            "student1": bearer(kids[1]),
+            "outsider": bearer(outsider),
+            "other_teacher": bearer(other_teacher),
+        }
+
+
+def test_record_events_is_idempotent(app):
+    w = _world(app)
+    assert w["stored"] == len(w["events"])
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        assert service.record_events(w["school"].id, w["events"][:3]) == 0
+        with pytest.raises(ValueError):
+            service.record_events(w["school"].id, [{**w["events"][0], "kind": "chat"}])
+
+
+def test_class_table_sorts_filters_and_explains(client, app):
+    w = _world(app)
+    r = client.get(f"/api/v1/courses/{w['course_id']}/engagement?sort=-score", headers=w["teacher"])
+    assert r.status_code == 200, r.json
+    items = r.json["items"]
+    assert r.json["total"] == 6
+    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
+    top = next(i for i in items if i["student_id"] == w["kids"][0])
+    assert items[0]["score"] == top["score"] > 0
+    never = next(i for i in items if i["student_id"] == w["kids"][5])
+    assert never["score"] == 0 and never["flagged"] and never["no_activity"]
+    flagged = client.get(
+        f"/api/v1/courses/{w['course_id']}/engagement?at_risk=true&per_page=2", headers=w["teacher"]
+    ).json
+    assert all(i["flagged"] for i in flagged["items"]) and len(flagged["items"]) <= 2
+    low = client.get(f"/api/v1/courses/{w['course_id']}/engagement?band=low", headers=w["teacher"])
+    assert all(i["band"] == "low" for i in low.json["items"])
+    bad = client.get(f"/api/v1/courses/{w['course_id']}/engagement?sort=name", headers=w["teacher"])
+    assert bad.status_code == 422 and bad.content_type == PROBLEM
+
+
+def test_student_breakdown_contributions_sum_and_reasons(client, app):
+    w = _world(app)
+    url = f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][3]}"
+    r = client.get(url, headers=w["teacher"])
+    assert r.status_code == 200, r.json
+    body = r.json
+    assert round(sum(f["contribution"] for f in body["factors"]), 1) == body["score"]
+    att = next(f for f in body["factors"] if f["factor"] == "attendance")
+    # Two viewing days plus the day the essay was handed in.
+    assert att["raw"] == 3 and "3 active days vs course median" in att["reason"]
+    timely = next(f for f in body["factors"] if f["factor"] == "timeliness")
+    assert timely["weight"] > 0
+    quiz = next(f for f in body["factors"] if f["factor"] == "quiz")
+    assert quiz["weight"] == 0 and "no quiz data" in quiz["reason"]
+
+
+def test_at_risk_lists_students_never_seen(client, app):
+    w = _world(app)
+    r = client.get(f"/api/v1/courses/{w['course_id']}/engagement/at-risk", headers=w["teacher"])
+    assert r.status_code == 200
+    never = next(x for x in r.json if x["student_id"] == w["kids"][5])
+    assert never["no_activity"]
+    assert 1 <= len(never["reasons"]) <= 3
+    assert any("no activity" in x["text"] for x in never["reasons"])
+    assert [x["risk"] for x in r.json] == sorted((x["risk"] for x in r.json), reverse=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["engagement", "engagement/at-risk", "engagement/students/{kid}", "engagement/weights"],
+)
+def test_tenant_and_role_scoping(client, app, path):
+    w = _world(app)
+    url = f"/api/v1/courses/{w['course_id']}/" + path.format(kid=w["kids"][1])
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=w["outsider"]).status_code == 404
+    assert client.get(url, headers=w["other_teacher"]).status_code == 404
+    student = client.get(url, headers=w["student0"]).status_code
+    if path in ("engagement", "engagement/at-risk"):
+        assert student == 403
+    elif path == "engagement/weights":
+        assert student == 200
+    else:
+        assert student == 403  # another student's breakdown
+        assert client.get(url, headers=w["student1"]).status_code == 200  # their own
+
+
+def test_writes_are_scoped(client, app):
+    w = _world(app)
+    base = f"/api/v1/courses/{w['course_id']}"
+    marks = {"marks": [{"user_id": w["kids"][0], "date": "2026-01-05", "status": "present"}]}
+    assert client.post(f"{base}/attendance", json=marks, headers=w["student0"]).status_code == 403
+    assert client.post(f"{base}/attendance", json=marks, headers=w["outsider"]).status_code == 404
+    weights = {
+        "weights": {
+            "attendance": 100,
+            "submission": 0,
+            "quiz": 0,
+            "interaction": 0,
+            "timeliness": 0,
+            "resource": 0,
+        }
+    }
+    assert (
+        client.put(f"{base}/engagement/weights", json=weights, headers=w["student0"]).status_code
+        == 403
+    )
+    assert (
+        client.put(f"{base}/engagement/weights", json=weights, headers=w["outsider"]).status_code
+        == 404
+    )
+    history = f"{base}/engagement/students/{w['kids'][1]}/history"
+    assert client.get(history, headers=w["student0"]).status_code == 403
+    assert client.get(history, headers=w["outsider"]).status_code == 404
+
+
+def test_weights_put_validates_and_changes_scores(client, app):
+    w = _world(app)
+    url = f"/api/v1/courses/{w['course_id']}/engagement/weights"
+    assert client.get(url, headers=w["teacher"]).json["weights"]["attendance"] == 25
+    bad = client.put(
+        url,
+        json={
+            "weights": {
+                "attendance": 50,
+                "submission": 20,
+                "quiz": 15,
+                "interaction": 15,
+                "timeliness": 15,
+                "resource": 10,
+            }
+        },
+        headers=w["teacher"],
+    )
+    assert bad.status_code == 422 and bad.content_type == PROBLEM
+    assert "sum to 125" in str(bad.json["errors"])
+    bad = client.put(url, json={"weights": {"attendance": "x"}}, headers=w["teacher"])
+    assert bad.status_code == 422
+    paths = {e["path"] for e in bad.json["errors"]}
+    assert {"weights.attendance", "weights.submission"} <= paths
+    only_views = {
+        "attendance": 0,
+        "submission": 0,
+        "quiz": 0,
+        "interaction": 0,
+        "timeliness": 0,
+        "resource": 100,
+    }
+    ok = client.put(
+        url, json={"weights": only_views, "flag_at": 0.6, "clear_below": 0.5}, headers=w["teacher"]
+    )
+    assert ok.status_code == 200 and ok.json["weights"] == only_views and ok.json["flag_at"] == 0.6
+    table = client.get(f"/api/v1/courses/{w['course_id']}/engagement", headers=w["teacher"]).json
+    assert table["weights"]["resource"] == 100
+    scores = {i["student_id"]: i["score"] for i in table["items"]}
+    assert scores[w["kids"][0]] == 100.0 and scores[w["kids"][5]] == 0.0
+
+
+def test_attendance_entry_and_csv_import(client, app):
+    w = _world(app)
+    base = f"/api/v1/courses/{w['course_id']}"
+    kid = w["kids"][5]
+    today = NOW.date()
+    marks = {
+        "marks": [
+            {"user_id": kid, "date": (today - timedelta(days=d)).isoformat(), "status": "present"}
+            for d in range(1, 3)
+        ]
+    }
+    r = client.post(f"{base}/attendance", json=marks, headers=w["teacher"])
+    assert r.status_code == 201 and r.json["stored"] == 2
+    att = lambda: next(  # noqa: E731
+        f
+        for f in client.get(f"{base}/engagement/students/{kid}", headers=w["teacher"]).json[
+            "factors"
+        ]
+        if f["factor"] == "attendance"
+    )
+    assert att()["raw"] == 2
+    csv_body = "user_id,date,status\n" + "\n".join(
+        [
+            f"{kid},{(today - timedelta(days=1)).isoformat()},absent",
+            f"{kid},{(today - timedelta(days=3)).isoformat()},late",
+            f"{kid},{(today - timedelta(days=4)).isoformat()},present",
+        ]
+    )
+    r = client.post(
+        f"{base}/attendance/import", data=csv_body, content_type="text/csv", headers=w["teacher"]
+    )
+    assert r.status_code == 201, r.json
+    assert att()["raw"] == 3  # day 1 corrected to absent, days 2, 3, 4 present
+    bad = (
+        "user_id,date,status\n12x,2026-01-01,present\n"
+        + f"{kid},01/02/2026,present\n{kid},2026-01-03,maybe\n"
+    )
+    r = client.post(
+        f"{base}/attendance/import", data=bad, content_type="text/csv", headers=w["teacher"]
+    )
+    assert r.status_code == 422
+    assert [e["path"] for e in r.json["errors"]] == [
+        "line 2.user_id",
+        "line 3.date",
+        "line 4.status",
+    ]
+    unknown = {"marks": [{"user_id": 999999, "date": "2026-01-01", "status": "present"}]}
+    r = client.post(f"{base}/attendance", json=unknown, headers=w["teacher"])
+    assert r.status_code == 422 and r.json["errors"][0]["path"] == "marks[0].user_id"
+
+
+def test_new_event_is_reflected_in_the_student_view(client, app):
+    w = _world(app)
+    kid = w["kids"][3]
+    url = f"/api/v1/courses/{w['course_id']}/engagement/students/{kid}"
+    client.get(f"/api/v1/courses/{w['course_id']}/engagement", headers=w["teacher"])  # warm cache
+    before = client.get(url, headers=w["teacher"]).json
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        service.record_events(
+            w["school"].id,
+            [
+                {
+                    "user_id": kid,
+                    "course_id": w["course_id"],
+                    "kind": "launch",
+                    "occurred_at": NOW - timedelta(days=20),
+                    "source": "lti",
+                    "source_id": "launch-x",
+                }
+            ],
+        )
+    after = client.get(url, headers=w["teacher"]).json
+    att = {b["factor"]: b["raw"] for b in after["factors"]}["attendance"]
+    assert att == {b["factor"]: b["raw"] for b in before["factors"]}["attendance"] + 1
+    table = client.get(f"/api/v1/courses/{w['course_id']}/engagement", headers=w["teacher"]).json
+    # The class view was invalidated, not served stale.
+    assert next(i for i in table["items"] if i["student_id"] == kid)["score"] > before["score"]
+
+
+def test_recompute_writes_snapshots_history_and_keeps_flags(client, app, runner):
+    w = _world(app)
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        yesterday = NOW.date() - timedelta(days=1)
+        service.recompute_course(w["course_id"], as_of=yesterday)
+    out = runner.invoke(args=["engagement", "recompute"])
+    assert out.exit_code == 0, out.output
+    hist = client.get(
+        f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][1]}/history",
+        headers=w["student1"],
+    )
+    assert hist.status_code == 200 and len(hist.json) == 2
+    assert hist.json[0]["date"] < hist.json[1]["date"]
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        # Flagged yesterday at a lower bar: stays flagged while above clear_below.
+        from masteryai_lti.engagement.models import EngagementSnapshot
+        from masteryai_lti.extensions import db
+
+        snaps = db.session.query(EngagementSnapshot).filter_by(taken_on=yesterday).all()
+        for s in snaps:
+            s.flagged = True
+        db.session.commit()
+        view = service.compute_course_view(w["course_id"])
+        by_id = {r["student_id"]: r for r in view["students"]}
+        for r in by_id.values():
+            assert r["flagged"] == (r["risk"] >= 0.4 or r["no_activity"])
+
+
+def test_redis_down_gives_the_same_answers_from_postgres(client, app, make_app):
+    w = _world(app)
+    url = f"/api/v1/courses/{w['course_id']}/engagement?sort=student_id"
+    good = client.get(url, headers=w["teacher"]).json
+    down = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with down.app_context():
+        headers = w["teacher"]
+        dead = down.test_client().get(url, headers=headers)
+        student = down.test_client().get(
+            f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}", headers=headers
+        )
+    assert dead.status_code == 200
+    assert dead.json["items"] == good["items"]
+    assert student.status_code == 200
+    ok = client.get(
+        f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}", headers=headers
+    ).json
+    assert student.json["score"] == ok["score"]
+    assert student.json["factors"] == ok["factors"]
+
+
+def test_events_for_unknown_dates_fall_outside_the_period(app):
+    w = _world(app)
+    with app.app_context():
+        from masteryai_lti.engagement import service
+
+        old = NOW - timedelta(days=90)
+        service.record_events(
+            w["school"].id,
+            [
+                {
+                    "user_id": w["kids"][5],
+                    "course_id": w["course_id"],
+                    "kind": "launch",
+                    "occurred_at": old.isoformat(),
+                    "source": "lti",
+                    "source_id": "old",
+                }
+            ],
+        )
+        view = service.course_view(w["course_id"], as_of=date.today())
+        row = next(r for r in view["students"] if r["student_id"] == w["kids"][5])
+        assert row["no_activity"]
