@@ -62,9 +62,11 @@ import sys
 
 log_path, version, out_path = sys.argv[1:4]
 record = json.load(open(log_path))
+# Title prefixes of the groups about document resources (and their ETag concurrency).
 DOCUMENT_GROUPS = (
-    "State", "Agent Profile", "Activity Profile", "Agents Resource", "Activities Resource",
-    "Concurrency", "Document Resource",
+    "State Resource", "Agent Profile", "Activity Profile", "Agents Resource",
+    "Activities Resource", "Concurrency", "Document Resource",
+    "4.1.6.2", "4.1.6.3", "4.1.6.4", "4.1.6.5", "4.1.6.6", "4.1.4",
 )
 
 

@@ -8,6 +8,7 @@ well-formed tag, and the registry changes over time).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ALNUM = "[a-z0-9]"
 _LANGUAGE = r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})"
@@ -28,7 +29,13 @@ _TAG_RE = re.compile(rf"^(?:{_LANGTAG}|{_PRIVATE_USE}|{_GRANDFATHERED})$", re.IG
 
 def is_language_tag(value: object) -> bool:
     """Return True when ``value`` is a well-formed RFC 5646 language tag (case-insensitive)."""
-    return isinstance(value, str) and _TAG_RE.match(value) is not None
+    return isinstance(value, str) and _is_tag(value)
+
+
+# A few tags ("en-US", "en") make up nearly every language map; skip the regex for them.
+@lru_cache(maxsize=1024)
+def _is_tag(value: str) -> bool:
+    return _TAG_RE.match(value) is not None
 
 
 def canonical_language_tag(tag: str) -> str:

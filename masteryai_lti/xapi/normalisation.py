@@ -14,7 +14,6 @@ Nothing else changes: the statement keeps its ``version`` (XAPI-00332) and its d
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from masteryai_lti.xapi.timestamps import TimestampError, to_utc_timestamp
@@ -28,27 +27,37 @@ def _utc(value: Any) -> Any:
         return value
 
 
-def _context(context: Any) -> None:
-    if not isinstance(context, dict):
-        return
-    activities = context.get("contextActivities")
-    if isinstance(activities, dict):
-        for key in CONTEXT_ACTIVITY_KEYS:
-            item = activities.get(key)
-            if isinstance(item, dict):
-                activities[key] = [item]
+def _context(context: Any) -> Any:
+    activities = context.get("contextActivities") if isinstance(context, dict) else None
+    if not isinstance(activities, dict):
+        return context
+    singles = [key for key in CONTEXT_ACTIVITY_KEYS if isinstance(activities.get(key), dict)]
+    if not singles:
+        return context
+    activities = {**activities, **{key: [activities[key]] for key in singles}}
+    return {**context, "contextActivities": activities}
+
+
+def _part(part: dict[str, Any], to_utc: bool) -> dict[str, Any]:
+    # Copy on write: only the dicts on the path to a change are copied, the rest is shared.
+    out = dict(part)
+    if to_utc and isinstance(out.get("timestamp"), str):
+        out["timestamp"] = _utc(out["timestamp"])
+    if "context" in out:
+        out["context"] = _context(out["context"])
+    return out
 
 
 def normalise_statement(statement: dict[str, Any], *, to_utc: bool = True) -> dict[str, Any]:
-    """Return a normalised deep copy of a valid statement (the input is not modified)."""
-    out = copy.deepcopy(statement)
-    for part in (out, out.get("object")):
-        if not isinstance(part, dict):
-            continue
-        if part is out or part.get("objectType") == "SubStatement":
-            if to_utc and isinstance(part.get("timestamp"), str):
-                part["timestamp"] = _utc(part["timestamp"])
-            _context(part.get("context"))
+    """Return a normalised copy of a valid statement; the input is never modified.
+
+    The copy shares unchanged nested objects with the input (copy on write), so callers
+    must not mutate the result in place if they still need the input.
+    """
+    out = _part(statement, to_utc)
+    sub = out.get("object")
+    if isinstance(sub, dict) and sub.get("objectType") == "SubStatement":
+        out["object"] = _part(sub, to_utc)
     if to_utc and isinstance(out.get("stored"), str):
         out["stored"] = _utc(out["stored"])
     return out

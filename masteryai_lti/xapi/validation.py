@@ -208,13 +208,13 @@ class _Checker:
 
     def _keys(self, obj: dict, allowed: set[str], path: str, what: str) -> None:
         for key, value in obj.items():
-            child = _join(path, key)
             if key not in allowed:
                 # Data 2.2.s4.b1.b1: properties not defined by the spec are rejected.
-                self.fail(child, f"'{key}' is not a property of {what}")
+                self.fail(_join(path, key), f"'{key}' is not a property of {what}")
             elif value is None:
                 self.fail(
-                    child, f"'{key}' must not be null (null is allowed only inside extensions)"
+                    _join(path, key),
+                    f"'{key}' must not be null (null is allowed only inside extensions)",
                 )
 
     def _required(self, obj: dict, keys: tuple[str, ...], path: str, what: str) -> bool:
