@@ -146,11 +146,7 @@ def _ids(statement: dict) -> dict:
     target = statement.get("object") or {}
     target_type = target.get("objectType", "Activity")
     if target_type == "Activity":
-        shaped["object"] = (
-            {"objectType": "Activity", "id": target["id"]}
-            if "objectType" in target
-            else {"id": target["id"]}
-        )
+        shaped["object"] = {"id": target["id"]}
     elif target_type in ("Agent", "Group"):
         shaped["object"] = _ids_agent(target)
     elif target_type == "SubStatement":

@@ -83,6 +83,35 @@ def negotiate_version(header: str | None) -> str:
     )
 
 
+# The version each credential key last spoke, so an error for a request that names
+# none (Communication 3.3: 400) still answers in the client's version.
+_last_version: dict[str, str] = {}
+
+
+def _basic_key(headers) -> str | None:
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        return base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _negotiate(xreq: XapiRequest) -> str:
+    key = _basic_key(xreq.headers)
+    header = xreq.headers.get("X-Experience-API-Version")
+    if header is None and key in _last_version:
+        g.xapi_version = _last_version[key]
+    version = negotiate_version(header)
+    g.xapi_version = version
+    if key is not None and _last_version.get(key) != version:
+        if len(_last_version) > 10_000:
+            _last_version.clear()
+        _last_version[key] = version
+    return version
+
+
 def _single_params(pairs) -> tuple[dict[str, str], list[str]]:
     params: dict[str, str] = {}
     repeated = []
@@ -123,7 +152,8 @@ def _read_request() -> XapiRequest:
         )
     form_pairs = parse_qsl(request.get_data(as_text=True), keep_blank_values=True)
     alt_headers = Headers()
-    for name in ("Authorization",):
+    # Real headers count too; form fields named like headers override them (1.3.s3.b7).
+    for name in ("Authorization", "X-Experience-API-Version", "Accept-Language"):
         if name in request.headers:
             alt_headers[name] = request.headers[name]
     alt_params: dict[str, str] = {}
@@ -131,7 +161,7 @@ def _read_request() -> XapiRequest:
     for name, value in form_pairs:
         lowered = name.lower()
         if lowered in _ALTERNATE_HEADERS:
-            alt_headers[_ALTERNATE_HEADERS[lowered]] = value
+            alt_headers.set(_ALTERNATE_HEADERS[lowered], value)
         elif name == "content":
             content = value
         else:
@@ -237,8 +267,7 @@ def _problems(problems) -> XapiBadRequest:
 def statements():
     """Statement resource (Communication 2.1; 2.0 4.1.6.1)."""
     xreq = _read_request()
-    xreq.version = negotiate_version(xreq.headers.get("X-Experience-API-Version"))
-    g.xapi_version = xreq.version
+    xreq.version = _negotiate(xreq)
     credential = _credential(xreq)
     if xreq.multi:
         raise bad_request(xreq.multi[0], "a parameter may be given only once")
@@ -333,6 +362,26 @@ def _with_attachments(credential, payload, statements, with_attachments: bool) -
         json.dumps(payload, ensure_ascii=False).encode("utf-8"), parts
     )
     return Response(body, status=200, content_type=content_type)
+
+
+_DOCUMENT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+
+
+@bp.route("/activities", methods=_DOCUMENT_METHODS, defaults={"name": "activities"})
+@bp.route("/activities/state", methods=_DOCUMENT_METHODS, defaults={"name": "activities/state"})
+@bp.route("/activities/profile", methods=_DOCUMENT_METHODS, defaults={"name": "activities/profile"})
+@bp.route("/agents", methods=_DOCUMENT_METHODS, defaults={"name": "agents"})
+@bp.route("/agents/profile", methods=_DOCUMENT_METHODS, defaults={"name": "agents/profile"})
+def document_resources(name: str):
+    """Document resources are not provided; the version and credential rules still apply."""
+    xreq = _read_request()
+    xreq.version = _negotiate(xreq)
+    _credential(xreq)
+    return problem_response(
+        501,
+        "Not Implemented",
+        f"The /{name} resource is not provided by this LRS; only statements are stored.",
+    )
 
 
 @bp.route("/about", methods=["GET", "HEAD"])

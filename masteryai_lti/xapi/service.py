@@ -84,9 +84,11 @@ def _check_attachments(statements: list[dict], attachments: Attachments) -> None
     wanted: set[str] = set()
     for index, statement in enumerate(statements):
         for position, attachment in enumerate(statement.get("attachments") or []):
-            if attachment.get("fileUrl"):
-                continue
             sha2 = str(attachment.get("sha2", "")).lower()
+            if attachment.get("fileUrl"):
+                # The bytes may come along anyway; then they are kept and served.
+                wanted.add(sha2)
+                continue
             path = f"statements[{index}].attachments[{position}]"
             if not attachments.multipart:
                 raise bad_request(
@@ -174,9 +176,11 @@ def store_statements(
         raws = [{**raws[0], "id": statement_id}]
     attachments = attachments or Attachments()
     _check_attachments(raws, attachments)
-    stored = utcnow()
+    now = utcnow()
+    # Millisecond precision: the JSON ``stored`` and the indexed column must agree
+    # exactly, or since/until and paging would disagree with what clients read.
+    stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
     stored_text = format_utc(stored)
-    stored = timestamp_instant(stored_text)
     authority = authority_for(credential, home_page)
     statements = [
         _prepare(raw, version=version, stored=stored, stored_text=stored_text, authority=authority)
