@@ -34,8 +34,10 @@ _SHA2_RE = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9
 _MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
 # RFC 2045 media type: type "/" subtype, then optional parameters.
 _MEDIA_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+(?:\s*;.*)?$")
-_VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+)?$")
-_VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+)?$")
+# Data 2.4.10: accept every version starting "1.0." (semantic versioning, so pre-release
+# and build suffixes such as 1.0.3-rc1 count) and the bare "1.0" the suite also sends.
+_VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
+_VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
 
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_TYPES = frozenset(

@@ -62,6 +62,9 @@ BAD = [
     ("version 0.9.9", [("version", "0.9.9")], "version"),
     ("version 1.1.0", [("version", "1.1.0")], "version"),
     ("version not a string", [("version", 1.0)], "version"),
+    ("version 1.0.", [("version", "1.0.")], "version"),
+    ("version 1.01", [("version", "1.01")], "version"),
+    ("version empty", [("version", "")], "version"),
     # Data 2.4.2 actors and IFIs
     ("agent without IFI", [("actor", {"objectType": "Agent", "name": "x"})], "actor"),
     ("agent with two IFIs", [("actor.mbox_sha1sum", SHA1)], "actor"),
@@ -441,6 +444,7 @@ GOOD = [
     ("score negative range", [("result.score", {"scaled": -1, "raw": -5, "min": -5, "max": 5})]),
     ("version 1.0", [("version", "1.0")]),
     ("version 1.0.9", [("version", "1.0.9")]),
+    ("version with pre-release", [("version", "1.0.3-rc.1")]),
     ("stored and authority given", [("stored", "2024-01-01T00:00:00Z"), ("authority", ACTOR)]),
     (
         "oauth authority group",
