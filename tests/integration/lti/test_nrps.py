@@ -1,0 +1,208 @@
+"""NRPS roster sync across pages against the test platform on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Enrollment
+from masteryai_lti.extensions import db
+from masteryai_lti.identity import service as identity
+from masteryai_lti.lti import roster
+from masteryai_lti.lti.service_client import PlatformServiceError
+from tests.integration.lti.services_support import (
+    auth_for,
+    launched_course,
+    lti_user,
+    started_services_platform,
+)
+from tests.lti_platform import ROLE_INSTRUCTOR, ROLE_LEARNER
+
+
+@pytest.fixture
+def services_platform(app):
+    yield from started_services_platform(app)
+
+
+def _roster_with(platform, learners: int) -> None:
+    platform.members.extend(
+        {"status": "Active", "name": u.name, "user_id": u.sub, "roles": list(u.roles)}
+        for u in platform.users.values()
+    )
+    platform.add_members(learners, role=ROLE_LEARNER, prefix="learner")
+
+
+def test_roster_synced_across_several_pages(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=8)  # 10 members, 3 per page: 4 pages
+    platform.add_members(1, role=ROLE_INSTRUCTOR, prefix="coteacher")
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    teacher = lti_user(app, platform, "teacher")
+
+    response = client.post(
+        f"/api/v1/courses/{course_id}/roster-sync", headers=auth_for(app, teacher)
+    )
+
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert report["pages"] == 4
+    assert report["members"] == 11
+    # 8 learners, the co-teacher and the platform's student: none of them launched.
+    assert report["users_created"] == 10
+    pages = [r for r in platform.service_requests if r["path"].startswith("/nrps/")]
+    assert len(pages) == 4
+    assert all(
+        r["headers"]["Accept"] == "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+        for r in pages
+    )
+    with app.app_context():
+        institution_id = teacher.institution_id
+        student_ids = set(courses.student_ids(course_id))
+        assert len(student_ids) == 9  # 8 learners + the platform's student
+        never_launched = identity.find_user_by_identity(
+            institution_id, "lti", f"{platform.issuer}|learner-sub-7"
+        )
+        assert never_launched is not None and never_launched.id in student_ids
+        assert never_launched.full_name == "Learner 7"
+        assert (
+            identity.find_user_by_identity(institution_id, "mbox", "mailto:learner7@lms.example")
+            == never_launched
+        )
+        enrollment = db.session.scalar(
+            select(Enrollment).where(Enrollment.user_id == never_launched.id)
+        )
+        assert (enrollment.source, enrollment.role, enrollment.status) == (
+            "nrps",
+            "student",
+            "active",
+        )
+        coteacher = identity.find_user_by_identity(
+            institution_id, "lti", f"{platform.issuer}|coteacher-sub-0"
+        )
+        role = db.session.scalar(select(Enrollment.role).where(Enrollment.user_id == coteacher.id))
+        assert role == "teacher"
+
+
+def test_a_later_student_launch_reuses_the_synced_user(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=2)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        roster.sync_course(course_id)
+        users_before = db.session.scalar(select(func.count()).select_from(Enrollment))
+
+    launched_course(app, client, platform, "student")
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == users_before
+
+
+def test_resync_is_idempotent_and_marks_departed_and_inactive_members(
+    app, client, services_platform
+):
+    platform = services_platform
+    _roster_with(platform, learners=4)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        first = roster.sync_course(course_id)
+        assert first.users_created == 5  # 4 learners and the student
+        platform.members = [m for m in platform.members if m["user_id"] != "learner-sub-0"]
+        platform.members[-1]["status"] = "Inactive"  # learner-sub-3 dropped the course
+
+        second = roster.sync_course(course_id)
+
+        assert second.users_created == 0
+        assert second.enrollments_deactivated == 2
+        remaining = {
+            identity.find_user_by_identity(
+                platform_user.institution_id, "lti", f"{platform.issuer}|learner-sub-{n}"
+            ).id
+            for n in (1, 2)
+            for platform_user in [lti_user(app, platform, "teacher")]
+        }
+        departed = identity.find_user_by_identity(
+            lti_user(app, platform, "teacher").institution_id,
+            "lti",
+            f"{platform.issuer}|learner-sub-0",
+        )
+        active = set(courses.student_ids(course_id))
+        assert remaining <= active
+        assert departed.id not in active
+        assert len(active) == 3  # learners 1, 2 and the student
+        # The teacher who launched stays (still on the roster).
+        teacher = lti_user(app, platform, "teacher")
+        status = db.session.scalar(
+            select(Enrollment.status).where(Enrollment.user_id == teacher.id)
+        )
+        assert status == "active"
+
+
+def test_failed_page_changes_nothing(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=6)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    original = platform.app.view_functions["memberships"]
+
+    def fail_on_page_two(context_id):
+        from flask import request
+
+        if request.args.get("page") == "2":
+            return "server error", 500
+        return original(context_id)
+
+    platform.app.view_functions["memberships"] = fail_on_page_two
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Enrollment))
+        with pytest.raises(PlatformServiceError) as failure:
+            roster.sync_course(course_id)
+        assert failure.value.retryable
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before
+
+
+def test_roster_of_another_context_is_refused(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=1)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        from masteryai_lti.courses.models import Course
+
+        course = db.session.get(Course, course_id)
+        course.lti_context_id = "some-other-context"
+        db.session.commit()
+        with pytest.raises(PlatformServiceError, match="another course"):
+            roster.sync_course(course_id)
+
+
+def test_sync_needs_a_teacher_and_a_roster_service(app, client, services_platform):
+    platform = services_platform
+    course_id, _ = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    teacher = lti_user(app, platform, "teacher")
+
+    by_student = client.post(
+        f"/api/v1/courses/{course_id}/roster-sync", headers=auth_for(app, student)
+    )
+    assert by_student.status_code == 403
+
+    with app.app_context():
+        from masteryai_lti.lti.models import ResourceLink
+
+        for link in db.session.scalars(select(ResourceLink)):
+            link.nrps_context_memberships_url = None
+        db.session.commit()
+    no_service = client.post(
+        f"/api/v1/courses/{course_id}/roster-sync", headers=auth_for(app, teacher)
+    )
+    assert no_service.status_code == 409
+
+    platform.down = True
+    with app.app_context():
+        from masteryai_lti.lti.models import ResourceLink
+
+        for link in db.session.scalars(select(ResourceLink)):
+            link.nrps_context_memberships_url = platform.memberships_url
+        db.session.commit()
+    down = client.post(f"/api/v1/courses/{course_id}/roster-sync", headers=auth_for(app, teacher))
+    assert down.status_code == 502
+    assert down.headers["Content-Type"].startswith("application/problem+json")
