@@ -222,52 +222,7 @@ class ConceptGraph:
         Raises :class:`GraphError` listing each problem with its path, or
         :class:`CycleError` naming a cycle.
         """
-        if not isinstance(document, Mapping) or not isinstance(document.get("concepts"), list):
-            raise GraphError(
-                "document must be an object with a 'concepts' list",
-                [{"path": "concepts", "message": "must be a list"}],
-            )
-        rows: list[tuple[Concept, list[str]]] = []
-        errors: list[dict[str, str]] = []
-        seen: set[str] = set()
-        for i, raw in enumerate(document["concepts"]):
-            path = f"concepts[{i}]"
-            if not isinstance(raw, Mapping):
-                errors.append({"path": path, "message": "must be an object"})
-                continue
-            key = raw.get("key")
-            name = raw.get("name") or key
-            description = raw.get("description") or ""
-            prereqs = raw.get("prerequisites") or []
-            if not isinstance(key, str) or not KEY_PATTERN.match(key):
-                errors.append({"path": f"{path}.key", "message": _KEY_MESSAGE})
-                continue
-            if key in seen:
-                errors.append({"path": f"{path}.key", "message": f"duplicate key {key!r}"})
-                continue
-            seen.add(key)
-            if not isinstance(name, str) or not isinstance(description, str):
-                errors.append({"path": path, "message": "name and description must be strings"})
-                continue
-            if isinstance(prereqs, str):
-                prereqs = [p for p in prereqs.split(PREREQUISITE_SEPARATOR) if p]
-            if not isinstance(prereqs, list) or not all(isinstance(p, str) for p in prereqs):
-                errors.append(
-                    {"path": f"{path}.prerequisites", "message": "must be a list of keys"}
-                )
-                continue
-            rows.append((Concept(key, name.strip(), description), [p.strip() for p in prereqs]))
-        for i, (_concept, prereqs) in enumerate(rows):
-            for j, p in enumerate(prereqs):
-                if p not in seen:
-                    errors.append(
-                        {
-                            "path": f"concepts[{i}].prerequisites[{j}]",
-                            "message": f"unknown concept {p!r}",
-                        }
-                    )
-        if errors:
-            raise GraphError(f"{len(errors)} problem(s) in the concept graph", errors)
+        rows = parse_concepts(document)
         graph = cls()
         for concept, _ in rows:
             graph.add_concept(concept)
@@ -281,31 +236,32 @@ class ConceptGraph:
     @classmethod
     def from_json(cls, text: str) -> ConceptGraph:
         """Parse the JSON exchange document."""
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GraphError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
-        return cls.from_dict(document)
+        return cls.from_dict(document_from_json(text))
 
     @classmethod
     def from_csv(cls, text: str) -> ConceptGraph:
         """Parse the CSV exchange format (header row required, extra columns ignored)."""
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        if not reader.fieldnames or "key" not in reader.fieldnames:
-            raise GraphError(
-                "CSV needs a header row with at least a 'key' column",
-                [{"path": "header", "message": "missing 'key' column"}],
-            )
-        concepts = [
-            {
-                "key": (row.get("key") or "").strip(),
-                "name": (row.get("name") or "").strip(),
-                "description": (row.get("description") or "").strip(),
-                "prerequisites": (row.get("prerequisites") or "").strip(),
-            }
-            for row in reader
-        ]
-        return cls.from_dict({"concepts": concepts})
+        return cls.from_dict(document_from_csv(text))
+
+    def merge(self, document: Mapping) -> None:
+        """Create or update the document's concepts and set their prerequisites.
+
+        Prerequisites may name concepts already in this graph. All or nothing: on a
+        :class:`GraphError` (or a :class:`CycleError` naming the cycle) the graph is
+        left as it was.
+        """
+        rows = parse_concepts(document, known=self.concepts.keys())
+        trial = ConceptGraph(
+            dict(self.concepts), {k: set(v) for k, v in self.prerequisites.items()}
+        )
+        for concept, _ in rows:
+            trial.add_concept(concept)
+        for concept, prereqs in rows:
+            trial.prerequisites[concept.key] = set(prereqs)
+        cycle = find_cycle(trial.prerequisites)
+        if cycle:
+            raise CycleError(cycle)
+        self.concepts, self.prerequisites = trial.concepts, trial.prerequisites
 
     # -- internals ----------------------------------------------------------------
 
@@ -337,6 +293,89 @@ class ConceptGraph:
                     parent[child] = node
                     queue.append(child)
         return None
+
+
+def document_from_json(text: str) -> dict:
+    """Decode the JSON exchange document (structure is checked by :func:`parse_concepts`)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GraphError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
+
+
+def document_from_csv(text: str) -> dict:
+    """Turn the CSV exchange format into the JSON exchange document."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "key" not in reader.fieldnames:
+        raise GraphError(
+            "CSV needs a header row with at least a 'key' column",
+            [{"path": "header", "message": "missing 'key' column"}],
+        )
+    return {
+        "concepts": [
+            {
+                "key": (row.get("key") or "").strip(),
+                "name": (row.get("name") or "").strip(),
+                "description": (row.get("description") or "").strip(),
+                "prerequisites": (row.get("prerequisites") or "").strip(),
+            }
+            for row in reader
+        ]
+    }
+
+
+def parse_concepts(document: Mapping, known: Iterable[str] = ()) -> list[tuple[Concept, list[str]]]:
+    """Validate an exchange document: ``[(concept, prerequisite keys)]`` in document order.
+
+    Prerequisites must name a concept of the document or one of ``known``. Raises
+    :class:`GraphError` listing every problem with its path (cycles are not checked here).
+    """
+    if not isinstance(document, Mapping) or not isinstance(document.get("concepts"), list):
+        raise GraphError(
+            "document must be an object with a 'concepts' list",
+            [{"path": "concepts", "message": "must be a list"}],
+        )
+    rows: list[tuple[Concept, list[str]]] = []
+    errors: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(document["concepts"]):
+        path = f"concepts[{i}]"
+        if not isinstance(raw, Mapping):
+            errors.append({"path": path, "message": "must be an object"})
+            continue
+        key = raw.get("key")
+        name = raw.get("name") or key
+        description = raw.get("description") or ""
+        prereqs = raw.get("prerequisites") or []
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            errors.append({"path": f"{path}.key", "message": _KEY_MESSAGE})
+            continue
+        if key in seen:
+            errors.append({"path": f"{path}.key", "message": f"duplicate key {key!r}"})
+            continue
+        seen.add(key)
+        if not isinstance(name, str) or not isinstance(description, str):
+            errors.append({"path": path, "message": "name and description must be strings"})
+            continue
+        if isinstance(prereqs, str):
+            prereqs = [p for p in prereqs.split(PREREQUISITE_SEPARATOR) if p]
+        if not isinstance(prereqs, list) or not all(isinstance(p, str) for p in prereqs):
+            errors.append({"path": f"{path}.prerequisites", "message": "must be a list of keys"})
+            continue
+        rows.append((Concept(key, name.strip(), description), [p.strip() for p in prereqs]))
+    known_keys = seen | set(known)
+    for i, (_concept, prereqs) in enumerate(rows):
+        for j, p in enumerate(prereqs):
+            if p not in known_keys:
+                errors.append(
+                    {
+                        "path": f"concepts[{i}].prerequisites[{j}]",
+                        "message": f"unknown concept {p!r}",
+                    }
+                )
+    if errors:
+        raise GraphError(f"{len(errors)} problem(s) in the concept graph", errors)
+    return rows
 
 
 _KEY_MESSAGE = "key must be 1-120 characters: letters, digits, '_', '.', ':' or '-'"

@@ -137,3 +137,14 @@ def test_adding_random_edges_never_leaves_a_cycle(pairs):
     order = graph.topological_order()
     position = {k: i for i, k in enumerate(order)}
     assert all(position[p] < position[c] for p, c in graph.edges())
+
+
+def test_merge_may_reference_existing_concepts_and_is_atomic():
+    graph = chain("a", "b")
+    graph.merge({"concepts": [{"key": "c", "name": "C", "prerequisites": ["b"]}]})
+    assert graph.prerequisites["c"] == {"b"}
+    with pytest.raises(CycleError):
+        graph.merge({"concepts": [{"key": "a", "prerequisites": ["c"]}, {"key": "d"}]})
+    assert "d" not in graph.concepts and graph.prerequisites["a"] == set()
+    with pytest.raises(GraphError):
+        graph.merge({"concepts": [{"key": "e", "prerequisites": ["ghost"]}]})

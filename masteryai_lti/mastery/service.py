@@ -1,0 +1,1673 @@
+"""Mastery use cases: concept maps, item bank, attempts, mastery views, assignments.
+
+Every attempt, whichever road it comes by (the homework player, xAPI projection,
+bulk import), goes through :func:`record_attempt`, which stores it once per
+source id and updates the student's mastery at once through the pure engine.
+Functions taking an ``actor`` check tenant and role; :func:`record_attempt` is
+called by trusted code (the xAPI projection) with ids it has already resolved.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    field_error,
+)
+from masteryai_lti.core.policy import (
+    Actor,
+    course_role,
+    ensure_can_teach,
+    ensure_can_view_student,
+)
+from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course, Enrollment
+from masteryai_lti.extensions import db
+from masteryai_lti.identity.models import User
+from masteryai_lti.mastery import engine
+from masteryai_lti.mastery.graph import (
+    Concept as GraphConcept,
+)
+from masteryai_lti.mastery.graph import (
+    ConceptGraph,
+    CycleError,
+    GraphError,
+    document_from_csv,
+    document_from_json,
+)
+from masteryai_lti.mastery.models import (
+    ATTEMPT_SOURCES,
+    DIFFICULTY_LABELS,
+    ITEM_KINDS,
+    ActivityMapping,
+    Assignment,
+    AssignmentItem,
+    Attempt,
+    AttemptConcept,
+    Concept,
+    ConceptMap,
+    ConceptPrerequisite,
+    CourseConceptMap,
+    Item,
+    ItemConcept,
+    LearnerModel,
+    MasteryState,
+)
+from masteryai_lti.mastery.recommender import (
+    LABEL_DIFFICULTY,
+    AnsweredItem,
+    ConceptState,
+    GeneratorSettings,
+    ItemCandidate,
+    generate_assignment,
+    plan_concepts,
+)
+from masteryai_lti.mastery.weak_concepts import (
+    AttemptEvidence,
+    WeakConcept,
+    WeakConceptSettings,
+    detect_weak_concepts,
+)
+
+ITEM_CSV_COLUMNS = ("key", "kind", "prompt", "concepts", "difficulty", "choices", "answer")
+ATTEMPT_CSV_COLUMNS = ("student", "item", "activity_id", "correct", "score", "timestamp")
+
+
+@lru_cache(maxsize=1)
+def _default_params() -> engine.MasteryParams:
+    return engine.default_params()
+
+
+def mastery_params() -> engine.MasteryParams:
+    """Engine parameters: the shipped (fitted) defaults."""
+    return _default_params()
+
+
+def _threshold() -> float:
+    return float(current_app.config.get("MASTERY_THRESHOLD", 70))
+
+
+# -- concept maps and the graph ------------------------------------------------------
+
+
+def _course(actor: Actor, course_id: int) -> Course:
+    return courses.course_for_actor(actor, course_id)
+
+
+def _teachable_course(actor: Actor, course_id: int) -> Course:
+    course = _course(actor, course_id)
+    ensure_can_teach(actor, course)
+    return course
+
+
+def course_concept_map(course_id: int) -> ConceptMap | None:
+    """The concept map a course uses, or None."""
+    return db.session.scalar(
+        select(ConceptMap)
+        .join(CourseConceptMap, CourseConceptMap.concept_map_id == ConceptMap.id)
+        .where(CourseConceptMap.course_id == course_id)
+    )
+
+
+def _map_for(actor: Actor, course_id: int, *, teach: bool = False) -> tuple[Course, ConceptMap]:
+    course = _teachable_course(actor, course_id) if teach else _course(actor, course_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        raise NotFound("This course has no concept graph yet.")
+    return course, concept_map
+
+
+def _ensure_map(actor: Actor, course_id: int) -> tuple[Course, ConceptMap]:
+    """The course's map, creating an empty one on first use (teachers only)."""
+    course = _teachable_course(actor, course_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        concept_map = ConceptMap(institution_id=course.institution_id, name=course.title)
+        db.session.add(concept_map)
+        db.session.flush()
+        db.session.add(
+            CourseConceptMap(
+                course_id=course.id,
+                institution_id=course.institution_id,
+                concept_map_id=concept_map.id,
+            )
+        )
+        db.session.flush()
+    return course, concept_map
+
+
+def list_concept_maps(actor: Actor) -> list[ConceptMap]:
+    """Concept maps of the actor's institution (teachers and admins), to reuse."""
+    if not actor.has_role("teacher", "admin"):
+        raise Forbidden("Only teachers and admins browse concept graphs.")
+    return list(
+        db.session.scalars(
+            select(ConceptMap)
+            .where(ConceptMap.institution_id == actor.institution_id)
+            .order_by(ConceptMap.id)
+        )
+    )
+
+
+def use_concept_map(actor: Actor, course_id: int, concept_map_id: int) -> ConceptMap:
+    """Make a course use an existing concept map of the same institution (reuse)."""
+    course = _teachable_course(actor, course_id)
+    concept_map = db.session.get(ConceptMap, concept_map_id)
+    if concept_map is None or concept_map.institution_id != course.institution_id:
+        raise NotFound("No such concept graph.")
+    link = db.session.get(CourseConceptMap, course.id)
+    if link is None:
+        db.session.add(
+            CourseConceptMap(
+                course_id=course.id,
+                institution_id=course.institution_id,
+                concept_map_id=concept_map.id,
+            )
+        )
+    else:
+        link.concept_map_id = concept_map.id
+    db.session.commit()
+    return concept_map
+
+
+def load_graph(concept_map_id: int) -> tuple[ConceptGraph, dict[str, Concept]]:
+    """The pure graph of a concept map and its concept rows by key."""
+    rows = list(
+        db.session.scalars(
+            select(Concept).where(Concept.concept_map_id == concept_map_id).order_by(Concept.key)
+        )
+    )
+    by_id = {c.id: c for c in rows}
+    graph = ConceptGraph()
+    for c in rows:
+        graph.add_concept(GraphConcept(c.key, c.name, c.description or ""))
+    edges = db.session.execute(
+        select(ConceptPrerequisite.concept_id, ConceptPrerequisite.prerequisite_id).where(
+            ConceptPrerequisite.concept_id.in_(by_id)
+        )
+    )
+    for concept_id, prereq_id in edges:
+        graph.prerequisites[by_id[concept_id].key].add(by_id[prereq_id].key)
+    return graph, {c.key: c for c in rows}
+
+
+def get_graph(actor: Actor, course_id: int) -> tuple[ConceptMap, ConceptGraph]:
+    """The course's concept graph (any member of the course may read it)."""
+    _, concept_map = _map_for(actor, course_id)
+    return concept_map, load_graph(concept_map.id)[0]
+
+
+def _graph_error(exc: GraphError) -> ValidationFailed:
+    if isinstance(exc, CycleError):
+        return ValidationFailed(str(exc), errors=[field_error("prerequisites", str(exc))])
+    return ValidationFailed(
+        exc.message, errors=[field_error(e["path"], e["message"]) for e in exc.errors]
+    )
+
+
+def _write_graph(concept_map: ConceptMap, graph: ConceptGraph, *, prune: bool) -> None:
+    """Make the stored map equal ``graph`` (``prune``: delete concepts not in it)."""
+    _, rows = load_graph(concept_map.id)
+    for key, concept in graph.concepts.items():
+        row = rows.get(key)
+        if row is None:
+            row = Concept(
+                institution_id=concept_map.institution_id,
+                concept_map_id=concept_map.id,
+                key=key,
+                name=concept.name or key,
+                description=concept.description,
+            )
+            db.session.add(row)
+            rows[key] = row
+        else:
+            row.name = concept.name or key
+            row.description = concept.description
+    if prune:
+        for key in [k for k in rows if k not in graph.concepts]:
+            db.session.delete(rows.pop(key))
+    db.session.flush()
+    ids = [r.id for r in rows.values()]
+    db.session.execute(delete(ConceptPrerequisite).where(ConceptPrerequisite.concept_id.in_(ids)))
+    for prereq_key, concept_key in graph.edges():
+        db.session.add(
+            ConceptPrerequisite(
+                institution_id=concept_map.institution_id,
+                concept_id=rows[concept_key].id,
+                prerequisite_id=rows[prereq_key].id,
+            )
+        )
+    concept_map.updated_at = utcnow()
+    db.session.flush()
+
+
+def import_graph(
+    actor: Actor, course_id: int, payload: str | Mapping, fmt: str = "json", replace: bool = False
+) -> ConceptGraph:
+    """Import concepts and prerequisites (JSON document or CSV text) into the course's map.
+
+    Concepts in the document are created or updated and their prerequisites set
+    to the document's; with ``replace`` concepts missing from it are deleted.
+    The merged graph is checked before anything is written: a cycle is refused
+    (422) with the cycle named.
+    """
+    _, concept_map = _ensure_map(actor, course_id)
+    try:
+        if fmt == "csv":
+            document = document_from_csv(str(payload))
+        elif isinstance(payload, Mapping):
+            document = payload
+        else:
+            document = document_from_json(str(payload))
+        # Prerequisites may point at concepts already stored (merge), unless replacing.
+        merged = ConceptGraph() if replace else load_graph(concept_map.id)[0]
+        merged.merge(document)
+    except GraphError as exc:
+        db.session.rollback()
+        raise _graph_error(exc) from exc
+    _write_graph(concept_map, merged, prune=replace)
+    db.session.commit()
+    return merged
+
+
+def export_graph(actor: Actor, course_id: int, fmt: str = "json") -> str:
+    """The course's concept graph as JSON or CSV text."""
+    _, graph = get_graph(actor, course_id)
+    return graph.to_csv() if fmt == "csv" else graph.to_json()
+
+
+def upsert_concept(
+    actor: Actor,
+    course_id: int,
+    key: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    prerequisites: Sequence[str] | None = None,
+) -> Concept:
+    """Create or update one concept; ``prerequisites`` (if given) replaces its edges."""
+    _, concept_map = _ensure_map(actor, course_id)
+    graph, rows = load_graph(concept_map.id)
+    existing = graph.concepts.get(key)
+    try:
+        graph.add_concept(
+            GraphConcept(
+                key,
+                name if name is not None else (existing.name if existing else key),
+                description
+                if description is not None
+                else (existing.description if existing else ""),
+            )
+        )
+        if prerequisites is not None:
+            unknown = [p for p in prerequisites if p not in graph.concepts]
+            if unknown:
+                raise ValidationFailed(
+                    "Unknown prerequisite concept(s): " + ", ".join(unknown),
+                    errors=[
+                        field_error(f"prerequisites[{i}]", f"unknown concept {p!r}")
+                        for i, p in enumerate(prerequisites)
+                        if p in unknown
+                    ],
+                )
+            graph.set_prerequisites(key, prerequisites)
+    except GraphError as exc:
+        db.session.rollback()
+        raise _graph_error(exc) from exc
+    except ValidationFailed:
+        db.session.rollback()
+        raise
+    _write_graph(concept_map, graph, prune=False)
+    db.session.commit()
+    return load_graph(concept_map.id)[1][key]
+
+
+def delete_concept(actor: Actor, course_id: int, key: str) -> None:
+    """Delete a concept with its edges, tags and mastery rows."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    row = db.session.scalar(
+        select(Concept).where(Concept.concept_map_id == concept_map.id, Concept.key == key)
+    )
+    if row is None:
+        raise NotFound("No such concept.")
+    db.session.delete(row)
+    db.session.commit()
+
+
+def concept_rows(concept_map_id: int) -> dict[str, Concept]:
+    """Concept rows of a map by key."""
+    return {
+        c.key: c
+        for c in db.session.scalars(select(Concept).where(Concept.concept_map_id == concept_map_id))
+    }
+
+
+# -- item bank -------------------------------------------------------------------------
+
+
+@dataclass
+class ItemView:
+    """An item with its concept keys (what the API shows)."""
+
+    item: Item
+    concept_keys: list[str]
+
+    def __getattr__(self, name):
+        return getattr(self.item, name)
+
+
+def _label_difficulty(label: str) -> float:
+    return LABEL_DIFFICULTY.get(label, 0.0)
+
+
+def _validate_item(data: Mapping, concepts: Mapping[str, Concept], path: str = "") -> list[dict]:
+    errors = []
+    prefix = f"{path}." if path else ""
+    kind = data.get("kind")
+    if kind not in ITEM_KINDS:
+        errors.append(field_error(f"{prefix}kind", f"must be one of {', '.join(ITEM_KINDS)}"))
+    label = data.get("difficulty_label", "medium")
+    if label not in DIFFICULTY_LABELS:
+        errors.append(field_error(f"{prefix}difficulty_label", "must be easy, medium or hard"))
+    keys = data.get("concepts") or []
+    if not keys:
+        errors.append(field_error(f"{prefix}concepts", "tag at least one concept"))
+    for i, k in enumerate(keys):
+        if k not in concepts:
+            errors.append(field_error(f"{prefix}concepts[{i}]", f"unknown concept {k!r}"))
+    answer = data.get("answer") or {}
+    choices = data.get("choices") or []
+    if kind == "multiple_choice":
+        ids = [str(c.get("id")) for c in choices if isinstance(c, Mapping)]
+        if len(ids) < 2 or len(ids) != len(choices):
+            errors.append(field_error(f"{prefix}choices", "give at least two {id, text} choices"))
+        correct = answer.get("correct")
+        if not isinstance(correct, list) or not correct or not all(str(c) in ids for c in correct):
+            errors.append(
+                field_error(f"{prefix}answer.correct", "list the id(s) of the correct choice(s)")
+            )
+    elif kind == "numeric":
+        value = answer.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.append(field_error(f"{prefix}answer.value", "must be a number"))
+        tolerance = answer.get("tolerance", 0)
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+            errors.append(field_error(f"{prefix}answer.tolerance", "must be a number >= 0"))
+    elif kind == "short_text":
+        accepted = answer.get("accepted")
+        if (
+            not isinstance(accepted, list)
+            or not accepted
+            or not all(isinstance(a, str) and a.strip() for a in accepted)
+        ):
+            errors.append(
+                field_error(f"{prefix}answer.accepted", "list at least one accepted answer")
+            )
+    return errors
+
+
+def _item_view(item: Item) -> ItemView:
+    keys = list(
+        db.session.scalars(
+            select(Concept.key)
+            .join(ItemConcept, ItemConcept.concept_id == Concept.id)
+            .where(ItemConcept.item_id == item.id)
+            .order_by(Concept.key)
+        )
+    )
+    return ItemView(item, keys)
+
+
+def _apply_item(item: Item, data: Mapping, concepts: Mapping[str, Concept]) -> None:
+    label = data.get("difficulty_label", item.difficulty_label or "medium")
+    if item.id is None or item.difficulty_label != label and not item.response_count:
+        # An item nobody answered yet takes its difficulty from the label.
+        item.difficulty = _label_difficulty(label)
+    item.difficulty_label = label
+    for name in ("kind", "prompt", "answer"):
+        if name in data:
+            setattr(item, name, data[name])
+    if "choices" in data:
+        item.choices = data["choices"] or None
+    if "concepts" in data:
+        if item.id is not None:
+            db.session.execute(delete(ItemConcept).where(ItemConcept.item_id == item.id))
+        db.session.flush()
+        for k in dict.fromkeys(data["concepts"]):
+            db.session.add(ItemConcept(item_id=item.id, concept_id=concepts[k].id))
+
+
+def create_item(actor: Actor, course_id: int, data: Mapping) -> ItemView:
+    """Add an item to the course's bank (teachers)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    concepts = concept_rows(concept_map.id)
+    errors = _validate_item(data, concepts)
+    if errors:
+        raise ValidationFailed("The item is not valid.", errors=errors)
+    key = data.get("key") or uuid.uuid4().hex[:12]
+    if db.session.scalar(
+        select(Item.id).where(Item.concept_map_id == concept_map.id, Item.key == key)
+    ):
+        raise Conflict(f"An item with key {key!r} already exists.")
+    item = Item(
+        institution_id=concept_map.institution_id,
+        concept_map_id=concept_map.id,
+        key=key,
+        kind=data["kind"],
+        prompt=data.get("prompt", ""),
+        answer=data.get("answer") or {},
+    )
+    db.session.add(item)
+    db.session.flush()
+    _apply_item(item, data, concepts)
+    db.session.commit()
+    return _item_view(item)
+
+
+def _item_in_map(concept_map: ConceptMap, item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None or item.concept_map_id != concept_map.id:
+        raise NotFound("No such item.")
+    return item
+
+
+def get_item(actor: Actor, course_id: int, item_id: int) -> ItemView:
+    """One item with its answer (teachers)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    return _item_view(_item_in_map(concept_map, item_id))
+
+
+def update_item(actor: Actor, course_id: int, item_id: int, changes: Mapping) -> ItemView:
+    """Change an item; the merged item is validated like a new one."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    item = _item_in_map(concept_map, item_id)
+    concepts = concept_rows(concept_map.id)
+    current = _item_view(item)
+    merged = {
+        "kind": item.kind,
+        "prompt": item.prompt,
+        "choices": item.choices,
+        "answer": item.answer,
+        "difficulty_label": item.difficulty_label,
+        "concepts": current.concept_keys,
+        **changes,
+    }
+    errors = _validate_item(merged, concepts)
+    if errors:
+        raise ValidationFailed("The item is not valid.", errors=errors)
+    _apply_item(item, changes, concepts)
+    db.session.commit()
+    return _item_view(item)
+
+
+def delete_item(actor: Actor, course_id: int, item_id: int) -> None:
+    """Remove an item from the bank (attempts keep their history)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    db.session.delete(_item_in_map(concept_map, item_id))
+    db.session.commit()
+
+
+def list_items(actor: Actor, course_id: int, concept_key: str | None = None) -> list[ItemView]:
+    """The course's item bank, optionally only one concept's items (teachers)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    query = select(Item).where(Item.concept_map_id == concept_map.id).order_by(Item.id)
+    if concept_key:
+        query = (
+            query.join(ItemConcept, ItemConcept.item_id == Item.id)
+            .join(Concept, Concept.id == ItemConcept.concept_id)
+            .where(Concept.key == concept_key)
+        )
+    return [_item_view(i) for i in db.session.scalars(query)]
+
+
+def _item_document(view: ItemView) -> dict:
+    return {
+        "key": view.item.key,
+        "kind": view.item.kind,
+        "prompt": view.item.prompt,
+        "concepts": view.concept_keys,
+        "difficulty_label": view.item.difficulty_label,
+        "choices": view.item.choices or [],
+        "answer": view.item.answer,
+    }
+
+
+def export_items(actor: Actor, course_id: int, fmt: str = "json") -> str:
+    """The bank as JSON (``{"items": [...]}``) or CSV (choices and answer as JSON cells)."""
+    documents = [_item_document(v) for v in list_items(actor, course_id)]
+    if fmt != "csv":
+        return json.dumps({"items": documents}, indent=2, ensure_ascii=False)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ITEM_CSV_COLUMNS)
+    for d in documents:
+        writer.writerow(
+            [
+                d["key"],
+                d["kind"],
+                d["prompt"],
+                "|".join(d["concepts"]),
+                d["difficulty_label"],
+                json.dumps(d["choices"], ensure_ascii=False) if d["choices"] else "",
+                json.dumps(d["answer"], ensure_ascii=False),
+            ]
+        )
+    return out.getvalue()
+
+
+def _items_from_csv(text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"key", "kind", "prompt", "concepts", "answer"} - set(reader.fieldnames or ())
+    if missing:
+        raise ValidationFailed(
+            "The CSV header lacks: " + ", ".join(sorted(missing)),
+            errors=[field_error("header", f"missing column {m!r}") for m in sorted(missing)],
+        )
+    documents = []
+    for n, row in enumerate(reader):
+        try:
+            choices = json.loads(row["choices"]) if (row.get("choices") or "").strip() else []
+            answer = json.loads(row["answer"])
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                "A JSON cell could not be read.",
+                errors=[field_error(f"items[{n}]", f"choices/answer: {exc.msg}")],
+            ) from exc
+        documents.append(
+            {
+                "key": row["key"].strip(),
+                "kind": row["kind"].strip(),
+                "prompt": row["prompt"],
+                "concepts": [k.strip() for k in row["concepts"].split("|") if k.strip()],
+                "difficulty_label": (row.get("difficulty") or "medium").strip() or "medium",
+                "choices": choices,
+                "answer": answer,
+            }
+        )
+    return documents
+
+
+def import_items(actor: Actor, course_id: int, payload, fmt: str = "json") -> dict:
+    """Create or update items by key from JSON (``{"items": [...]}``) or CSV; all or nothing."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    if fmt == "csv":
+        documents = _items_from_csv(str(payload))
+    else:
+        document = payload if isinstance(payload, Mapping) else _json_or_422(str(payload))
+        documents = document.get("items") if isinstance(document, Mapping) else None
+        if not isinstance(documents, list):
+            raise ValidationFailed(
+                'Send {"items": [...]}.', errors=[field_error("items", "must be a list")]
+            )
+    concepts = concept_rows(concept_map.id)
+    errors: list[dict] = []
+    seen: set[str] = set()
+    for i, d in enumerate(documents):
+        if not isinstance(d, Mapping):
+            errors.append(field_error(f"items[{i}]", "must be an object"))
+            continue
+        errors.extend(_validate_item(d, concepts, f"items[{i}]"))
+        key = d.get("key")
+        if not isinstance(key, str) or not key.strip():
+            errors.append(field_error(f"items[{i}].key", "required"))
+        elif key in seen:
+            errors.append(field_error(f"items[{i}].key", f"duplicate key {key!r}"))
+        else:
+            seen.add(key)
+    if errors:
+        raise ValidationFailed(f"{len(errors)} problem(s) in the items.", errors=errors)
+    existing = {
+        i.key: i
+        for i in db.session.scalars(select(Item).where(Item.concept_map_id == concept_map.id))
+    }
+    created = updated = 0
+    for d in documents:
+        item = existing.get(d["key"])
+        if item is None:
+            item = Item(
+                institution_id=concept_map.institution_id,
+                concept_map_id=concept_map.id,
+                key=d["key"],
+                kind=d["kind"],
+                prompt=d.get("prompt", ""),
+                answer=d["answer"],
+            )
+            db.session.add(item)
+            db.session.flush()
+            created += 1
+        else:
+            updated += 1
+        _apply_item(item, d, concepts)
+    db.session.commit()
+    return {"created": created, "updated": updated}
+
+
+def _json_or_422(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            "The body is not valid JSON.", errors=[field_error("$", exc.msg)]
+        ) from exc
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def grade_response(item: Item, response) -> tuple[bool, float]:
+    """Grade a response server-side: ``(correct, score 0..1)``.
+
+    Multiple choice: ``{"choice": "b"}`` or ``{"choices": ["a", "c"]}`` (exact set);
+    numeric: ``{"value": 2.5}`` within the tolerance; short text: ``{"text": "..."}``
+    matched against the accepted answers ignoring case and spacing unless
+    ``case_sensitive``.
+    """
+    if not isinstance(response, Mapping):
+        response = {"value": response}
+    answer = item.answer or {}
+    if item.kind == "multiple_choice":
+        given = response.get("choices")
+        if given is None:
+            given = [response.get("choice", response.get("value"))]
+        given_set = {str(g) for g in given if g is not None}
+        correct_set = {str(c) for c in answer.get("correct", [])}
+        ok = given_set == correct_set
+        return ok, 1.0 if ok else 0.0
+    if item.kind == "numeric":
+        raw = response.get("value", response.get("text"))
+        try:
+            value = float(str(raw).strip().replace(",", "."))
+        except (TypeError, ValueError):
+            return False, 0.0
+        if not math.isfinite(value):
+            return False, 0.0
+        tolerance = float(answer.get("tolerance", 0) or 0)
+        ok = abs(value - float(answer["value"])) <= tolerance + 1e-9
+        return ok, 1.0 if ok else 0.0
+    text = str(response.get("text", response.get("value", "")) or "")
+    sensitive = bool(answer.get("case_sensitive"))
+
+    def norm(s: str) -> str:
+        s = _SPACES.sub(" ", s.strip())
+        return s if sensitive else s.casefold()
+
+    ok = norm(text) in {norm(a) for a in answer.get("accepted", [])}
+    return ok, 1.0 if ok else 0.0
+
+
+# -- activity mappings -------------------------------------------------------------------
+
+
+def create_activity_mapping(
+    actor: Actor,
+    course_id: int,
+    *,
+    activity_id: str,
+    concept_keys: Sequence[str],
+    difficulty_label: str = "medium",
+) -> ActivityMapping:
+    """Count an outside xAPI activity as practice of ``concept_keys`` (teachers)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    concepts = concept_rows(concept_map.id)
+    unknown = [k for k in concept_keys if k not in concepts]
+    if not concept_keys or unknown:
+        raise ValidationFailed(
+            "Map the activity to known concepts.",
+            errors=[field_error("concept_keys", "unknown: " + ", ".join(unknown) or "empty")],
+        )
+    mapping = db.session.scalar(
+        select(ActivityMapping).where(
+            ActivityMapping.concept_map_id == concept_map.id,
+            ActivityMapping.activity_id == activity_id,
+        )
+    )
+    if mapping is None:
+        mapping = ActivityMapping(
+            institution_id=concept_map.institution_id,
+            concept_map_id=concept_map.id,
+            activity_id=activity_id,
+        )
+        db.session.add(mapping)
+    if mapping.difficulty_label != difficulty_label or mapping.id is None:
+        if not mapping.response_count:
+            mapping.difficulty = _label_difficulty(difficulty_label)
+    mapping.concept_keys = list(dict.fromkeys(concept_keys))
+    mapping.difficulty_label = difficulty_label
+    db.session.commit()
+    return mapping
+
+
+def list_activity_mappings(actor: Actor, course_id: int) -> list[ActivityMapping]:
+    """Activity mappings of the course's concept map (teachers)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    return list(
+        db.session.scalars(
+            select(ActivityMapping)
+            .where(ActivityMapping.concept_map_id == concept_map.id)
+            .order_by(ActivityMapping.id)
+        )
+    )
+
+
+def delete_activity_mapping(actor: Actor, course_id: int, mapping_id: int) -> None:
+    """Stop counting an outside activity (attempts already recorded stay)."""
+    _, concept_map = _map_for(actor, course_id, teach=True)
+    mapping = db.session.get(ActivityMapping, mapping_id)
+    if mapping is None or mapping.concept_map_id != concept_map.id:
+        raise NotFound("No such activity mapping.")
+    db.session.delete(mapping)
+    db.session.commit()
+
+
+# -- attempts ----------------------------------------------------------------------------
+
+
+def _resolve_target(
+    institution_id: int, item_id: int | None, activity_id: str | None, course_id: int | None
+) -> tuple[Item | None, ActivityMapping | None, list[Concept]]:
+    """The item or mapping an attempt is about and the concepts it exercises."""
+    if item_id is not None:
+        item = db.session.get(Item, item_id)
+        if item is None or item.institution_id != institution_id:
+            raise NotFound("No such item.")
+        concepts = list(
+            db.session.scalars(
+                select(Concept)
+                .join(ItemConcept, ItemConcept.concept_id == Concept.id)
+                .where(ItemConcept.item_id == item.id)
+                .order_by(Concept.id)
+            )
+        )
+        return item, None, concepts
+    if not activity_id:
+        return None, None, []
+    query = select(ActivityMapping).where(
+        ActivityMapping.institution_id == institution_id,
+        ActivityMapping.activity_id == activity_id,
+    )
+    concept_map = course_concept_map(course_id) if course_id is not None else None
+    if concept_map is not None:
+        query = query.where(ActivityMapping.concept_map_id == concept_map.id)
+    mapping = db.session.scalars(query.order_by(ActivityMapping.id)).first()
+    if mapping is None:
+        return None, None, []
+    concepts = list(
+        db.session.scalars(
+            select(Concept)
+            .where(
+                Concept.concept_map_id == mapping.concept_map_id,
+                Concept.key.in_(mapping.concept_keys or []),
+            )
+            .order_by(Concept.id)
+        )
+    )
+    return None, mapping, concepts
+
+
+def _learner(institution_id: int, user_id: int, *, lock: bool) -> LearnerModel:
+    query = select(LearnerModel).where(LearnerModel.user_id == user_id)
+    if lock:
+        # Two attempts of one student at once must not overwrite each other's update.
+        query = query.with_for_update()
+    learner = db.session.scalar(query)
+    if learner is None:
+        learner = LearnerModel(
+            institution_id=institution_id,
+            user_id=user_id,
+            state=engine.StudentState.new(mastery_params()).to_dict(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(learner)
+        except IntegrityError:
+            learner = db.session.scalar(query)
+    return learner
+
+
+def _prerequisite_ids(concept_map_ids: Iterable[int]) -> dict[str, list[str]]:
+    """Engine-side prerequisites: concept id text -> prerequisite id texts."""
+    rows = db.session.execute(
+        select(ConceptPrerequisite.concept_id, ConceptPrerequisite.prerequisite_id)
+        .join(Concept, Concept.id == ConceptPrerequisite.concept_id)
+        .where(Concept.concept_map_id.in_(list(concept_map_ids)))
+    )
+    found: dict[str, list[str]] = {}
+    for concept_id, prereq_id in rows:
+        found.setdefault(str(concept_id), []).append(str(prereq_id))
+    return found
+
+
+def _parse_bool(value) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "t", "yes", "y", "correct"}:
+        return True
+    if text in {"0", "false", "f", "no", "n", "incorrect", "wrong"}:
+        return False
+    return None
+
+
+def record_attempt(
+    institution_id: int,
+    user_id: int,
+    *,
+    occurred_at: datetime,
+    source: str,
+    source_id: str,
+    correct: bool | None = None,
+    score: float | None = None,
+    item_id: int | None = None,
+    activity_id: str | None = None,
+    duration_s: float | None = None,
+    course_id: int | None = None,
+    response=None,
+) -> Attempt | None:
+    """Store one attempt and update the student's mastery at once.
+
+    The single entry point of all three roads (player, xAPI projection, bulk
+    import). Idempotent on ``(institution_id, source, source_id)``: a repeat
+    returns the stored attempt without counting it again. Returns None when the
+    attempt is about no known concept (an xAPI activity nobody mapped). ``score``
+    is scaled 0..1; when ``correct`` is None it is ``score >= 0.5``.
+
+    Flushes but does not commit: the caller owns the transaction.
+    """
+    if source not in ATTEMPT_SOURCES:
+        raise ValueError(f"unknown attempt source {source!r}")
+    if correct is None:
+        if score is None:
+            raise ValidationFailed(
+                "An attempt needs correct or score.",
+                errors=[field_error("correct", "give correct or a scaled score")],
+            )
+        correct = float(score) >= 0.5
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    existing = db.session.scalar(
+        select(Attempt).where(
+            Attempt.institution_id == institution_id,
+            Attempt.source == source,
+            Attempt.source_id == source_id,
+        )
+    )
+    if existing is not None:
+        return existing
+    item, mapping, concepts = _resolve_target(institution_id, item_id, activity_id, course_id)
+    if not concepts:
+        return None
+    attempt = Attempt(
+        institution_id=institution_id,
+        user_id=user_id,
+        course_id=course_id,
+        item_id=item.id if item else None,
+        activity_id=activity_id,
+        source=source,
+        source_id=source_id,
+        occurred_at=occurred_at,
+        correct=bool(correct),
+        score=score,
+        duration_s=duration_s,
+        response=response,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # The same source id arrived concurrently: the other request counted it.
+        return db.session.scalar(
+            select(Attempt).where(
+                Attempt.institution_id == institution_id,
+                Attempt.source == source,
+                Attempt.source_id == source_id,
+            )
+        )
+    _apply_to_mastery(institution_id, user_id, attempt, item, mapping, concepts)
+    _link_assignment(user_id, attempt)
+    db.session.flush()
+    return attempt
+
+
+def _apply_to_mastery(
+    institution_id: int,
+    user_id: int,
+    attempt: Attempt,
+    item: Item | None,
+    mapping: ActivityMapping | None,
+    concepts: list[Concept],
+) -> None:
+    params = mastery_params()
+    threshold = _threshold()
+    learner = _learner(institution_id, user_id, lock=True)
+    student = engine.StudentState.from_dict(learner.state)
+    target = item or mapping
+    item_state = engine.ItemState(
+        difficulty=target.difficulty if target is not None else 0.0,
+        var=target.difficulty_var
+        if target is not None and target.difficulty_var is not None
+        else params.item_var,
+        responses=target.response_count if target is not None else 0,
+    )
+    keys = [str(c.id) for c in concepts]
+    prerequisites = _prerequisite_ids({c.concept_map_id for c in concepts})
+    before = {
+        k: engine.concept_mastery(params, student, k, attempt.occurred_at, threshold, prerequisites)
+        for k in keys
+    }
+    engine.update(
+        params,
+        student,
+        item_state,
+        keys,
+        attempt.correct,
+        attempt.occurred_at,
+        attempt.duration_s,
+        prerequisites,
+    )
+    learner.state = student.to_dict()
+    learner.updated_at = utcnow()
+    if target is not None:
+        target.difficulty = item_state.difficulty
+        target.difficulty_var = item_state.var
+        target.response_count = (target.response_count or 0) + 1
+        if item is not None:
+            item.correct_count = (item.correct_count or 0) + (1 if attempt.correct else 0)
+    states = {
+        s.concept_id: s
+        for s in db.session.scalars(
+            select(MasteryState).where(
+                MasteryState.user_id == user_id,
+                MasteryState.concept_id.in_([c.id for c in concepts]),
+            )
+        )
+    }
+    for concept in concepts:
+        key = str(concept.id)
+        after = engine.concept_mastery(
+            params, student, key, attempt.occurred_at, threshold, prerequisites
+        )
+        row = states.get(concept.id)
+        if row is None:
+            row = MasteryState(
+                institution_id=institution_id, user_id=user_id, concept_id=concept.id
+            )
+            db.session.add(row)
+        row.mastery = after.mastery
+        row.uncertainty = after.uncertainty
+        row.peak_mastery = after.peak_mastery if after.peak_mastery is not None else after.mastery
+        row.attempts = after.attempts
+        row.correct = after.correct
+        row.last_practiced_at = attempt.occurred_at
+        db.session.add(
+            AttemptConcept(
+                attempt_id=attempt.id,
+                concept_id=concept.id,
+                mastery_before=before[key].mastery,
+                mastery_after=after.mastery,
+            )
+        )
+
+
+def _link_assignment(user_id: int, attempt: Attempt) -> None:
+    """Mark the student's open assignment item answered by this attempt, if any."""
+    if attempt.item_id is None:
+        return
+    pick = db.session.scalar(
+        select(AssignmentItem)
+        .join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+        .where(
+            Assignment.user_id == user_id,
+            Assignment.status == "open",
+            AssignmentItem.item_id == attempt.item_id,
+            AssignmentItem.attempt_id.is_(None),
+        )
+        .order_by(Assignment.id)
+    )
+    if pick is None:
+        return
+    pick.attempt_id = attempt.id
+    db.session.flush()
+    remaining = db.session.scalar(
+        select(func.count())
+        .select_from(AssignmentItem)
+        .where(
+            AssignmentItem.assignment_id == pick.assignment_id, AssignmentItem.attempt_id.is_(None)
+        )
+    )
+    if not remaining:
+        assignment = db.session.get(Assignment, pick.assignment_id)
+        assignment.status = "completed"
+
+
+@dataclass
+class SubmissionResult:
+    """What a student learns right after answering."""
+
+    attempt: Attempt
+    correct: bool
+    score: float
+    duplicate: bool
+    mastery: list[dict]
+
+
+def submit_answer(
+    actor: Actor,
+    course_id: int,
+    item_id: int,
+    response,
+    *,
+    attempt_key: str | None = None,
+    duration_s: float | None = None,
+) -> SubmissionResult:
+    """A student answers an item of the course: graded here, recorded, mastery updated.
+
+    ``attempt_key`` (a client-made id) makes a retried submission count once.
+    """
+    course = _course(actor, course_id)
+    if course_role(actor, course.id) != "student":
+        raise Forbidden("Only the course's students submit answers.")
+    concept_map = course_concept_map(course.id)
+    item = db.session.get(Item, item_id)
+    if concept_map is None or item is None or item.concept_map_id != concept_map.id:
+        raise NotFound("No such item.")
+    source_id = f"{actor.user_id}:{attempt_key}" if attempt_key else uuid.uuid4().hex
+    existing = db.session.scalar(
+        select(Attempt).where(
+            Attempt.institution_id == course.institution_id,
+            Attempt.source == "player",
+            Attempt.source_id == source_id,
+        )
+    )
+    correct, score = grade_response(item, response)
+    attempt = record_attempt(
+        course.institution_id,
+        actor.user_id,
+        occurred_at=utcnow(),
+        source="player",
+        source_id=source_id,
+        correct=correct,
+        score=score,
+        item_id=item.id,
+        duration_s=duration_s,
+        course_id=course.id,
+        response=response if isinstance(response, Mapping) else {"value": response},
+    )
+    db.session.commit()
+    concept_ids = [
+        cid
+        for (cid,) in db.session.execute(
+            select(ItemConcept.concept_id).where(ItemConcept.item_id == item.id)
+        )
+    ]
+    views = [
+        v for v in _mastery_views(course, actor.user_id, utcnow()) if v.concept_id in concept_ids
+    ]
+    return SubmissionResult(
+        attempt=attempt,
+        correct=attempt.correct,
+        score=attempt.score if attempt.score is not None else (1.0 if attempt.correct else 0.0),
+        duplicate=existing is not None,
+        mastery=[v.as_dict() for v in views],
+    )
+
+
+def _parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("timestamp needs a UTC offset")
+    return value
+
+
+@dataclass
+class ImportReport:
+    """Outcome of a bulk attempt import."""
+
+    created: int = 0
+    duplicates: int = 0
+    unmapped: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+def import_attempts(actor: Actor, course_id: int, text: str) -> ImportReport:
+    """Bulk-import historical attempts from CSV (teachers); rows are applied oldest first.
+
+    Columns: ``student`` (user id or e-mail), ``item`` (item key) or
+    ``activity_id``, ``correct`` (1/0/true/false) or ``score`` (0..1),
+    ``timestamp`` (ISO 8601 with offset), optional ``duration`` (seconds) and
+    ``source_id`` (defaults to a hash of the row, so re-importing a file counts
+    nothing twice). Invalid rows are reported by line and nothing is written.
+    """
+    course = _teachable_course(actor, course_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        raise NotFound("This course has no concept graph yet.")
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = set(reader.fieldnames or ())
+    missing = [c for c in ("student", "timestamp") if c not in header]
+    if not header & {"item", "activity_id"}:
+        missing.append("item or activity_id")
+    if not header & {"correct", "score"}:
+        missing.append("correct or score")
+    if missing:
+        raise ValidationFailed(
+            "The CSV header lacks: " + ", ".join(missing),
+            errors=[field_error("header", f"missing column {m}") for m in missing],
+        )
+    roster = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(Enrollment.course_id == course.id, Enrollment.role == "student")
+        )
+    }
+    by_email = {u.email.lower(): u for u in roster.values() if u.email}
+    items = {
+        i.key: i
+        for i in db.session.scalars(select(Item).where(Item.concept_map_id == concept_map.id))
+    }
+    rows = []
+    report = ImportReport()
+    for line, row in enumerate(reader, start=2):
+        student = (row.get("student") or "").strip()
+        user = roster.get(int(student)) if student.isdigit() else by_email.get(student.lower())
+        problems = []
+        if user is None:
+            problems.append("student is not a student of this course")
+        item_key = (row.get("item") or "").strip()
+        activity = (row.get("activity_id") or "").strip() or None
+        item = items.get(item_key) if item_key else None
+        if item_key and item is None:
+            problems.append(f"unknown item {item_key!r}")
+        if not item_key and not activity:
+            problems.append("give item or activity_id")
+        correct = _parse_bool(row.get("correct"))
+        score = None
+        if (row.get("score") or "").strip():
+            try:
+                score = float(row["score"])
+            except ValueError:
+                problems.append("score is not a number")
+        if correct is None and score is None:
+            problems.append("give correct (1/0) or score (0..1)")
+        try:
+            occurred = _parse_time(row.get("timestamp") or "")
+        except ValueError:
+            problems.append("timestamp must be ISO 8601 with a UTC offset")
+            occurred = None
+        duration = None
+        if (row.get("duration") or "").strip():
+            try:
+                duration = float(row["duration"])
+            except ValueError:
+                problems.append("duration is not a number")
+        if problems:
+            report.errors.append(field_error(f"line {line}", "; ".join(problems), "body"))
+            continue
+        source_id = (row.get("source_id") or "").strip() or hashlib.sha256(
+            json.dumps([course.id, sorted(row.items())], default=str).encode()
+        ).hexdigest()[:40]
+        rows.append((occurred, line, user, item, activity, correct, score, duration, source_id))
+    if report.errors:
+        raise ValidationFailed(
+            f"{len(report.errors)} row(s) could not be imported; nothing was written.",
+            errors=report.errors,
+        )
+    rows.sort(key=lambda r: (r[0], r[1]))
+    for occurred, _line, user, item, activity, correct, score, duration, source_id in rows:
+        before = db.session.scalar(
+            select(Attempt.id).where(
+                Attempt.institution_id == course.institution_id,
+                Attempt.source == "import",
+                Attempt.source_id == source_id,
+            )
+        )
+        attempt = record_attempt(
+            course.institution_id,
+            user.id,
+            occurred_at=occurred,
+            source="import",
+            source_id=source_id,
+            correct=correct,
+            score=score,
+            item_id=item.id if item else None,
+            activity_id=activity,
+            duration_s=duration,
+            course_id=course.id,
+        )
+        if before is not None:
+            report.duplicates += 1
+        elif attempt is None:
+            report.unmapped += 1
+        else:
+            report.created += 1
+    db.session.commit()
+    return report
+
+
+# -- mastery views -----------------------------------------------------------------------
+
+
+@dataclass
+class MasteryView:
+    """One student's mastery of one concept now."""
+
+    concept_id: int
+    concept_key: str
+    name: str
+    mastery: float
+    uncertainty: float
+    mastered: bool
+    attempts: int
+    correct: int
+    last_practiced: datetime | None
+    peak_mastery: float | None
+
+    def as_dict(self) -> dict:
+        """Plain dict for responses."""
+        return {
+            "concept_key": self.concept_key,
+            "name": self.name,
+            "mastery": round(self.mastery, 1),
+            "uncertainty": round(self.uncertainty, 1),
+            "mastered": self.mastered,
+            "attempts": self.attempts,
+            "correct": self.correct,
+            "last_practiced": self.last_practiced.isoformat() if self.last_practiced else None,
+        }
+
+
+def _student_state(user_id: int) -> engine.StudentState:
+    learner = db.session.scalar(select(LearnerModel).where(LearnerModel.user_id == user_id))
+    if learner is None:
+        return engine.StudentState.new(mastery_params())
+    return engine.StudentState.from_dict(learner.state)
+
+
+def _mastery_views(
+    course: Course, user_id: int, now: datetime, student: engine.StudentState | None = None
+) -> list[MasteryView]:
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        return []
+    graph, rows = load_graph(concept_map.id)
+    student = student or _student_state(user_id)
+    prerequisites = _prerequisite_ids([concept_map.id])
+    params, threshold = mastery_params(), _threshold()
+    views = []
+    for key in graph.topological_order():
+        row = rows[key]
+        m = engine.concept_mastery(params, student, str(row.id), now, threshold, prerequisites)
+        views.append(
+            MasteryView(
+                concept_id=row.id,
+                concept_key=key,
+                name=row.name,
+                mastery=m.mastery,
+                uncertainty=m.uncertainty,
+                mastered=m.mastered,
+                attempts=m.attempts,
+                correct=m.correct,
+                last_practiced=m.last_practiced,
+                peak_mastery=m.peak_mastery,
+            )
+        )
+    return views
+
+
+def student_mastery(actor: Actor, course_id: int, student_id: int) -> list[MasteryView]:
+    """A student's mastery per concept of the course, decay applied to now.
+
+    Students see their own; teachers of the course and admins anyone's.
+    """
+    course = _course(actor, course_id)
+    ensure_can_view_student(actor, course, student_id)
+    if student_id not in set(courses.student_ids(course.id)):
+        raise NotFound("No such student in this course.")
+    return _mastery_views(course, student_id, utcnow())
+
+
+def class_heatmap(actor: Actor, course_id: int) -> dict:
+    """Students x concepts mastery matrix of a course (teachers and admins)."""
+    course = _teachable_course(actor, course_id)
+    now = utcnow()
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        return {"concepts": [], "students": [], "threshold": _threshold(), "as_of": now}
+    graph, rows = load_graph(concept_map.id)
+    order = graph.topological_order()
+    ids = courses.student_ids(course.id)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    learners = {
+        lm.user_id: engine.StudentState.from_dict(lm.state)
+        for lm in db.session.scalars(select(LearnerModel).where(LearnerModel.user_id.in_(ids)))
+    }
+    students = []
+    for uid in sorted(ids, key=lambda i: (users[i].full_name, i)):
+        views = _mastery_views(
+            course, uid, now, learners.get(uid) or engine.StudentState.new(mastery_params())
+        )
+        cells = [
+            {
+                "concept_key": v.concept_key,
+                "mastery": round(v.mastery, 1) if v.attempts else None,
+                "estimate": round(v.mastery, 1),
+                "mastered": v.mastered,
+                "attempts": v.attempts,
+            }
+            for v in views
+        ]
+        students.append(
+            {
+                "user_id": uid,
+                "full_name": users[uid].full_name,
+                "mastered_count": sum(1 for v in views if v.mastered),
+                "cells": cells,
+            }
+        )
+    concepts = []
+    for key in order:
+        column = [s["cells"][i] for s in students for i in [order.index(key)]]
+        practised = [c["mastery"] for c in column if c["mastery"] is not None]
+        concepts.append(
+            {
+                "key": key,
+                "name": rows[key].name,
+                "prerequisites": sorted(graph.prerequisites[key]),
+                "mean_mastery": round(sum(practised) / len(practised), 1) if practised else None,
+                "mastered_share": round(sum(1 for c in column if c["mastered"]) / len(column), 3)
+                if column
+                else None,
+            }
+        )
+    return {"concepts": concepts, "students": students, "threshold": _threshold(), "as_of": now}
+
+
+def _evidence(user_id: int, concept_map_id: int) -> dict[str, list[AttemptEvidence]]:
+    rows = db.session.execute(
+        select(
+            Concept.key,
+            Attempt.occurred_at,
+            Attempt.item_id,
+            Attempt.correct,
+            AttemptConcept.mastery_after,
+        )
+        .join(AttemptConcept, AttemptConcept.attempt_id == Attempt.id)
+        .join(Concept, Concept.id == AttemptConcept.concept_id)
+        .where(Attempt.user_id == user_id, Concept.concept_map_id == concept_map_id)
+        .order_by(Attempt.occurred_at, Attempt.id)
+    )
+    found: dict[str, list[AttemptEvidence]] = {}
+    for key, occurred, item_id, correct, after in rows:
+        found.setdefault(key, []).append(AttemptEvidence(occurred, item_id, correct, after))
+    return found
+
+
+def _concept_states(views: list[MasteryView]) -> dict[str, ConceptState]:
+    return {
+        v.concept_key: ConceptState(
+            mastery=v.mastery,
+            uncertainty=v.uncertainty,
+            last_practiced=v.last_practiced,
+            attempts=v.attempts,
+            peak_mastery=v.peak_mastery,
+        )
+        for v in views
+    }
+
+
+def weak_concepts(actor: Actor, course_id: int, student_id: int) -> list[WeakConcept]:
+    """A student's weak concepts with the evidence (the student, teachers, admins)."""
+    course = _course(actor, course_id)
+    ensure_can_view_student(actor, course, student_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None or student_id not in set(courses.student_ids(course.id)):
+        raise NotFound("No such student or concept graph in this course.")
+    now = utcnow()
+    graph, _ = load_graph(concept_map.id)
+    states = _concept_states(_mastery_views(course, student_id, now))
+    return detect_weak_concepts(
+        graph,
+        states,
+        _evidence(student_id, concept_map.id),
+        now,
+        WeakConceptSettings(mastery_threshold=_threshold()),
+    )
+
+
+# -- recommendations and assignments -----------------------------------------------------
+
+
+@dataclass
+class GenerationRequest:
+    """What a teacher asks for when generating assignments."""
+
+    length: int = 10
+    pinned: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    student_ids: tuple[int, ...] | None = None
+    title: str | None = None
+
+
+def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, now: datetime):
+    graph, rows = load_graph(concept_map.id)
+    student = _student_state(student_id)
+    views = _mastery_views(course, student_id, now, student)
+    states = _concept_states(views)
+    by_id = {r.id: r.key for r in rows.values()}
+    tags: dict[int, list[str]] = {}
+    for item_id, concept_id in db.session.execute(
+        select(ItemConcept.item_id, ItemConcept.concept_id)
+        .join(Item, Item.id == ItemConcept.item_id)
+        .where(Item.concept_map_id == concept_map.id)
+    ):
+        tags.setdefault(item_id, []).append(by_id[concept_id])
+    items = {
+        i.id: i
+        for i in db.session.scalars(select(Item).where(Item.concept_map_id == concept_map.id))
+    }
+    candidates = [
+        ItemCandidate(i.id, tuple(sorted(tags.get(i.id, []))), i.difficulty_label, i.difficulty)
+        for i in items.values()
+        if tags.get(i.id)
+    ]
+    answered = [
+        AnsweredItem(item_id, occurred)
+        for item_id, occurred in db.session.execute(
+            select(Attempt.item_id, Attempt.occurred_at).where(
+                Attempt.user_id == student_id,
+                Attempt.item_id.in_(list(items)),
+                Attempt.occurred_at >= now - timedelta(days=60),
+            )
+        )
+    ]
+    params = mastery_params()
+    prerequisites = _prerequisite_ids([concept_map.id])
+    key_to_id = {k: str(r.id) for k, r in rows.items()}
+
+    def predict(candidate: ItemCandidate, _states) -> float:
+        item = items[candidate.id]
+        item_state = engine.ItemState(
+            difficulty=item.difficulty,
+            var=item.difficulty_var if item.difficulty_var is not None else params.item_var,
+            responses=item.response_count,
+        )
+        keys = [key_to_id[k] for k in candidate.concept_keys]
+        return engine.predict(params, student, item_state, keys, now, prerequisites).probability
+
+    return graph, rows, states, candidates, answered, predict, items
+
+
+def _settings(request: GenerationRequest, graph: ConceptGraph) -> GeneratorSettings:
+    unknown = [k for k in (*request.pinned, *request.excluded) if k not in graph.concepts]
+    if unknown:
+        raise ValidationFailed(
+            "Unknown concept(s): " + ", ".join(unknown),
+            errors=[field_error("pinned/excluded", f"unknown concept {k!r}") for k in unknown],
+        )
+    return GeneratorSettings(
+        length=request.length,
+        mastery_threshold=_threshold(),
+        pinned=frozenset(request.pinned),
+        excluded=frozenset(request.excluded),
+    )
+
+
+def recommendations(actor: Actor, course_id: int, student_id: int) -> dict:
+    """What a student should work on next and why (concept plan plus a preview of items)."""
+    course = _course(actor, course_id)
+    ensure_can_view_student(actor, course, student_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None or student_id not in set(courses.student_ids(course.id)):
+        raise NotFound("No such student or concept graph in this course.")
+    now = utcnow()
+    graph, rows, states, candidates, answered, predict, items = _generator_inputs(
+        course, concept_map, student_id, now
+    )
+    config = GeneratorSettings(mastery_threshold=_threshold())
+    focus, review, skipped = plan_concepts(graph, states, config, now)
+    preview = generate_assignment(graph, states, candidates, answered, now, config, predict)
+    return {
+        "student_id": student_id,
+        "as_of": now,
+        "concepts": [_plan_dict(p) for p in focus + review],
+        "held_back": [_plan_dict(p) for p in skipped],
+        "items": [_pick_dict(p, items) for p in preview.picks],
+    }
+
+
+def _plan_dict(plan) -> dict:
+    return {
+        "concept_key": plan.concept_key,
+        "kind": plan.kind,
+        "mastery": round(plan.mastery, 1),
+        "reason": plan.reason,
+        "blocked_by": list(plan.blocked_by),
+    }
+
+
+def _pick_dict(pick, items: Mapping[int, Item]) -> dict:
+    item = items.get(pick.item_id)
+    return {
+        "item_id": pick.item_id,
+        "item_key": item.key if item else None,
+        "concept_key": pick.concept_key,
+        "kind": pick.kind,
+        "difficulty_label": pick.difficulty_label,
+        "predicted_success": round(pick.predicted_success, 3),
+        "reason": pick.reason,
+    }
+
+
+def generate_assignments(
+    actor: Actor, course_id: int, request: GenerationRequest
+) -> list[Assignment]:
+    """Generate one personalised assignment per student (all, or the listed ones)."""
+    course = _teachable_course(actor, course_id)
+    concept_map = course_concept_map(course.id)
+    if concept_map is None:
+        raise NotFound("This course has no concept graph yet.")
+    roster = courses.student_ids(course.id)
+    targets = list(request.student_ids) if request.student_ids else roster
+    strangers = [s for s in targets if s not in set(roster)]
+    if strangers:
+        raise ValidationFailed(
+            "Not students of this course: " + ", ".join(map(str, strangers)),
+            errors=[field_error("student_ids", f"{s} is not a student here") for s in strangers],
+        )
+    now = utcnow()
+    graph, _ = load_graph(concept_map.id)
+    config = _settings(request, graph)
+    created = []
+    for student_id in targets:
+        graph, rows, states, candidates, answered, predict, items = _generator_inputs(
+            course, concept_map, student_id, now
+        )
+        result = generate_assignment(graph, states, candidates, answered, now, config, predict)
+        assignment = Assignment(
+            institution_id=course.institution_id,
+            course_id=course.id,
+            user_id=student_id,
+            created_by_id=actor.user_id,
+            title=request.title or f"Practice {now:%Y-%m-%d}",
+            status="open" if result.picks else "completed",
+            settings={
+                "length": request.length,
+                "pinned": list(request.pinned),
+                "excluded": list(request.excluded),
+            },
+            created_at=now,
+        )
+        db.session.add(assignment)
+        db.session.flush()
+        for position, pick in enumerate(result.picks):
+            db.session.add(
+                AssignmentItem(
+                    assignment_id=assignment.id,
+                    position=position,
+                    item_id=pick.item_id,
+                    concept_id=rows[pick.concept_key].id,
+                    kind=pick.kind,
+                    difficulty_label=pick.difficulty_label,
+                    predicted_success=pick.predicted_success,
+                    reason=pick.reason,
+                )
+            )
+        created.append(assignment)
+    db.session.commit()
+    return created
+
+
+def list_assignments(
+    actor: Actor, course_id: int, student_id: int | None = None
+) -> list[Assignment]:
+    """Assignments of a course: a student sees their own; teachers all or one student's."""
+    course = _course(actor, course_id)
+    query = select(Assignment).where(Assignment.course_id == course.id)
+    teaches = actor.is_admin or course_role(actor, course.id) == "teacher"
+    if not teaches:
+        if student_id not in (None, actor.user_id):
+            raise Forbidden("Students see only their own records.")
+        student_id = actor.user_id
+    if student_id is not None:
+        query = query.where(Assignment.user_id == student_id)
+    return list(db.session.scalars(query.order_by(Assignment.id.desc())))
+
+
+def get_assignment(actor: Actor, course_id: int, assignment_id: int) -> tuple[Assignment, list]:
+    """One assignment with its items (prompts and choices, never answers)."""
+    course = _course(actor, course_id)
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.course_id != course.id:
+        raise NotFound("No such assignment.")
+    try:
+        ensure_can_view_student(actor, course, assignment.user_id)
+    except Forbidden as exc:
+        raise NotFound("No such assignment.") from exc
+    rows = db.session.execute(
+        select(AssignmentItem, Item, Concept.key)
+        .outerjoin(Item, Item.id == AssignmentItem.item_id)
+        .outerjoin(Concept, Concept.id == AssignmentItem.concept_id)
+        .where(AssignmentItem.assignment_id == assignment.id)
+        .order_by(AssignmentItem.position)
+    )
+    return assignment, [(pick, item, key) for pick, item, key in rows]
