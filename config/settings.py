@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+DEFAULT_INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 # A placeholder that marks "no real secret given": accepted in development and
 # tests, refused in production.
@@ -19,6 +19,12 @@ DEVELOPMENT_SECRET = "dev-only-insecure-secret-change-me"
 
 class MissingSetting(RuntimeError):
     """A production setting that must come from the environment is absent."""
+
+
+def instance_dir() -> Path:
+    """Where the embedded default keeps its SQLite file (MASTERYAI_INSTANCE_DIR overrides)."""
+    override = os.environ.get("MASTERYAI_INSTANCE_DIR")
+    return Path(override) if override else DEFAULT_INSTANCE_DIR
 
 
 def normalise_database_url(url: str) -> str:
@@ -69,7 +75,7 @@ class Settings:
         self.SQLALCHEMY_DATABASE_URI = (
             normalise_database_url(database_url)
             if database_url
-            else f"sqlite:///{INSTANCE_DIR / 'masteryai.sqlite3'}"
+            else f"sqlite:///{instance_dir() / 'masteryai.sqlite3'}"
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
