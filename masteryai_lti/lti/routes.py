@@ -141,6 +141,7 @@ def _landing(outcome: LaunchOutcome):
 @bp.get("/jwks")
 def jwks():
     """The tool's public keys: active and retired (Security Framework §6.3)."""
+    keys.ensure_key()  # a fresh install publishes its first key on first request
     response = jsonify(keys.public_jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

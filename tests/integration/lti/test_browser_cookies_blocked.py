@@ -1,0 +1,106 @@
+"""A real browser with third-party cookies refused still lands on the right page.
+
+The LMS course page (the test platform, at 127.0.0.1) frames the tool (served
+at ``localhost``: another site). Chromium runs with third-party cookies blocked;
+besides, over plain http the tool's cookies are ``SameSite=Lax``, which browsers
+refuse to set or send inside a cross-site frame. The launch must therefore go
+through LTI client-side OIDC with platform storage (postMessage
+``lti.put_data`` / ``lti.get_data``). The test checks that the launch POST really
+carried no cookie, and that the learner lands on the student page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.integration.lti.conftest import counts
+from tests.lti_platform import TestPlatform
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def tool_on_localhost(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_profile():
+    # Chromium's own setting "Block third-party cookies", set in a fresh profile.
+    directory = tempfile.mkdtemp(prefix="masteryai-chromium-")
+    os.makedirs(os.path.join(directory, "Default"))
+    with open(os.path.join(directory, "Default", "Preferences"), "w") as prefs:
+        json.dump(
+            {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}, prefs
+        )
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.parametrize("person, page_name", [("student", "student"), ("teacher", "teacher")])
+def test_launch_lands_right_with_third_party_cookies_refused(
+    app, tool_on_localhost, browser_profile, person, page_name
+):
+    with TestPlatform() as platform:
+        platform.register_in(app, tool_base_url=tool_on_localhost)
+        launch_posts: list[dict] = []
+        with playwright_api.sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                browser_profile, executable_path=CHROMIUM, headless=True
+            )
+            try:
+                page = context.new_page()
+                page.on(
+                    "request",
+                    lambda r: (
+                        launch_posts.append(r.headers)
+                        if r.method == "POST" and r.url.endswith("/lti/launch")
+                        else None
+                    ),
+                )
+                page.goto(f"{platform.base_url}/course?user={person}")
+                frame = page.frame_locator("#tool")
+                landing = frame.locator(f'main[data-page="{page_name}"]')
+                landing.wait_for(timeout=20000)
+                text = landing.inner_text()
+                token_ok = page.frame(name="tool").evaluate(
+                    "() => typeof window.masteryai.token === 'string' "
+                    "&& window.masteryai.token.length > 20"
+                )
+                tool_cookies = [c for c in context.cookies() if c["domain"] == "localhost"]
+            finally:
+                context.close()
+
+    assert "Algebra I" in text
+    assert token_ok
+    assert len(launch_posts) == 1
+    assert "cookie" not in {k.lower() for k in launch_posts[0]}  # the launch came cookie-less
+    assert tool_cookies == []
+    assert counts(app).launches == 1
+    with app.app_context():
+        from sqlalchemy import select
+
+        from masteryai_lti.extensions import db
+        from masteryai_lti.lti.models import LaunchRecord
+
+        record = db.session.scalar(select(LaunchRecord))
+        assert record.state_binding == "platform_storage"
+        assert record.role == page_name
