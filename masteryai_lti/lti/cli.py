@@ -40,3 +40,7 @@ def delete_key_command(kid: str) -> None:
     except ApiError as exc:
         raise click.ClickException(exc.detail or str(exc)) from exc
     click.echo(f"Deleted key {kid}.")
+
+
+# Platform and LTI Advantage service commands (add-platform, drain-outbox, ...).
+from masteryai_lti.lti import services_cli  # noqa: E402,F401

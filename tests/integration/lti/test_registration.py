@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution
-from masteryai_lti.lti.models import LtiDeployment, LtiRegistration
+from masteryai_lti.lti.models import LaunchRecord, LtiDeployment, LtiRegistration
 from tests.integration.lti.conftest import counts, launch
 from tests.integration.lti.services_support import jwks_reader
 from tests.lti_platform_services import (
@@ -89,12 +89,16 @@ def test_dynamic_registration_then_launch_with_the_registered_client(
         assert deployment.source == "registration"
         institution = db.session.get(Institution, registration.institution_id)
         assert institution.name.startswith("Moodle at 127.0.0.1")
+        registration_id = registration.id
 
     launched = launch(client, lms, "teacher")
 
     assert launched.status_code == 200, launched.get_data(as_text=True)[:400]
     assert 'data-page="teacher"' in launched.get_data(as_text=True)
-    assert lms.auth_requests[-1]["client_id"] == "dyn-client-1"
+    with app.app_context():
+        record = db.session.scalar(select(LaunchRecord))
+        assert record.registration_id == registration_id
+        assert record.claims["aud"] == "dyn-client-1"
 
 
 def test_registered_platform_services_work_with_the_registered_client(app, client, lms):
