@@ -1,0 +1,41 @@
+"""LTI role URIs → teacher / student / admin (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from masteryai_lti.lti.roles import map_roles
+
+M = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+INST = "http://purl.imsglobal.org/vocab/lis/v2/institution/person"
+S = "http://purl.imsglobal.org/vocab/lis/v2/system/person"
+
+
+@pytest.mark.parametrize(
+    "roles, course_role, user_role",
+    [
+        ([f"{M}#Instructor"], "teacher", "teacher"),
+        ([f"{M}/Instructor#TeachingAssistant"], "teacher", "teacher"),
+        ([f"{M}#TeachingAssistant"], "teacher", "teacher"),
+        ([f"{M}#ContentDeveloper"], "teacher", "teacher"),
+        ([f"{M}#Learner"], "student", "student"),
+        ([f"{M}/Learner#Learner"], "student", "student"),
+        (["Instructor"], "teacher", "teacher"),
+        (["Learner"], "student", "student"),
+        ([f"{INST}#Administrator"], "teacher", "admin"),
+        ([f"{S}#Administrator", f"{M}#Learner"], "teacher", "admin"),
+        ([f"{INST}#Student", f"{M}#Learner"], "student", "student"),
+        ([f"{M}#Mentor"], "student", "student"),
+        ([], "student", "student"),
+        (None, "student", "student"),
+    ],
+)
+def test_role_mapping(roles, course_role, user_role):
+    mapped = map_roles(roles)
+
+    assert (mapped.course_role, mapped.user_role) == (course_role, user_role)
+
+
+def test_institution_student_role_is_not_mistaken_for_a_teacher():
+    # Canvas sends institution roles next to context roles; only context roles count.
+    assert map_roles([f"{INST}#Instructor", f"{M}#Learner"]).course_role == "student"
