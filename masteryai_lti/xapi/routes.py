@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Unauthorized, problem_response
-from masteryai_lti.xapi import service
+from masteryai_lti.xapi import lookup, service
 from masteryai_lti.xapi.credentials import CredentialInfo, authenticate
 from masteryai_lti.xapi.indexing import accepted_languages
 from masteryai_lti.xapi.multipart import (
@@ -33,7 +33,9 @@ from masteryai_lti.xapi.multipart import (
 )
 from masteryai_lti.xapi.service import Attachments, XapiBadRequest, bad_request
 from masteryai_lti.xapi.validation import (
+    is_iri,
     parse_statement_query,
+    validate_agent_parameter,
     validate_post_parameters,
     validate_put_parameters,
 )
@@ -367,10 +369,44 @@ def _with_attachments(credential, payload, statements, with_attachments: bool) -
 _DOCUMENT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 
-@bp.route("/activities", methods=_DOCUMENT_METHODS, defaults={"name": "activities"})
+@bp.route("/activities", methods=["GET", "HEAD"])
+def activities():
+    """Activities resource: the Activity object for ``activityId`` (Communication 2.5)."""
+    xreq = _read_request()
+    xreq.version = _negotiate(xreq)
+    credential = _credential(xreq)
+    _ensure_only(xreq.params, {"activityId"}, required="activityId")
+    activity_id = xreq.params["activityId"]
+    if not is_iri(activity_id):
+        raise bad_request("activityId", "activityId must be an IRI")
+    return _json_response(lookup.activity_object(credential, activity_id))
+
+
+@bp.route("/agents", methods=["GET", "HEAD"])
+def agents():
+    """Agents resource: the Person object for ``agent`` (Communication 2.4)."""
+    xreq = _read_request()
+    xreq.version = _negotiate(xreq)
+    credential = _credential(xreq)
+    _ensure_only(xreq.params, {"agent"}, required="agent")
+    agent, problems = validate_agent_parameter(xreq.params["agent"], xreq.version)
+    if problems:
+        raise _problems(problems)
+    if agent.get("objectType") == "Group":
+        raise bad_request("agent", "the Agents resource takes an Agent, not a Group")
+    return _json_response(lookup.person_object(credential, agent))
+
+
+def _ensure_only(params: dict, allowed: set[str], *, required: str) -> None:
+    for name in params:
+        if name not in allowed:
+            raise bad_request(name, f"'{name}' is not a parameter of this resource")
+    if required not in params:
+        raise bad_request(required, f"the {required} parameter is required")
+
+
 @bp.route("/activities/state", methods=_DOCUMENT_METHODS, defaults={"name": "activities/state"})
 @bp.route("/activities/profile", methods=_DOCUMENT_METHODS, defaults={"name": "activities/profile"})
-@bp.route("/agents", methods=_DOCUMENT_METHODS, defaults={"name": "agents"})
 @bp.route("/agents/profile", methods=_DOCUMENT_METHODS, defaults={"name": "agents/profile"})
 def document_resources(name: str):
     """Document resources are not provided; the version and credential rules still apply."""

@@ -50,7 +50,7 @@ class Lrs:
 
     def get(self, url="/xapi/statements", **params):
         headers = self.headers(**params.pop("headers", {}))
-        return self.client.get(url, query_string=params, headers=headers)
+        return self.client.get(url, query_string=params or None, headers=headers)
 
 
 @pytest.fixture
