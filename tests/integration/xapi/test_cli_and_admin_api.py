@@ -1,0 +1,186 @@
+"""flask xapi create-credentials / import / pull, and the credentials admin API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import func, select
+
+from masteryai_lti.extensions import db
+from masteryai_lti.xapi.models import XapiCredential, XapiStatement
+from tests.factories import bearer, make_institution, make_user
+from tests.integration.xapi.conftest import Lrs, statement
+
+
+def _count(institution_id):
+    db.session.rollback()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(XapiStatement)
+        .where(XapiStatement.institution_id == institution_id)
+    )
+
+
+def test_create_credentials_prints_key_and_secret_json(runner, client, institution):
+    result = runner.invoke(
+        args=["xapi", "create-credentials", "--institution", institution.slug, "--name", "LL"]
+    )
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.output)
+    assert set(issued) == {"key", "secret"}
+    assert Lrs(client, issued["key"], issued["secret"]).post(statement()).status_code == 200
+
+
+def test_create_credentials_scopes_and_errors(runner, institution):
+    narrowed = runner.invoke(
+        args=[
+            "xapi",
+            "create-credentials",
+            "--institution",
+            institution.slug,
+            "--name",
+            "reader",
+            "--scopes",
+            "read-all",
+        ]
+    )
+    key = json.loads(narrowed.output)["key"]
+    row = db.session.scalar(select(XapiCredential).where(XapiCredential.key == key))
+    assert row.scopes == ["read-all"]
+    unknown = runner.invoke(
+        args=["xapi", "create-credentials", "--institution", "nope", "--name", "x"]
+    )
+    assert unknown.exit_code != 0 and "nope" in unknown.output
+    bad_scope = runner.invoke(
+        args=[
+            "xapi",
+            "create-credentials",
+            "--institution",
+            institution.slug,
+            "--name",
+            "x",
+            "--scopes",
+            "write,admin",
+        ]
+    )
+    assert bad_scope.exit_code != 0
+
+
+def test_import_reports_rejected_lines_and_resumes(runner, institution, tmp_path):
+    lines = [json.dumps(statement(i)) for i in range(3)]
+    lines.insert(1, "{not json")
+    lines.append(json.dumps({**statement(), "verb": {"id": "no iri"}}))
+    path = tmp_path / "statements.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(args=["xapi", "import", str(path), "--institution", institution.slug])
+    assert result.exit_code == 0, result.output
+    assert "rejected line 2: not valid JSON" in result.output
+    assert "rejected line 5: verb.id" in result.output
+    assert _count(institution.id) == 3
+    again = runner.invoke(args=["xapi", "import", str(path), "--institution", institution.slug])
+    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert summary["skipped"] == 5 and summary["stored"] == 0
+    assert _count(institution.id) == 3
+
+
+def test_import_of_a_json_array(runner, institution, tmp_path):
+    path = tmp_path / "statements.json"
+    path.write_text(json.dumps([statement(i) for i in range(4)]))
+    result = runner.invoke(args=["xapi", "import", str(path), "--institution", institution.slug])
+    assert result.exit_code == 0, result.output
+    assert _count(institution.id) == 4
+
+
+class _ClientSession:
+    """A requests-like session that sends GETs to the Flask test client."""
+
+    def __init__(self, client):
+        self.client = client
+        self.urls = []
+
+    def get(self, url, auth, headers, timeout):
+        import base64
+
+        self.urls.append(url)
+        path = url.split("://", 1)[-1]
+        path = path[path.index("/") :]
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        response = self.client.get(path, headers={**headers, "Authorization": f"Basic {token}"})
+
+        class _Response:
+            status_code = response.status_code
+            text = response.get_data(as_text=True)
+
+            def json(self):
+                return response.json
+
+        return _Response()
+
+
+def test_pull_follows_more_links_and_resumes(client, lrs, institution):
+    from masteryai_lti.xapi import transfer
+    from masteryai_lti.xapi.credentials import issue_credential
+
+    lrs.post([statement(i) for i in range(5)])
+    remote = issue_credential(institution.id, "remote reader", ["read-all"])
+    here = make_institution(slug=f"here-{uuid.uuid4().hex[:6]}")
+    session = _ClientSession(client)
+    report = transfer.pull(
+        here.id,
+        "http://remote.example/xapi",
+        (remote.key, remote.secret),
+        session=session,
+        page_size=2,
+        max_pages=2,
+    )
+    assert report.stored == 4
+    report = transfer.pull(
+        here.id, "http://remote.example/xapi", (remote.key, remote.secret), session=session
+    )
+    assert report.stored == 1
+    assert "more=" in session.urls[-1]
+    assert _count(here.id) == 5
+
+
+def test_admin_api_issues_lists_and_revokes(client, institution):
+    admin = make_user(institution, role="teacher", admin=True)
+    headers = bearer(admin)
+    created = client.post("/api/v1/xapi/credentials", json={"name": "SCORM Cloud"}, headers=headers)
+    assert created.status_code == 201, created.json
+    assert created.json["secret"] and created.json["scopes"] == ["write", "read-mine", "read-all"]
+    listed = client.get("/api/v1/xapi/credentials", headers=headers)
+    assert [c["key"] for c in listed.json] == [created.json["key"]]
+    assert "secret" not in listed.json[0]
+    revoked = client.delete(f"/api/v1/xapi/credentials/{created.json['id']}", headers=headers)
+    assert revoked.status_code == 200 and revoked.json["revoked_at"]
+    lrs = Lrs(client, created.json["key"], created.json["secret"])
+    assert lrs.get().status_code == 401
+
+
+def _forget_actor():
+    # current_actor() caches on ``g``, which outlives a request when the test itself
+    # holds the app context; each request below acts for someone else.
+    from flask import g
+
+    g.pop("masteryai_actor", None)
+
+
+def test_admin_api_is_for_admins_of_the_institution(client, institution):
+    teacher = make_user(institution, role="teacher")
+    assert client.get("/api/v1/xapi/credentials", headers=bearer(teacher)).status_code == 403
+    _forget_actor()
+    other_admin = make_user(make_institution(), role="teacher", admin=True)
+    mine = make_user(institution, role="teacher", admin=True)
+    created = client.post("/api/v1/xapi/credentials", json={"name": "x"}, headers=bearer(mine))
+    assert created.status_code == 201, created.json
+    _forget_actor()
+    response = client.delete(
+        f"/api/v1/xapi/credentials/{created.json['id']}", headers=bearer(other_admin)
+    )
+    assert response.status_code == 404
+    _forget_actor()
+    bad = client.post(
+        "/api/v1/xapi/credentials", json={"name": "x", "scopes": ["root"]}, headers=bearer(mine)
+    )
+    assert bad.status_code == 422
