@@ -97,6 +97,10 @@ class GeneratorSettings:
     review_after_days: float = 14.0
     review_share: float = 0.2
     max_focus_concepts: int = 2
+    # A concept counts as mastered (or a prerequisite as ready) only after this many
+    # attempts of its own: an estimate carried by general ability or prerequisite
+    # transfer alone is a guess, not a demonstration.
+    min_attempts: int = 1
     pinned: frozenset[str] = frozenset()
     excluded: frozenset[str] = frozenset()
 
@@ -104,6 +108,22 @@ class GeneratorSettings:
     def ready_at(self) -> float:
         """Mastery at which a prerequisite counts as ready."""
         return self.mastery_threshold if self.ready_threshold is None else self.ready_threshold
+
+    def is_ready(self, state: ConceptState | None) -> bool:
+        """Whether a prerequisite in this state lets its dependants be practised."""
+        return (
+            state is not None
+            and state.attempts >= self.min_attempts
+            and state.mastery >= self.ready_at
+        )
+
+    def is_mastered(self, state: ConceptState | None) -> bool:
+        """Whether a concept in this state needs no more practice (review aside)."""
+        return (
+            state is not None
+            and state.attempts >= self.min_attempts
+            and state.mastery >= self.mastery_threshold
+        )
 
 
 @dataclass(frozen=True)
@@ -193,7 +213,7 @@ def plan_concepts(
             skipped.append(ConceptPlan(key, "excluded", m, f"{name}: excluded by the teacher"))
             continue
         blocked = tuple(
-            sorted(p for p in graph.prerequisites[key] if mastery_of(p) < settings.ready_at)
+            sorted(p for p in graph.prerequisites[key] if not settings.is_ready(states.get(p)))
         )
         if key in settings.pinned:
             why = f"{name} is pinned by the teacher (mastery {m:.0f}/100)"
@@ -201,7 +221,7 @@ def plan_concepts(
                 why += "; prerequisites not yet ready: " + _names(graph, blocked, mastery_of)
             focus.append(((0, depth[key], key), ConceptPlan(key, "pinned", m, why, blocked)))
             continue
-        if m < threshold:
+        if not settings.is_mastered(state):
             if blocked:
                 skipped.append(
                     ConceptPlan(
@@ -214,7 +234,9 @@ def plan_concepts(
                     )
                 )
                 continue
-            unlocks = sum(1 for d in graph.descendants(key) if mastery_of(d) < threshold)
+            unlocks = sum(
+                1 for d in graph.descendants(key) if not settings.is_mastered(states.get(d))
+            )
             prereq_text = (
                 "its prerequisites are ready ("
                 + _names(graph, graph.prerequisites[key], mastery_of)
@@ -222,7 +244,11 @@ def plan_concepts(
                 if graph.prerequisites[key]
                 else "it has no prerequisites"
             )
-            why = f"{name} is at {m:.0f}/100, below mastery ({threshold:.0f}), and {prereq_text}"
+            if m < threshold:
+                why = f"{name} is at {m:.0f}/100, below mastery ({threshold:.0f}), and "
+            else:
+                why = f"{name} is estimated at {m:.0f}/100 but not yet shown in practice, and "
+            why += prereq_text
             if unlocks:
                 why += f"; mastering it moves {unlocks} later concept(s) closer"
             # Foundational first, then the ones that unblock most, then the closest
@@ -432,9 +458,7 @@ def _allowed_concepts(
     for key, prereqs in graph.prerequisites.items():
         if key in settings.excluded:
             continue
-        ready = all(
-            (states[p].mastery if p in states else 0.0) >= settings.ready_at for p in prereqs
-        )
+        ready = all(settings.is_ready(states.get(p)) for p in prereqs)
         if ready or key in settings.pinned:
             allowed.add(key)
     return allowed

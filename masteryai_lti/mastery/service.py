@@ -1324,7 +1324,8 @@ def _mastery_views(
                 name=row.name,
                 mastery=m.mastery,
                 uncertainty=m.uncertainty,
-                mastered=m.mastered,
+                # Shown in practice, not carried by ability or transfer alone.
+                mastered=m.mastered and m.attempts > 0,
                 attempts=m.attempts,
                 correct=m.correct,
                 last_practiced=m.last_practiced,

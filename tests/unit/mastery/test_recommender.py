@@ -138,7 +138,7 @@ def test_recently_practised_mastered_concept_is_not_reviewed():
 
 
 def test_everything_mastered_and_fresh_gives_empty_assignment():
-    st_ = {k: ConceptState(mastery=90, last_practiced=NOW) for k in "abcd"}
+    st_ = {k: ConceptState(mastery=90, attempts=4, last_practiced=NOW) for k in "abcd"}
     result = generate_assignment(graph_abc(), st_, bank(), [], NOW)
     assert result.picks == []
 
@@ -203,3 +203,14 @@ def test_a_concept_with_only_unsuitable_items_still_gets_its_closest_item():
     result = generate_assignment(graph_abc(), states(a=20), items, [], NOW)
     assert [p.item_id for p in result.picks] == ["hard1"]
     assert not result.picks[0].in_band and "closest" in result.picks[0].reason
+
+
+def test_a_concept_never_practised_is_not_mastered_however_high_the_estimate():
+    st_ = states(a=90, d=90)
+    st_["b"] = ConceptState(mastery=85, attempts=0)  # carried by ability/transfer only
+    config = GeneratorSettings(length=4, max_focus_concepts=1)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    assert {p.concept_key for p in result.picks} == {"b"}
+    assert "not yet shown" in result.concepts[0].reason
+    # and it does not yet unlock c
+    assert all(p.concept_key != "c" for p in result.picks)
