@@ -67,6 +67,32 @@ class ScoreOutboxEntry(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    # Read-only views of the payload, for listings.
+    @property
+    def score_given(self) -> float | None:
+        """The score sent (None for a progress-only post)."""
+        return self.payload.get("scoreGiven")
+
+    @property
+    def score_maximum(self) -> float | None:
+        """The maximum the score is out of."""
+        return self.payload.get("scoreMaximum")
+
+    @property
+    def activity_progress(self) -> str | None:
+        """AGS activityProgress of the post."""
+        return self.payload.get("activityProgress")
+
+    @property
+    def grading_progress(self) -> str | None:
+        """AGS gradingProgress of the post."""
+        return self.payload.get("gradingProgress")
+
+    @property
+    def comment(self) -> str | None:
+        """The comment shown to the learner in the LMS, if any."""
+        return self.payload.get("comment")
+
 
 class GradedLineItem(db.Model):
     """The platform line item a graded resource link's scores go to.

@@ -366,3 +366,47 @@ def test_invalid_scores_are_refused_before_the_outbox(app, client, services_plat
     with app.app_context():
         assert db.session.scalar(select(ScoreOutboxEntry.id)) is None
     assert platform.scores == []
+
+
+def test_grade_posts_list_shows_the_score_and_the_teacher_page_exists(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    teacher, student = lti_user(app, platform, "teacher"), lti_user(app, platform, "student")
+    headers = auth_for(app, teacher)
+    _post_grade(client, headers, course_id, link_pk, student.id, given=4, maximum=5)
+
+    [post] = client.get(f"/api/v1/courses/{course_id}/grade-posts", headers=headers).get_json()
+
+    assert (post["score_given"], post["score_maximum"], post["status"]) == (4.0, 5.0, "sent")
+    assert post["lti_user_id"] == "student-sub-1" and post["source"] == "teacher"
+    page = client.get("/lti/grade-posts")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-component="grade-posts"' in html and "/resend" in html
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_two_drains_never_deliver_the_same_entry_twice(app, client, services_platform):
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    with app.app_context():
+        entry_id = outbox.record_score(
+            resource_link_pk=link_pk,
+            user_id=student.id,
+            score_given=1,
+            score_maximum=1,
+            deliver=False,
+        ).id
+        now = utcnow()
+        assert outbox._claim(entry_id, now) is True
+        # A second worker sees the entry leased, not due.
+        assert outbox._claim(entry_id, now) is False
+        assert outbox.drain_outbox(now=now) == {"sent": 0, "retrying": 0, "failed": 0}
+        # The lease runs out (the first worker died): it is delivered once.
+        later = now + timedelta(seconds=outbox.CLAIM_LEASE_SECONDS + 1)
+        assert outbox.drain_outbox(now=later)["sent"] == 1
+        assert outbox.drain_outbox(now=later + timedelta(hours=1))["sent"] == 0
+    assert len(platform.scores) == 1
