@@ -241,10 +241,14 @@ def statement_differences(stored: dict[str, Any], incoming: dict[str, Any]) -> l
     fills it in when the client leaves it out (Data 2.4.7.s4.b2).
     """
     both_timestamped = "timestamp" in stored and "timestamp" in incoming
-    left = canonical_statement(stored, with_timestamp=both_timestamped)
-    right = canonical_statement(incoming, with_timestamp=both_timestamped)
-    differences: list[str] = []
-    _diff(left, right, "", differences)
+    try:
+        left = canonical_statement(stored, with_timestamp=both_timestamped)
+        right = canonical_statement(incoming, with_timestamp=both_timestamped)
+        differences: list[str] = []
+        _diff(left, right, "", differences)
+    except RecursionError:
+        # Only absurdly deep extension values get here; fall back to exact equality.
+        return [] if stored == incoming else ["(statement)"]
     return differences
 
 

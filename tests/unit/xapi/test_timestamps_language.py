@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from masteryai_lti.xapi.language import canonical_language_tag, is_language_tag
 from masteryai_lti.xapi.timestamps import (
@@ -161,3 +163,44 @@ def test_language_tags(tag, valid):
 
 def test_language_tags_compare_case_insensitively():
     assert canonical_language_tag("en-US") == canonical_language_tag("EN-us")
+
+
+instants = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).filter(bool)
+
+
+def _with_offset(instant: datetime, minutes: int) -> str:
+    local = instant + timedelta(minutes=minutes)
+    sign = "+" if minutes > 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{sign}{hours:02d}:{mins:02d}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(instant=instants, minutes=offsets)
+def test_any_offset_names_the_same_instant_after_utc_conversion(instant, minutes):
+    text = _with_offset(instant, minutes)
+    assert parse_timestamp(text)[0] == instant
+    utc = to_utc_timestamp(text)
+    assert utc.endswith("Z") and parse_timestamp(utc)[0] == instant
+    assert timestamp_instant(text) == timestamp_instant(utc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(st.integers(min_value=0, max_value=999), min_size=1, max_size=6),
+    seconds=st.decimals(min_value=0, max_value=10_000, places=5),
+)
+def test_generated_durations_validate_and_truncate(parts, seconds):
+    units = ["Y", "M", "D", "H", "M"]
+    date = "".join(f"{n}{u}" for n, u in zip(parts[:3], units[:3], strict=False))
+    time = "".join(f"{n}{u}" for n, u in zip(parts[3:], units[3:], strict=False))
+    text = f"P{date}T{time}{seconds:f}S"
+    assert is_duration(text)
+    truncated = truncate_duration(text)
+    assert is_duration(truncated)
+    if "." in truncated:
+        assert len(truncated[:-1].rpartition(".")[2]) <= 2
+    assert truncated[: truncated.rfind("T")] == text[: text.rfind("T")]
