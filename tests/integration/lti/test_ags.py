@@ -410,3 +410,35 @@ def test_two_drains_never_deliver_the_same_entry_twice(app, client, services_pla
         assert outbox.drain_outbox(now=later)["sent"] == 1
         assert outbox.drain_outbox(now=later + timedelta(hours=1))["sent"] == 0
     assert len(platform.scores) == 1
+
+
+@pytest.mark.redis
+def test_scores_are_drained_by_an_rq_worker_when_redis_is_configured(
+    app, make_app, client, services_platform
+):
+    from rq import SimpleWorker
+
+    from masteryai_lti.extensions import jobs
+    from tests.conftest import REDIS_URL
+
+    if not REDIS_URL:
+        pytest.skip("needs Redis")
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    queued_app = make_app(JOBS_INLINE=False)
+    try:
+        with queued_app.app_context():
+            jobs.queue.empty()
+            entry = outbox.record_score(
+                resource_link_pk=link_pk, user_id=student.id, score_given=2, score_maximum=3
+            )
+            assert entry.status == "pending" and platform.scores == []
+            assert jobs.queue.count == 1
+            SimpleWorker([jobs.queue], connection=jobs.queue.connection).work(burst=True)
+            db.session.expire_all()
+            assert db.session.get(ScoreOutboxEntry, entry.id).status == "sent"
+        assert [s["scoreGiven"] for s in platform.scores] == [2.0]
+    finally:
+        # ``jobs`` is a module global that make_app re-bound: give it back to the test app.
+        jobs.init_app(app)
