@@ -164,10 +164,11 @@ def _upsert_member(
     mapped = map_roles(list(member.roles))
     user = identity.find_user_by_identity(institution_id, "lti", value)
     if user is None:
-        user = User(institution_id=institution_id, full_name=member.name[:200], role="student")
         # Admin rights come only from a launch, where the platform signs the roles;
-        # a roster entry names course roles only.
-        user.role = mapped.course_role
+        # a roster entry grants course roles only.
+        user = User(
+            institution_id=institution_id, full_name=member.name[:200], role=mapped.course_role
+        )
         db.session.add(user)
         db.session.flush()
         identity.link_identity(institution_id, user.id, "lti", value)
