@@ -96,6 +96,10 @@ class MasteryParams:
     """Prior mean of a concept belief (the level the decay returns to)."""
     concept_var: float = 1.2
     """Prior variance of a concept belief."""
+    concept_prior_var: float = 0.3
+    """Prior variance of a concept's starting level (``ConceptPrior``, learned across students)."""
+    concept_prior_min_var: float = 0.005
+    """Floor of a concept prior's variance so starting levels keep adapting."""
     concept_drift: float = 0.08
     """Variance added to a concept after each attempt (learning: recent answers weigh more)."""
     item_var: float = 1.0
@@ -120,6 +124,8 @@ class MasteryParams:
     """Answers slower than this (help sought, tab left open) count for less."""
     slow_weight: float = 0.7
     """Evidence weight of such a slow answer."""
+    uncertainty_scale: float = 1.0
+    """How much belief variance shrinks predictions towards 50 % (1: the probit rule)."""
     mastered_margin: float = 0.0
     """How many standard deviations of belief mastery must clear the threshold by."""
 
@@ -155,6 +161,8 @@ class ConceptBelief:
     """POSIX seconds of the last attempt, None if never practised."""
     peak_mean: float | None = None
     """Highest ``mean`` reached (tells a fading concept from a never-learned one)."""
+    prior: float | None = None
+    """Starting level the belief decays back to (None: ``params.concept_mean``)."""
 
 
 @dataclass
@@ -176,7 +184,7 @@ class StudentState:
             "ability": self.ability,
             "ability_var": self.ability_var,
             "concepts": {
-                key: [b.mean, b.var, b.attempts, b.correct, b.last_practiced, b.peak_mean]
+                key: [b.mean, b.var, b.attempts, b.correct, b.last_practiced, b.peak_mean, b.prior]
                 for key, b in self.concepts.items()
             },
         }
@@ -192,6 +200,7 @@ class StudentState:
                 correct=int(v[3]),
                 last_practiced=None if v[4] is None else float(v[4]),
                 peak_mean=None if v[5] is None else float(v[5]),
+                prior=None if len(v) < 7 or v[6] is None else float(v[6]),
             )
             for key, v in data.get("concepts", {}).items()
         }
@@ -226,6 +235,37 @@ class ItemState:
             difficulty=float(data.get("difficulty", 0.0)),
             var=float(data.get("var", 1.0)),
             responses=int(data.get("responses", 0)),
+        )
+
+
+@dataclass
+class ConceptPrior:
+    """Where students start on a concept, learned from their first attempts (shared state).
+
+    Some concepts are new to everyone, others are half-known from earlier years; the
+    course's history says which. Stored per course like item difficulties.
+    """
+
+    mean: float = 0.0
+    var: float = 0.3
+    students: int = 0
+
+    @classmethod
+    def new(cls, params: MasteryParams) -> ConceptPrior:
+        """A concept nothing is known about: the global prior."""
+        return cls(mean=params.concept_mean, var=params.concept_prior_var, students=0)
+
+    def to_dict(self) -> dict:
+        """JSON-able dict for storage."""
+        return {"mean": self.mean, "var": self.var, "students": self.students}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> ConceptPrior:
+        """Inverse of ``to_dict``."""
+        return cls(
+            mean=float(data.get("mean", 0.0)),
+            var=float(data.get("var", 0.3)),
+            students=int(data.get("students", 0)),
         )
 
 
@@ -281,9 +321,10 @@ def _decayed(params: MasteryParams, belief: ConceptBelief, now_s: float) -> tupl
         return belief.mean, belief.var
     days = (now_s - last) / _SECONDS_PER_DAY
     mean = belief.mean
-    excess = mean - params.concept_mean
+    floor = params.concept_mean if belief.prior is None else belief.prior
+    excess = mean - floor
     if excess > 0.0 and params.decay_half_life_days > 0.0:
-        mean = params.concept_mean + excess * 0.5 ** (days / params.decay_half_life_days)
+        mean = floor + excess * 0.5 ** (days / params.decay_half_life_days)
     var = belief.var + params.forget_var_per_day * days
     if var > params.concept_var:
         var = max(belief.var, params.concept_var)
@@ -309,7 +350,8 @@ def _transfer(
     for key in prereqs:
         belief = student.concepts.get(key)
         if belief is not None:
-            total += _decayed(params, belief, now_s)[0] - params.concept_mean
+            floor = params.concept_mean if belief.prior is None else belief.prior
+            total += _decayed(params, belief, now_s)[0] - floor
             known += 1
     if not known:
         return 0.0
@@ -324,8 +366,9 @@ def _evaluate(
     concepts: Sequence[str],
     now_s: float,
     prerequisites: Mapping[str, Sequence[str]] | None,
-) -> tuple[Prediction, list[tuple[str, float, float, float]], float]:
-    """Prediction plus, per concept, (key, decayed mean, decayed var, undecayed mean)."""
+    concept_priors: Mapping[str, ConceptPrior] | None = None,
+) -> tuple[Prediction, list[tuple[str, float, float, ConceptPrior | None]], float]:
+    """Prediction plus, per concept, (key, decayed mean, decayed var, prior if first seen)."""
     weight = 1.0 / len(concepts) if concepts else 0.0
     concept_term = 0.0
     decay_term = 0.0
@@ -334,13 +377,19 @@ def _evaluate(
     parts = []
     for key in concepts:
         belief = student.concepts.get(key)
+        prior = None
         if belief is None:
-            mean = raw = params.concept_mean
-            var = params.concept_var
+            prior = concept_priors.get(key) if concept_priors else None
+            if prior is None:
+                mean = raw = params.concept_mean
+                var = params.concept_var
+            else:
+                mean = raw = prior.mean
+                var = params.concept_var + prior.var
         else:
             raw = belief.mean
             mean, var = _decayed(params, belief, now_s)
-        parts.append((key, mean, var, raw))
+        parts.append((key, mean, var, prior))
         concept_term += weight * raw
         decay_term += weight * (mean - raw)
         if prerequisites:
@@ -354,7 +403,7 @@ def _evaluate(
     mean_logit = (
         params.bias + student.ability + concept_term + decay_term + transfer_term - difficulty
     )
-    scaled = mean_logit / math.sqrt(1.0 + _PI_OVER_8 * variance)
+    scaled = mean_logit / math.sqrt(1.0 + _PI_OVER_8 * params.uncertainty_scale * variance)
     probability = _sigmoid(scaled)
     terms = {
         "bias": params.bias,
@@ -375,13 +424,17 @@ def predict(
     concepts: Sequence[str],
     now: datetime | float,
     prerequisites: Mapping[str, Sequence[str]] | None = None,
+    concept_priors: Mapping[str, ConceptPrior] | None = None,
 ) -> Prediction:
     """Probability that ``student`` answers ``item`` (tagged ``concepts``) correctly at ``now``.
 
     ``Prediction.terms`` holds the named logit terms; their sum is ``Prediction.logit``.
+    ``concept_priors`` (optional) gives where students start on each concept.
     Nothing is modified.
     """
-    return _evaluate(params, student, item, concepts, _seconds(now), prerequisites)[0]
+    return _evaluate(params, student, item, concepts, _seconds(now), prerequisites, concept_priors)[
+        0
+    ]
 
 
 def _evidence_weight(params: MasteryParams, correct: bool, duration: float | None) -> float:
@@ -404,14 +457,19 @@ def update(
     now: datetime | float,
     duration: float | None = None,
     prerequisites: Mapping[str, Sequence[str]] | None = None,
+    concept_priors: dict[str, ConceptPrior] | None = None,
 ) -> Prediction:
     """Apply one attempt to ``student`` (and ``item``) in place; return the prior prediction.
 
     Each concept of the item is credited; ``duration`` (seconds or None) weights the
-    evidence. Decay up to ``now`` is made permanent for the practised concepts.
+    evidence. Decay up to ``now`` is made permanent for the practised concepts. When
+    ``concept_priors`` is given, a student's first attempt on a concept also teaches that
+    concept's prior (a missing entry is created), as an item learns its difficulty.
     """
     now_s = _seconds(now)
-    prediction, parts, variance = _evaluate(params, student, item, concepts, now_s, prerequisites)
+    prediction, parts, variance = _evaluate(
+        params, student, item, concepts, now_s, prerequisites, concept_priors
+    )
     p = prediction.probability
     y = 1.0 if correct else 0.0
     w = _evidence_weight(params, correct, duration)
@@ -427,11 +485,20 @@ def update(
 
     weight = 1.0 / len(concepts) if concepts else 0.0
     gain = params.gain_correct if correct else params.gain_wrong
-    for key, mean, var, _raw in parts:
+    for key, mean, var, prior in parts:
         belief = student.concepts.get(key)
         if belief is None:
-            belief = ConceptBelief(mean=mean, var=var)
+            belief = ConceptBelief(mean=mean, var=var, prior=mean)
             student.concepts[key] = belief
+            if concept_priors is not None:
+                if prior is None:
+                    prior = concept_priors[key] = ConceptPrior.new(params)
+                pv = prior.var
+                prior.mean += pv * weight * residual
+                prior.var = max(
+                    pv - pv * pv * weight * weight * slope / denom, params.concept_prior_min_var
+                )
+                prior.students += 1
         new_mean = mean + var * weight * residual
         # Practice teaches, less so near mastery: (1 - P(average item)).
         mastery_p = _sigmoid(params.bias + ability + new_mean)
@@ -467,6 +534,7 @@ def concept_mastery(
     now: datetime | float,
     threshold: float = 70.0,
     prerequisites: Mapping[str, Sequence[str]] | None = None,
+    concept_priors: Mapping[str, ConceptPrior] | None = None,
 ) -> ConceptMastery:
     """Mastery 0-100 of ``concept`` at ``now`` (decay applied) and whether it is mastered.
 
@@ -477,7 +545,10 @@ def concept_mastery(
     now_s = _seconds(now)
     belief = student.concepts.get(concept)
     if belief is None:
+        prior = concept_priors.get(concept) if concept_priors else None
         mean, var, raw_peak = params.concept_mean, params.concept_var, None
+        if prior is not None:
+            mean, var = prior.mean, params.concept_var + prior.var
         attempts = correct = 0
         last = None
     else:
@@ -511,9 +582,10 @@ def mastery_report(
     now: datetime | float,
     threshold: float = 70.0,
     prerequisites: Mapping[str, Sequence[str]] | None = None,
+    concept_priors: Mapping[str, ConceptPrior] | None = None,
 ) -> dict[str, ConceptMastery]:
     """``concept_mastery`` for every concept the student has practised."""
     return {
-        key: concept_mastery(params, student, key, now, threshold, prerequisites)
+        key: concept_mastery(params, student, key, now, threshold, prerequisites, concept_priors)
         for key in student.concepts
     }

@@ -44,9 +44,13 @@ class EvalAdapter:
         params: engine.MasteryParams | None = None,
         items: dict[str, engine.ItemState] | None = None,
         threshold: float = 70.0,
+        concept_priors: dict[str, engine.ConceptPrior] | None = None,
     ) -> None:
         self.params = params or engine.default_params()
         self.items: dict[str, engine.ItemState] = items if items is not None else {}
+        self.concept_priors: dict[str, engine.ConceptPrior] = (
+            concept_priors if concept_priors is not None else {}
+        )
         self.students: dict[str, engine.StudentState] = {}
         self.threshold = threshold
 
@@ -67,7 +71,13 @@ class EvalAdapter:
     ) -> float:
         """Probability that ``student`` answers ``item`` correctly at ``t``."""
         return engine.predict(
-            self.params, self._student(student), self._item(item), _concepts(skill), t
+            self.params,
+            self._student(student),
+            self._item(item),
+            _concepts(skill),
+            t,
+            None,
+            self.concept_priors,
         ).probability
 
     def update(
@@ -89,12 +99,20 @@ class EvalAdapter:
             bool(correct),
             t,
             duration,
+            None,
+            self.concept_priors,
         )
 
     def is_mastered(self, student: str, concept: str, t: datetime | float) -> bool:
         """Whether the engine marks ``concept`` mastered for ``student`` at ``t``."""
         return engine.concept_mastery(
-            self.params, self._student(student), concept, t, self.threshold
+            self.params,
+            self._student(student),
+            concept,
+            t,
+            self.threshold,
+            None,
+            self.concept_priors,
         ).mastered
 
 
@@ -484,7 +502,10 @@ def evaluate(
             continue
         fitted = fitting.fit(train, start=params, search=search)
         adapter = EvalAdapter(
-            fitted.params, {i: replace(s) for i, s in fitted.items.items()}, threshold
+            fitted.params,
+            {i: replace(s) for i, s in fitted.items.items()},
+            threshold,
+            {c: replace(p) for c, p in fitted.concepts.items()},
         )
         predictions, seconds, _ = _replay_engine(adapter, test, check)
         fold_labels = [r.correct for r in test]

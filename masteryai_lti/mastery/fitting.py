@@ -43,6 +43,7 @@ class FitResult:
 
     params: engine.MasteryParams
     items: dict[str, engine.ItemState] = field(default_factory=dict)
+    concepts: dict[str, engine.ConceptPrior] = field(default_factory=dict)
     log_loss: float | None = None
     attempts: int = 0
 
@@ -54,6 +55,7 @@ class FitResult:
         }
         if include_items:
             data["items"] = {key: state.to_dict() for key, state in self.items.items()}
+        data["concepts"] = {key: prior.to_dict() for key, prior in self.concepts.items()}
         return data
 
     @classmethod
@@ -63,6 +65,9 @@ class FitResult:
         return cls(
             params=engine.MasteryParams.from_dict(data.get("params", {})),
             items={k: engine.ItemState.from_dict(v) for k, v in data.get("items", {}).items()},
+            concepts={
+                k: engine.ConceptPrior.from_dict(v) for k, v in data.get("concepts", {}).items()
+            },
             log_loss=fit.get("log_loss"),
             attempts=int(fit.get("attempts", 0)),
         )
@@ -78,10 +83,12 @@ def replay(
     records: Sequence[AttemptRecord],
     items: dict[str, engine.ItemState],
     on_prediction: Callable[[AttemptRecord, float], None] | None = None,
+    concept_priors: dict[str, engine.ConceptPrior] | None = None,
 ) -> float:
     """Replay ``records`` (already in time order): predict, then update. Returns mean log-loss.
 
-    ``items`` is updated in place (difficulties are learned online); students start fresh.
+    ``items`` (and ``concept_priors`` when given) are updated in place: they are learned
+    online; students start fresh.
     """
     students: dict[str, engine.StudentState] = {}
     total = 0.0
@@ -94,7 +101,15 @@ def replay(
         if item is None:
             item = items[r.item] = engine.ItemState.new(params)
         p = update(
-            params, student, item, r.concepts, r.correct, r.timestamp, r.duration
+            params,
+            student,
+            item,
+            r.concepts,
+            r.correct,
+            r.timestamp,
+            r.duration,
+            None,
+            concept_priors,
         ).probability
         if on_prediction is not None:
             on_prediction(r, p)
@@ -105,12 +120,17 @@ def replay(
 
 def learn_items(
     params: engine.MasteryParams, records: Sequence[AttemptRecord], passes: int = 2
-) -> dict[str, engine.ItemState]:
-    """Item difficulties learned by replaying the history ``passes`` times."""
+) -> tuple[dict[str, engine.ItemState], dict[str, engine.ConceptPrior]]:
+    """Item difficulties and concept priors learned by replaying the history ``passes`` times."""
     items: dict[str, engine.ItemState] = {}
+    priors: dict[str, engine.ConceptPrior] = {}
     for _ in range(passes):
-        replay(params, records, items)
-    return items
+        replay(params, records, items, concept_priors=priors)
+    return items, priors
+
+
+def _copy(shared: dict) -> dict:
+    return {key: replace(value) for key, value in shared.items()}
 
 
 def _sample_students(
@@ -143,11 +163,10 @@ def fit(
         sample = _sample_students(ordered, max_students, seed)
         sample_ids = {r.student for r in sample}
         rest = [r for r in ordered if r.student not in sample_ids] or ordered
-        base_items = learn_items(params, rest, passes=1)
+        base_items, base_priors = learn_items(params, rest, passes=1)
 
         def score(candidate: engine.MasteryParams) -> float:
-            items = {k: replace(v) for k, v in base_items.items()}
-            return replay(candidate, sample, items)
+            return replay(candidate, sample, _copy(base_items), concept_priors=_copy(base_priors))
 
         best = score(params)
         for _ in range(rounds):
@@ -165,6 +184,12 @@ def fit(
                         break
             if not improved:
                 break
-    items = learn_items(params, ordered, passes=2)
-    students_loss = replay(params, ordered, {k: replace(v) for k, v in items.items()})
-    return FitResult(params=params, items=items, log_loss=students_loss, attempts=len(ordered))
+    items, priors = learn_items(params, ordered, passes=2)
+    students_loss = replay(params, ordered, _copy(items), concept_priors=_copy(priors))
+    return FitResult(
+        params=params,
+        items=items,
+        concepts=priors,
+        log_loss=students_loss,
+        attempts=len(ordered),
+    )

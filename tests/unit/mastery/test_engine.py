@@ -240,3 +240,61 @@ def test_params_round_trip_and_shipped_defaults_load():
     shipped = engine.default_params()
     assert isinstance(shipped, MasteryParams)
     assert 0 < shipped.concept_var and 0 <= shipped.gain_wrong <= shipped.gain_correct + 1
+
+
+def test_concept_priors_learn_where_students_start_and_anchor_decay():
+    priors: dict[str, engine.ConceptPrior] = {}
+    now = T0.timestamp()
+    # Everyone fails their first "ratios" item: the concept's starting level drops.
+    for k in range(40):
+        student = StudentState.new(PARAMS)
+        engine.update(PARAMS, student, None, ["ratios"], False, now + k, None, None, priors)
+    assert priors["ratios"].students == 40
+    assert priors["ratios"].mean < PARAMS.concept_mean - 0.5
+    newcomer = StudentState.new(PARAMS)
+    with_prior = engine.predict(PARAMS, newcomer, None, ["ratios"], now, None, priors)
+    without = engine.predict(PARAMS, newcomer, None, ["ratios"], now)
+    assert with_prior.probability < without.probability
+    unseen = engine.concept_mastery(PARAMS, newcomer, "ratios", now, concept_priors=priors)
+    assert unseen.mastery < engine.concept_mastery(PARAMS, newcomer, "ratios", now).mastery
+
+    # A student who then learns it decays back to that concept's own start, not below.
+    for k in range(10):
+        engine.update(PARAMS, newcomer, None, ["ratios"], True, now + 60 * k, None, None, priors)
+    start = newcomer.concepts["ratios"].prior
+    assert start is not None and start < PARAMS.concept_mean
+    long_after = now + 3650 * DAY
+    assert newcomer.concepts["ratios"].mean > start
+    decayed = engine.predict(PARAMS, newcomer, None, ["ratios"], long_after)
+    assert decayed.terms["concept_mastery"] + decayed.terms["decay"] == pytest.approx(
+        start, abs=1e-3
+    )
+    restored = engine.ConceptPrior.from_dict(json.loads(json.dumps(priors["ratios"].to_dict())))
+    assert restored == priors["ratios"]
+    assert StudentState.from_dict(json.loads(json.dumps(newcomer.to_dict()))) == newcomer
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=st.lists(attempt_strategy, max_size=15), attempt=attempt_strategy)
+def test_monotone_updates_hold_with_concept_priors(history, attempt):
+    priors: dict[str, engine.ConceptPrior] = {"fractions": engine.ConceptPrior(-1.0, 0.5, 9)}
+    student = StudentState.new(PARAMS)
+    now = T0.timestamp()
+    for concepts, correct, gap, duration, difficulty in history:
+        now += gap
+        item = ItemState.new(PARAMS, difficulty)
+        engine.update(PARAMS, student, item, concepts, correct, now, duration, None, priors)
+    concepts, correct, gap, duration, difficulty = attempt
+    now += gap
+
+    def mastery(concept: str) -> float:
+        return engine.concept_mastery(PARAMS, student, concept, now, concept_priors=priors).mastery
+
+    before = {c: mastery(c) for c in concepts}
+    item = ItemState.new(PARAMS, difficulty)
+    engine.update(PARAMS, student, item, concepts, correct, now, duration, None, priors)
+    for concept in concepts:
+        if correct:
+            assert mastery(concept) >= before[concept] - 1e-9
+        else:
+            assert mastery(concept) <= before[concept] + 1e-9
