@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ PURE = (
 
 def _imports(module: str) -> set[str]:
     spec = importlib.util.find_spec(module)
-    tree = ast.parse(open(spec.origin, encoding="utf-8").read())
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
