@@ -12,6 +12,12 @@
 #   XAPI_KEY=... XAPI_SECRET=... \
 #   scripts/xapi_conformance.sh [1.0.3] [2.0.0]
 #
+#   ADL_SUITE=... scripts/xapi_conformance.sh --offline
+#     needs no server: asks the suite to build every templated statement case (about
+#     1,900 across both versions, each with its expected status) and runs them through
+#     masteryai_lti.xapi.validation directly, listing any disagreement. Run it from the
+#     repository root with the virtualenv active.
+#
 # Credentials come from `flask masteryai demo` then
 # `flask xapi create-credentials --institution demo --name conformance` (prints key/secret JSON).
 # Set XAPI_CREDENTIALS_JSON to that JSON instead of XAPI_KEY/XAPI_SECRET if convenient.
@@ -23,6 +29,52 @@
 set -euo pipefail
 
 : "${ADL_SUITE:?set ADL_SUITE to a local copy of lrs-conformance-test-suite with node_modules}"
+
+if [[ "${1:-}" == "--offline" ]]; then
+  cases="$(mktemp)"
+  trap 'rm -f "$cases"' EXIT
+  for pair in v1_0_3:1.0.3 v2_0:2.0.0; do
+    (cd "$ADL_SUITE" && DIRECTORY="${pair%%:*}" XAPI_VERSION="${pair##*:}" EB_NODE_COMMAND=1 \
+      node -e '
+        const fs = require("fs");
+        const helper = require(process.cwd() + "/test/helper.js");
+        const dir = "./test/" + process.env.DIRECTORY + "/configs";
+        for (const file of fs.readdirSync(dir)) {
+          for (const group of helper.getSingleTestConfiguration(file)) {
+            for (const test of group.config) {
+              let data = test.json;
+              if (test.templates) {
+                const mock = helper.createTestObject(helper.convertTemplate(test.templates));
+                data = mock[Object.keys(mock)];
+              }
+              console.log(JSON.stringify({version: process.env.XAPI_VERSION, file,
+                name: test.name, expect: test.expect, statement: data}));
+            }
+          }
+        }') >>"$cases"
+  done
+  python3 - "$cases" <<'PY'
+import json
+import sys
+
+from masteryai_lti.xapi.validation import validate_statements
+
+total = disagreements = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    case = json.loads(line)
+    total += 1
+    problems = validate_statements(case["statement"], case["version"])
+    accept = any(code < 300 for code in case["expect"])
+    if accept == bool(problems):
+        disagreements += 1
+        print(f"{case['version']} {case['file']}: {case['name']} (expects {case['expect']})")
+        for problem in problems[:3]:
+            print(f"    {problem.path}: {problem.rule}")
+print(f"{total - disagreements}/{total} templated cases agree with the validator")
+sys.exit(1 if disagreements else 0)
+PY
+  exit $?
+fi
 : "${XAPI_ENDPOINT:=http://127.0.0.1:5000/xapi}"
 RESULTS_DIR="${RESULTS_DIR:-$(pwd)/instance/conformance}"
 
