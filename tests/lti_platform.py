@@ -271,7 +271,7 @@ class TestPlatform:
         key = key or self.signing_key
         return jwt.encode(
             claims,
-            key.private_pem,
+            key.private_key,  # the key object: re-parsing a PEM costs ~10-90 ms
             algorithm="RS256",
             headers={"kid": kid if kid is not None else key.kid},
         )

@@ -169,24 +169,27 @@ def claim_nonce(issuer: str, nonce: str, expires_in_seconds: int) -> bool:
 
     Redis rejects most replays without touching the database; the unique row in
     ``lti_used_nonces`` is what guarantees once-only across processes, including
-    while Redis is down. Flushes (inside a savepoint) but does not commit.
+    while Redis is down or after it lost its data. The row is flushed in the
+    caller's transaction (no savepoint: on a clash the whole launch is rolled back
+    anyway), so the nonce is spent exactly when the launch commits.
     """
     ttl = max(60, min(expires_in_seconds + CLOCK_LEEWAY_SECONDS, MAX_NONCE_MEMORY_SECONDS))
     redis_key = "lti:nonce:" + hashlib.sha256(f"{issuer}|{nonce}".encode()).hexdigest()[:40]
     if not cache.set_if_absent(redis_key, 1, ttl) and cache.get(redis_key) is not None:
         return False
+    db.session.add(
+        UsedNonce(
+            issuer=issuer[:255],
+            nonce=nonce[:255],
+            expires_at=utcnow() + timedelta(seconds=ttl),
+        )
+    )
     try:
-        with db.session.begin_nested():
-            db.session.add(
-                UsedNonce(
-                    issuer=issuer[:255],
-                    nonce=nonce[:255],
-                    expires_at=utcnow() + timedelta(seconds=ttl),
-                )
-            )
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         return False
-    if secrets.randbelow(100) == 0:
+    if secrets.randbelow(200) == 0:
         # Occasional clean-up keeps the table at about a day of launches.
         db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
     return True
@@ -386,11 +389,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         azp = body.get("azp")
         if (len(audiences) > 1 or azp is not None) and azp != row.client_id:
             raise LtiLaunchError("audience", "The id_token's azp is not this tool.", 401)
-        self._registration = self._tool_config.find_registration_by_params(
-            row.issuer, row.client_id
-        )
-        if self._registration is None:
-            raise LtiLaunchError("issuer", "This LMS registration is not active.", 403)
+        self._registration = self._tool_config.adopt(row)
         return self
 
     def get_client_id(self) -> str:
@@ -528,7 +527,11 @@ def _pem_for(jwk_json: str) -> bytes:
 
 
 def validate_launch() -> tuple[ValidatedLaunch, IframeCookieService]:
-    """Validate the launch POST of the current request. Commits the spent nonce."""
+    """Validate the launch POST of the current request.
+
+    The spent nonce is flushed, not committed: the caller commits it together
+    with the launch (:func:`complete_launch`) or alone (:func:`hold_launch`).
+    """
     request = FlaskRequest()
     cookie_service = IframeCookieService(request)
     launch = ToolMessageLaunch(request, tool_conf(), cookie_service)
@@ -541,7 +544,6 @@ def validate_launch() -> tuple[ValidatedLaunch, IframeCookieService]:
         # same token fails the same check again anyway).
         db.session.rollback()
         raise
-    db.session.commit()
     return validated, cookie_service
 
 
@@ -553,7 +555,9 @@ def _pending_serializer() -> URLSafeTimedSerializer:
 
 
 def seal_pending(validated: ValidatedLaunch) -> str:
-    """A signed, short-lived token holding a validated launch until the page confirms it."""
+    """Commit the spent nonce and return a signed, short-lived token holding the
+    validated launch until the page has checked the platform storage."""
+    db.session.commit()
     return _pending_serializer().dumps(asdict(validated))
 
 
@@ -604,6 +608,7 @@ def _upsert_user(
     claims = validated.claims
     value = f"{claims['iss']}|{claims['sub']}"
     user = identity.find_user_by_identity(validated.institution_id, "lti", value)
+    created = user is None
     if user is None:
         user = User(
             institution_id=validated.institution_id,
@@ -612,7 +617,14 @@ def _upsert_user(
         )
         db.session.add(user)
         db.session.flush()
-        identity.link_identity(validated.institution_id, user.id, "lti", value)
+        try:
+            identity.link_identity(validated.institution_id, user.id, "lti", value)
+        except IntegrityError:
+            # A parallel first launch of the same person linked theirs first.
+            db.session.delete(user)
+            db.session.flush()
+            user = identity.find_user_by_identity(validated.institution_id, "lti", value)
+            created = False
     else:
         if display_name and user.full_name != display_name:
             user.full_name = display_name[:200]
@@ -620,8 +632,9 @@ def _upsert_user(
         rank = {"student": 0, "teacher": 1, "admin": 2}
         if rank.get(user_role, 0) > rank.get(user.role, 0):
             user.role = user_role
-    if email:
+    if email and created:
         # An LMS e-mail is how xAPI statements usually name the person (DESIGN.md §4).
+        # Linked when the person is first seen, which keeps repeat launches cheap.
         try:
             identity.link_identity(validated.institution_id, user.id, "mbox", f"mailto:{email}")
         except Conflict:
@@ -687,8 +700,8 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
     mapped = map_roles(claims.get(LTI + "roles"))
     if validated.message_type == DEEP_LINKING_REQUEST and mapped.course_role != "teacher":
         raise LtiLaunchError("role", "Only teachers can add this tool's content to a course.", 403)
-    registration = db.session.get(LtiRegistration, validated.registration_id)
     if not validated.deployment_known:
+        registration = db.session.get(LtiRegistration, validated.registration_id)
         registry.record_deployment(registration, validated.deployment_id, source="launch")
     display_name = quirk.display_name(claims)
     user = _upsert_user(validated, display_name, quirk.email(claims), mapped.user_role)
@@ -705,26 +718,21 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         courses.enroll(validated.institution_id, course.id, user.id, mapped.course_role, "lti")
     link = _upsert_resource_link(validated, course.id if course else None)
     db.session.flush()
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                LaunchRecord(
-                    launch_id=validated.launch_id,
-                    institution_id=validated.institution_id,
-                    registration_id=validated.registration_id,
-                    deployment_id=validated.deployment_id,
-                    user_id=user.id,
-                    course_id=course.id if course else None,
-                    resource_link_pk=link.id if link else None,
-                    message_type=validated.message_type,
-                    role=mapped.course_role,
-                    state_binding=validated.state_binding,
-                    claims=claims,
-                )
-            )
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise LtiLaunchError("replay", "This launch was already completed.") from exc
+    db.session.add(
+        LaunchRecord(
+            launch_id=validated.launch_id,
+            institution_id=validated.institution_id,
+            registration_id=validated.registration_id,
+            deployment_id=validated.deployment_id,
+            user_id=user.id,
+            course_id=course.id if course else None,
+            resource_link_pk=link.id if link else None,
+            message_type=validated.message_type,
+            role=mapped.course_role,
+            state_binding=validated.state_binding,
+            claims=claims,
+        )
+    )
     outcome = LaunchOutcome(
         launch_id=validated.launch_id,
         user_id=user.id,
@@ -738,7 +746,12 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         resource_link_pk=link.id if link else None,
         target=link.target if link else None,
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        # Only a second confirmation of the same pending launch reuses its launch_id.
+        db.session.rollback()
+        raise LtiLaunchError("replay", "This launch was already completed.") from exc
     return outcome
 
 

@@ -79,6 +79,12 @@ class DatabaseToolConf(ToolConfAbstract):
             self._registrations[key] = DbRegistration(row) if usable else None
         return self._registrations[key]
 
+    def adopt(self, row: LtiRegistration) -> DbRegistration | None:
+        """The registration for an already loaded row (saves a query per launch)."""
+        registration = DbRegistration(row) if row.status == "active" else None
+        self._registrations[(row.issuer, row.client_id)] = registration
+        return registration
+
     def find_registration_by_issuer(self, iss: str, *args, **kwargs) -> Registration | None:
         """The issuer's only registration (logins that omit client_id)."""
         return self._registration(iss, None)
