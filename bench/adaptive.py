@@ -52,6 +52,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from masteryai_lti.mastery import engine  # noqa: E402
 from masteryai_lti.mastery.graph import Concept, ConceptGraph  # noqa: E402
 from masteryai_lti.mastery.recommender import (  # noqa: E402
     AnsweredItem,
@@ -157,6 +158,55 @@ class Learner:
 # -- what every policy sees: a per-concept Elo estimate ------------------------------
 
 
+class EngineEstimator:
+    """The production mastery engine (``mastery.engine``) as every policy's estimator."""
+
+    def __init__(self, graph: ConceptGraph) -> None:
+        self.params = engine.default_params()
+        self.student = engine.StudentState.new(self.params)
+        self.prerequisites = {k: sorted(v) for k, v in graph.prerequisites.items()}
+        self.keys = list(graph.concepts)
+        self.now = START
+
+    def update(self, key: str, b: float, correct: bool, at: datetime) -> None:
+        # The bank's difficulties are known to the simulation: a well-calibrated item.
+        item = engine.ItemState(difficulty=b, var=0.05, responses=100)
+        engine.update(self.params, self.student, item, [key], correct, at, None, self.prerequisites)
+        self.now = at
+
+    def _report(self, key: str) -> engine.ConceptMastery:
+        return engine.concept_mastery(
+            self.params, self.student, key, self.now, THRESHOLD, self.prerequisites
+        )
+
+    def mastery(self, key: str) -> float:
+        return self._report(key).mastery
+
+    def states(self) -> dict[str, ConceptState]:
+        found = {}
+        for k in self.keys:
+            m = self._report(k)
+            found[k] = ConceptState(
+                mastery=m.mastery,
+                uncertainty=m.uncertainty,
+                last_practiced=m.last_practiced,
+                attempts=m.attempts,
+                peak_mastery=m.peak_mastery,
+            )
+        return found
+
+    def predict(self, candidate: ItemCandidate, _states) -> float:
+        item = engine.ItemState(difficulty=candidate.effective_difficulty, var=0.05, responses=100)
+        return engine.predict(
+            self.params,
+            self.student,
+            item,
+            list(candidate.concept_keys),
+            self.now,
+            self.prerequisites,
+        ).probability
+
+
 class Estimator:
     """Per-concept ability estimate updated Elo-style with a shrinking step."""
 
@@ -176,6 +226,8 @@ class Estimator:
 
     def mastery(self, key: str) -> float:
         return 100.0 * sigmoid(self.theta[key])
+
+    predict = None  # the generator's default logistic prediction matches this scale
 
     def states(self) -> dict[str, ConceptState]:
         return {
@@ -199,8 +251,17 @@ class Outcome:
     in_band: int
 
 
-def run(policy: str, graph, bank, learner: Learner, rng: random.Random, cap: int, block: int):
-    est = Estimator(graph)
+def run(
+    policy: str,
+    graph,
+    bank,
+    learner: Learner,
+    rng: random.Random,
+    cap: int,
+    block: int,
+    estimator: str = "engine",
+):
+    est = EngineEstimator(graph) if estimator == "engine" else Estimator(graph)
     by_concept: dict[str, list[ItemCandidate]] = {}
     for item in bank:
         by_concept.setdefault(item.concept_keys[0], []).append(item)
@@ -214,12 +275,15 @@ def run(policy: str, graph, bank, learner: Learner, rng: random.Random, cap: int
         now = START + timedelta(days=day)
         learner.forget(float(day))
         if policy == "generator":
-            plan = generate_assignment(graph, est.states(), bank, answered, now, settings)
+            states = est.states()
+            plan = generate_assignment(graph, states, bank, answered, now, settings, est.predict)
             if not plan.picks:  # estimator thinks all is mastered: keep reviewing
                 fallback = GeneratorSettings(
                     length=SESSION, mastery_threshold=THRESHOLD, band=BAND, review_after_days=0
                 )
-                plan = generate_assignment(graph, est.states(), bank, answered, now, fallback)
+                plan = generate_assignment(
+                    graph, states, bank, answered, now, fallback, est.predict
+                )
             session = [(p.concept_key, p.difficulty, p.item_id) for p in plan.picks]
         elif policy == "fixed":
             session = []
@@ -232,7 +296,10 @@ def run(policy: str, graph, bank, learner: Learner, rng: random.Random, cap: int
                 session.append((key, item.effective_difficulty, item.id))
                 cursor += 1
         else:
-            open_concepts = [k for k in order if est.mastery(k) < THRESHOLD] or order
+            states = est.states()
+            open_concepts = [
+                k for k in order if states[k].attempts == 0 or states[k].mastery < THRESHOLD
+            ] or order
             session = []
             for _ in range(SESSION):
                 item = rng.choice(by_concept[rng.choice(open_concepts)])
@@ -276,7 +343,7 @@ def compare(graph, bank, model: str, args, blocks: list[int]) -> dict:
         for n in range(args.learners):
             learner = make_learner(graph, args.seed * 100_003 + n, model)
             rng = random.Random(args.seed * 7919 + n)
-            outcomes.append(run(policy, graph, bank, learner, rng, args.cap, block))
+            outcomes.append(run(policy, graph, bank, learner, rng, args.cap, block, args.estimator))
         name = policy if policy != "fixed" else f"fixed(block={block})"
         results[name] = summarise(outcomes)
     fixed = {k: v for k, v in results.items() if k.startswith("fixed")}
@@ -297,6 +364,7 @@ def main() -> None:
     parser.add_argument("--cap", type=int, default=3000)
     parser.add_argument("--blocks", default="10,20,30,40")
     parser.add_argument("--models", default="zone,neutral")
+    parser.add_argument("--estimator", choices=["engine", "elo"], default="engine")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -318,7 +386,7 @@ def main() -> None:
             "true_mastery": "P(correct on a medium item) >= 0.70 for every concept at once",
             "band": list(BAND),
             "forgetting_time_constant_days": 90,
-            "estimator": "per-concept Elo (shared by all policies)",
+            "estimator": args.estimator + " (shared by all policies)",
         },
         "models": models,
         "seconds": round(time.perf_counter() - started, 1),

@@ -341,7 +341,7 @@ class UseGraph(MethodView):
         return service.use_concept_map(current_actor(), course_id, payload["concept_map_id"])
 
 
-@blp.route("/courses/<int:course_id>/concepts/<string:key>")
+@blp.route("/courses/<int:course_id>/concepts/<key>")
 class ConceptResource(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ConceptUpsertSchema)
@@ -358,7 +358,7 @@ class ConceptResource(MethodView):
         service.delete_concept(current_actor(), course_id, key)
 
 
-@blp.route("/courses/<int:course_id>/concepts/<string:key>/prerequisites")
+@blp.route("/courses/<int:course_id>/concepts/<key>/prerequisites")
 class ConceptPrerequisites(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(PrerequisitesSchema)
