@@ -452,11 +452,10 @@ class _Checker:
                 )
             elif isinstance(pattern, list):
                 for index, item in enumerate(pattern):
-                    self._string(
-                        item, _join(child, index), "a correct response"
-                    ) if item is not None else self.fail(
-                        _join(child, index), "a correct response must not be null"
-                    )
+                    if item is None:
+                        self.fail(_join(child, index), "a correct response must not be null")
+                    else:
+                        self._string(item, _join(child, index), "a correct response")
         allowed = (
             _COMPONENTS_FOR_TYPE.get(interaction, set()) if isinstance(interaction, str) else set()
         )
@@ -603,13 +602,8 @@ class _Checker:
         if value.get("team") is not None:
             team = value["team"]
             if isinstance(team, dict) and team.get("objectType") != "Group":
-                self.fail(
-                    _join(
-                        path,
-                        "team",
-                    ),
-                    "context.team must be a Group (objectType 'Group')",
-                )
+                # Data 2.4.6.s3 table: team is a Group, so objectType "Group" is required.
+                self.fail(_join(path, "team"), "context.team must be a Group (objectType 'Group')")
             self.group(team, _join(path, "team"))
         if value.get("contextActivities") is not None:
             self.context_activities(value["contextActivities"], _join(path, "contextActivities"))
