@@ -120,14 +120,11 @@ def _empty_tables(application) -> None:
 
     with application.app_context():
         db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
+        # DELETE, children first, in one transaction: on tables this small it is
+        # milliseconds, where TRUNCATE of every table costs seconds of file swaps.
         with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    connection.execute(table.delete())
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
