@@ -1303,20 +1303,41 @@ def _student_state(user_id: int) -> engine.StudentState:
     return engine.StudentState.from_dict(learner.state)
 
 
+@dataclass
+class _MapContext:
+    """A concept map loaded once for many students (heatmap, class generation)."""
+
+    graph: ConceptGraph
+    rows: dict[str, Concept]
+    order: list[str]
+    prerequisites: dict[str, list[str]]
+
+
+def _map_context(concept_map_id: int) -> _MapContext:
+    graph, rows = load_graph(concept_map_id)
+    return _MapContext(graph, rows, graph.topological_order(), _prerequisite_ids([concept_map_id]))
+
+
 def _mastery_views(
-    course: Course, user_id: int, now: datetime, student: engine.StudentState | None = None
+    course: Course,
+    user_id: int,
+    now: datetime,
+    student: engine.StudentState | None = None,
+    context: _MapContext | None = None,
 ) -> list[MasteryView]:
-    concept_map = course_concept_map(course.id)
-    if concept_map is None:
-        return []
-    graph, rows = load_graph(concept_map.id)
+    if context is None:
+        concept_map = course_concept_map(course.id)
+        if concept_map is None:
+            return []
+        context = _map_context(concept_map.id)
     student = student or _student_state(user_id)
-    prerequisites = _prerequisite_ids([concept_map.id])
     params, threshold = mastery_params(), _threshold()
     views = []
-    for key in graph.topological_order():
-        row = rows[key]
-        m = engine.concept_mastery(params, student, str(row.id), now, threshold, prerequisites)
+    for key in context.order:
+        row = context.rows[key]
+        m = engine.concept_mastery(
+            params, student, str(row.id), now, threshold, context.prerequisites
+        )
         views.append(
             MasteryView(
                 concept_id=row.id,
@@ -1354,8 +1375,8 @@ def class_heatmap(actor: Actor, course_id: int) -> dict:
     concept_map = course_concept_map(course.id)
     if concept_map is None:
         return {"concepts": [], "students": [], "threshold": _threshold(), "as_of": now}
-    graph, rows = load_graph(concept_map.id)
-    order = graph.topological_order()
+    context = _map_context(concept_map.id)
+    graph, rows, order = context.graph, context.rows, context.order
     ids = courses.student_ids(course.id)
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
     learners = {
@@ -1364,9 +1385,8 @@ def class_heatmap(actor: Actor, course_id: int) -> dict:
     }
     students = []
     for uid in sorted(ids, key=lambda i: (users[i].full_name, i)):
-        views = _mastery_views(
-            course, uid, now, learners.get(uid) or engine.StudentState.new(mastery_params())
-        )
+        student = learners.get(uid) or engine.StudentState.new(mastery_params())
+        views = _mastery_views(course, uid, now, student, context)
         cells = [
             {
                 "concept_key": v.concept_key,
@@ -1386,8 +1406,8 @@ def class_heatmap(actor: Actor, course_id: int) -> dict:
             }
         )
     concepts = []
-    for key in order:
-        column = [s["cells"][i] for s in students for i in [order.index(key)]]
+    for index, key in enumerate(order):
+        column = [s["cells"][index] for s in students]
         practised = [c["mastery"] for c in column if c["mastery"] is not None]
         concepts.append(
             {
