@@ -24,17 +24,19 @@ A concept is *truly mastered* when the learner would answer a medium item
 (b = 0) correctly with probability >= 0.70 (the MASTERY_THRESHOLD of 70). The run
 for a learner ends when every concept is truly mastered at the same time (capped).
 
-Three policies see only the learner's answers, through the same per-concept
-mastery estimator:
+Three policies see only the learner's answers, through the same mastery
+estimator: the production engine (``mastery.engine``, default parameters) or,
+with ``--estimator elo``, a plain per-concept Elo rating:
 - generator: ``recommender.generate_assignment`` (sessions of 10 items);
 - fixed: a linear curriculum in topological order, a fixed block of items per
   concept climbing easy -> hard, repeated from the start until done (the block
   size is swept and the best one reported, to be fair to it);
 - random: uniformly random items from concepts the estimator has not marked mastered.
 
-Figures: attempts until everything is truly mastered (mean, median, share of
-learners who finish within the cap) and the share of attempts answered inside
-the desirable-difficulty band (true success probability 60-85%).
+Figures: attempts until everything is truly mastered (mean and median, a
+learner who never finishes counting as the cap; share who finish within it)
+and the share of attempts answered inside the desirable-difficulty band (true
+success probability 60-85%).
 """
 
 from __future__ import annotations
