@@ -77,9 +77,8 @@ class XapiStatement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: every index below leads with institution_id.
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"))
     statement_id: Mapped[uuid.UUID] = mapped_column(db.Uuid)
     credential_id: Mapped[int | None] = mapped_column(
         ForeignKey("xapi_credentials.id", ondelete="SET NULL")

@@ -198,7 +198,8 @@ def store_statements(
             raise bad_request(f"statements[{index}].attachments", str(exc)) from None
     rows = [_row(s, credential.institution_id, credential.id, stored) for s in statements]
     try:
-        inserted = storage.insert_statements(rows)
+        outcome = storage.insert_statements(credential.institution_id, rows)
+        inserted = outcome.inserted
         existing_ids = [row["statement_id"] for row in rows if row["statement_id"] not in inserted]
         if existing_ids:
             existing = storage.stored_statements(credential.institution_id, existing_ids)
@@ -218,9 +219,12 @@ def store_statements(
                             for path in differences[:20]
                         ],
                     )
-        new_ids = [row["statement_id"] for row in rows if row["statement_id"] in inserted]
-        if any(row["is_voiding"] for row in rows) or new_ids:
-            storage.apply_voiding(credential.institution_id, new_ids)
+        targets = {
+            row["object_statement_id"]
+            for row in rows
+            if row["is_voiding"] and row["statement_id"] in inserted
+        }
+        storage.mark_voided(credential.institution_id, targets | outcome.targeted)
         if attachments.parts:
             storage.insert_attachments(
                 [

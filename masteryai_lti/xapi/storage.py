@@ -34,17 +34,65 @@ def _insert(table):
     return insert(table)
 
 
-def insert_statements(rows: Sequence[dict]) -> set[uuid.UUID]:
-    """Insert rows that are not stored yet; return the statement ids actually inserted."""
+@dataclass(frozen=True)
+class InsertOutcome:
+    """Which statements a batch insert stored, and which of those a voiding statement
+    already stored targets (it arrived before its target)."""
+
+    inserted: set[uuid.UUID]
+    targeted: set[uuid.UUID]
+
+
+def insert_statements(institution_id: int, rows: Sequence[dict]) -> InsertOutcome:
+    """Insert rows that are not stored yet, in one round trip on PostgreSQL.
+
+    The same round trip reports new statements that an earlier voiding statement
+    targets, so the common case (no voiding) costs no second query.
+    """
     if not rows:
-        return set()
+        return InsertOutcome(set(), set())
+    table = S.__table__
     statement = (
-        _insert(S.__table__)
+        _insert(table)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=["institution_id", "statement_id"])
-        .returning(S.__table__.c.statement_id)
+        .returning(table.c.statement_id, table.c.is_voiding)
     )
-    return set(db.session.execute(statement).scalars())
+    voider = table.alias("voider")
+    if _dialect() == "postgresql":
+        inserted_rows = statement.cte("inserted")
+        targeted = (
+            exists()
+            .where(
+                voider.c.institution_id == institution_id,
+                voider.c.is_voiding.is_(True),
+                voider.c.object_statement_id == inserted_rows.c.statement_id,
+            )
+            .label("targeted")
+        )
+        result = db.session.execute(
+            select(inserted_rows.c.statement_id, inserted_rows.c.is_voiding, targeted)
+        ).all()
+        return InsertOutcome(
+            {sid for sid, _, _ in result},
+            {sid for sid, is_voiding, hit in result if hit and not is_voiding},
+        )
+    inserted = {sid for sid, _ in db.session.execute(statement).all()}
+    if not inserted:
+        return InsertOutcome(set(), set())
+    targeted_ids = db.session.scalars(
+        select(table.c.statement_id).where(
+            table.c.institution_id == institution_id,
+            table.c.statement_id.in_(list(inserted)),
+            table.c.is_voiding.is_(False),
+            exists().where(
+                voider.c.institution_id == institution_id,
+                voider.c.is_voiding.is_(True),
+                voider.c.object_statement_id == table.c.statement_id,
+            ),
+        )
+    )
+    return InsertOutcome(inserted, set(targeted_ids))
 
 
 def stored_statements(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> dict:
@@ -60,55 +108,22 @@ def stored_statements(institution_id: int, statement_ids: Iterable[uuid.UUID]) -
     return {sid: document for sid, document in result}
 
 
-def apply_voiding(institution_id: int, new_ids: Sequence[uuid.UUID]) -> None:
-    """Mark statements voided by voiding statements among ``new_ids``, and new statements
-    whose voiding statement arrived first.
-
-    A voiding statement never voids another voiding statement (Data 2.3.2, XAPI-00016):
-    such a request is stored and ignored.
+def mark_voided(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> None:
+    """Void these statements, except voiding statements themselves: a voiding statement
+    that targets another voiding statement is stored and ignored (Data 2.3.2, XAPI-00016).
     """
-    if not new_ids:
+    ids = list(statement_ids)
+    if not ids:
         return
-    voiders = (
-        select(S.object_statement_id)
-        .where(
-            S.institution_id == institution_id,
-            S.is_voiding.is_(True),
-            S.statement_id.in_(list(new_ids)),
-        )
-        .scalar_subquery()
-    )
+    table = S.__table__
     db.session.execute(
-        update(S)
-        .where(S.institution_id == institution_id, S.is_voiding.is_(False))
-        .where(S.statement_id.in_(voiders))
-        .values(voided=True)
-        .execution_options(synchronize_session=False)
-    )
-    earlier = aliased_voiding_exists(institution_id)
-    db.session.execute(
-        update(S)
+        update(table)
         .where(
-            S.institution_id == institution_id,
-            S.is_voiding.is_(False),
-            S.voided.is_(False),
-            S.statement_id.in_(list(new_ids)),
-            earlier,
+            table.c.institution_id == institution_id,
+            table.c.is_voiding.is_(False),
+            table.c.statement_id.in_(ids),
         )
         .values(voided=True)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def aliased_voiding_exists(institution_id: int):
-    """EXISTS(a voiding statement targeting the outer statement)."""
-    from sqlalchemy.orm import aliased
-
-    voider = aliased(S)
-    return exists().where(
-        voider.institution_id == institution_id,
-        voider.is_voiding.is_(True),
-        voider.object_statement_id == S.statement_id,
     )
 
 

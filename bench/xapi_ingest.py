@@ -1,0 +1,395 @@
+"""xAPI ingest benchmark: gunicorn + PostgreSQL + Redis, single POSTs and batches of 100.
+
+Run:  .venv/bin/python bench/xapi_ingest.py [--single 3000] [--batches 300] [--workers 3]
+
+What it does, so the figures can be reproduced and judged:
+1. creates a scratch PostgreSQL database, runs the migrations, seeds one institution with
+   a course, ``--learners`` enrolled students linked to xAPI mboxes, and an LRS credential;
+2. starts gunicorn (``wsgi:app``, production settings, Redis for cache and jobs) and one RQ
+   worker that drains the projection outbox;
+3. posts generated statements (a third carry a scored result, so they become mastery
+   attempts as well as engagement events) from ``--clients`` threads: first one statement
+   per request, then arrays of 100;
+4. prints statements/s and p50/p95/p99 request latency for each phase, then verifies that
+   every accepted statement is in PostgreSQL and that the projection outbox drained
+   (no row left ``pending``) — a run that loses or fails to project anything exits 1.
+
+The client runs on the same 2 cores as the server, so the figures are a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VERBS = [
+    (
+        "http://adlnet.gov/expapi/verbs/answered",
+        "http://adlnet.gov/expapi/activities/cmi.interaction",
+    ),
+    ("http://adlnet.gov/expapi/verbs/experienced", "http://adlnet.gov/expapi/activities/lesson"),
+    ("http://id.tincanapi.com/verb/viewed", "http://adlnet.gov/expapi/activities/media"),
+    ("http://adlnet.gov/expapi/verbs/attended", "http://adlnet.gov/expapi/activities/meeting"),
+]
+
+
+def make_statement(rng: random.Random, learners: int) -> dict:
+    verb, activity_type = rng.choice(VERBS)
+    n = rng.randrange(learners)
+    statement = {
+        "id": str(uuid.uuid4()),
+        "actor": {"objectType": "Agent", "mbox": f"mailto:bench{n}@example.org", "name": f"L{n}"},
+        "verb": {"id": verb, "display": {"en-US": verb.rsplit("/", 1)[-1]}},
+        "object": {
+            "objectType": "Activity",
+            "id": f"http://example.org/activity/{rng.randrange(200)}",
+            "definition": {"type": activity_type, "name": {"en-US": "Bench activity"}},
+        },
+        "context": {
+            "registration": str(uuid.uuid4()),
+            "contextActivities": {"parent": [{"id": "http://example.org/course/bench"}]},
+        },
+        "timestamp": "2026-11-24T10:00:00.000Z",
+    }
+    if verb.endswith("answered"):
+        statement["result"] = {
+            "success": rng.random() < 0.7,
+            "score": {"scaled": round(rng.random(), 2)},
+            "duration": "PT42S",
+        }
+    return statement
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def setup_database(url: str, learners: int) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    from config.settings import normalise_database_url
+
+    name = url.rsplit("/", 1)[-1]
+    admin = sa.create_engine(
+        normalise_database_url(url.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi.py"}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    from masteryai_lti import create_app
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.extensions import db
+    from masteryai_lti.identity import service as identities
+    from masteryai_lti.identity.models import User
+    from masteryai_lti.xapi.credentials import issue_credential
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+            "REDIS_URL": "",
+            "JOBS_INLINE": True,
+        }
+    )
+    with app.app_context():
+        institution = identities.create_institution("Bench School", slug="bench")
+        course = Course(
+            institution_id=institution.id,
+            title="Bench course",
+            join_code="BENCH01",
+            lti_context_id="http://example.org/course/bench",
+        )
+        db.session.add(course)
+        db.session.flush()
+        from masteryai_lti.courses import service as courses
+
+        for n in range(learners):
+            user = User(
+                institution_id=institution.id,
+                email=f"bench{n}@school.example",
+                full_name=f"Learner {n}",
+                role="student",
+            )
+            db.session.add(user)
+            db.session.flush()
+            courses.enroll(institution.id, course.id, user.id, "student", "api")
+            identities.link_identity(
+                institution.id, user.id, "mbox", f"mailto:bench{n}@example.org"
+            )
+        db.session.commit()
+        issued = issue_credential(institution.id, "bench")
+    return issued.key, issued.secret
+
+
+class Client:
+    """Posts over plain http.client; one connection per request (gunicorn sync)."""
+
+    def __init__(self, host: str, port: int, key: str, secret: str, version: str) -> None:
+        self.host, self.port = host, port
+        token = base64.b64encode(f"{key}:{secret}".encode()).decode()
+        self.headers = {
+            "Authorization": f"Basic {token}",
+            "X-Experience-API-Version": version,
+            "Content-Type": "application/json",
+        }
+
+    def post(self, payload) -> tuple[int, float, bytes]:
+        body = json.dumps(payload).encode()
+        start = time.perf_counter()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection.request("POST", "/xapi/statements", body=body, headers=self.headers)
+        response = connection.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - start
+        connection.close()
+        return response.status, elapsed, data
+
+
+def run_phase(client: Client, payloads: list, clients: int) -> dict:
+    latencies: list[float] = []
+    failures: list[str] = []
+    accepted: list[str] = []
+    lock = threading.Lock()
+    queue = list(reversed(payloads))
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                payload = queue.pop()
+            status, elapsed, data = client.post(payload)
+            with lock:
+                latencies.append(elapsed)
+                if status == 200:
+                    accepted.extend(json.loads(data))
+                else:
+                    failures.append(f"{status} {data[:200]!r}")
+
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "statements": len(accepted),
+        "failures": failures,
+        "ids": accepted,
+        "wall_s": wall,
+        "statements_per_s": len(accepted) / wall,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+def wait_for(host: str, port: int, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, port, timeout=1)
+            connection.request("GET", "/xapi/about")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def verify(url: str, ids: list[str], timeout_s: float) -> dict:
+    import sqlalchemy as sa
+
+    from config.settings import normalise_database_url
+
+    engine = sa.create_engine(normalise_database_url(url))
+    deadline = time.time() + timeout_s
+    with engine.connect() as connection:
+        stored = connection.scalar(sa.text("SELECT count(*) FROM xapi_statements"))
+        wanted = set(ids)
+        found = set()
+        chunk = list(wanted)
+        for start in range(0, len(chunk), 5000):
+            rows = connection.execute(
+                sa.text(
+                    "SELECT statement_id::text FROM xapi_statements WHERE statement_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": chunk[start : start + 5000]},
+            )
+            found.update(row[0] for row in rows)
+        drain_start = time.time()
+        while True:
+            pending = connection.scalar(
+                sa.text("SELECT count(*) FROM xapi_statements WHERE projection_state = 'pending'")
+            )
+            connection.commit()
+            if pending == 0 or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        states = dict(
+            connection.execute(
+                sa.text("SELECT projection_state, count(*) FROM xapi_statements GROUP BY 1")
+            ).all()
+        )
+        events = (
+            connection.scalar(sa.text("SELECT count(*) FROM engagement_events"))
+            if _has(connection, "engagement_events")
+            else None
+        )
+        attempts = (
+            connection.scalar(sa.text("SELECT count(*) FROM mastery_attempts"))
+            if _has(connection, "mastery_attempts")
+            else None
+        )
+    engine.dispose()
+    return {
+        "stored_rows": stored,
+        "accepted_ids_missing": len(wanted - found),
+        "pending_after_drain": pending,
+        "drain_wait_s": round(time.time() - drain_start, 1),
+        "projection_states": states,
+        "engagement_events": events,
+        "mastery_attempts": attempts,
+    }
+
+
+def _has(connection, table: str) -> bool:
+    import sqlalchemy as sa
+
+    return bool(connection.scalar(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database", default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_xapi"
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--port", type=int, default=5099)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--clients", type=int, default=6, help="client threads")
+    parser.add_argument("--single", type=int, default=3000, help="single-statement POSTs")
+    parser.add_argument("--batches", type=int, default=300, help="POSTs of 100 statements")
+    parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--version", default="1.0.3")
+    parser.add_argument("--drain-timeout", type=float, default=600)
+    args = parser.parse_args()
+
+    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "x" * 40)
+    key, secret = setup_database(args.database, args.learners)
+    env = {
+        **os.environ,
+        "MASTERYAI_ENV": "production",
+        "DATABASE_URL": args.database,
+        "REDIS_URL": args.redis,
+        "JOBS_INLINE": "false",
+        "LOG_LEVEL": "WARNING",
+        "FLASK_APP": "wsgi.py",
+    }
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    subprocess.run(
+        ["redis-cli", "-n", args.redis.rsplit("/", 1)[-1], "FLUSHDB"], capture_output=True
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "masteryai", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for("127.0.0.1", args.port)
+        client = Client("127.0.0.1", args.port, key, secret, args.version)
+        rng = random.Random(7)
+        run_phase(client, [make_statement(rng, args.learners) for _ in range(200)], args.clients)
+        single = run_phase(
+            client, [make_statement(rng, args.learners) for _ in range(args.single)], args.clients
+        )
+        batched = run_phase(
+            client,
+            [[make_statement(rng, args.learners) for _ in range(100)] for _ in range(args.batches)],
+            args.clients,
+        )
+        ids = single["ids"] + batched["ids"]
+        checks = verify(args.database, ids, args.drain_timeout)
+    finally:
+        for process in (gunicorn, worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (gunicorn, worker):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    print("xAPI ingest benchmark")
+    print(
+        f"  conditions: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
+        f"gunicorn sync x{args.workers}, {args.clients} client threads on the same machine, "
+        f"PostgreSQL (synchronous_commit on), Redis {args.redis}, xAPI {args.version}, "
+        f"{args.learners} linked learners, 1 RQ projection worker"
+    )
+    for name, phase in (("single", single), ("batch of 100", batched)):
+        print(
+            f"  {name:>12}: {phase['statements']:>6} statements in {phase['requests']} requests, "
+            f"{phase['statements_per_s']:8.0f} statements/s, latency p50 {phase['p50_ms']:.1f} ms "
+            f"p95 {phase['p95_ms']:.1f} ms p99 {phase['p99_ms']:.1f} ms, "
+            f"failures {len(phase['failures'])}"
+        )
+        for failure in phase["failures"][:3]:
+            print(f"      e.g. {failure}")
+    print(f"  durability and projection: {json.dumps(checks)}")
+    ok = (
+        checks["accepted_ids_missing"] == 0
+        and checks["pending_after_drain"] == 0
+        and not single["failures"]
+        and not batched["failures"]
+    )
+    print("  verdict: " + ("every accepted statement stored and projected" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
