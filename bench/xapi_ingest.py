@@ -240,7 +240,8 @@ def verify(url: str, ids: list[str], timeout_s: float) -> dict:
         for start in range(0, len(chunk), 5000):
             rows = connection.execute(
                 sa.text(
-                    "SELECT statement_id::text FROM xapi_statements WHERE statement_id = ANY(CAST(:ids AS uuid[]))"
+                    "SELECT statement_id::text FROM xapi_statements"
+                    " WHERE statement_id = ANY(CAST(:ids AS uuid[]))"
                 ),
                 {"ids": chunk[start : start + 5000]},
             )
