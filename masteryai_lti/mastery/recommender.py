@@ -263,7 +263,9 @@ def plan_concepts(
                 f"{name} was mastered but not practised for {idle:.0f} days "
                 f"(now {m:.0f}/100); a short review keeps it from fading"
             )
-            review.append(((-idle, m, key), ConceptPlan(key, "review", m, why)))
+            # Lowest mastery first: the concept closest to slipping under the
+            # threshold (or most likely overestimated) needs the review most.
+            review.append(((m, -idle, key), ConceptPlan(key, "review", m, why)))
     focus.sort(key=lambda t: t[0])
     review.sort(key=lambda t: t[0])
     return [p for _, p in focus], [p for _, p in review], skipped
@@ -355,7 +357,8 @@ def generate_assignment(
     # Leftover practice slots (small bank, everything mastered) go to review too.
     review_budget = length - len(practice_picks)
     if review and review_budget > 0:
-        quotas = _split(review_budget, min(len(review), review_budget))
+        # A few items per reviewed concept (up to 3) rather than one each of many.
+        quotas = _split(review_budget, min(len(review), -(-review_budget // 3)))
         for plan, quota in zip(review, quotas, strict=False):
             picks = _pick_items(
                 plan,

@@ -214,3 +214,17 @@ def test_a_concept_never_practised_is_not_mastered_however_high_the_estimate():
     assert "not yet shown" in result.concepts[0].reason
     # and it does not yet unlock c
     assert all(p.concept_key != "c" for p in result.picks)
+
+
+def test_review_takes_the_weakest_mastered_concept_first():
+    old = NOW - timedelta(days=30)
+    st_ = {
+        "a": ConceptState(mastery=95, attempts=5, peak_mastery=95, last_practiced=old),
+        "d": ConceptState(mastery=72, attempts=5, peak_mastery=90, last_practiced=old),
+        "b": ConceptState(mastery=90, attempts=5, peak_mastery=90, last_practiced=NOW),
+        "c": ConceptState(mastery=90, attempts=5, peak_mastery=90, last_practiced=NOW),
+    }
+    config = GeneratorSettings(length=3)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    assert [p.concept_key for p in result.picks] == ["d", "d", "d"]
+    assert all(p.kind == "review" for p in result.picks)
