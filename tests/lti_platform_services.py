@@ -73,6 +73,8 @@ class ServicesPlatform(TestPlatform):
     registration_status: int = 201
     product_family_code: str = "moodle"
     down: bool = False
+    # Requests answered 503 because the platform was down.
+    refused_while_down: int = 0
     tool_jwks_provider: Callable[[], dict] | None = None
     # Platform state.
     line_items: dict[int, dict] = field(default_factory=dict)
@@ -208,6 +210,7 @@ class ServicesPlatform(TestPlatform):
         @app.before_request
         def _maybe_down():
             if platform.down:
+                platform.refused_while_down += 1
                 return _problem(503, "platform is down for maintenance")
             platform.service_requests.append(
                 {

@@ -195,24 +195,28 @@ def resolve_line_item(client: PlatformServiceClient, link: ResourceLink, payload
     return url
 
 
-def _claim(entry_id: int, now: datetime) -> bool:
-    """Take an entry for delivery; False when another drain holds it.
+def claim(entry_ids: list[int], now: datetime) -> list[int]:
+    """Take due entries for delivery in one statement; returns the ids this drain got.
 
-    A conditional UPDATE instead of SELECT … FOR UPDATE works the same on SQLite
-    and PostgreSQL, and the lease means a crashed worker's entry comes back.
+    A conditional UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35) instead of
+    SELECT … FOR UPDATE: entries another drain holds are simply not returned, and
+    the lease means a crashed worker's entries come back after CLAIM_LEASE_SECONDS.
     """
-    claimed = db.session.execute(
+    if not entry_ids:
+        return []
+    claimed = db.session.scalars(
         update(ScoreOutboxEntry)
         .where(
-            ScoreOutboxEntry.id == entry_id,
+            ScoreOutboxEntry.id.in_(entry_ids),
             ScoreOutboxEntry.status == "pending",
             ScoreOutboxEntry.next_attempt_at <= now,
         )
         .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+        .returning(ScoreOutboxEntry.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).all()
     db.session.commit()
-    return claimed == 1
+    return sorted(claimed)
 
 
 def deliver(
@@ -221,18 +225,27 @@ def deliver(
     now: datetime,
     http: requests.Session | None = None,
     clock: Callable[[], datetime] = utcnow,
+    clients: dict[int, PlatformServiceClient] | None = None,
 ) -> str:
     """One delivery attempt of a claimed entry; records the outcome. Commits.
 
+    ``clients`` reuses one service client per registration across a drain.
     Returns the entry's new status.
     """
     entry.attempts += 1
+    clients = {} if clients is None else clients
     try:
-        registration = db.session.get(LtiRegistration, entry.registration_id)
         link = db.session.get(ResourceLink, entry.resource_link_pk)
-        if registration is None or link is None:
-            raise PlatformServiceError("the platform or link was removed", retryable=False)
-        client = service_client_for(registration, http=http, clock=clock)
+        client = clients.get(entry.registration_id)
+        if client is None:
+            registration = db.session.get(LtiRegistration, entry.registration_id)
+            if registration is None:
+                raise PlatformServiceError("the platform registration was removed", retryable=False)
+            client = clients[entry.registration_id] = service_client_for(
+                registration, http=http, clock=clock
+            )
+        if link is None:
+            raise PlatformServiceError("the resource link was removed", retryable=False)
         if not entry.lineitem_url:
             entry.lineitem_url = resolve_line_item(client, link, entry.payload)
         response = grading.send_score(client, entry.lineitem_url, entry.payload)
@@ -274,11 +287,24 @@ def drain_outbox(
         .order_by(ScoreOutboxEntry.id)
         .limit(limit)
     ).all()
-    for entry_id in due:
-        if not _claim(entry_id, now):
-            continue
+    clients: dict[int, PlatformServiceClient] = {}
+    # Platforms found unavailable in this drain: their other entries wait for the
+    # same retry instead of each paying a timeout against a dead server.
+    unavailable: dict[int, ScoreOutboxEntry] = {}
+    for entry_id in claim(list(due), now):
         entry = db.session.get(ScoreOutboxEntry, entry_id)
-        status = deliver(entry, now=now, http=http)
+        failed_first = unavailable.get(entry.registration_id)
+        if failed_first is not None:
+            entry.next_attempt_at = failed_first.next_attempt_at
+            entry.last_error = (
+                f"not attempted, the platform was unavailable: {failed_first.last_error}"
+            )
+            db.session.commit()
+            report.retrying.append(entry_id)
+            continue
+        status = deliver(entry, now=now, http=http, clients=clients)
+        if status == "pending":
+            unavailable[entry.registration_id] = entry
         {"sent": report.sent, "pending": report.retrying, "failed": report.failed}[status].append(
             entry_id
         )

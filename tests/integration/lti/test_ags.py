@@ -401,9 +401,9 @@ def test_two_drains_never_deliver_the_same_entry_twice(app, client, services_pla
             deliver=False,
         ).id
         now = utcnow()
-        assert outbox._claim(entry_id, now) is True
+        assert outbox.claim([entry_id], now) == [entry_id]
         # A second worker sees the entry leased, not due.
-        assert outbox._claim(entry_id, now) is False
+        assert outbox.claim([entry_id], now) == []
         assert outbox.drain_outbox(now=now) == {"sent": 0, "retrying": 0, "failed": 0}
         # The lease runs out (the first worker died): it is delivered once.
         later = now + timedelta(seconds=outbox.CLAIM_LEASE_SECONDS + 1)
@@ -442,3 +442,33 @@ def test_scores_are_drained_by_an_rq_worker_when_redis_is_configured(
     finally:
         # ``jobs`` is a module global that make_app re-bound: give it back to the test app.
         jobs.init_app(app)
+
+
+def test_one_unavailable_platform_costs_one_attempt_per_drain(app, client, services_platform):
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    platform.down = True
+    with app.app_context():
+        ids = [
+            outbox.record_score(
+                resource_link_pk=link_pk,
+                user_id=student.id,
+                score_given=n,
+                score_maximum=5,
+                deliver=False,
+            ).id
+            for n in range(4)
+        ]
+        assert outbox.drain_outbox() == {"sent": 0, "retrying": 4, "failed": 0}
+    entries = [_entry(app, i) for i in ids]
+    assert [e.attempts for e in entries] == [1, 0, 0, 0]
+    assert len({e.next_attempt_at for e in entries}) == 1
+    assert entries[1].last_error.startswith("not attempted")
+    # Only the first entry's token request reached the dead platform.
+    assert platform.refused_while_down == 1
+    platform.down = False
+    with app.app_context():
+        later = entries[0].next_attempt_at + timedelta(seconds=1)
+        assert outbox.drain_outbox(now=later) == {"sent": 4, "retrying": 0, "failed": 0}
+    assert [s["scoreGiven"] for s in platform.scores] == [0.0, 1.0, 2.0, 3.0]
