@@ -180,3 +180,20 @@ def test_difficulty_climbs_as_mastery_grows(client, world):
     later = mean_difficulty()
     assert start is not None
     assert later is None or later > start  # harder items, or geo is mastered and dropped
+
+
+def test_remaining_endpoints_refuse_other_roles_and_tenants(client, world):
+    made = client.post(
+        f"{base(world)}/assignments/generate", json={"length": 2}, headers=world.teacher
+    ).get_json()
+    detail = f"{base(world)}/assignments/{made[0]['id']}"
+    for headers in (world.outsider, world.foreign_student, world.other_teacher):
+        assert client.get(detail, headers=headers).status_code == 404
+        assert client.get(f"{base(world)}/assignments", headers=headers).status_code == 404
+        assert client.get(f"{base(world)}/recommendations/me", headers=headers).status_code == 404
+        assert client.get(f"{base(world)}/mastery/me", headers=headers).status_code == 404
+    prereqs = f"{base(world)}/concepts/mul/prerequisites"
+    assert client.put(prereqs, json={"prerequisites": []}, headers=world.student).status_code == 403
+    use = f"{base(world)}/concept-graph/use"
+    assert client.post(use, json={"concept_map_id": 1}, headers=world.student).status_code == 403
+    assert client.get(detail).status_code == 401
