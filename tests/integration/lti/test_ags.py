@@ -472,3 +472,23 @@ def test_one_unavailable_platform_costs_one_attempt_per_drain(app, client, servi
         later = entries[0].next_attempt_at + timedelta(seconds=1)
         assert outbox.drain_outbox(now=later) == {"sent": 4, "retrying": 0, "failed": 0}
     assert [s["scoreGiven"] for s in platform.scores] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_drain_outbox_command_delivers_due_scores(app, client, runner, services_platform):
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    with app.app_context():
+        outbox.record_score(
+            resource_link_pk=link_pk,
+            user_id=student.id,
+            score_given=6,
+            score_maximum=6,
+            deliver=False,
+        )
+
+    result = runner.invoke(args=["lti", "drain-outbox"])
+
+    assert result.exit_code == 0, result.output
+    assert "sent 1, retrying 0, failed 0" in result.output
+    assert [s["scoreGiven"] for s in platform.scores] == [6.0]

@@ -206,3 +206,16 @@ def test_sync_needs_a_teacher_and_a_roster_service(app, client, services_platfor
     down = client.post(f"/api/v1/courses/{course_id}/roster-sync", headers=auth_for(app, teacher))
     assert down.status_code == 502
     assert down.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_sync_roster_command(app, client, runner, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=5)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+
+    result = runner.invoke(args=["lti", "sync-roster", str(course_id)])
+
+    assert result.exit_code == 0, result.output
+    assert "7 members over 3 page(s): 6 new users" in result.output
+    missing = runner.invoke(args=["lti", "sync-roster", "999999"])
+    assert missing.exit_code != 0 and "No such course" in missing.output
