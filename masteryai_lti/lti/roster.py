@@ -245,5 +245,35 @@ def sync_course_for_actor(actor: Actor, course_id: int) -> RosterSyncReport:
 
 
 def sync_course_job(course_id: int) -> dict:
-    """Background form of :func:`sync_course` (for ``extensions.jobs.enqueue``)."""
-    return sync_course(course_id).as_dict()
+    """Background form of :func:`sync_course` (for ``extensions.jobs.enqueue``).
+
+    A platform failure is logged and reported, not raised: the next request retries.
+    """
+    try:
+        return sync_course(course_id).as_dict()
+    except (PlatformServiceError, Conflict, NotFound) as exc:
+        db.session.rollback()
+        log.warning("roster sync of course %s failed: %s", course_id, exc)
+        return {"error": str(exc)}
+
+
+# A course's roster is synced at most once per this many seconds when requested
+# automatically (e.g. after every teacher launch).
+AUTO_SYNC_INTERVAL_SECONDS = 3600
+
+
+def request_sync(course_id: int, *, interval: int = AUTO_SYNC_INTERVAL_SECONDS) -> bool:
+    """Enqueue a roster sync unless one was requested within ``interval`` seconds.
+
+    Meant for the launch path: a teacher's launch calls it and returns at once (the
+    sync runs on the RQ worker, inline in the embedded default). Returns whether a
+    sync was enqueued. Without Redis the once-per-interval guard falls back to
+    syncing (the cache answers False when down, so nothing is skipped silently).
+    """
+    from masteryai_lti.extensions import cache, jobs
+
+    key = f"lti:roster-sync-requested:{course_id}"
+    if cache.available and not cache.set_if_absent(key, True, ttl=interval):
+        return False
+    jobs.enqueue(sync_course_job, course_id)
+    return True

@@ -492,3 +492,19 @@ def test_drain_outbox_command_delivers_due_scores(app, client, runner, services_
     assert result.exit_code == 0, result.output
     assert "sent 1, retrying 0, failed 0" in result.output
     assert [s["scoreGiven"] for s in platform.scores] == [6.0]
+
+
+def test_moodle_style_line_item_urls_keep_their_query(app, client, services_platform):
+    platform = services_platform
+    platform.lineitem_query = "?type_id=2"
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    teacher, student = lti_user(app, platform, "teacher"), lti_user(app, platform, "student")
+    headers = auth_for(app, teacher)
+
+    _post_grade(client, headers, course_id, link_pk, student.id, given=9)
+    results = client.get(f"/api/v1/courses/{course_id}/links/{link_pk}/results", headers=headers)
+
+    paths = [r["path"] for r in platform.service_requests if "/lineitems/1/" in r["path"]]
+    assert "/ags/course-ctx-1/lineitems/1/scores?type_id=2" in paths
+    assert "/ags/course-ctx-1/lineitems/1/results?type_id=2" in paths
+    assert results.get_json()[0]["result_score"] == 9.0

@@ -219,3 +219,24 @@ def test_sync_roster_command(app, client, runner, services_platform):
     assert "7 members over 3 page(s): 6 new users" in result.output
     missing = runner.invoke(args=["lti", "sync-roster", "999999"])
     assert missing.exit_code != 0 and "No such course" in missing.output
+
+
+def test_request_sync_runs_once_per_interval(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=2)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        assert roster.request_sync(course_id) is True
+        assert len(courses.student_ids(course_id)) == 3  # ran inline: 2 learners + student
+        assert roster.request_sync(course_id) is False  # within the interval
+    first_pages = [r for r in platform.service_requests if r["path"] == "/nrps/course-ctx-1?"]
+    assert len(first_pages) == 1
+
+
+def test_background_sync_logs_a_platform_failure_instead_of_raising(app, client, services_platform):
+    platform = services_platform
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    platform.down = True
+    with app.app_context():
+        outcome = roster.sync_course_job(course_id)
+    assert "503" in outcome["error"]
