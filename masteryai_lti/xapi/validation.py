@@ -166,12 +166,6 @@ def is_xapi_2(version: str) -> bool:
     return str(version).startswith("2.")
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -194,7 +188,9 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def fail(self, path: str, rule: str) -> None:
-        self.problems.append(Problem(path, rule))
+        # Paths are built as parent + ".key" (cheap on the valid path, which is the
+        # common one); a statement at the root leaves a leading dot to drop here.
+        self.problems.append(Problem(path[1:] if path.startswith(".") else path, rule))
 
     # -- generic shapes -------------------------------------------------------------
 
@@ -212,10 +208,10 @@ class _Checker:
         for key, value in obj.items():
             if key not in allowed:
                 # Data 2.2.s4.b1.b1: properties not defined by the spec are rejected.
-                self.fail(_join(path, key), f"'{key}' is not a property of {what}")
+                self.fail(path + "." + key, f"'{key}' is not a property of {what}")
             elif value is None:
                 self.fail(
-                    _join(path, key),
+                    path + "." + key,
                     f"'{key}' must not be null (null is allowed only inside extensions)",
                 )
 
@@ -223,7 +219,7 @@ class _Checker:
         ok = True
         for key in keys:
             if key not in obj:
-                self.fail(_join(path, key), f"{what} requires '{key}'")
+                self.fail(path + "." + key, f"{what} requires '{key}'")
                 ok = False
         return ok
 
@@ -267,7 +263,7 @@ class _Checker:
         if value is None or not self._object(value, path, what):
             return
         for tag, text in value.items():
-            child = _join(path, tag)
+            child = path + "." + tag
             if not is_language_tag(tag):
                 self.fail(child, f"'{tag}' in {what} is not an RFC 5646 language tag")
             if not isinstance(text, str):
@@ -279,7 +275,7 @@ class _Checker:
             return
         for key in value:
             if not is_iri(key):
-                self.fail(_join(path, key), "extension keys must be IRIs with a scheme")
+                self.fail(path + "." + key, "extension keys must be IRIs with a scheme")
 
     # -- actors -----------------------------------------------------------------------
 
@@ -290,7 +286,7 @@ class _Checker:
                 continue
             count += 1
             value = obj[key]
-            child = _join(path, key)
+            child = path + "." + key
             if key == "mbox":
                 if self._string(value, child, "mbox") and not _MAILTO_RE.match(value):
                     self.fail(child, "mbox must be a mailto IRI, e.g. mailto:ann@example.com")
@@ -314,9 +310,9 @@ class _Checker:
         self._keys(value, {"homePage", "name"}, path, "an Account")
         self._required(value, ("homePage", "name"), path, "an Account")
         if "homePage" in value:
-            self._iri(value["homePage"], _join(path, "homePage"), "account.homePage")
+            self._iri(value["homePage"], path + ".homePage", "account.homePage")
         if "name" in value:
-            self._string(value["name"], _join(path, "name"), "account.name")
+            self._string(value["name"], path + ".name", "account.name")
 
     def agent(self, value: object, path: str, *, require_type: bool = False) -> None:
         """Data 2.4.2.1: an Agent has exactly one IFI; objectType is "Agent" if present."""
@@ -325,7 +321,7 @@ class _Checker:
         self._keys(value, _AGENT_KEYS, path, "an Agent")
         self._object_type_field(value, path, ("Agent",), required=require_type)
         if "name" in value:
-            self._string(value["name"], _join(path, "name"), "name")
+            self._string(value["name"], path + ".name", "name")
         if self._ifis(value, path, "an Agent") == 0:
             self.fail(path, "an Agent must have exactly one of mbox, mbox_sha1sum, openid, account")
 
@@ -336,16 +332,16 @@ class _Checker:
         self._keys(value, _GROUP_KEYS, path, "a Group")
         self._object_type_field(value, path, ("Group",), required=True)
         if "name" in value:
-            self._string(value["name"], _join(path, "name"), "name")
+            self._string(value["name"], path + ".name", "name")
         ifis = self._ifis(value, path, "an identified Group")
         members = value.get("member")
-        member_path = _join(path, "member")
+        member_path = path + ".member"
         if "member" in value and members is not None:
             if not isinstance(members, list):
                 self.fail(member_path, f"member must be an array of Agents, not {_kind(members)}")
                 return
             for index, member in enumerate(members):
-                item = _join(member_path, index)
+                item = f"{member_path}[{index}]"
                 if isinstance(member, dict) and member.get("objectType") == "Group":
                     # Data 2.4.2.2.s2.b2: a Group MUST NOT contain Group objects.
                     self.fail(item, "a Group's members must be Agents, not Groups")
@@ -373,7 +369,7 @@ class _Checker:
             members = value.get("member")
             if isinstance(members, list) and len(members) != 2:
                 self.fail(
-                    _join(path, "member"),
+                    path + ".member",
                     "an authority Group must have exactly two members (Data 2.4.9.s3.b2)",
                 )
         else:
@@ -382,7 +378,7 @@ class _Checker:
     def _object_type_field(
         self, obj: dict, path: str, allowed: tuple[str, ...], *, required: bool
     ) -> None:
-        child = _join(path, "objectType")
+        child = path + ".objectType"
         if "objectType" not in obj:
             if required:
                 self.fail(child, f"objectType is required here and must be {' or '.join(allowed)}")
@@ -403,9 +399,9 @@ class _Checker:
             return
         self._keys(value, {"id", "display"}, path, "a Verb")
         if self._required(value, ("id",), path, "a Verb"):
-            self._iri(value["id"], _join(path, "id"), "verb.id")
+            self._iri(value["id"], path + ".id", "verb.id")
         if "display" in value:
-            self.language_map(value["display"], _join(path, "display"), "verb.display")
+            self.language_map(value["display"], path + ".display", "verb.display")
 
     def activity(self, value: object, path: str) -> None:
         """Data 2.4.4.1: id (IRI, required), optional definition."""
@@ -414,9 +410,9 @@ class _Checker:
         self._keys(value, _ACTIVITY_KEYS, path, "an Activity")
         self._object_type_field(value, path, ("Activity",), required=False)
         if self._required(value, ("id",), path, "an Activity"):
-            self._iri(value["id"], _join(path, "id"), "activity id")
+            self._iri(value["id"], path + ".id", "activity id")
         if "definition" in value:
-            self.definition(value["definition"], _join(path, "definition"))
+            self.definition(value["definition"], path + ".definition")
 
     def definition(self, value: object, path: str) -> None:
         """Data 2.4.4.1 Activity Definition, interaction activities included."""
@@ -425,23 +421,23 @@ class _Checker:
         self._keys(value, _DEFINITION_KEYS, path, "an Activity definition")
         for key in ("name", "description"):
             if key in value:
-                self.language_map(value[key], _join(path, key), f"definition.{key}")
+                self.language_map(value[key], path + "." + key, f"definition.{key}")
         if "type" in value:
-            self._iri(value["type"], _join(path, "type"), "definition.type")
+            self._iri(value["type"], path + ".type", "definition.type")
         if "moreInfo" in value:
-            self._iri(value["moreInfo"], _join(path, "moreInfo"), "definition.moreInfo")
+            self._iri(value["moreInfo"], path + ".moreInfo", "definition.moreInfo")
         if "extensions" in value:
-            self.extensions(value["extensions"], _join(path, "extensions"))
+            self.extensions(value["extensions"], path + ".extensions")
         interaction = value.get("interactionType")
         if "interactionType" in value and interaction is not None:
             if not isinstance(interaction, str) or interaction not in INTERACTION_TYPES:
                 self.fail(
-                    _join(path, "interactionType"),
+                    path + ".interactionType",
                     f"interactionType must be one of {', '.join(sorted(INTERACTION_TYPES))}",
                 )
         if "correctResponsesPattern" in value:
             pattern = value["correctResponsesPattern"]
-            child = _join(path, "correctResponsesPattern")
+            child = path + ".correctResponsesPattern"
             if "interactionType" not in value:
                 # Data 2.4.4.1.s8.b1: interaction properties need an interactionType.
                 self.fail(child, "correctResponsesPattern requires interactionType")
@@ -453,16 +449,16 @@ class _Checker:
             elif isinstance(pattern, list):
                 for index, item in enumerate(pattern):
                     if item is None:
-                        self.fail(_join(child, index), "a correct response must not be null")
+                        self.fail(f"{child}[{index}]", "a correct response must not be null")
                     else:
-                        self._string(item, _join(child, index), "a correct response")
+                        self._string(item, f"{child}[{index}]", "a correct response")
         allowed = (
             _COMPONENTS_FOR_TYPE.get(interaction, set()) if isinstance(interaction, str) else set()
         )
         for key in _COMPONENT_LISTS:
             if key not in value:
                 continue
-            child = _join(path, key)
+            child = path + "." + key
             if "interactionType" not in value:
                 self.fail(child, f"'{key}' requires interactionType")
             elif (
@@ -482,29 +478,25 @@ class _Checker:
             return
         seen: set[str] = set()
         for index, component in enumerate(value):
-            item = _join(path, index)
+            item = f"{path}[{index}]"
             if not self._object(component, item, "an interaction component"):
                 continue
             self._keys(component, {"id", "description"}, item, "an interaction component")
             if self._required(component, ("id",), item, "an interaction component"):
                 cid = component["id"]
-                if self._string(cid, _join(item, "id"), "component id"):
+                if self._string(cid, item + ".id", "component id"):
                     if cid in seen:
-                        self.fail(
-                            _join(item, "id"), f"interaction component id {cid!r} is repeated"
-                        )
+                        self.fail(item + ".id", f"interaction component id {cid!r} is repeated")
                     seen.add(cid)
             if "description" in component:
-                self.language_map(
-                    component["description"], _join(item, "description"), "description"
-                )
+                self.language_map(component["description"], item + ".description", "description")
 
     def statement_ref(self, value: dict, path: str) -> None:
         """Data 2.4.4.2: objectType "StatementRef" and a UUID id, nothing else."""
         self._keys(value, {"objectType", "id"}, path, "a StatementRef")
         self._object_type_field(value, path, ("StatementRef",), required=True)
         if self._required(value, ("id",), path, "a StatementRef"):
-            self._uuid(value["id"], _join(path, "id"), "StatementRef id")
+            self._uuid(value["id"], path + ".id", "StatementRef id")
 
     def object(self, value: object, path: str, *, in_substatement: bool = False) -> str | None:
         """Data 2.4.4: the object by its objectType; returns the kind found."""
@@ -520,12 +512,12 @@ class _Checker:
         elif kind == "SubStatement":
             if in_substatement:
                 # Data 2.4.4.3.s2.b3: a SubStatement MUST NOT contain a SubStatement.
-                self.fail(_join(path, "objectType"), "a SubStatement cannot contain a SubStatement")
+                self.fail(path + ".objectType", "a SubStatement cannot contain a SubStatement")
             else:
                 self.substatement(value, path)
         else:
             self.fail(
-                _join(path, "objectType"),
+                path + ".objectType",
                 "objectType must be Activity, Agent, Group, SubStatement or StatementRef, "
                 f"not {kind!r}",
             )
@@ -536,7 +528,7 @@ class _Checker:
         """Data 2.4.4.3: like a Statement without id, stored, version, authority."""
         for key in ("id", "stored", "version", "authority"):
             if key in value:
-                self.fail(_join(path, key), f"a SubStatement must not have '{key}' (Data 2.4.4.3)")
+                self.fail(path + "." + key, f"a SubStatement must not have '{key}' (Data 2.4.4.3)")
         self._keys(
             value,
             _SUBSTATEMENT_KEYS | {"id", "stored", "version", "authority"},
@@ -553,21 +545,21 @@ class _Checker:
             return
         self._keys(value, _RESULT_KEYS, path, "a Result")
         if "score" in value:
-            self.score(value["score"], _join(path, "score"))
+            self.score(value["score"], path + ".score")
         for key in ("success", "completion"):
             if key in value:
-                self._bool(value[key], _join(path, key), f"result.{key}")
+                self._bool(value[key], path + "." + key, f"result.{key}")
         if "response" in value:
-            self._string(value["response"], _join(path, "response"), "result.response")
+            self._string(value["response"], path + ".response", "result.response")
         if "duration" in value:
             duration = value["duration"]
-            child = _join(path, "duration")
+            child = path + ".duration"
             if self._string(duration, child, "result.duration") and not is_duration(duration):
                 self.fail(
                     child, "result.duration must be an ISO 8601 duration such as PT1H30M (Data 4.6)"
                 )
         if "extensions" in value:
-            self.extensions(value["extensions"], _join(path, "extensions"))
+            self.extensions(value["extensions"], path + ".extensions")
 
     def score(self, value: object, path: str) -> None:
         """Data 2.4.5.1: scaled in [-1, 1]; min <= raw <= max; min < max."""
@@ -577,18 +569,18 @@ class _Checker:
         numbers = {
             key: value[key]
             for key in _SCORE_KEYS
-            if key in value and self._number(value[key], _join(path, key), f"score.{key}")
+            if key in value and self._number(value[key], path + "." + key, f"score.{key}")
         }
         scaled = numbers.get("scaled")
         if scaled is not None and not -1 <= scaled <= 1:
-            self.fail(_join(path, "scaled"), "score.scaled must be between -1 and 1")
+            self.fail(path + ".scaled", "score.scaled must be between -1 and 1")
         low, high, raw = numbers.get("min"), numbers.get("max"), numbers.get("raw")
         if low is not None and high is not None and not low < high:
-            self.fail(_join(path, "max"), "score.max must be greater than score.min")
+            self.fail(path + ".max", "score.max must be greater than score.min")
         if raw is not None and low is not None and raw < low:
-            self.fail(_join(path, "raw"), "score.raw must not be less than score.min")
+            self.fail(path + ".raw", "score.raw must not be less than score.min")
         if raw is not None and high is not None and raw > high:
-            self.fail(_join(path, "raw"), "score.raw must not be greater than score.max")
+            self.fail(path + ".raw", "score.raw must not be greater than score.max")
 
     def context(self, value: object, path: str, object_kind: str | None) -> None:
         """Data 2.4.6 (and IEEE 9274.1.1 4.2.2.5 contextAgents/contextGroups)."""
@@ -596,39 +588,39 @@ class _Checker:
             return
         self._keys(value, _CONTEXT_KEYS_2 if self.v2 else _CONTEXT_KEYS_1, path, "a Context")
         if "registration" in value:
-            self._uuid(value["registration"], _join(path, "registration"), "context.registration")
+            self._uuid(value["registration"], path + ".registration", "context.registration")
         if value.get("instructor") is not None:
-            self.actor(value["instructor"], _join(path, "instructor"))
+            self.actor(value["instructor"], path + ".instructor")
         if value.get("team") is not None:
             team = value["team"]
             if isinstance(team, dict) and team.get("objectType") != "Group":
                 # Data 2.4.6.s3 table: team is a Group, so objectType "Group" is required.
-                self.fail(_join(path, "team"), "context.team must be a Group (objectType 'Group')")
-            self.group(team, _join(path, "team"))
+                self.fail(path + ".team", "context.team must be a Group (objectType 'Group')")
+            self.group(team, path + ".team")
         if value.get("contextActivities") is not None:
-            self.context_activities(value["contextActivities"], _join(path, "contextActivities"))
+            self.context_activities(value["contextActivities"], path + ".contextActivities")
         for key in ("revision", "platform"):
             if key in value:
-                self._string(value[key], _join(path, key), f"context.{key}")
+                self._string(value[key], path + "." + key, f"context.{key}")
                 if object_kind is not None and object_kind != "Activity":
                     # Data 2.4.6.s4.b1/b2: only meaningful when the object is an Activity.
                     self.fail(
-                        _join(path, key),
+                        path + "." + key,
                         f"context.{key} is allowed only when the object is an Activity",
                     )
         if "language" in value:
-            child = _join(path, "language")
+            child = path + ".language"
             if self._string(value["language"], child, "context.language") and not is_language_tag(
                 value["language"]
             ):
                 self.fail(child, "context.language must be an RFC 5646 language tag")
         if value.get("statement") is not None:
             ref = value["statement"]
-            child = _join(path, "statement")
+            child = path + ".statement"
             if self._object(ref, child, "context.statement"):
                 self.statement_ref(ref, child)
         if "extensions" in value:
-            self.extensions(value["extensions"], _join(path, "extensions"))
+            self.extensions(value["extensions"], path + ".extensions")
         if self.v2:
             self.context_members(value, path, "contextAgents", "contextAgent", "agent")
             self.context_members(value, path, "contextGroups", "contextGroup", "group")
@@ -642,16 +634,16 @@ class _Checker:
             items = value.get(key)
             if items is None:
                 continue
-            child = _join(path, key)
+            child = path + "." + key
             if isinstance(items, list):
                 for index, item in enumerate(items):
-                    self._context_activity(item, _join(child, index))
+                    self._context_activity(item, f"{child}[{index}]")
             else:
                 self._context_activity(items, child)
 
     def _context_activity(self, item: object, path: str) -> None:
         if isinstance(item, dict) and item.get("objectType", "Activity") != "Activity":
-            self.fail(_join(path, "objectType"), "context activities must be Activities")
+            self.fail(path + ".objectType", "context activities must be Activities")
             return
         self.activity(item, path)
 
@@ -660,30 +652,30 @@ class _Checker:
         if context.get(key) is None:
             return
         items = context[key]
-        list_path = _join(path, key)
+        list_path = path + "." + key
         if not isinstance(items, list):
             self.fail(list_path, f"{key} must be an array of {kind} objects, not {_kind(items)}")
             return
         for index, item in enumerate(items):
-            item_path = _join(list_path, index)
+            item_path = f"{list_path}[{index}]"
             if not self._object(item, item_path, f"a {kind}"):
                 continue
             self._keys(item, {"objectType", member, "relevantTypes"}, item_path, f"a {kind}")
             if item.get("objectType") != kind:
-                self.fail(_join(item_path, "objectType"), f"objectType must be {kind!r}")
+                self.fail(item_path + ".objectType", f"objectType must be {kind!r}")
             if self._required(item, (member,), item_path, f"a {kind}"):
                 if member == "agent":
-                    self.agent(item["agent"], _join(item_path, "agent"))
+                    self.agent(item["agent"], item_path + ".agent")
                 else:
-                    self.group(item["group"], _join(item_path, "group"))
+                    self.group(item["group"], item_path + ".group")
             if item.get("relevantTypes") is not None:
                 types = item["relevantTypes"]
-                types_path = _join(item_path, "relevantTypes")
+                types_path = item_path + ".relevantTypes"
                 if not isinstance(types, list) or not types:
                     self.fail(types_path, "relevantTypes must be a non-empty array of IRIs")
                 else:
                     for number, iri in enumerate(types):
-                        self._iri(iri, _join(types_path, number), "a relevant type")
+                        self._iri(iri, f"{types_path}[{number}]", "a relevant type")
 
     def attachments(self, value: object, path: str) -> None:
         """Data 2.4.11: usageType, display, contentType, length, sha2 required."""
@@ -692,7 +684,7 @@ class _Checker:
                 self.fail(path, f"attachments must be an array, not {_kind(value)}")
             return
         for index, item in enumerate(value):
-            item_path = _join(path, index)
+            item_path = f"{path}[{index}]"
             if not self._object(item, item_path, "an attachment"):
                 continue
             self._keys(item, _ATTACHMENT_KEYS, item_path, "an Attachment")
@@ -703,12 +695,12 @@ class _Checker:
                 "an Attachment",
             )
             if "usageType" in item:
-                self._iri(item["usageType"], _join(item_path, "usageType"), "usageType")
+                self._iri(item["usageType"], item_path + ".usageType", "usageType")
             for key in ("display", "description"):
                 if key in item:
-                    self.language_map(item[key], _join(item_path, key), key)
+                    self.language_map(item[key], item_path + "." + key, key)
             if "contentType" in item:
-                child = _join(item_path, "contentType")
+                child = item_path + ".contentType"
                 if self._string(
                     item["contentType"], child, "contentType"
                 ) and not _MEDIA_TYPE_RE.match(item["contentType"]):
@@ -718,13 +710,13 @@ class _Checker:
             if "length" in item and item["length"] is not None:
                 length = item["length"]
                 if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-                    self.fail(_join(item_path, "length"), "length must be a non-negative integer")
+                    self.fail(item_path + ".length", "length must be a non-negative integer")
             if "sha2" in item:
-                child = _join(item_path, "sha2")
+                child = item_path + ".sha2"
                 if self._string(item["sha2"], child, "sha2") and not _SHA2_RE.match(item["sha2"]):
                     self.fail(child, "sha2 must be the hex digest of a SHA-2 hash")
             if "fileUrl" in item:
-                self._iri(item["fileUrl"], _join(item_path, "fileUrl"), "fileUrl")
+                self._iri(item["fileUrl"], item_path + ".fileUrl", "fileUrl")
 
     # -- statement --------------------------------------------------------------------
 
@@ -733,22 +725,22 @@ class _Checker:
         what = "a SubStatement" if in_substatement else "a Statement"
         self._required(value, ("actor", "verb", "object"), path, what)
         if value.get("actor") is not None:
-            self.actor(value["actor"], _join(path, "actor"))
+            self.actor(value["actor"], path + ".actor")
         if value.get("verb") is not None:
-            self.verb(value["verb"], _join(path, "verb"))
+            self.verb(value["verb"], path + ".verb")
         object_kind = None
         if value.get("object") is not None:
             object_kind = self.object(
-                value["object"], _join(path, "object"), in_substatement=in_substatement
+                value["object"], path + ".object", in_substatement=in_substatement
             )
         if value.get("result") is not None:
-            self.result(value["result"], _join(path, "result"))
+            self.result(value["result"], path + ".result")
         if value.get("context") is not None:
-            self.context(value["context"], _join(path, "context"), object_kind)
+            self.context(value["context"], path + ".context", object_kind)
         if "timestamp" in value:
-            self._timestamp(value["timestamp"], _join(path, "timestamp"), "timestamp")
+            self._timestamp(value["timestamp"], path + ".timestamp", "timestamp")
         if "attachments" in value:
-            self.attachments(value["attachments"], _join(path, "attachments"))
+            self.attachments(value["attachments"], path + ".attachments")
         verb = value.get("verb")
         if (
             isinstance(verb, dict)
@@ -757,9 +749,7 @@ class _Checker:
         ):
             # Data 2.3.2.s2.b2: a voiding statement's object is a StatementRef.
             if object_kind is not None:
-                self.fail(
-                    _join(path, "object"), "a voiding statement's object must be a StatementRef"
-                )
+                self.fail(path + ".object", "a voiding statement's object must be a StatementRef")
 
     def statement(self, value: object, path: str) -> None:
         """Data 2.4: one Statement."""
@@ -767,14 +757,14 @@ class _Checker:
             return
         self._keys(value, _STATEMENT_KEYS, path, "a Statement")
         if "id" in value:
-            self._uuid(value["id"], _join(path, "id"), "id")
+            self._uuid(value["id"], path + ".id", "id")
         self.body(value, path, in_substatement=False)
         if "stored" in value:
-            self._timestamp(value["stored"], _join(path, "stored"), "stored")
+            self._timestamp(value["stored"], path + ".stored", "stored")
         if value.get("authority") is not None:
-            self.authority(value["authority"], _join(path, "authority"))
+            self.authority(value["authority"], path + ".authority")
         if "version" in value:
-            self.version(value["version"], _join(path, "version"))
+            self.version(value["version"], path + ".version")
 
     def version(self, value: object, path: str) -> None:
         """Data 2.4.10 (XAPI-00101): 1.0 or 1.0.x; 2.0 also takes 2.0.x."""
