@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import random
 import statistics
@@ -94,7 +95,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"conditions: CPython {platform.python_version()} on {platform.machine()}, "
-        f"{platform.system()}; shared machine, single process, gc off while timing calls"
+        f"{platform.system()}; {os.cpu_count()} cores shared, load average "
+        f"{os.getloadavg()[0]:.1f}; single process, gc off while timing calls"
     )
     figures = latency(args.calls)
     print(

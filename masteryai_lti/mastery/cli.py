@@ -52,7 +52,7 @@ def _load_params(path: str | None):
     "--with-items/--without-items",
     default=False,
     show_default=True,
-    help="Also write the learned item difficulties.",
+    help="Also write the learned item difficulties and concept priors.",
 )
 def fit_command(attempts: str, out: str, start: str | None, rounds: int, with_items: bool) -> None:
     """Fit the model's parameters on an attempts CSV and write them as JSON."""

@@ -88,25 +88,25 @@ class MasteryParams:
 
     bias: float = 0.6
     """Logit of a correct answer for an average student on an average item."""
-    ability_var: float = 0.4
+    ability_var: float = 1.2
     """Prior variance of a student's general ability."""
     ability_drift: float = 0.0005
     """Variance added to ability after each attempt (students change)."""
-    concept_mean: float = 0.0
+    concept_mean: float = -0.5
     """Prior mean of a concept belief (the level the decay returns to)."""
-    concept_var: float = 1.2
+    concept_var: float = 0.5
     """Prior variance of a concept belief."""
     concept_prior_var: float = 0.3
     """Prior variance of a concept's starting level (``ConceptPrior``, learned across students)."""
     concept_prior_min_var: float = 0.005
     """Floor of a concept prior's variance so starting levels keep adapting."""
-    concept_drift: float = 0.08
+    concept_drift: float = 0.04
     """Variance added to a concept after each attempt (learning: recent answers weigh more)."""
     item_var: float = 1.0
     """Prior variance of a new item's difficulty."""
     item_min_var: float = 0.01
     """Floor of an item's difficulty variance so difficulties keep adapting."""
-    gain_correct: float = 0.1
+    gain_correct: float = 0.4
     """Learning from a correct attempt, times (1 - mastery) — smaller gains near mastery."""
     gain_wrong: float = 0.05
     """Learning from practising even when wrong (never enough to raise mastery on a wrong)."""
@@ -126,7 +126,9 @@ class MasteryParams:
     """Evidence weight of such a slow answer."""
     uncertainty_scale: float = 1.0
     """How much belief variance shrinks predictions towards 50 % (1: the probit rule)."""
-    mastered_margin: float = 0.0
+    mastery_item_difficulty: float = 1.0
+    """Difficulty of the reference item mastery is measured on (1.0: a "hard" item)."""
+    mastered_margin: float = 0.5
     """How many standard deviations of belief mastery must clear the threshold by."""
 
     def to_dict(self) -> dict[str, float]:
@@ -170,7 +172,7 @@ class StudentState:
     """Everything the engine knows about one student: plain, mutable, serialisable."""
 
     ability: float = 0.0
-    ability_var: float = 0.4
+    ability_var: float = 1.2
     concepts: dict[str, ConceptBelief] = field(default_factory=dict)
 
     @classmethod
@@ -206,7 +208,7 @@ class StudentState:
         }
         return cls(
             ability=float(data.get("ability", 0.0)),
-            ability_var=float(data.get("ability_var", 0.4)),
+            ability_var=float(data.get("ability_var", 1.2)),
             concepts=concepts,
         )
 
@@ -269,7 +271,7 @@ class ConceptPrior:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Prediction:
     """Predicted probability of a correct answer and the logit terms that explain it."""
 
@@ -284,7 +286,7 @@ class ConceptMastery:
 
     concept: str
     mastery: float
-    """0-100: chance of answering an average item of the concept correctly, decay applied."""
+    """0-100: chance of answering a reference item (``mastery_item_difficulty``), decay applied."""
     uncertainty: float
     """One standard deviation of the belief, in mastery points."""
     last_practiced: datetime | None
@@ -524,7 +526,7 @@ def update(
 
 
 def _mastery_points(params: MasteryParams, ability: float, mean: float) -> float:
-    return 100.0 * _sigmoid(params.bias + ability + mean)
+    return 100.0 * _sigmoid(params.bias + ability + mean - params.mastery_item_difficulty)
 
 
 def concept_mastery(
@@ -538,9 +540,10 @@ def concept_mastery(
 ) -> ConceptMastery:
     """Mastery 0-100 of ``concept`` at ``now`` (decay applied) and whether it is mastered.
 
-    Mastery is the chance of answering an average-difficulty item of the concept
-    correctly; it is "mastered" when it reaches ``threshold`` with ``mastered_margin``
-    standard deviations of belief to spare.
+    Mastery is the chance of answering a reference item of the concept correctly (one of
+    difficulty ``params.mastery_item_difficulty``: by default a "hard" item, so that a
+    concept called mastered is one the student really gets right); it is "mastered" when it
+    reaches ``threshold`` with ``mastered_margin`` standard deviations of belief to spare.
     """
     now_s = _seconds(now)
     belief = student.concepts.get(concept)
@@ -557,11 +560,12 @@ def concept_mastery(
         attempts, correct = belief.attempts, belief.correct
         last = belief.last_practiced
     mean += _transfer(params, student, concept, var, now_s, prerequisites)
-    p = _sigmoid(params.bias + student.ability + mean)
+    level = params.bias + student.ability + mean - params.mastery_item_difficulty
+    p = _sigmoid(level)
     sd = math.sqrt(var + student.ability_var)
     uncertainty = min(50.0, 100.0 * p * (1.0 - p) * sd)
     mastery = 100.0 * p
-    margin_p = 100.0 * _sigmoid(params.bias + student.ability + mean - params.mastered_margin * sd)
+    margin_p = 100.0 * _sigmoid(level - params.mastered_margin * sd)
     return ConceptMastery(
         concept=concept,
         mastery=mastery,

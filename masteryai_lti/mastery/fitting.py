@@ -48,14 +48,14 @@ class FitResult:
     attempts: int = 0
 
     def to_dict(self, include_items: bool = True) -> dict:
-        """JSON-able dict (``params``, optional ``items``, ``fit`` figures)."""
+        """JSON-able dict: ``params``, ``fit`` figures, optionally ``items`` and ``concepts``."""
         data: dict = {
             "params": self.params.to_dict(),
             "fit": {"log_loss": self.log_loss, "attempts": self.attempts},
         }
         if include_items:
             data["items"] = {key: state.to_dict() for key, state in self.items.items()}
-        data["concepts"] = {key: prior.to_dict() for key, prior in self.concepts.items()}
+            data["concepts"] = {key: prior.to_dict() for key, prior in self.concepts.items()}
         return data
 
     @classmethod
