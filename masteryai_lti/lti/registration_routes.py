@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
+from masteryai_lti.extensions import limiter
 from masteryai_lti.lti import registration
 from masteryai_lti.lti.registration_protocol import (
     RegistrationRefused,
@@ -36,6 +37,8 @@ def _refused(reason: str, status: int):
 
 
 @registration_bp.get("/register")
+# Each call makes this server fetch a URL the caller chose: keep it rare per address.
+@limiter.limit(lambda: current_app.config.get("LTI_REGISTRATION_RATE_LIMIT", "30 per hour"))
 def register():
     """LTI Dynamic Registration 1.0 §3.3: the platform opens this URL in a window."""
     config_url = request.args.get("openid_configuration", "").strip()

@@ -275,3 +275,16 @@ def test_add_platform_command_then_launch(app, client, runner, lms):
         assert registration.institution_id == institution.id
     listed = runner.invoke(args=["lti", "list-platforms"])
     assert lms.issuer in listed.output and "active" in listed.output
+
+
+def test_registration_attempts_are_rate_limited(make_app, lms):
+    limited = make_app(LTI_REGISTRATION_RATE_LIMIT="2 per hour").test_client()
+
+    statuses = [
+        limited.get(
+            "/lti/register", query_string={"openid_configuration": "https://127.0.0.1:9/c"}
+        ).status_code
+        for _ in range(3)
+    ]
+
+    assert statuses[2] == 429
