@@ -19,13 +19,13 @@ consecutive rows with the same problem id; they are merged back into one attempt
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptRecord:
     """One answer by one student to one item."""
 
@@ -61,39 +61,60 @@ _TRUE = {"1", "true", "t", "yes", "1.0"}
 _FALSE = {"0", "false", "f", "no", "0.0"}
 
 
-def parse_attempt_rows(rows: Iterable[dict[str, str]]) -> Iterator[AttemptRecord]:
-    """Records from CSV dict rows (``csv.DictReader``); raises ``HistoryFormatError``."""
-    for line, row in enumerate(rows, start=2):
-        try:
-            student = row["student"].strip()
-            skill = row["skill"].strip()
-            item = row["item"].strip()
-            correct_text = row["correct"].strip().lower()
-            stamp = row["timestamp"]
-        except (KeyError, AttributeError) as exc:
-            raise HistoryFormatError(
-                f"line {line}: expected columns student,skill,item,correct,timestamp"
-            ) from exc
+_COLUMNS = ("student", "skill", "item", "correct", "timestamp")
+
+
+def parse_attempt_rows(rows: Iterable[Sequence[str]]) -> Iterator[AttemptRecord]:
+    """Records from CSV rows (``csv.reader``), the first row being the header.
+
+    Raises ``HistoryFormatError`` naming the line of the first bad row.
+    """
+    iterator = iter(rows)
+    header = [name.strip().lower() for name in next(iterator, [])]
+    try:
+        s_at, k_at, i_at, c_at, t_at = (header.index(name) for name in _COLUMNS)
+    except ValueError as exc:
+        raise HistoryFormatError(
+            "line 1: expected columns student,skill,item,correct,timestamp[,duration]"
+        ) from exc
+    d_at = header.index("duration") if "duration" in header else None
+    width = max(s_at, k_at, i_at, c_at, t_at, d_at or 0) + 1
+    # Shared tuples: a history repeats a few hundred skill tags hundreds of thousands of times.
+    tags: dict[str, tuple[str, ...]] = {}
+    for line, row in enumerate(iterator, start=2):
+        if not row:
+            continue
+        if len(row) < width and (d_at is None or len(row) < width - 1):
+            raise HistoryFormatError(f"line {line}: expected {width} columns, got {len(row)}")
+        student = row[s_at].strip()
+        skill = row[k_at].strip()
+        correct_text = row[c_at].strip().lower()
         if correct_text in _TRUE:
             correct = True
         elif correct_text in _FALSE:
             correct = False
         else:
             raise HistoryFormatError(f"line {line}: correct must be 1 or 0, got {correct_text!r}")
-        concepts = tuple(part for part in skill.split("|") if part)
+        concepts = tags.get(skill)
+        if concepts is None:
+            concepts = tags[skill] = tuple(part for part in skill.split("|") if part)
         if not student or not concepts:
             raise HistoryFormatError(f"line {line}: student and skill are required")
-        duration_text = (row.get("duration") or "").strip()
-        duration = float(duration_text) if duration_text else None
+        duration_text = row[d_at].strip() if d_at is not None and d_at < len(row) else ""
         yield AttemptRecord(
-            student, concepts, item or skill, correct, _parse_time(stamp, line), duration
+            student,
+            concepts,
+            row[i_at].strip() or skill,
+            correct,
+            _parse_time(row[t_at], line),
+            float(duration_text) if duration_text else None,
         )
 
 
 def read_attempts_csv(path: str | Path) -> list[AttemptRecord]:
     """Every attempt of a CSV file in file order."""
     with open(path, newline="", encoding="utf-8") as handle:
-        return list(parse_attempt_rows(csv.DictReader(handle)))
+        return list(parse_attempt_rows(csv.reader(handle)))
 
 
 def write_attempts_csv(records: Iterable[AttemptRecord], path: str | Path) -> int:

@@ -83,14 +83,15 @@ def test_metrics_on_known_cases():
 def test_adapter_runs_the_engine_and_learns_from_updates():
     adapter = EvalAdapter(MasteryParams())
     first = adapter.predict("ann", "fractions|decimals", "q1", START)
-    for k in range(6):
+    assert not adapter.is_mastered("ann", "fractions", START)
+    for k in range(15):
         adapter.update("ann", "fractions|decimals", f"q{k}", True, START + 60 * k, {"duration": 20})
-    later = adapter.predict("ann", "fractions|decimals", "q9", START + 400)
+    later = adapter.predict("ann", "fractions|decimals", "q99", START + 960)
     assert 0.0 < first < later < 1.0
-    assert adapter.is_mastered("ann", "fractions", START + 400)
-    assert adapter.predict("bob", "fractions", "q9", START + 400) < later
-    adapter.update("bob", "fractions", "q9", False, START + 500, {"duration": None})
-    assert adapter.items["q9"].responses == 1
+    assert adapter.is_mastered("ann", "fractions", START + 960)
+    assert adapter.predict("bob", "fractions", "q99", START + 960) < later
+    adapter.update("bob", "fractions", "q99", False, START + 1000, {"duration": None})
+    assert adapter.items["q99"].responses == 1
 
 
 def test_csv_round_trip_multi_skill_iso_timestamps_and_errors(tmp_path: Path):
