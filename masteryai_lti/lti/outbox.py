@@ -269,6 +269,21 @@ def deliver(
     return entry.status
 
 
+def _record_internal_failure(entry_id: int, now: datetime, exc: Exception) -> str:
+    """Count an unexpected error as an attempt, so a poisonous entry ends up failed."""
+    entry = db.session.get(ScoreOutboxEntry, entry_id)
+    entry.attempts += 1
+    entry.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+    entry.last_status_code = None
+    if entry.attempts < MAX_ATTEMPTS:
+        entry.status = "pending"
+        entry.next_attempt_at = now + retry_delay(entry.attempts, entry.id)
+    else:
+        entry.status = "failed"
+    db.session.commit()
+    return entry.status
+
+
 def drain_outbox(
     now: datetime | None = None,
     *,
@@ -302,7 +317,15 @@ def drain_outbox(
             db.session.commit()
             report.retrying.append(entry_id)
             continue
-        status = deliver(entry, now=now, http=http, clients=clients)
+        try:
+            status = deliver(entry, now=now, http=http, clients=clients)
+        except Exception as exc:  # a bug or a database hiccup must not stall the other scores
+            db.session.rollback()
+            log.exception("score %s: delivery raised", entry_id)
+            status = _record_internal_failure(entry_id, now, exc)
+            report_lists = {"pending": report.retrying, "failed": report.failed}
+            report_lists[status].append(entry_id)
+            continue
         if status == "pending":
             unavailable[entry.registration_id] = entry
         {"sent": report.sent, "pending": report.retrying, "failed": report.failed}[status].append(

@@ -508,3 +508,37 @@ def test_moodle_style_line_item_urls_keep_their_query(app, client, services_plat
     assert "/ags/course-ctx-1/lineitems/1/scores?type_id=2" in paths
     assert "/ags/course-ctx-1/lineitems/1/results?type_id=2" in paths
     assert results.get_json()[0]["result_score"] == 9.0
+
+
+def test_an_entry_that_raises_does_not_stall_the_others(
+    app, client, services_platform, monkeypatch
+):
+    from masteryai_lti.lti import grading
+
+    platform = services_platform
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    student = lti_user(app, platform, "student")
+    real_send = grading.send_score
+
+    def send_or_explode(client_, url, payload):
+        if payload["scoreGiven"] == 1.0:
+            raise RuntimeError("bug in a payload")
+        return real_send(client_, url, payload)
+
+    monkeypatch.setattr(grading, "send_score", send_or_explode)
+    with app.app_context():
+        poisoned, healthy = (
+            outbox.record_score(
+                resource_link_pk=link_pk,
+                user_id=student.id,
+                score_given=given,
+                score_maximum=2,
+                deliver=False,
+            ).id
+            for given in (1, 2)
+        )
+        assert outbox.drain_outbox() == {"sent": 1, "retrying": 1, "failed": 0}
+    entry = _entry(app, poisoned)
+    assert entry.status == "pending" and entry.attempts == 1
+    assert entry.last_error == "internal error: RuntimeError: bug in a payload"
+    assert _entry(app, healthy).status == "sent"
