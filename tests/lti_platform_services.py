@@ -27,11 +27,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 import jwt
 import requests
 from flask import Flask, Response, jsonify, request
 from jwt.algorithms import RSAAlgorithm
+from markupsafe import escape
 
 from tests.lti_platform import TestPlatform
 
@@ -403,6 +405,22 @@ class ServicesPlatform(TestPlatform):
             }
             return platform._with_links(body, MEDIA_MEMBERSHIP, next_url)
 
+        @app.get("/admin/register-tool")
+        def register_tool_page():
+            # The platform's admin page for dynamic registration: it opens the tool's
+            # registration URL in a frame and waits for org.imsglobal.lti.close.
+            src = (
+                request.args["url"]
+                + "?"
+                + urlencode(
+                    {
+                        "openid_configuration": platform.openid_configuration_url,
+                        "registration_token": platform.registration_token,
+                    }
+                )
+            )
+            return Response(REGISTRATION_PAGE.replace("__SRC__", str(escape(src))))
+
         @app.get("/.well-known/openid-configuration")
         def openid_configuration():
             platform.config_requests.append(dict(request.headers))
@@ -469,3 +487,23 @@ class ServicesPlatform(TestPlatform):
                 ],
             },
         }
+
+
+# The LMS side of LTI Dynamic Registration 1.0 §3.7: the registration frame posts
+# {subject: "org.imsglobal.lti.close"} when it is done; the platform closes it.
+REGISTRATION_PAGE = """<!doctype html>
+<html><head><title>Test LMS tool registration</title></head>
+<body>
+<h1>Register a tool</h1>
+<p id="status">registering</p>
+<iframe id="registration" src="__SRC__" width="800" height="500"></iframe>
+<script>
+  window.addEventListener("message", function (event) {
+    if (event.data && event.data.subject === "org.imsglobal.lti.close") {
+      document.getElementById("registration").remove();
+      document.getElementById("status").textContent = "closed by " + event.origin;
+    }
+  });
+</script>
+</body></html>
+"""

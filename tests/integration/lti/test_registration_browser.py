@@ -1,0 +1,60 @@
+"""Dynamic registration in a real browser: the LMS frames /lti/register, the tool
+registers itself, and its page closes the LMS's registration frame with
+``org.imsglobal.lti.close`` (LTI Dynamic Registration 1.0 §3.7)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from masteryai_lti.extensions import db
+from masteryai_lti.lti.models import LtiRegistration
+from tests.integration.lti.services_support import jwks_reader
+from tests.lti_platform_services import ServicesPlatform
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture
+def tool_on_localhost(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_registration_frame_is_closed_by_the_tool(app, tool_on_localhost):
+    with ServicesPlatform() as lms:
+        lms.tool_jwks_provider = jwks_reader(app)
+        with playwright_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(
+                    f"{lms.base_url}/admin/register-tool?url={tool_on_localhost}/lti/register"
+                )
+                page.wait_for_function(
+                    "document.getElementById('status').textContent.startsWith('closed')",
+                    timeout=20000,
+                )
+                status = page.text_content("#status")
+            finally:
+                browser.close()
+
+    assert status == f"closed by {tool_on_localhost}"
+    assert lms.registrations[0]["initiate_login_uri"] == f"{tool_on_localhost}/lti/login"
+    with app.app_context():
+        registration = db.session.scalar(select(LtiRegistration))
+        assert (registration.issuer, registration.client_id) == (lms.issuer, "dyn-client-1")
