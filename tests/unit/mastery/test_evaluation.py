@@ -139,7 +139,8 @@ def test_evaluation_beats_item_mean_on_learners_who_learn(learners):
     report = evaluation.evaluate(learners, folds=3, search=False)
     data = report.to_dict()
     assert data["attempts"] == len(learners)
-    assert set(data["baselines"]) == {"item_mean", "pfa", "elo_concept"}
+    assert set(data["baselines"]) == {"item_mean", "pfa", "elo_concept", "bkt"}
+    assert data["baselines"]["bkt"]["auc"] > 0.6
     assert data["auc"] > 0.7
     assert data["auc"] > data["baselines"]["item_mean"]["auc"]
     assert 0 < data["rmse"] < 0.5 and 0 <= data["ece"] < 0.1
@@ -173,7 +174,7 @@ def test_cli_evaluate_prints_one_json_object(runner, learners_csv):
     data = json.loads(result.output)
     for key in ("auc", "rmse", "ece", "attempts_per_s", "baselines", "mastered"):
         assert key in data
-    for name in ("item_mean", "pfa", "elo_concept"):
+    for name in ("item_mean", "pfa", "elo_concept", "bkt"):
         assert {"auc", "rmse", "ece", "attempts_per_s"} <= set(data["baselines"][name])
     assert data["auc"] > data["baselines"]["item_mean"]["auc"]
 
@@ -183,7 +184,9 @@ def test_cli_evaluate_table_and_fit_writes_params(runner, learners_csv, tmp_path
         args=["mastery", "evaluate", "--attempts", str(learners_csv), "--folds", "2", "--no-search"]
     )
     assert table.exit_code == 0, table.output
-    assert "elo_concept" in table.output and "mastered at 70" in table.output
+    assert (
+        "elo_concept" in table.output and "bkt" in table.output and "mastered at 70" in table.output
+    )
     out = tmp_path / "params.json"
     fit = runner.invoke(
         args=["mastery", "fit", "--attempts", str(learners_csv), "--out", str(out), "--rounds", "1"]
