@@ -8,6 +8,11 @@ def course_view(course_id: int) -> str:
     return f"engagement:course:{course_id}:view"
 
 
+def course_view_stamp(course_id: int) -> str:
+    """A short token naming the current view; processes reuse a parsed copy while it matches."""
+    return f"engagement:course:{course_id}:stamp"
+
+
 def course_reference(course_id: int) -> str:
     """Course medians and factors with signal, for scoring one student alone."""
     return f"engagement:course:{course_id}:reference"
@@ -22,4 +27,9 @@ def clear_course_engagement(course_id: int) -> None:
     """Forget every cached figure of a course (the next read recomputes from the database)."""
     from masteryai_lti.extensions import cache
 
-    cache.delete(course_view(course_id), course_reference(course_id), recompute_pending(course_id))
+    cache.delete(
+        course_view(course_id),
+        course_view_stamp(course_id),
+        course_reference(course_id),
+        recompute_pending(course_id),
+    )

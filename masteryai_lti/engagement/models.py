@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +42,15 @@ class EngagementEvent(db.Model):
         UniqueConstraint("institution_id", "source", "source_id"),
         Index("ix_engagement_events_course_day", "course_id", "day"),
         Index("ix_engagement_events_course_user_day", "course_id", "user_id", "day"),
+        # Graded work (items with due dates) is read per course on every recompute.
+        Index(
+            "ix_engagement_events_graded",
+            "course_id",
+            "user_id",
+            "object_id",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -57,6 +67,29 @@ class EngagementEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(512))
     extra: Mapped[dict | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EngagementDay(db.Model):
+    """Per (course, student, day) event counts by kind: the rollup course views read.
+
+    Kept in step with `EngagementEvent` by the service (same transaction), so a
+    course view reads at most students x days rows instead of every event.
+    A quiz with a due date is graded work and counts under ``submission``.
+    """
+
+    __tablename__ = "engagement_days"
+    __table_args__ = (UniqueConstraint("course_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[int] = mapped_column(Integer)
+    attendance: Mapped[int] = mapped_column(Integer, default=0)
+    submission: Mapped[int] = mapped_column(Integer, default=0)
+    quiz: Mapped[int] = mapped_column(Integer, default=0)
+    interaction: Mapped[int] = mapped_column(Integer, default=0)
+    resource_view: Mapped[int] = mapped_column(Integer, default=0)
+    launch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AttendanceRecord(db.Model):

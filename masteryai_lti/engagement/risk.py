@@ -162,10 +162,10 @@ class CourseRisk:
         since = int(c.days_since_active[i])
         # A student never seen must hear so: keep one slot for that context.
         room = limit - 1 if since < 0 else limit
-        for j in np.argsort(-drops, kind="stable"):
+        for j in np.argsort(-drops, kind="stable").tolist():
             if drops[j] <= 1e-4 or len(out) >= room:
                 break
-            out.append(RiskReason(FACTORS[j], factor_reason(c, i, int(j)), True, float(drops[j])))
+            out.append(RiskReason(FACTORS[j], factor_reason(c, i, j), True, float(drops[j])))
         context: list[RiskReason] = []
         if since < 0:
             context.append(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,7 +30,7 @@ from masteryai_lti.core.policy import (
     ensure_can_view_student,
     visible_course,
 )
-from masteryai_lti.courses.models import Course
+from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.courses.service import student_ids
 from masteryai_lti.engagement import keys
 from masteryai_lti.engagement.engine import (
@@ -41,14 +43,17 @@ from masteryai_lti.engagement.engine import (
     DueItem,
     SubmissionTable,
     WeightsError,
+    band_for,
     compute_course,
     course_reference,
+    trend_label,
     validate_weights,
 )
 from masteryai_lti.engagement.models import (
     ATTENDANCE_STATUSES,
     EVENT_KINDS,
     AttendanceRecord,
+    EngagementDay,
     EngagementEvent,
     EngagementSettings,
     EngagementSnapshot,
@@ -120,18 +125,53 @@ def record_events(institution_id: int, events: list[dict]) -> int:
     statement = (
         make_insert(table)
         .on_conflict_do_nothing(index_elements=["institution_id", "source", "source_id"])
-        .returning(table.c.id)
+        .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
     )
-    # RETURNING counts only the rows really inserted (duplicates are skipped).
-    inserted = len(db.session.connection().execute(statement, rows).all())
+    # RETURNING yields only the rows really inserted (duplicates are skipped).
+    fresh = db.session.connection().execute(statement, rows).all()
+    _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in fresh], +1)
+    inserted = len(fresh)
     db.session.commit()
     for course_id in {r["course_id"] for r in rows}:
         _course_changed(course_id)
     return inserted
 
 
+ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")
+
+
+def _rollup_column(kind: str, due_at) -> str:
+    # A quiz with a due date is graded work: it counts through the submissions.
+    return "submission" if kind == "quiz" and due_at is not None else kind
+
+
+def _roll_up(changes: list[tuple[int, int, int, str]], sign: int) -> None:
+    """Add (sign=+1) or remove (-1) events in the per-day rollup, in the caller's transaction."""
+    if not changes:
+        return
+    totals: dict[tuple[int, int, int], dict[str, int]] = {}
+    for course_id, user_id, day, column in changes:
+        counts = totals.setdefault((course_id, user_id, day), dict.fromkeys(ROLLUP_COLUMNS, 0))
+        counts[column] += sign
+    table = EngagementDay.__table__
+    dialect = db.session.get_bind().dialect.name
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = make_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["course_id", "user_id", "day"],
+        set_={c: table.c[c] + statement.excluded[c] for c in ROLLUP_COLUMNS},
+    )
+    db.session.connection().execute(
+        statement,
+        [
+            {"course_id": c, "user_id": u, "day": d, **counts}
+            for (c, u, d), counts in totals.items()
+        ],
+    )
+
+
 def _course_changed(course_id: int) -> None:
-    cache.delete(keys.course_view(course_id))
+    cache.delete(keys.course_view_stamp(course_id), keys.course_view(course_id))
     if not jobs.inline and cache.set_if_absent(keys.recompute_pending(course_id), 1, ttl=5):
         # A worker rebuilds the view within seconds; a burst of events enqueues once.
         jobs.enqueue(recompute_course_job, course_id)
@@ -164,82 +204,141 @@ def load_course_input(
     as_of: date,
     roster: list[int] | None = None,
     reference: CourseReference | None = None,
+    known_items: list | None = None,
 ) -> CourseInput:
-    """Read a course's events over the period into engine input (aggregated in SQL)."""
+    """Read a course's events over the period into engine input (aggregated in SQL).
+
+    ``known_items`` (``[key, kind, due_day]`` triples from a cached view) spares
+    the course-wide query for due items when scoring one student.
+    """
     period = _period_days()
     end = as_of.toordinal()
     start = end - period
     roster = student_ids(course_id) if roster is None else roster
     index = {uid: i for i, uid in enumerate(roster)}
     ev = EngagementEvent
-    # A quiz with a due date is graded work: its attempt counts through the
-    # submissions below, and here only marks the student present that day.
-    kind = case(
-        ((ev.kind == "quiz") & ev.due_at.is_not(None), "submission"),
-        else_=ev.kind,
-    )
-    where = [ev.course_id == course_id, ev.day > start, ev.day <= end]
+    daily = EngagementDay
+    where = [daily.course_id == course_id, daily.day > start, daily.day <= end]
     if len(roster) == 1:
-        where.append(ev.user_id == roster[0])
-    act = db.session.execute(
-        select(ev.user_id, kind, ev.day, func.count())
-        .where(*where)
-        .group_by(ev.user_id, kind, ev.day)
-    ).all()
-    s_idx, k_idx, days, counts = [], [], [], []
-    for uid, k, day, n in act:
-        i = index.get(uid)
-        if i is None:
-            continue
-        s_idx.append(i)
-        k_idx.append(KIND_CODE[k])
-        days.append(day)
-        counts.append(n)
-    activity = ActivityTable(
-        np.asarray(s_idx, dtype=np.int64),
-        np.asarray(k_idx, dtype=np.int64),
-        np.asarray(days, dtype=np.int64),
-        np.asarray(counts, dtype=np.float64),
+        where.append(daily.user_id == roster[0])
+    columns = [getattr(daily, c) for c in ROLLUP_COLUMNS]
+    query = select(daily.user_id, daily.day, *columns).where(*where)
+    activity = _activity_from_days(_fetch_int_matrix(query, 2 + len(columns)), roster)
+    # Due items are known from any student's graded work (a partial index covers them).
+    graded = [ev.course_id == course_id, ev.due_at.is_not(None), ev.object_id.is_not(None)]
+    graded += [ev.kind.in_(("submission", "quiz")), ev.day <= end]
+    if known_items is None:
+        item_rows = db.session.execute(
+            select(ev.object_id, ev.kind, func.min(ev.due_at))
+            .where(*graded)
+            .group_by(ev.object_id, ev.kind)
+            .order_by(ev.object_id, ev.kind)
+        ).all()
+        item_list = [DueItem(o, k, _aware(due).date().toordinal()) for o, k, due in item_rows]
+    else:
+        item_list = [DueItem(o, k, int(d)) for o, k, d in known_items]
+    items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
+    if len(roster) == 1:
+        graded.append(ev.user_id == roster[0])
+    work = _fetch_rows(
+        select(ev.user_id, ev.object_id, ev.kind, func.min(ev.day), func.max(ev.score))
+        .where(*graded)
+        .group_by(ev.user_id, ev.object_id, ev.kind)
     )
-    # Due items are known from any student's graded work; one row per (item, student).
-    graded = db.session.execute(
-        select(
-            ev.object_id,
-            ev.kind,
-            func.min(ev.due_at),
-            ev.user_id,
-            func.min(ev.day),
-            func.max(ev.score),
+    keep = [
+        (index[u], items[(o, k)], d, sc)
+        for u, o, k, d, sc in work
+        if u in index and (o, k) in items
+    ]
+    if keep:
+        s_, i_, d_, sc_ = zip(*keep, strict=True)
+        submissions = SubmissionTable(
+            np.asarray(s_, dtype=np.int64),
+            np.asarray(i_, dtype=np.int64),
+            np.asarray(d_, dtype=np.int64),
+            np.asarray(sc_, dtype=np.float64),  # None becomes NaN
         )
-        .where(
-            ev.course_id == course_id,
-            ev.kind.in_(("submission", "quiz")),
-            ev.due_at.is_not(None),
-            ev.object_id.is_not(None),
-            ev.day <= end,
-        )
-        .group_by(ev.object_id, ev.kind, ev.user_id)
-    ).all()
-    items: dict[tuple[str, str], int] = {}
-    item_list: list[DueItem] = []
-    sub_rows = []
-    for object_id, k, due_at, uid, day, score in graded:
-        key = (object_id, k)
-        if key not in items:
-            items[key] = len(item_list)
-            item_list.append(DueItem(object_id, k, _aware(due_at).date().toordinal()))
-        i = index.get(uid)
-        if i is not None:
-            sub_rows.append((i, items[key], day, score))
+    else:
+        submissions = SubmissionTable.empty()
     return CourseInput(
         roster=roster,
         activity=activity,
         items=item_list,
-        submissions=SubmissionTable.from_rows(sub_rows),
+        submissions=submissions,
         as_of_day=end,
         period_days=period,
         weights=_weights_and_thresholds(course_id)[0],
         reference=reference,
+    )
+
+
+def _fetch_rows(query) -> list[tuple]:
+    """Plain tuples straight from the driver (Row objects cost too much per row here).
+
+    The query holds only ids and kinds we built ourselves, so it is rendered
+    with literal values for the raw PostgreSQL cursor.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return [tuple(r) for r in connection.execute(query)]
+    sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _fetch_int_matrix(query, width: int) -> np.ndarray:
+    """Run an all-integer query into an (n, width) int64 array.
+
+    On PostgreSQL the rows travel by COPY as text parsed by numpy in one call:
+    a 10,000-student course has ~300,000 rollup rows, and building that many
+    Row objects costs seconds.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+        buffer = io.StringIO()
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT text)", buffer)
+        finally:
+            cursor.close()
+        text = buffer.getvalue()
+        if not text:
+            return np.zeros((0, width), dtype=np.int64)
+        return np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, width)
+    rows = connection.execute(query).all()
+    if not rows:
+        return np.zeros((0, width), dtype=np.int64)
+    return np.asarray([tuple(r) for r in rows], dtype=np.int64)
+
+
+def _activity_from_days(data: np.ndarray, roster: list[int]) -> ActivityTable:
+    """Turn rollup rows (user_id, day, counts per kind...) into the engine's ActivityTable."""
+    if data.shape[0] == 0 or not roster:
+        return ActivityTable.empty()
+    ids = np.asarray(roster, dtype=np.int64)
+    order = np.argsort(ids)
+    pos = np.searchsorted(ids[order], data[:, 0])
+    pos = np.minimum(pos, len(ids) - 1)
+    known = ids[order][pos] == data[:, 0]
+    student = order[pos]
+    parts_s, parts_k, parts_d, parts_c = [], [], [], []
+    for j, column in enumerate(ROLLUP_COLUMNS):
+        counts = data[:, 2 + j]
+        sel = known & (counts > 0)
+        parts_s.append(student[sel])
+        parts_k.append(np.full(int(sel.sum()), KIND_CODE[column], dtype=np.int64))
+        parts_d.append(data[sel, 1])
+        parts_c.append(counts[sel].astype(np.float64))
+    return ActivityTable(
+        np.concatenate(parts_s),
+        np.concatenate(parts_k),
+        np.concatenate(parts_d),
+        np.concatenate(parts_c),
     )
 
 
@@ -260,84 +359,167 @@ def _previous_flags(course_id: int, before: date) -> dict[int, bool]:
     )
 
 
-def _student_rows(course, risk, indices) -> list[dict]:
+def _table_rows(course, risk) -> list[dict]:
+    """Compact per-student rows for the class view; reasons only for flagged students."""
+    scores = course.score.tolist()
+    probs = np.round(risk.probability, 4).tolist()
+    flagged = risk.flagged.tolist()
+    since = course.days_since_active.tolist()
+    ids = course.roster.tolist()
+    bands = [band_for(x) for x in scores]
+    trends = [trend_label(x) for x in course.trend_slope.tolist()]
+    contributions = (course.contributions / 10.0).tolist()
     rows = []
-    for i in indices:
-        s = course.student(int(i))
-        r = risk.student(int(i))
-        row = s.to_dict()
-        row.update(
-            risk=r.probability,
-            flagged=r.flagged,
-            no_activity=r.no_activity,
-            reasons=[x.__dict__.copy() for x in r.reasons],
-        )
+    for i in range(course.size):
+        row = {
+            "student_id": ids[i],
+            "score": scores[i],
+            "band": bands[i],
+            "trend": trends[i],
+            "risk": probs[i],
+            "flagged": flagged[i],
+            "no_activity": since[i] < 0,
+            "days_since_active": None if since[i] < 0 else since[i],
+            "contributions": contributions[i],
+        }
+        if flagged[i]:
+            row["reasons"] = [r.__dict__.copy() for r in risk.reasons(i)]
         rows.append(row)
     return rows
 
 
+def _assess(course_id: int, course, as_of: date):
+    _, thresholds = _weights_and_thresholds(course_id)
+    prev = _previous_flags(course_id, as_of)
+    previous = [prev.get(uid, False) for uid in course.roster.tolist()]
+    return assess_course(course, risk_model(), thresholds, previous), thresholds
+
+
 def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
-    """Compute every student's index and risk from PostgreSQL (no cache involved)."""
+    """Compute every student's index, risk and reasons from PostgreSQL (no cache involved)."""
     as_of = _as_of(as_of)
     inp = load_course_input(course_id, as_of)
     course = compute_course(inp)
-    _, thresholds = _weights_and_thresholds(course_id)
-    prev = _previous_flags(course_id, as_of)
-    risk = assess_course(
-        course,
-        risk_model(),
-        thresholds,
-        [prev.get(int(uid), False) for uid in course.roster],
-    )
-    reference = course_reference(course)
+    risk, thresholds = _assess(course_id, course, as_of)
     return {
         "course_id": course_id,
         "as_of": as_of.isoformat(),
         "period_days": inp.period_days,
         "weights": dict(zip(FACTORS, [round(float(w), 2) for w in course.weights], strict=True)),
         "medians": dict(zip(FACTORS, [float(m) for m in course.median], strict=True)),
-        "reference": reference.to_dict(),
+        "reference": {
+            **course_reference(course).to_dict(),
+            "items": [[it.key, it.kind, it.due_day] for it in inp.items],
+        },
         "thresholds": {"flag_at": thresholds.flag_at, "clear_below": thresholds.clear_below},
-        "students": _student_rows(course, risk, range(course.size)),
+        "students": _table_rows(course, risk),
     }
 
 
-def course_view(course_id: int, as_of: date | None = None) -> dict:
-    """The cached course view, recomputed from PostgreSQL when the cache is cold or down."""
-    as_of = _as_of(as_of)
-    view = cache.get(keys.course_view(course_id))
-    if view is not None and view.get("as_of") == as_of.isoformat():
-        return view
-    view = compute_course_view(course_id, as_of)
+# Parsed course views this process has already read, by course: a class page of a
+# 10,000-student course would otherwise parse megabytes of JSON per request. An
+# entry is used only while its stamp still matches the one in the shared cache.
+_parsed_views: OrderedDict[int, dict] = OrderedDict()
+_PARSED_VIEWS_MAX = 8
+
+
+def _remember(course_id: int, view: dict) -> None:
+    _parsed_views[course_id] = view
+    _parsed_views.move_to_end(course_id)
+    while len(_parsed_views) > _PARSED_VIEWS_MAX:
+        _parsed_views.popitem(last=False)
+
+
+def _store_view(course_id: int, view: dict) -> None:
+    view["stamp"] = f"{view['as_of']}:{time.time_ns()}"
     cache.set(keys.course_view(course_id), view, ttl=VIEW_TTL)
+    cache.set(keys.course_view_stamp(course_id), view["stamp"], ttl=VIEW_TTL)
     cache.set(
         keys.course_reference(course_id),
         {"as_of": view["as_of"], **view["reference"]},
         ttl=REFERENCE_TTL,
     )
+    _remember(course_id, view)
+
+
+def course_view(course_id: int, as_of: date | None = None) -> dict:
+    """The cached course view, recomputed from PostgreSQL when the cache is cold or down."""
+    as_of = _as_of(as_of)
+    stamp = cache.get(keys.course_view_stamp(course_id))
+    if stamp is not None and stamp.startswith(as_of.isoformat()):
+        local = _parsed_views.get(course_id)
+        if local is not None and local.get("stamp") == stamp:
+            return local
+        view = cache.get(keys.course_view(course_id))
+        if view is not None and view.get("stamp") == stamp:
+            _remember(course_id, view)
+            return view
+    view = compute_course_view(course_id, as_of)
+    _store_view(course_id, view)
     return view
 
 
-def student_view(course_id: int, student_id: int, as_of: date | None = None) -> dict:
-    """One student's current index and risk.
+def _is_student(course_id: int, student_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Enrollment.id).where(
+                Enrollment.course_id == course_id,
+                Enrollment.user_id == student_id,
+                Enrollment.role == "student",
+                Enrollment.status == "active",
+            )
+        )
+        is not None
+    )
 
-    With the course reference cached this reads only the student's own events
-    (a new event shows at once); otherwise it takes the row of the course view.
+
+def _previous_flag(course_id: int, student_id: int, before: date) -> bool:
+    flagged = db.session.scalar(
+        select(EngagementSnapshot.flagged)
+        .where(
+            EngagementSnapshot.course_id == course_id,
+            EngagementSnapshot.user_id == student_id,
+            EngagementSnapshot.taken_on < before,
+        )
+        .order_by(EngagementSnapshot.taken_on.desc())
+        .limit(1)
+    )
+    return bool(flagged)
+
+
+def student_view(course_id: int, student_id: int, as_of: date | None = None) -> dict:
+    """One student's current index, full breakdown, risk and reasons.
+
+    Reads only the student's own rollup rows and scores them against the cached
+    course reference (medians, factors with signal, due items), so a new event
+    shows at once; a cold cache computes the course view first.
     """
     as_of = _as_of(as_of)
-    if student_id not in set(student_ids(course_id)):
+    if not _is_student(course_id, student_id):
         raise NotFound("This student is not enrolled in the course.")
     ref = cache.get(keys.course_reference(course_id))
-    if ref is None:
-        view = course_view(course_id, as_of)
-        return next(r for r in view["students"] if r["student_id"] == student_id)
-    reference = CourseReference.from_dict(ref)
-    inp = load_course_input(course_id, as_of, roster=[student_id], reference=reference)
+    if ref is None or ref.get("as_of") != as_of.isoformat():
+        ref = course_view(course_id, as_of)["reference"]
+    inp = load_course_input(
+        course_id,
+        as_of,
+        roster=[student_id],
+        reference=CourseReference.from_dict(ref),
+        known_items=ref["items"],
+    )
     course = compute_course(inp)
     _, thresholds = _weights_and_thresholds(course_id)
-    prev = _previous_flags(course_id, as_of).get(student_id, False)
-    risk = assess_course(course, risk_model(), thresholds, [prev])
-    return _student_rows(course, risk, [0])[0]
+    previous = [_previous_flag(course_id, student_id, as_of)]
+    risk = assess_course(course, risk_model(), thresholds, previous)
+    row = course.student(0).to_dict()
+    verdict = risk.student(0)
+    row.update(
+        risk=verdict.probability,
+        flagged=verdict.flagged,
+        no_activity=verdict.no_activity,
+        reasons=[x.__dict__.copy() for x in verdict.reasons],
+    )
+    return row
 
 
 # --- use cases behind the API --------------------------------------------------------------
@@ -509,13 +691,17 @@ def record_attendance(actor: Actor, course_id: int, marks: list[dict]) -> int:
             absent_ids.append(source_id)
     if absent_ids:
         # A mark corrected to absent or excused withdraws its presence event.
-        db.session.execute(
-            EngagementEvent.__table__.delete().where(
-                EngagementEvent.institution_id == course.institution_id,
-                EngagementEvent.source == "attendance",
-                EngagementEvent.source_id.in_(absent_ids),
+        table = EngagementEvent.__table__
+        gone = db.session.execute(
+            table.delete()
+            .where(
+                table.c.institution_id == course.institution_id,
+                table.c.source == "attendance",
+                table.c.source_id.in_(absent_ids),
             )
-        )
+            .returning(table.c.course_id, table.c.user_id, table.c.day)
+        ).all()
+        _roll_up([(c, u, d, "attendance") for c, u, d in gone], -1)
     db.session.commit()
     record_events(course.institution_id, events)
     _course_changed(course_id)
@@ -611,12 +797,7 @@ def recompute_course(course_id: int, as_of: date | None = None) -> dict:
     if course is None:
         return {"course_id": course_id, "students": 0}
     view = compute_course_view(course_id, as_of)
-    cache.set(keys.course_view(course_id), view, ttl=VIEW_TTL)
-    cache.set(
-        keys.course_reference(course_id),
-        {"as_of": view["as_of"], **view["reference"]},
-        ttl=REFERENCE_TTL,
-    )
+    _store_view(course_id, view)
     db.session.execute(
         EngagementSnapshot.__table__.delete().where(
             EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on == as_of
@@ -632,7 +813,7 @@ def recompute_course(course_id: int, as_of: date | None = None) -> dict:
             "band": r["band"],
             "risk": r["risk"],
             "flagged": r["flagged"],
-            "factors": {f["factor"]: f["contribution"] for f in r["factors"]},
+            "factors": dict(zip(FACTORS, r["contributions"], strict=True)),
         }
         for r in view["students"]
     ]

@@ -378,3 +378,38 @@ def test_events_for_unknown_dates_fall_outside_the_period(app):
         view = service.course_view(w["course_id"], as_of=date.today())
         row = next(r for r in view["students"] if r["student_id"] == w["kids"][5])
         assert row["no_activity"]
+
+
+def test_daily_rollup_matches_the_events(client, app):
+    w = _world(app)
+    base = f"/api/v1/courses/{w['course_id']}"
+    kid = w["kids"][2]
+    day = (NOW.date() - timedelta(days=2)).isoformat()
+    for status in ("present", "absent", "late"):
+        client.post(
+            f"{base}/attendance",
+            json={"marks": [{"user_id": kid, "date": day, "status": status}]},
+            headers=w["teacher"],
+        )
+    with app.app_context():
+        import sqlalchemy as sa
+
+        from masteryai_lti.engagement import service
+        from masteryai_lti.engagement.models import EngagementDay, EngagementEvent
+        from masteryai_lti.extensions import db
+
+        service.record_events(w["school"].id, w["events"])  # all duplicates: no change
+        ev = EngagementEvent
+        expected = {}
+        for c, u, d, k, due in db.session.execute(
+            sa.select(ev.course_id, ev.user_id, ev.day, ev.kind, ev.due_at)
+        ):
+            col = "submission" if k == "quiz" and due is not None else k
+            expected.setdefault((c, u, d), dict.fromkeys(service.ROLLUP_COLUMNS, 0))[col] += 1
+        actual = {}
+        for row in db.session.scalars(sa.select(EngagementDay)):
+            counts = {c: getattr(row, c) for c in service.ROLLUP_COLUMNS}
+            if any(counts.values()):
+                actual[(row.course_id, row.user_id, row.day)] = counts
+        assert actual == expected
+        assert any(v["attendance"] == 1 for v in actual.values())
