@@ -68,6 +68,9 @@ class Concept(db.Model):
     key: Mapped[str] = mapped_column(String(120))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The engine's belief about where students start on this concept, learned from
+    # first attempts across students (``engine.ConceptPrior``); None until then.
+    prior: Mapped[dict | None] = mapped_column(JsonDocument)
 
 
 class ConceptPrerequisite(db.Model):

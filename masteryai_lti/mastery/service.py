@@ -856,6 +856,11 @@ def _prerequisite_ids(concept_map_ids: Iterable[int]) -> dict[str, list[str]]:
     return found
 
 
+def _concept_priors(concepts: Iterable[Concept]) -> dict[str, engine.ConceptPrior]:
+    """Engine-side concept priors (starting levels) of the concepts that have one."""
+    return {str(c.id): engine.ConceptPrior.from_dict(c.prior) for c in concepts if c.prior}
+
+
 def _parse_bool(value) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
@@ -969,8 +974,12 @@ def _apply_to_mastery(
     )
     keys = [str(c.id) for c in concepts]
     prerequisites = _prerequisite_ids({c.concept_map_id for c in concepts})
+    # Where students start on each concept, learned from everyone's first attempts.
+    priors = _concept_priors(concepts)
     before = {
-        k: engine.concept_mastery(params, student, k, attempt.occurred_at, threshold, prerequisites)
+        k: engine.concept_mastery(
+            params, student, k, attempt.occurred_at, threshold, prerequisites, priors
+        )
         for k in keys
     }
     engine.update(
@@ -982,7 +991,11 @@ def _apply_to_mastery(
         attempt.occurred_at,
         attempt.duration_s,
         prerequisites,
+        priors,
     )
+    for concept in concepts:
+        if str(concept.id) in priors:
+            concept.prior = priors[str(concept.id)].to_dict()
     learner.state = student.to_dict()
     learner.updated_at = utcnow()
     if target is not None:
@@ -1003,7 +1016,7 @@ def _apply_to_mastery(
     for concept in concepts:
         key = str(concept.id)
         after = engine.concept_mastery(
-            params, student, key, attempt.occurred_at, threshold, prerequisites
+            params, student, key, attempt.occurred_at, threshold, prerequisites, priors
         )
         row = states.get(concept.id)
         if row is None:
@@ -1311,11 +1324,18 @@ class _MapContext:
     rows: dict[str, Concept]
     order: list[str]
     prerequisites: dict[str, list[str]]
+    priors: dict[str, engine.ConceptPrior]
 
 
 def _map_context(concept_map_id: int) -> _MapContext:
     graph, rows = load_graph(concept_map_id)
-    return _MapContext(graph, rows, graph.topological_order(), _prerequisite_ids([concept_map_id]))
+    return _MapContext(
+        graph,
+        rows,
+        graph.topological_order(),
+        _prerequisite_ids([concept_map_id]),
+        _concept_priors(rows.values()),
+    )
 
 
 def _mastery_views(
@@ -1336,7 +1356,7 @@ def _mastery_views(
     for key in context.order:
         row = context.rows[key]
         m = engine.concept_mastery(
-            params, student, str(row.id), now, threshold, context.prerequisites
+            params, student, str(row.id), now, threshold, context.prerequisites, context.priors
         )
         views.append(
             MasteryView(
@@ -1523,6 +1543,7 @@ def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, 
     ]
     params = mastery_params()
     prerequisites = _prerequisite_ids([concept_map.id])
+    priors = _concept_priors(rows.values())
     key_to_id = {k: str(r.id) for k, r in rows.items()}
 
     def predict(candidate: ItemCandidate, _states) -> float:
@@ -1533,7 +1554,9 @@ def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, 
             responses=item.response_count,
         )
         keys = [key_to_id[k] for k in candidate.concept_keys]
-        return engine.predict(params, student, item_state, keys, now, prerequisites).probability
+        return engine.predict(
+            params, student, item_state, keys, now, prerequisites, priors
+        ).probability
 
     return graph, rows, states, candidates, answered, predict, items
 

@@ -160,3 +160,27 @@ def test_answering_assignment_items_marks_them_and_completes(client, world):
         )
     detail = client.get(detail_url, headers=world.student).get_json()
     assert all(p["answered"] for p in detail["items"]) and detail["status"] == "completed"
+
+
+def test_first_attempts_teach_the_concept_prior(app, client, world):
+    from sqlalchemy import select
+
+    from masteryai_lti.extensions import db
+    from masteryai_lti.mastery.models import Concept
+
+    for headers in (world.student, world.classmate):
+        for i in range(2):  # only each student's first attempt counts for the prior
+            client.post(
+                attempts_url(world),
+                json={"item_id": world.items["geo"][i], "response": {"value": -1}},
+                headers=headers,
+            )
+    with app.app_context():
+        geo = db.session.scalar(select(Concept).where(Concept.key == "geo"))
+        add = db.session.scalar(select(Concept).where(Concept.key == "add"))
+        assert geo.prior["students"] == 2
+        assert add.prior is None
+        # two wrong first answers: students start lower here than the global prior
+        from masteryai_lti.mastery.service import mastery_params
+
+        assert geo.prior["mean"] < mastery_params().concept_mean
