@@ -71,7 +71,7 @@ class ServicesPlatform(TestPlatform):
     # A query string on line item URLs, as Moodle has (``?type_id=2``).
     lineitem_query: str = ""
     token_lifetime: int = 3600
-    registration_token: str = "reg-token-" + uuid.uuid4().hex[:8]
+    registration_token: str = field(default_factory=lambda: "reg-token-" + uuid.uuid4().hex[:8])
     registration_status: int = 201
     product_family_code: str = "moodle"
     down: bool = False
