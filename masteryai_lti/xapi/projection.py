@@ -260,10 +260,27 @@ def project_pending(institution_id: int | None = None, limit: int | None = None)
                 continue
             events_by_institution.setdefault(row.institution_id, []).extend(events)
         record_events, _ = _downstream()
-        for owner, events in events_by_institution.items():
-            if events and record_events is not None:
-                record_events(owner, events)
-        db.session.commit()
+        row_ids = [row.id for row in rows]
+        try:
+            for owner, events in events_by_institution.items():
+                if events and record_events is not None:
+                    record_events(owner, events)
+            db.session.commit()
+        except Exception as exc:
+            # The engagement service failed for the whole chunk: undo the chunk (its
+            # attempts too) and park the rows as failed so the outbox keeps moving;
+            # ``flask xapi project --retry-failed`` replays them idempotently.
+            log.exception("projecting a chunk of %d xAPI statements failed", len(rows))
+            db.session.rollback()
+            db.session.execute(
+                update(XapiStatement)
+                .where(XapiStatement.id.in_(row_ids))
+                .values(
+                    projection_state=FAILED,
+                    projection_note=f"{type(exc).__name__}: {exc}"[:500],
+                )
+            )
+            db.session.commit()
         handled += len(rows)
     return handled
 

@@ -162,3 +162,21 @@ def test_projection_with_the_real_services(lrs, learner):
 )
 def test_default_vocabulary(verb, activity_type, kind):
     assert engagement_kind(verb, activity_type) == kind
+
+
+def test_a_failing_engagement_service_parks_the_chunk_as_failed(lrs, learner, monkeypatch):
+    from masteryai_lti.xapi.models import FAILED
+
+    def broken(institution_id, events):
+        raise RuntimeError("engagement store is down")
+
+    monkeypatch.setattr(projection, "_downstream", lambda: (broken, None))
+    lrs.post(statement(1))
+    db.session.rollback()
+    (row,) = db.session.scalars(select(XapiStatement)).all()
+    assert row.projection_state == FAILED
+    assert "engagement store is down" in row.projection_note
+    monkeypatch.setattr(projection, "_downstream", lambda: (lambda i, e: len(e), None))
+    assert projection.retry_failed() == 1
+    projection.project_pending()
+    assert _states() == [PROJECTED]
