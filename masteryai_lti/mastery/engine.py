@@ -509,6 +509,14 @@ def update(
             new_mean = mean
         new_var = var - var * var * weight * weight * slope / denom
         new_var = min(max(new_var, 1e-4) + params.concept_drift, params.concept_var)
+        if prerequisites:
+            # Transfer fades as the concept's own variance shrinks; keep the reported mastery
+            # (belief + transfer) moving the way the answer says.
+            shift = _transfer(params, student, key, var, now_s, prerequisites) - _transfer(
+                params, student, key, new_var, now_s, prerequisites
+            )
+            if (correct and shift > 0.0) or (not correct and shift < 0.0):
+                new_mean = max(new_mean, mean + shift) if correct else min(new_mean, mean + shift)
         belief.mean = new_mean
         belief.var = new_var
         belief.attempts += 1

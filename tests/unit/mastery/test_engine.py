@@ -298,3 +298,29 @@ def test_monotone_updates_hold_with_concept_priors(history, attempt):
             assert mastery(concept) >= before[concept] - 1e-9
         else:
             assert mastery(concept) <= before[concept] + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=st.lists(attempt_strategy, max_size=15), attempt=attempt_strategy)
+def test_monotone_updates_hold_with_prerequisite_transfer(history, attempt):
+    prerequisites = {"ratios": ["fractions", "decimals"], "decimals": ["fractions"]}
+    student = StudentState.new(PARAMS)
+    now = T0.timestamp()
+    for concepts, correct, gap, duration, difficulty in history:
+        now += gap
+        item = ItemState.new(PARAMS, difficulty)
+        engine.update(PARAMS, student, item, concepts, correct, now, duration, prerequisites)
+    concepts, correct, gap, duration, difficulty = attempt
+    now += gap
+
+    def mastery(concept: str) -> float:
+        return engine.concept_mastery(PARAMS, student, concept, now, 70, prerequisites).mastery
+
+    before = {c: mastery(c) for c in concepts}
+    item = ItemState.new(PARAMS, difficulty)
+    engine.update(PARAMS, student, item, concepts, correct, now, duration, prerequisites)
+    for concept in concepts:
+        if correct:
+            assert mastery(concept) >= before[concept] - 1e-9
+        else:
+            assert mastery(concept) <= before[concept] + 1e-9
