@@ -97,6 +97,13 @@ class Settings:
         self.LTI_REFUSE_UNKNOWN_DEPLOYMENTS = _bool("LTI_REFUSE_UNKNOWN_DEPLOYMENTS", False)
         self.LTI_REGISTRATION_REQUIRES_APPROVAL = _bool("LTI_REGISTRATION_REQUIRES_APPROVAL", False)
         self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", False)
+        # The name LMS admins see for the tool in dynamic registration.
+        self.LTI_TOOL_NAME = os.environ.get("LTI_TOOL_NAME", "MasteryAI")
+        # Dynamic registration is unauthenticated until the platform's token is
+        # checked, so it is throttled per client address.
+        self.LTI_REGISTRATION_RATE_LIMIT = os.environ.get(
+            "LTI_REGISTRATION_RATE_LIMIT", "30 per hour"
+        )
         # Number of reverse proxies in front of the app (for ProxyFix).
         self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
         # Jobs run on RQ when Redis is configured, unless forced inline.

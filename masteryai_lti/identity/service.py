@@ -311,3 +311,15 @@ def find_user_by_identity(institution_id: int, kind: str, value: str) -> User | 
             UserIdentity.value == value,
         )
     )
+
+
+def identity_values(institution_id: int, user_id: int, kind: str, prefix: str = "") -> list[str]:
+    """Values by which ``user_id`` is known as ``kind``, only those with ``prefix`` if given."""
+    query = select(UserIdentity.value).where(
+        UserIdentity.institution_id == institution_id,
+        UserIdentity.user_id == user_id,
+        UserIdentity.kind == kind,
+    )
+    if prefix:
+        query = query.where(UserIdentity.value.startswith(prefix, autoescape=True))
+    return list(db.session.scalars(query.order_by(UserIdentity.id)))

@@ -28,7 +28,7 @@ from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, fiel
 from masteryai_lti.core.policy import Actor, ensure_can_teach
 from masteryai_lti.courses import service as courses
 from masteryai_lti.extensions import db, jobs
-from masteryai_lti.identity.models import UserIdentity
+from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import grading
 from masteryai_lti.lti.models import LtiRegistration, ResourceLink
 from masteryai_lti.lti.outbox_models import GradedLineItem, ScoreOutboxEntry
@@ -75,14 +75,7 @@ def _lti_user_id(link: ResourceLink, user_id: int) -> str:
     """The learner's ``sub`` on the link's platform, from their ``lti`` identity."""
     registration = db.session.get(LtiRegistration, link.registration_id)
     prefix = f"{registration.issuer}|"
-    values = db.session.scalars(
-        select(UserIdentity.value).where(
-            UserIdentity.institution_id == link.institution_id,
-            UserIdentity.user_id == user_id,
-            UserIdentity.kind == "lti",
-            UserIdentity.value.startswith(prefix, autoescape=True),
-        )
-    ).all()
+    values = identity.identity_values(link.institution_id, user_id, "lti", prefix)
     if not values:
         raise ValidationFailed(
             "This learner has no account on the platform that owns the link.",
