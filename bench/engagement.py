@@ -106,13 +106,25 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
             ) s, LATERAL (SELECT now() - make_interval(days => d) AS ts) t
             """
         ),
-        {"inst": inst.id, "course": course.id, "first": first, "n": students, "m": events,
-         "today": today},
+        {
+            "inst": inst.id,
+            "course": course.id,
+            "first": first,
+            "n": students,
+            "m": events,
+            "today": today,
+        },
     )
     # Graded work: four assignments and two quizzes with due dates in the period.
     for j, (kind, due_days_ago) in enumerate(
-        [("submission", 25), ("submission", 18), ("submission", 11), ("submission", 4),
-         ("quiz", 20), ("quiz", 6)]
+        [
+            ("submission", 25),
+            ("submission", 18),
+            ("submission", 11),
+            ("submission", 4),
+            ("quiz", 20),
+            ("quiz", 6),
+        ]
     ):
         conn.execute(
             sa.text(
@@ -122,13 +134,22 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
                    due_at, score, object_id, created_at)
                 SELECT :inst, :course, :first + u, :kind, now() - make_interval(days => lag),
                        :today - lag, 'bench-graded', 'g' || :j || '-' || u,
-                       now() - make_interval(days => :due), random(), 'item-' || :j, now()
+                       now() - make_interval(days => :due), 0.5 + random() / 2, 'item-' || :j,
+                       now()
                 FROM (SELECT u, greatest(0, :due - 2 + floor(random() * 5)::int) AS lag
                       FROM generate_series(0, :n - 1) AS u WHERE random() < 0.85) s
                 """
             ),
-            {"inst": inst.id, "course": course.id, "first": first, "n": students, "kind": kind,
-             "due": due_days_ago, "today": today, "j": j},
+            {
+                "inst": inst.id,
+                "course": course.id,
+                "first": first,
+                "n": students,
+                "kind": kind,
+                "due": due_days_ago,
+                "today": today,
+                "j": j,
+            },
         )
     db.session.commit()
     conn = db.session.connection()
@@ -207,9 +228,9 @@ def main() -> None:
             fill_rollup(db)
             print(f"daily rollup built from events in {time.perf_counter() - t:.1f} s")
         total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(EngagementEvent).where(
-                EngagementEvent.course_id == course_id
-            )
+            sa.select(sa.func.count())
+            .select_from(EngagementEvent)
+            .where(EngagementEvent.course_id == course_id)
         )
         roster = service.student_ids(course_id)
         print(
