@@ -1,7 +1,7 @@
 """mastery: concept priors (where students start, learned from first attempts)
 
-Revision ID: 0007_mastery_concept_priors
-Revises: 0006_lti_services
+Revision ID: 0009_mastery_concept_priors
+Revises: 0008_engagement_rollup
 Create Date: 2026-11-24 19:40:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0007_mastery_concept_priors'
-down_revision = '0006_lti_services'
+revision = '0009_mastery_concept_priors'
+down_revision = '0008_engagement_rollup'
 branch_labels = None
 depends_on = None
 
