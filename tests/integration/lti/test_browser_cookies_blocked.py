@@ -79,7 +79,11 @@ def test_launch_lands_right_with_third_party_cookies_refused(
                 page.goto(f"{platform.base_url}/course?user={person}")
                 frame = page.frame_locator("#tool")
                 landing = frame.locator(f'main[data-page="{page_name}"]')
-                landing.wait_for(timeout=20000)
+                try:
+                    landing.wait_for(timeout=45000)
+                except playwright_api.TimeoutError:
+                    tool_frame = page.frame(name="tool")
+                    pytest.fail("no landing; the tool frame shows:\n" + tool_frame.content())
                 text = landing.inner_text()
                 token_ok = page.frame(name="tool").evaluate(
                     "() => typeof window.masteryai.token === 'string' "
