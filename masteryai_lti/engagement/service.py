@@ -205,6 +205,7 @@ def load_course_input(
     roster: list[int] | None = None,
     reference: CourseReference | None = None,
     known_items: list | None = None,
+    weights: dict | None = None,
 ) -> CourseInput:
     """Read a course's events over the period into engine input (aggregated in SQL).
 
@@ -223,7 +224,13 @@ def load_course_input(
         where.append(daily.user_id == roster[0])
     columns = [getattr(daily, c) for c in ROLLUP_COLUMNS]
     query = select(daily.user_id, daily.day, *columns).where(*where)
-    activity = _activity_from_days(_fetch_int_matrix(query, 2 + len(columns)), roster)
+    if len(roster) == 1:
+        # A month of one student's days: a plain query beats COPY's setup.
+        rows = _fetch_rows(query)
+        matrix = np.asarray(rows, dtype=np.int64).reshape(-1, 2 + len(columns))
+    else:
+        matrix = _fetch_int_matrix(query, 2 + len(columns))
+    activity = _activity_from_days(matrix, roster)
     # Due items are known from any student's graded work (a partial index covers them).
     graded = [ev.course_id == course_id, ev.due_at.is_not(None), ev.object_id.is_not(None)]
     graded += [ev.kind.in_(("submission", "quiz")), ev.day <= end]
@@ -267,7 +274,7 @@ def load_course_input(
         submissions=submissions,
         as_of_day=end,
         period_days=period,
-        weights=_weights_and_thresholds(course_id)[0],
+        weights=weights if weights is not None else _weights_and_thresholds(course_id)[0],
         reference=reference,
     )
 
@@ -500,15 +507,16 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
     ref = cache.get(keys.course_reference(course_id))
     if ref is None or ref.get("as_of") != as_of.isoformat():
         ref = course_view(course_id, as_of)["reference"]
+    weights, thresholds = _weights_and_thresholds(course_id)
     inp = load_course_input(
         course_id,
         as_of,
         roster=[student_id],
         reference=CourseReference.from_dict(ref),
         known_items=ref["items"],
+        weights=weights,
     )
     course = compute_course(inp)
-    _, thresholds = _weights_and_thresholds(course_id)
     previous = [_previous_flag(course_id, student_id, as_of)]
     risk = assess_course(course, risk_model(), thresholds, previous)
     row = course.student(0).to_dict()
