@@ -535,6 +535,12 @@ def validate_launch() -> tuple[ValidatedLaunch, IframeCookieService]:
     request = FlaskRequest()
     cookie_service = IframeCookieService(request)
     launch = ToolMessageLaunch(request, tool_conf(), cookie_service)
+    error = request.get_param("error")
+    if error and not request.get_param("id_token"):
+        # OIDC Core §3.1.2.6: the platform answers the authentication request with
+        # an error (login_required, invalid_request...) instead of an id_token.
+        description = request.get_param("error_description") or error
+        raise LtiLaunchError("platform", f"The LMS did not complete the login: {description}.")
     if not request.get_param("id_token"):
         raise LtiLaunchError("format", "The launch has no id_token.")
     try:

@@ -7,6 +7,10 @@
   storage frame (1EdTech "OIDC Login with LTI Client Side postMessages"): the
   login page stores the state and nonce with ``lti.put_data``; the launch page
   reads them back with ``lti.get_data`` before the launch is completed.
+  The check of the platform storage runs in the tool's page in the browser that
+  received the launch; like every client-side check it cannot stop someone who
+  posts their *own* pending launch into a victim's browser (login CSRF), so the
+  session it yields lives only in that page, never in a cookie.
 * After a launch the user's session is a short-lived signed bearer token carried
   in the page (never a cookie), usable against the REST API.
 * :func:`configure_app` sets iframe-friendly cookie flags and ProxyFix, so

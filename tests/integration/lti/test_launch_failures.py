@@ -244,3 +244,18 @@ def test_malformed_id_token_is_refused(app, client, platform, garbage):
 
     assert response.status_code == 400
     assert counts(app) == Counts(0, 0, 0, 0)
+
+
+def test_platform_error_response_is_shown_clearly(app, client, platform):
+    auth = _auth_query(login(client, platform))
+
+    response = client.post(
+        "/lti/launch",
+        data={
+            "error": "login_required",
+            "error_description": "Your LMS session has ended",
+            "state": auth["state"],
+        },
+    )
+
+    _assert_refused(app, response, 400, "platform", "Your LMS session has ended")
