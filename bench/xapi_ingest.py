@@ -151,7 +151,7 @@ def setup_database(url: str, learners: int) -> tuple[str, str]:
 
 
 class Client:
-    """Posts over plain http.client; one connection per request (gunicorn sync)."""
+    """Posts over plain http.client, one persistent connection per thread."""
 
     def __init__(self, host: str, port: int, key: str, secret: str, version: str) -> None:
         self.host, self.port = host, port
@@ -161,17 +161,35 @@ class Client:
             "X-Experience-API-Version": version,
             "Content-Type": "application/json",
         }
+        self.local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.local.connection = connection
+        return connection
 
     def post(self, payload) -> tuple[int, float, bytes]:
         body = json.dumps(payload).encode()
         start = time.perf_counter()
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        connection.request("POST", "/xapi/statements", body=body, headers=self.headers)
-        response = connection.getresponse()
-        data = response.read()
-        elapsed = time.perf_counter() - start
-        connection.close()
-        return response.status, elapsed, data
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                connection.request("POST", "/xapi/statements", body=body, headers=self.headers)
+                response = connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.HTTPException, ConnectionError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                connection.close()
+                self.local.connection = None
+                if attempt == 2:
+                    raise
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            self.local.connection = None
+        return response.status, time.perf_counter() - start, data
 
 
 def run_phase(client: Client, payloads: list, clients: int) -> dict:
@@ -299,6 +317,10 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/10")
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (gthread keeps alive)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     parser.add_argument("--clients", type=int, default=6, help="client threads")
     parser.add_argument("--single", type=int, default=3000, help="single-statement POSTs")
     parser.add_argument("--batches", type=int, default=300, help="POSTs of 100 statements")
@@ -325,6 +347,12 @@ def main() -> int:
             "gunicorn",
             "-w",
             str(args.workers),
+            "-k",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            "30",
             "-b",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -371,7 +399,8 @@ def main() -> int:
     print("xAPI ingest benchmark")
     print(
         f"  conditions: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
-        f"gunicorn sync x{args.workers}, {args.clients} client threads on the same machine, "
+        f"gunicorn {args.worker_class} x{args.workers} (threads {args.threads}), keep-alive, "
+        f"{args.clients} client threads on the same machine, "
         f"PostgreSQL (synchronous_commit on), Redis {args.redis}, xAPI {args.version}, "
         f"{args.learners} linked learners, 1 RQ projection worker"
     )
