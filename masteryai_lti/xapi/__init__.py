@@ -7,3 +7,4 @@ def init_app(app) -> None:
     from masteryai_lti.xapi import projection
 
     identities.on_user_seen(projection.on_user_seen)
+    app.teardown_request(projection.drain_after_request)

@@ -334,9 +334,26 @@ def on_user_seen(institution_id: int, user_id: int) -> None:
 @event.listens_for(Session, "after_commit")
 def _schedule_requeued(session: Session) -> None:
     requeued = session.info.pop("xapi_requeued", None)
-    if not requeued or jobs.inline:
-        # Inline mode cannot run SQL from inside a commit; the next drain picks them up.
+    if not requeued:
+        return
+    if jobs.inline:
+        # No SQL may run inside a commit: project when the request ends instead
+        # (``drain_after_request``), or at the next drain outside a request.
+        session.info.setdefault("xapi_project_later", set()).update(requeued)
         return
     for institution_id in requeued:
         if cache.set_if_absent(scheduled_key(institution_id), 1, ttl=60):
             jobs.enqueue(project_pending, institution_id)
+
+
+def drain_after_request(error: BaseException | None = None) -> None:
+    """Teardown hook: project statements requeued during this request (inline jobs)."""
+    later = db.session.info.pop("xapi_project_later", None)
+    if not later or error is not None:
+        return
+    for institution_id in later:
+        try:
+            project_pending(institution_id)
+        except Exception:  # never fail the response over background work
+            db.session.rollback()
+            log.exception("projecting requeued xAPI statements of %s failed", institution_id)

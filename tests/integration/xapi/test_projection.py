@@ -180,3 +180,19 @@ def test_a_failing_engagement_service_parks_the_chunk_as_failed(lrs, learner, mo
     assert projection.retry_failed() == 1
     projection.project_pending()
     assert _states() == [PROJECTED]
+
+
+def test_a_person_linked_during_a_request_is_projected_when_it_ends(
+    app, lrs, institution, recorded
+):
+    from masteryai_lti.identity import service as identities
+
+    lrs.post(statement(8, result={"success": True}))
+    assert _states() == [UNKNOWN_ACTOR]
+    user = make_user(institution)
+    with app.test_request_context("/lti/launch"):
+        identities.link_identity(institution.id, user.id, "mbox", "mailto:learner8@example.org")
+        db.session.commit()
+        app.do_teardown_request()
+    assert _states() == [PROJECTED]
+    assert recorded["attempts"][0][1] == user.id
