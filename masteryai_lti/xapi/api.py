@@ -8,9 +8,19 @@ from marshmallow import Schema, fields, validate
 
 from masteryai_lti.core.policy import current_actor, require_roles
 from masteryai_lti.core.schemas import ProblemSchema
-from masteryai_lti.xapi import credentials
+from masteryai_lti.xapi import credentials, rules
 from masteryai_lti.xapi.models import SCOPES
+from masteryai_lti.xapi.vocabulary import IGNORE, KINDS
 
+rules_blp = Blueprint(
+    "xapi_engagement_rules",
+    __name__,
+    url_prefix="/api/v1/xapi/engagement-rules",
+    description=(
+        "Your institution's overrides of which engagement kind a statement's verb and "
+        "activity type stand for (defaults cover ADL, cmi5, H5P, Moodle and Open edX)."
+    ),
+)
 blp = Blueprint(
     "xapi_credentials",
     __name__,
@@ -85,3 +95,42 @@ class CredentialResource(MethodView):
     def delete(self, credential_id):
         """Revoke a credential; requests with it are refused from now on."""
         return credentials.revoke_credential(_institution_id(), credential_id)
+
+
+class EngagementRuleSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    verb_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=512))
+    activity_type = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=512)
+    )
+    kind = fields.String(required=True, validate=validate.OneOf([*KINDS, IGNORE]))
+
+
+@rules_blp.route("")
+class EngagementRules(MethodView):
+    @rules_blp.doc(security=BEARER)
+    @require_roles("admin")
+    @rules_blp.response(200, EngagementRuleSchema(many=True))
+    def get(self):
+        """The institution's overrides (the built-in defaults apply where none matches)."""
+        return rules.list_rules(_institution_id())
+
+    @rules_blp.doc(security=BEARER)
+    @require_roles("admin")
+    @rules_blp.arguments(EngagementRuleSchema)
+    @rules_blp.response(201, EngagementRuleSchema)
+    @rules_blp.alt_response(422, schema=ProblemSchema, description="Neither verb nor type")
+    def post(self, payload):
+        """Add or replace the rule for a verb, an activity type, or both."""
+        return rules.set_rule(_institution_id(), **payload)
+
+
+@rules_blp.route("/<int:rule_id>")
+class EngagementRuleResource(MethodView):
+    @rules_blp.doc(security=BEARER)
+    @require_roles("admin")
+    @rules_blp.response(204)
+    @rules_blp.alt_response(404, schema=ProblemSchema, description="No such rule here")
+    def delete(self, rule_id):
+        """Remove an override; the default applies again."""
+        rules.delete_rule(_institution_id(), rule_id)

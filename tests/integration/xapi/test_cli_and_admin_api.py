@@ -184,3 +184,45 @@ def test_admin_api_is_for_admins_of_the_institution(client, institution):
         "/api/v1/xapi/credentials", json={"name": "x", "scopes": ["root"]}, headers=bearer(mine)
     )
     assert bad.status_code == 422
+
+
+def test_admin_api_overrides_engagement_rules(client, institution):
+    from masteryai_lti.xapi import projection
+    from masteryai_lti.xapi.vocabulary import engagement_kind
+
+    admin = make_user(institution, role="teacher", admin=True)
+    verb = "http://adlnet.gov/expapi/verbs/experienced"
+    created = client.post(
+        "/api/v1/xapi/engagement-rules",
+        json={"verb_id": verb, "kind": "attendance"},
+        headers=bearer(admin),
+    )
+    assert created.status_code == 201, created.json
+    overrides = projection._overrides(institution.id)
+    assert engagement_kind(verb, None, overrides) == "attendance"
+    _forget_actor()
+    replaced = client.post(
+        "/api/v1/xapi/engagement-rules",
+        json={"verb_id": verb, "kind": "ignore"},
+        headers=bearer(admin),
+    )
+    assert replaced.json["id"] == created.json["id"]
+    assert engagement_kind(verb, None, projection._overrides(institution.id)) is None
+    _forget_actor()
+    empty = client.post(
+        "/api/v1/xapi/engagement-rules", json={"kind": "quiz"}, headers=bearer(admin)
+    )
+    assert empty.status_code == 422
+    _forget_actor()
+    bad_kind = client.post(
+        "/api/v1/xapi/engagement-rules",
+        json={"verb_id": verb, "kind": "party"},
+        headers=bearer(admin),
+    )
+    assert bad_kind.status_code == 422
+    _forget_actor()
+    gone = client.delete(
+        f"/api/v1/xapi/engagement-rules/{created.json['id']}", headers=bearer(admin)
+    )
+    assert gone.status_code == 204
+    assert engagement_kind(verb, None, projection._overrides(institution.id)) == "resource_view"
