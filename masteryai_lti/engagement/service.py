@@ -222,15 +222,18 @@ def load_course_input(
     where = [daily.course_id == course_id, daily.day > start, daily.day <= end]
     if len(roster) == 1:
         where.append(daily.user_id == roster[0])
-    columns = [getattr(daily, c) for c in ROLLUP_COLUMNS]
-    query = select(daily.user_id, daily.day, *columns).where(*where)
+    # Only quiz, interaction and view counts feed factors; the other kinds only
+    # mark a day present, so they travel summed in one column (less to parse).
+    presence = daily.attendance + daily.submission + daily.launch
+    columns = [daily.quiz, daily.interaction, daily.resource_view, presence]
+    query = select(daily.user_id, daily.day - start, *columns).where(*where)
     if len(roster) == 1:
         # A month of one student's days: a plain query beats COPY's setup.
         rows = _fetch_rows(query)
         matrix = np.asarray(rows, dtype=np.int64).reshape(-1, 2 + len(columns))
     else:
         matrix = _fetch_int_matrix(query, 2 + len(columns))
-    activity = _activity_from_days(matrix, roster)
+    activity = _activity_from_days(matrix, roster, start)
     # Due items are known from any student's graded work (a partial index covers them).
     graded = [ev.course_id == course_id, ev.due_at.is_not(None), ev.object_id.is_not(None)]
     graded += [ev.kind.in_(("submission", "quiz")), ev.day <= end]
@@ -323,8 +326,12 @@ def _fetch_int_matrix(query, width: int) -> np.ndarray:
     return np.asarray([tuple(r) for r in rows], dtype=np.int64)
 
 
-def _activity_from_days(data: np.ndarray, roster: list[int]) -> ActivityTable:
-    """Turn rollup rows (user_id, day, counts per kind...) into the engine's ActivityTable."""
+_FETCHED_KINDS = ("quiz", "interaction", "resource_view", "launch")
+
+
+def _activity_from_days(data: np.ndarray, roster: list[int], start: int) -> ActivityTable:
+    """Turn rollup rows (user_id, day - start, quiz, interaction, views, presence) into
+    the engine's ActivityTable (presence rows count as launches: they only mark the day)."""
     if data.shape[0] == 0 or not roster:
         return ActivityTable.empty()
     ids = np.asarray(roster, dtype=np.int64)
@@ -334,12 +341,12 @@ def _activity_from_days(data: np.ndarray, roster: list[int]) -> ActivityTable:
     known = ids[order][pos] == data[:, 0]
     student = order[pos]
     parts_s, parts_k, parts_d, parts_c = [], [], [], []
-    for j, column in enumerate(ROLLUP_COLUMNS):
+    for j, column in enumerate(_FETCHED_KINDS):
         counts = data[:, 2 + j]
         sel = known & (counts > 0)
         parts_s.append(student[sel])
         parts_k.append(np.full(int(sel.sum()), KIND_CODE[column], dtype=np.int64))
-        parts_d.append(data[sel, 1])
+        parts_d.append(data[sel, 1] + start)
         parts_c.append(counts[sel].astype(np.float64))
     return ActivityTable(
         np.concatenate(parts_s),
@@ -721,6 +728,8 @@ def import_attendance_csv(actor: Actor, course_id: int, text: str) -> int:
 
     All rows are checked first; any bad row is a 422 listing every problem by row.
     """
+    # Authorise before reading: outsiders learn nothing from validation errors.
+    ensure_can_teach(actor, visible_course(actor, db.session.get(Course, course_id)))
     reader = csv.DictReader(io.StringIO(text))
     missing = {"user_id", "date", "status"} - set(reader.fieldnames or [])
     if missing:

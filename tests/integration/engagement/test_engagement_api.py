@@ -175,6 +175,15 @@ def test_writes_are_scoped(client, app):
         client.put(f"{base}/engagement/weights", json=weights, headers=w["outsider"]).status_code
         == 404
     )
+    sheet = f"user_id,date,status\n{w['kids'][0]},2026-01-05,present\n"
+    for who, code in (("student0", 403), ("outsider", 404), ("other_teacher", 404)):
+        r = client.post(
+            f"{base}/attendance/import", data=sheet, content_type="text/csv", headers=w[who]
+        )
+        assert r.status_code == code
+    assert (
+        client.post(f"{base}/attendance", json=marks, headers=w["other_teacher"]).status_code == 404
+    )
     history = f"{base}/engagement/students/{w['kids'][1]}/history"
     assert client.get(history, headers=w["student0"]).status_code == 403
     assert client.get(history, headers=w["outsider"]).status_code == 404
