@@ -397,6 +397,7 @@ def main() -> int:
                 process.kill()
 
     print("xAPI ingest benchmark")
+    print(f"  machine load average at the end (1/5/15 min): {os.getloadavg()}")
     print(
         f"  conditions: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
         f"gunicorn {args.worker_class} x{args.workers} (threads {args.threads}), keep-alive, "

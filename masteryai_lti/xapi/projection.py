@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -233,6 +235,10 @@ def _pending_rows(institution_id: int | None, limit: int) -> list[XapiStatement]
 def project_pending(institution_id: int | None = None, limit: int | None = None) -> int:
     """Drain the outbox (of one institution, or all); return how many rows were handled."""
     if institution_id is not None:
+        if not jobs.inline:
+            # Let statements gather for a moment: under a stream of single POSTs one job
+            # then projects hundreds of rows instead of each POST costing a job.
+            time.sleep(float(current_app.config.get("XAPI_PROJECTION_COALESCE_S", 0.5)))
         # Clear the flag before reading: rows committed from now on schedule a new job.
         cache.delete(scheduled_key(institution_id))
     handled = 0
