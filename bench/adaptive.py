@@ -20,8 +20,9 @@ models are run, because the answer depends on this assumption:
 - ``neutral``: gain proportional to p (1 - p), largest at p = 1/2, so the
   generator's 60-85% band is *not* optimal and only targeting and sequencing help.
 
-A concept is *truly mastered* when the learner would answer a medium item
-(b = 0) correctly with probability >= 0.70 (the MASTERY_THRESHOLD of 70). The run
+A concept is *truly mastered* when the learner would answer the engine's
+reference item (``mastery_item_difficulty``: b = +1, a hard item, in the shipped
+parameters) correctly with probability >= 0.70 (the MASTERY_THRESHOLD of 70). The run
 for a learner ends when every concept is truly mastered at the same time (capped).
 
 Three policies see only the learner's answers, through the same mastery
@@ -66,7 +67,11 @@ from masteryai_lti.mastery.recommender import (  # noqa: E402
 )
 
 THRESHOLD = 70.0
-TRUE_LINE = math.log(0.7 / 0.3)  # skill at which a medium item is answered 70% of the time
+# Mastery is measured on the engine's reference item (a "hard" item, +1 logit, in the
+# shipped parameters) so the simulation's truth and the estimator mean the same thing.
+REFERENCE = getattr(engine.default_params(), "mastery_item_difficulty", 0.0)
+# Skill at which the reference item is answered correctly 70% of the time.
+TRUE_LINE = math.log(0.7 / 0.3) + REFERENCE
 BAND = (0.60, 0.85)
 SESSION = 10  # items per day
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -154,7 +159,7 @@ class Learner:
         return correct, p
 
     def truly_mastered(self) -> bool:
-        return all(self.p_correct(k, 0.0) >= 0.70 for k in self.graph.concepts)
+        return all(self.p_correct(k, REFERENCE) >= 0.70 for k in self.graph.concepts)
 
 
 # -- what every policy sees: a per-concept Elo estimate ------------------------------
@@ -194,6 +199,7 @@ class EngineEstimator:
                 last_practiced=m.last_practiced,
                 attempts=m.attempts,
                 peak_mastery=m.peak_mastery,
+                mastered=m.mastered,
             )
         return found
 
@@ -227,7 +233,7 @@ class Estimator:
         self.peak[key] = max(self.peak[key], self.mastery(key))
 
     def mastery(self, key: str) -> float:
-        return 100.0 * sigmoid(self.theta[key])
+        return 100.0 * sigmoid(self.theta[key] - REFERENCE)
 
     predict = None  # the generator's default logistic prediction matches this scale
 
@@ -385,7 +391,8 @@ def main() -> None:
             "items_per_concept": len(bank) // len(graph.concepts),
             "session_items": SESSION,
             "cap_attempts": args.cap,
-            "true_mastery": "P(correct on a medium item) >= 0.70 for every concept at once",
+            "true_mastery": f"P(correct on an item of difficulty {REFERENCE:+.1f}) >= 0.70 "
+            "for every concept at once",
             "band": list(BAND),
             "forgetting_time_constant_days": 90,
             "estimator": args.estimator + " (shared by all policies)",

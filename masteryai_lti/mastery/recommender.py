@@ -48,6 +48,9 @@ class ConceptState:
     last_practiced: datetime | None = None
     attempts: int = 0
     peak_mastery: float | None = None
+    # The engine's own verdict (it may demand a margin over the threshold); None
+    # means "mastery >= threshold".
+    mastered: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class GeneratorSettings:
     # attempts of its own: an estimate carried by general ability or prerequisite
     # transfer alone is a guess, not a demonstration.
     min_attempts: int = 1
+    # A concept still below the threshold after this many attempts is "stuck": its
+    # prerequisites may be shakier than their estimates say, so they get a review.
+    stuck_attempts: int = 25
     pinned: frozenset[str] = frozenset()
     excluded: frozenset[str] = frozenset()
 
@@ -111,19 +117,18 @@ class GeneratorSettings:
 
     def is_ready(self, state: ConceptState | None) -> bool:
         """Whether a prerequisite in this state lets its dependants be practised."""
-        return (
-            state is not None
-            and state.attempts >= self.min_attempts
-            and state.mastery >= self.ready_at
-        )
+        if state is None or state.attempts < self.min_attempts:
+            return False
+        # A concept the engine calls mastered is ready whatever its raw number.
+        return state.mastery >= self.ready_at or bool(state.mastered)
 
     def is_mastered(self, state: ConceptState | None) -> bool:
         """Whether a concept in this state needs no more practice (review aside)."""
-        return (
-            state is not None
-            and state.attempts >= self.min_attempts
-            and state.mastery >= self.mastery_threshold
-        )
+        if state is None or state.attempts < self.min_attempts:
+            return False
+        if state.mastered is not None:
+            return state.mastered
+        return state.mastery >= self.mastery_threshold
 
 
 @dataclass(frozen=True)
@@ -193,8 +198,10 @@ def plan_concepts(
 
     Focus concepts are pinned ones, then concepts below the threshold whose
     prerequisites are all ready. Review concepts were mastered (peak at or above
-    the threshold) and not practised for ``review_after_days``. Skipped lists
-    gap concepts held back, each with the prerequisite(s) blocking it.
+    the threshold) and not practised for ``review_after_days``, or are the
+    prerequisites of a focus concept that is stuck (``stuck_attempts`` attempts
+    without reaching mastery). Skipped lists gap concepts held back, each with the
+    prerequisite(s) blocking it.
     """
     threshold = settings.mastery_threshold
     depth = graph.depth()
@@ -246,8 +253,10 @@ def plan_concepts(
             )
             if m < threshold:
                 why = f"{name} is at {m:.0f}/100, below mastery ({threshold:.0f}), and "
-            else:
+            elif state is None or state.attempts < settings.min_attempts:
                 why = f"{name} is estimated at {m:.0f}/100 but not yet shown in practice, and "
+            else:
+                why = f"{name} is at {m:.0f}/100, not yet confidently mastered, and "
             why += prereq_text
             if unlocks:
                 why += f"; mastering it moves {unlocks} later concept(s) closer"
@@ -266,6 +275,23 @@ def plan_concepts(
             # Lowest mastery first: the concept closest to slipping under the
             # threshold (or most likely overestimated) needs the review most.
             review.append(((m, -idle, key), ConceptPlan(key, "review", m, why)))
+    # Going back one step when progress stalls: the prerequisites of a stuck focus
+    # concept come first among the reviews, weakest first.
+    reviewed = {p.concept_key for _, p in review}
+    for _, plan in focus:
+        state = states.get(plan.concept_key)
+        if plan.kind != "practice" or state is None or state.attempts < settings.stuck_attempts:
+            continue
+        name = graph.concepts[plan.concept_key].name
+        for p in sorted(graph.prerequisites[plan.concept_key]):
+            if p in reviewed or p in settings.excluded:
+                continue
+            reviewed.add(p)
+            why = (
+                f"{graph.concepts[p].name} ({mastery_of(p):.0f}/100) is reviewed because "
+                f"{name} is still below mastery after {state.attempts} attempts"
+            )
+            review.append(((-1.0, mastery_of(p), p), ConceptPlan(p, "review", mastery_of(p), why)))
     focus.sort(key=lambda t: t[0])
     review.sort(key=lambda t: t[0])
     return [p for _, p in focus], [p for _, p in review], skipped
@@ -400,10 +426,10 @@ def _pick_items(
         return []
     # Targets run from the easy end of the band to the hard end, so the picks
     # form a ladder around the student's level rather than n copies of one item.
-    if plan.kind == "review":
-        targets = [high] * count  # review is retrieval practice: aim high
-    else:
-        targets = [high - (high - low) * (i + 0.5) / count for i in range(count)]
+    # Review is retrieval practice, so it stays in the upper half of the band;
+    # practice spreads over the whole band.
+    bottom = (low + high) / 2 if plan.kind == "review" else low
+    targets = [high - (high - bottom) * (i + 0.5) / count for i in range(count)]
     picks: list[Pick] = []
     name = graph.concepts[plan.concept_key].name
     tol = settings.band_tolerance

@@ -1471,6 +1471,7 @@ def _concept_states(views: list[MasteryView]) -> dict[str, ConceptState]:
             last_practiced=v.last_practiced,
             attempts=v.attempts,
             peak_mastery=v.peak_mastery,
+            mastered=v.mastered,
         )
         for v in views
     }

@@ -228,3 +228,30 @@ def test_review_takes_the_weakest_mastered_concept_first():
     result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
     assert [p.concept_key for p in result.picks] == ["d", "d", "d"]
     assert all(p.kind == "review" for p in result.picks)
+
+
+def test_the_engines_mastered_verdict_wins_over_the_raw_threshold():
+    st_ = states(a=90, d=90)
+    st_["a"] = ConceptState(mastery=75, attempts=6, mastered=False)  # inside the margin
+    config = GeneratorSettings(length=3, max_focus_concepts=1)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    assert {p.concept_key for p in result.picks} == {"a"}
+    assert "not yet confidently mastered" in result.concepts[0].reason
+    st_["a"] = ConceptState(mastery=65, attempts=6, mastered=True)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    assert {p.concept_key for p in result.picks} == {"b"}
+
+
+def test_a_stuck_concept_sends_its_prerequisites_to_review():
+    st_ = states(a=80, d=90)
+    st_["b"] = ConceptState(mastery=30, attempts=40)  # far below mastery after 40 attempts
+    config = GeneratorSettings(length=10)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    review = [p for p in result.picks if p.kind == "review"]
+    assert review and {p.concept_key for p in review} == {"a"}
+    plan = next(c for c in result.concepts if c.kind == "review")
+    assert "still below mastery after 40 attempts" in plan.reason
+    # not stuck yet: no review of a
+    st_["b"] = ConceptState(mastery=30, attempts=5)
+    result = generate_assignment(graph_abc(), st_, bank(per_concept=25), [], NOW, config)
+    assert all(p.kind != "review" for p in result.picks)
