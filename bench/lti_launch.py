@@ -132,6 +132,12 @@ def main() -> None:
         cpu = time.process_time() - cpu_started
         sql_per_trip = statements[0] / args.launches
 
+    # A fixed pure-Python workload, so figures from a busy shared machine can be
+    # compared with a quiet one (~10-15 ms on an idle modern core).
+    calibration_started = time.perf_counter()
+    sum(range(10**6))
+    calibration = time.perf_counter() - calibration_started
+
     def ms(value: float) -> str:
         return f"{value * 1000:6.2f} ms"
 
@@ -142,7 +148,8 @@ def main() -> None:
         f"tool), platform JWKS over loopback HTTP (cached), database "
         f"{args.database_url.rsplit('@', 1)[-1]}, cache backend {backend} ({args.redis_url}), "
         f"Python {host.python_version()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"load average {os.getloadavg()[0]:.1f}, "
+        f"calibration sum(range(10**6)) {calibration * 1000:.1f} ms"
     )
     print(f"  round trips per second (incl. platform signing): {args.launches / wall:7.1f}")
     print(
