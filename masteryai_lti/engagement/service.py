@@ -18,9 +18,11 @@ from functools import lru_cache
 
 import numpy as np
 from flask import current_app
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
@@ -84,13 +86,15 @@ def _aware(value: datetime | str) -> datetime:
 # --- recording signals ---------------------------------------------------------------------
 
 
-def record_events(institution_id: int, events: list[dict]) -> int:
+def record_events(institution_id: int, events: list[dict], *, commit: bool = True) -> int:
     """Store engagement events; returns how many were new.
 
     Each dict: ``user_id, course_id, kind, occurred_at, source, source_id`` and
     optionally ``due_at, score (0..1), object_id, extra``. Idempotent on
-    (institution_id, source, source_id). Commits, then invalidates the views of
-    the touched courses and (with a worker queue) schedules their recompute.
+    (institution_id, source, source_id). Commits by default; with
+    ``commit=False`` the rows join the caller's transaction. Either way the
+    touched courses' cached views are invalidated (and, with a worker queue,
+    recomputed) only once the transaction has committed.
     """
     rows = []
     for e in events:
@@ -131,10 +135,36 @@ def record_events(institution_id: int, events: list[dict]) -> int:
     fresh = db.session.connection().execute(statement, rows).all()
     _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in fresh], +1)
     inserted = len(fresh)
-    db.session.commit()
-    for course_id in {r["course_id"] for r in rows}:
-        _course_changed(course_id)
+    if fresh:
+        _after_commit_invalidate({c for c, *_ in fresh})
+    if commit:
+        db.session.commit()
     return inserted
+
+
+def _after_commit_invalidate(course_ids: set[int]) -> None:
+    """Invalidate these courses' cached views when the current transaction commits.
+
+    Invalidating earlier would let a concurrent read cache a view without the
+    new rows; a rolled-back transaction invalidates nothing.
+    """
+    session = db.session()
+    pending = session.info.setdefault(_DIRTY_COURSES, set())
+    pending.update(course_ids)
+
+
+_DIRTY_COURSES = "engagement_dirty_courses"
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _invalidate_committed_courses(session: Session) -> None:
+    for course_id in session.info.pop(_DIRTY_COURSES, ()):
+        _course_changed(course_id)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_courses(session: Session) -> None:
+    session.info.pop(_DIRTY_COURSES, None)
 
 
 ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")

@@ -422,3 +422,34 @@ def test_daily_rollup_matches_the_events(client, app):
                 actual[(row.course_id, row.user_id, row.day)] = counts
         assert actual == expected
         assert any(v["attendance"] == 1 for v in actual.values())
+
+
+def test_record_events_can_join_the_callers_transaction(client, app):
+    w = _world(app)
+    url = f"/api/v1/courses/{w['course_id']}/engagement?sort=student_id"
+    before = client.get(url, headers=w["teacher"]).json["items"]
+    event = {
+        "user_id": w["kids"][5],
+        "course_id": w["course_id"],
+        "kind": "launch",
+        "occurred_at": NOW,
+        "source": "lti",
+        "source_id": "joined-tx",
+    }
+    with app.app_context():
+        from masteryai_lti.engagement import service
+        from masteryai_lti.extensions import db
+
+        assert service.record_events(w["school"].id, [event], commit=False) == 1
+        db.session.rollback()  # the caller gives up: nothing stored, view still valid
+    again = client.get(url, headers=w["teacher"]).json["items"]
+    assert again == before
+    with app.app_context():
+        from masteryai_lti.engagement import service
+        from masteryai_lti.extensions import db
+
+        assert service.record_events(w["school"].id, [event], commit=False) == 1
+        db.session.commit()  # committed: the cached view is dropped
+    after = client.get(url, headers=w["teacher"]).json["items"]
+    row = next(i for i in after if i["student_id"] == w["kids"][5])
+    assert row["no_activity"] is False and row["days_since_active"] == 0
