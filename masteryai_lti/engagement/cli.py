@@ -62,10 +62,26 @@ def fit_command(oulad: str, weeks: int, out: str) -> None:
 
 @cli.command("recompute")
 @click.option("--course", "course_id", type=int, help="Only this course.")
-def recompute_command(course_id: int | None) -> None:
-    """Recompute engagement, refresh caches and write today's snapshots."""
+@click.option(
+    "--queue", "on_queue", is_flag=True, help="Put the job on the RQ queue instead (for cron)."
+)
+def recompute_command(course_id: int | None, on_queue: bool) -> None:
+    """Recompute engagement, refresh caches and write today's snapshots.
+
+    Run it nightly from cron (``flask engagement recompute --queue``) so the
+    history and the flag hysteresis have a snapshot per day.
+    """
+    from masteryai_lti.extensions import jobs
+
     from . import service
 
+    if on_queue:
+        if course_id is not None:
+            jobs.enqueue(service.recompute_course_job, course_id)
+        else:
+            jobs.enqueue(service.recompute_all)
+        click.echo("queued" if not jobs.inline else "ran inline (no worker queue configured)")
+        return
     if course_id is not None:
         done = service.recompute_course(course_id)
         click.echo(f"course {course_id}: {done['students']} students")

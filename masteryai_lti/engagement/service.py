@@ -877,8 +877,23 @@ def recompute_course_job(course_id: int) -> dict:
 
 
 def recompute_all(as_of: date | None = None) -> int:
-    """Periodic job: recompute every course with engagement events; returns courses done."""
-    ids = db.session.scalars(select(EngagementEvent.course_id).distinct()).all()
+    """Periodic job: recompute every course with students; returns courses done.
+
+    Courses whose students never produced an event are included: their
+    students are the ones to flag. One failing course does not stop the rest.
+    """
+    ids = db.session.scalars(
+        select(Enrollment.course_id)
+        .where(Enrollment.role == "student", Enrollment.status == "active")
+        .distinct()
+        .order_by(Enrollment.course_id)
+    ).all()
+    done = 0
     for course_id in ids:
-        recompute_course(course_id, as_of)
-    return len(ids)
+        try:
+            recompute_course(course_id, as_of)
+            done += 1
+        except Exception:
+            log.exception("engagement recompute of course %s failed", course_id)
+            db.session.rollback()
+    return done

@@ -321,6 +321,10 @@ def test_recompute_writes_snapshots_history_and_keeps_flags(client, app, runner)
         service.recompute_course(w["course_id"], as_of=yesterday)
     out = runner.invoke(args=["engagement", "recompute"])
     assert out.exit_code == 0, out.output
+    out = runner.invoke(
+        args=["engagement", "recompute", "--queue", "--course", str(w["course_id"])]
+    )
+    assert out.exit_code == 0 and "inline" in out.output
     hist = client.get(
         f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][1]}/history",
         headers=w["student1"],
