@@ -164,7 +164,7 @@ def ece(labels: Sequence[bool], scores: Sequence[float], bins: int = 10) -> floa
     sums = [0.0] * bins
     hits = [0.0] * bins
     for y, p in zip(labels, scores, strict=True):
-        b = min(int(p * bins), bins - 1)
+        b = min(max(int(p * bins), 0), bins - 1)
         counts[b] += 1
         sums[b] += p
         hits[b] += 1.0 if y else 0.0
@@ -414,7 +414,8 @@ class BKTBaseline:
                     else:
                         loglik += np.log(1 - p)
                         known = known * sl / (1 - p)
-                    known = known + (1 - known) * tr
+                    # Clipped: long runs push the posterior to 0/1 where rounding breaks it.
+                    known = np.clip(known + (1 - known) * tr, 1e-6, 1 - 1e-6)
             self.params[skill] = tuple(float(v) for v in grid[int(np.argmax(loglik))])
         self.default = (0.5, 0.1, 0.2, 0.1)
         self.known: dict[tuple[str, str], float] = {}
@@ -437,7 +438,7 @@ class BKTBaseline:
                 known = known * (1 - sl) / p
             else:
                 known = known * sl / (1 - p)
-            self.known[(r.student, c)] = known + (1 - known) * tr
+            self.known[(r.student, c)] = min(max(known + (1 - known) * tr, 1e-6), 1 - 1e-6)
 
 
 BASELINES: dict[str, Callable[[Sequence[AttemptRecord]], object]] = {
