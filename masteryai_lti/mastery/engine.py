@@ -9,7 +9,8 @@ Every answer is predicted on the logit scale as a sum of named terms::
 
 * ``ability`` is the student's general level (one Gaussian belief per student);
 * ``concept_mastery`` is the student's level on the item's concepts (one Gaussian belief
-  per student and concept; the mean over the item's concepts when an item has several);
+  per student and concept, starting from the concept's learned starting level; the mean
+  over the item's concepts when an item has several);
 * ``decay`` pulls a concept learned above the prior back towards the prior while it is not
   practised (half-life in days on real timestamps; never below the prior);
 * ``prerequisite_transfer`` lets what a student knows of a concept's prerequisites inform a
@@ -45,16 +46,23 @@ Public API (plain data in and out, no I/O, clock passed in)
     Mutable per-item difficulty belief (``difficulty``, ``var``, ``responses``);
     ``ItemState.new(params, difficulty=None)`` (e.g. seeded from an easy/medium/hard label),
     ``to_dict`` / ``from_dict``. Pass ``None`` as the item for an unknown item.
-``predict(params, student, item, concepts, now, prerequisites=None) -> Prediction``
+``ConceptPrior``
+    Mutable per-concept starting level shared by a course (``mean``, ``var``, ``students``),
+    learned from students' first attempts when a dict of them is passed as
+    ``concept_priors``; ``ConceptPrior.new(params)``, ``to_dict`` / ``from_dict``.
+``predict(params, student, item, concepts, now, prerequisites=None, concept_priors=None)``
     ``Prediction.probability`` and ``Prediction.terms`` (dict of the named logit terms whose
     sum is ``Prediction.logit``).
-``update(params, student, item, concepts, correct, now, duration=None, prerequisites=None)``
-    Applies one attempt in place to ``student`` and ``item`` and returns the ``Prediction``
-    made before it (what the model expected).
-``concept_mastery(params, student, concept, now, threshold=70, prerequisites=None)``
-    -> ``ConceptMastery`` (mastery 0-100 at ``now`` with decay applied, uncertainty in
-    mastery points, last practised, attempts, peak mastery, mastered flag).
-``mastery_report(params, student, now, threshold=70, prerequisites=None)``
+``update(params, student, item, concepts, correct, now, duration=None, prerequisites=None,
+concept_priors=None)``
+    Applies one attempt in place to ``student``, ``item`` (and the concept priors) and
+    returns the ``Prediction`` made before it (what the model expected).
+``concept_mastery(params, student, concept, now, threshold=70, prerequisites=None,
+concept_priors=None)``
+    -> ``ConceptMastery`` (mastery 0-100 at ``now`` with decay applied — the chance of
+    answering a "hard" reference item — uncertainty in mastery points, last practised,
+    attempts, peak mastery, mastered flag).
+``mastery_report(params, student, now, threshold=70, prerequisites=None, concept_priors=None)``
     -> dict concept -> ``ConceptMastery`` for every concept the student has practised.
 
 ``concepts`` is a sequence of concept keys (strings); ``now`` is an aware ``datetime`` or
