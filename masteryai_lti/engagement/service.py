@@ -503,22 +503,26 @@ def course_view(course_id: int, as_of: date | None = None) -> dict:
     return view
 
 
-def _is_student(course_id: int, student_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Enrollment.id).where(
-                Enrollment.course_id == course_id,
-                Enrollment.user_id == student_id,
-                Enrollment.role == "student",
-                Enrollment.status == "active",
-            )
+def _student_context(
+    course_id: int, student_id: int, before: date
+) -> tuple[bool, dict, RiskThresholds, bool]:
+    """Enrolment, course settings and the last snapshot's flag in one round trip.
+
+    Scoring one student after an event is a handful of tiny queries; on a busy
+    database each round trip costs more than the computation.
+    """
+    settings = EngagementSettings
+    enrolled = (
+        select(Enrollment.id)
+        .where(
+            Enrollment.course_id == course_id,
+            Enrollment.user_id == student_id,
+            Enrollment.role == "student",
+            Enrollment.status == "active",
         )
-        is not None
+        .exists()
     )
-
-
-def _previous_flag(course_id: int, student_id: int, before: date) -> bool:
-    flagged = db.session.scalar(
+    previous = (
         select(EngagementSnapshot.flagged)
         .where(
             EngagementSnapshot.course_id == course_id,
@@ -527,8 +531,30 @@ def _previous_flag(course_id: int, student_id: int, before: date) -> bool:
         )
         .order_by(EngagementSnapshot.taken_on.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return bool(flagged)
+
+    def setting(column):
+        return select(column).where(settings.course_id == course_id).scalar_subquery()
+
+    row = db.session.execute(
+        select(
+            enrolled,
+            previous,
+            setting(settings.weights),
+            setting(settings.flag_at),
+            setting(settings.clear_below),
+        )
+    ).one()
+    is_enrolled, was_flagged, weights, flag_at, clear_below = row
+    if weights is None:
+        return bool(is_enrolled), dict(DEFAULT_WEIGHTS), RiskThresholds(), bool(was_flagged)
+    return (
+        bool(is_enrolled),
+        dict(weights),
+        RiskThresholds(flag_at, clear_below),
+        bool(was_flagged),
+    )
 
 
 def student_view(course_id: int, student_id: int, as_of: date | None = None) -> dict:
@@ -539,12 +565,12 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
     shows at once; a cold cache computes the course view first.
     """
     as_of = _as_of(as_of)
-    if not _is_student(course_id, student_id):
+    enrolled, weights, thresholds, previous = _student_context(course_id, student_id, as_of)
+    if not enrolled:
         raise NotFound("This student is not enrolled in the course.")
     ref = cache.get(keys.course_reference(course_id))
     if ref is None or ref.get("as_of") != as_of.isoformat():
         ref = course_view(course_id, as_of)["reference"]
-    weights, thresholds = _weights_and_thresholds(course_id)
     inp = load_course_input(
         course_id,
         as_of,
@@ -554,8 +580,7 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
         weights=weights,
     )
     course = compute_course(inp)
-    previous = [_previous_flag(course_id, student_id, as_of)]
-    risk = assess_course(course, risk_model(), thresholds, previous)
+    risk = assess_course(course, risk_model(), thresholds, [previous])
     row = course.student(0).to_dict()
     verdict = risk.student(0)
     row.update(

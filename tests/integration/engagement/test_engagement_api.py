@@ -229,6 +229,12 @@ def test_weights_put_validates_and_changes_scores(client, app):
     assert table["weights"]["resource"] == 100
     scores = {i["student_id"]: i["score"] for i in table["items"]}
     assert scores[w["kids"][0]] == 100.0 and scores[w["kids"][5]] == 0.0
+    one = client.get(
+        f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][0]}",
+        headers=w["teacher"],
+    ).json
+    assert {f["factor"]: f["weight"] for f in one["factors"]}["resource"] == 100
+    assert one["score"] == 100.0
 
 
 def test_attendance_entry_and_csv_import(client, app):
