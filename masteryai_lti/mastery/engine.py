@@ -134,8 +134,8 @@ class MasteryParams:
     """Evidence weight of such a slow answer."""
     uncertainty_scale: float = 1.0
     """How much belief variance shrinks predictions towards 50 % (1: the probit rule)."""
-    mastery_item_difficulty: float = 1.0
-    """Difficulty of the reference item mastery is measured on (1.0: a "hard" item)."""
+    mastery_item_difficulty: float = 1.5
+    """Difficulty of the reference item mastery is measured on (a "hard" item and then some)."""
     mastered_margin: float = 0.5
     """How many standard deviations of belief mastery must clear the threshold by."""
 
