@@ -192,7 +192,41 @@ class Client:
         return response.status, time.perf_counter() - start, data
 
 
-def run_phase(client: Client, payloads: list, clients: int) -> dict:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / _TICKS
+
+
+def server_pids(master: int, database_url: str) -> list[int]:
+    """gunicorn workers plus the PostgreSQL backends serving the bench database."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    import sqlalchemy as sa
+
+    from config.settings import normalise_database_url
+
+    name = database_url.rsplit("/", 1)[-1]
+    engine = sa.create_engine(normalise_database_url(database_url))
+    with engine.connect() as connection:
+        backends = connection.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        ).all()
+    engine.dispose()
+    return [int(pid) for pid in children] + list(backends)
+
+
+def run_phase(client: Client, payloads: list, clients: int, pids=()) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
     accepted: list[str] = []
@@ -214,13 +248,16 @@ def run_phase(client: Client, payloads: list, clients: int) -> dict:
                     failures.append(f"{status} {data[:200]!r}")
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
+    cpu_before = _cpu_seconds(list(pids))
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
+    cpu = _cpu_seconds(list(pids)) - cpu_before
     return {
+        "server_cpu_ms_per_statement": 1000 * cpu / max(1, len(accepted)),
         "requests": len(latencies),
         "statements": len(accepted),
         "failures": failures,
@@ -377,13 +414,20 @@ def main() -> int:
         client = Client("127.0.0.1", args.port, key, secret, args.version)
         rng = random.Random(7)
         run_phase(client, [make_statement(rng, args.learners) for _ in range(200)], args.clients)
+        # CPU the server side (gunicorn workers + their PostgreSQL backends) spends per
+        # statement does not depend on what else the shared machine is doing.
+        pids = server_pids(gunicorn.pid, args.database)
         single = run_phase(
-            client, [make_statement(rng, args.learners) for _ in range(args.single)], args.clients
+            client,
+            [make_statement(rng, args.learners) for _ in range(args.single)],
+            args.clients,
+            pids,
         )
         batched = run_phase(
             client,
             [[make_statement(rng, args.learners) for _ in range(100)] for _ in range(args.batches)],
             args.clients,
+            pids,
         )
         ids = single["ids"] + batched["ids"]
         checks = verify(args.database, ids, args.drain_timeout)
@@ -411,6 +455,11 @@ def main() -> int:
             f"{phase['statements_per_s']:8.0f} statements/s, latency p50 {phase['p50_ms']:.1f} ms "
             f"p95 {phase['p95_ms']:.1f} ms p99 {phase['p99_ms']:.1f} ms, "
             f"failures {len(phase['failures'])}"
+        )
+        cpu_ms = phase["server_cpu_ms_per_statement"]
+        print(
+            f"      server CPU {cpu_ms:.2f} ms per statement (gunicorn workers + PostgreSQL "
+            f"backends): at most {2000 / cpu_ms:,.0f} statements/s on 2 idle cores"
         )
         for failure in phase["failures"][:3]:
             print(f"      e.g. {failure}")
