@@ -235,7 +235,10 @@ class Estimator:
     def mastery(self, key: str) -> float:
         return 100.0 * sigmoid(self.theta[key] - REFERENCE)
 
-    predict = None  # the generator's default logistic prediction matches this scale
+    def predict(self, candidate: ItemCandidate, _states) -> float:
+        # Mastery is read on the reference item, so predict from the rating itself.
+        theta = sum(self.theta[k] for k in candidate.concept_keys) / len(candidate.concept_keys)
+        return sigmoid(theta - candidate.effective_difficulty)
 
     def states(self) -> dict[str, ConceptState]:
         return {
@@ -321,7 +324,7 @@ def run(
             if learner.truly_mastered():
                 return Outcome(attempts, True, in_band)
         day += 1
-    return Outcome(attempts, False, in_band)
+    return Outcome(min(attempts, cap), False, in_band)
 
 
 def make_learner(graph: ConceptGraph, seed: int, model: str) -> Learner:
