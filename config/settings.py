@@ -97,6 +97,8 @@ class Settings:
         self.LTI_REFUSE_UNKNOWN_DEPLOYMENTS = _bool("LTI_REFUSE_UNKNOWN_DEPLOYMENTS", False)
         self.LTI_REGISTRATION_REQUIRES_APPROVAL = _bool("LTI_REGISTRATION_REQUIRES_APPROVAL", False)
         self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", False)
+        # A teacher's launch refreshes the course roster by NRPS (at most hourly).
+        self.LTI_SYNC_ROSTER_ON_LAUNCH = _bool("LTI_SYNC_ROSTER_ON_LAUNCH", True)
         # The name LMS admins see for the tool in dynamic registration.
         self.LTI_TOOL_NAME = os.environ.get("LTI_TOOL_NAME", "MasteryAI")
         # Dynamic registration is unauthenticated until the platform's token is

@@ -75,6 +75,8 @@ class ServicesPlatform(TestPlatform):
     registration_status: int = 201
     product_family_code: str = "moodle"
     down: bool = False
+    # Only the roster service fails (500) while this is set.
+    nrps_down: bool = False
     # Requests answered 503 because the platform was down.
     refused_while_down: int = 0
     tool_jwks_provider: Callable[[], dict] | None = None
@@ -391,6 +393,8 @@ class ServicesPlatform(TestPlatform):
             refusal = platform._authorise(SCOPE_NRPS)
             if refusal:
                 return refusal
+            if platform.nrps_down:
+                return _problem(500, "membership service failed")
             if request.headers.get("Accept") != MEDIA_MEMBERSHIP:
                 return _problem(406, "Accept must be the membership container media type")
             members = list(platform.members) or [

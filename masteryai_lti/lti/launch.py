@@ -42,10 +42,11 @@ from sqlalchemy.exc import IntegrityError
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
 from masteryai_lti.courses import service as courses
+from masteryai_lti.engagement import service as engagement
 from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.identity.models import User
-from masteryai_lti.lti import quirks, registry
+from masteryai_lti.lti import quirks, registry, roster
 from masteryai_lti.lti.models import LaunchRecord, LtiRegistration, ResourceLink, UsedNonce
 from masteryai_lti.lti.roles import map_roles
 from masteryai_lti.lti.session import (
@@ -752,13 +753,49 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         resource_link_pk=link.id if link else None,
         target=link.target if link else None,
     )
+    if course is not None and mapped.course_role == "student":
+        # A learner opening the tool is an engagement signal; it joins this transaction
+        # so a refused (replayed) launch records nothing.
+        engagement.record_events(
+            validated.institution_id,
+            [
+                {
+                    "user_id": user.id,
+                    "course_id": course.id,
+                    "kind": "launch",
+                    "occurred_at": utcnow(),
+                    "source": "lti",
+                    "source_id": validated.launch_id,
+                    "object_id": link.resource_link_id if link else None,
+                }
+            ],
+            commit=False,
+        )
     try:
         db.session.commit()
     except IntegrityError as exc:
         # Only a second confirmation of the same pending launch reuses its launch_id.
         db.session.rollback()
         raise LtiLaunchError("replay", "This launch was already completed.") from exc
+    if course is not None and mapped.course_role == "teacher":
+        _refresh_roster(course.id, link)
     return outcome
+
+
+def _refresh_roster(course_id: int, link: ResourceLink | None) -> None:
+    """Students who never launch must still be visible to the engines, so a teacher's
+    launch refreshes the course roster (at most hourly, on the worker). The launch has
+    committed by now: a failing sync is logged and never turns it into an error page.
+    """
+    if not (link and link.nrps_context_memberships_url):
+        return
+    if not current_app.config.get("LTI_SYNC_ROSTER_ON_LAUNCH", True):
+        return
+    try:
+        roster.request_sync(course_id)
+    except Exception:  # noqa: BLE001 - the launch already succeeded
+        db.session.rollback()
+        log.exception("roster sync after the launch into course %s failed", course_id)
 
 
 def launch_record(launch_id: str) -> LaunchRecord | None:

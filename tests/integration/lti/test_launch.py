@@ -104,6 +104,25 @@ def test_second_launch_reuses_user_course_and_enrollment(app, client, platform):
     assert after.launches == before.launches + 1
 
 
+def test_each_learner_launch_is_one_engagement_signal(app, client, platform):
+    from masteryai_lti.engagement.models import EngagementEvent
+
+    launch(client, platform, "teacher")
+    launch(client, platform, "student")
+    launch(client, platform, "student")
+
+    with app.app_context():
+        events = db.session.scalars(select(EngagementEvent)).all()
+        records = db.session.scalars(
+            select(LaunchRecord).where(LaunchRecord.role == "student")
+        ).all()
+        assert sorted(e.source_id for e in events) == sorted(r.launch_id for r in records)
+        assert {(e.kind, e.source, e.user_id, e.course_id) for e in events} == {
+            ("launch", "lti", records[0].user_id, records[0].course_id)
+        }
+        assert len(events) == 2
+
+
 def test_login_by_post_is_accepted(client, platform):
     response = client.post("/lti/login", data=platform.login_params("student"))
 

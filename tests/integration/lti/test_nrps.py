@@ -22,6 +22,8 @@ from tests.lti_platform import ROLE_INSTRUCTOR, ROLE_LEARNER
 
 @pytest.fixture
 def services_platform(app):
+    # These tests drive the sync themselves; the launch-time refresh has its own tests.
+    app.config["LTI_SYNC_ROSTER_ON_LAUNCH"] = False
     yield from started_services_platform(app)
 
 
@@ -240,3 +242,29 @@ def test_background_sync_logs_a_platform_failure_instead_of_raising(app, client,
     with app.app_context():
         outcome = roster.sync_course_job(course_id)
     assert "503" in outcome["error"]
+
+
+def test_a_teacher_launch_brings_in_students_who_never_launched(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=3)
+    app.config["LTI_SYNC_ROSTER_ON_LAUNCH"] = True
+
+    course_id, _ = launched_course(app, client, platform, "teacher")
+
+    with app.app_context():
+        # 3 learners and the platform's student, none of whom launched.
+        assert len(courses.student_ids(course_id)) == 4
+    launched_course(app, client, platform, "teacher")
+    first_pages = [r for r in platform.service_requests if r["path"] == "/nrps/course-ctx-1?"]
+    assert len(first_pages) == 1, "a second launch within the hour does not sync again"
+
+
+def test_a_failing_roster_refresh_never_breaks_the_teacher_launch(app, client, services_platform):
+    platform = services_platform
+    app.config["LTI_SYNC_ROSTER_ON_LAUNCH"] = True
+    platform.nrps_down = True
+
+    course_id, _ = launched_course(app, client, platform, "teacher")
+
+    with app.app_context():
+        assert courses.student_ids(course_id) == []
