@@ -19,8 +19,10 @@ The database is created if missing and its tables are (re)built with
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import platform as host
+import pstats
 import statistics
 import sys
 import time
@@ -61,6 +63,10 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_lti"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", default=0, help="print the N costliest functions"
+    )
+    parser.add_argument("--profile-sort", default="tottime", choices=["tottime", "cumulative"])
     args = parser.parse_args()
 
     _ensure_database(args.database_url)
@@ -121,13 +127,18 @@ def main() -> None:
         logins, launches, totals = [], [], []
         tool_cpu.clear()
         statements[0] = 0
+        profiler = cProfile.Profile() if args.profile else None
         cpu_started = time.process_time()
         wall_started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         for i in range(args.launches):
             login_time, launch_time, total = round_trip(i)
             logins.append(login_time)
             launches.append(launch_time)
             totals.append(total)
+        if profiler:
+            profiler.disable()
         wall = time.perf_counter() - wall_started
         cpu = time.process_time() - cpu_started
         sql_per_trip = statements[0] / args.launches
@@ -171,6 +182,10 @@ def main() -> None:
         f"  launch only: p50 {ms(statistics.median(launches))}  "
         f"p95 {ms(_percentile(launches, 0.95))}"
     )
+
+    if profiler:
+        print("  (figures above include the profiler's overhead)")
+        pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(args.profile)
 
 
 if __name__ == "__main__":
