@@ -48,6 +48,10 @@ COUNT_FACTORS = frozenset({"attendance", "quiz", "interaction", "resource"})
 BANDS = (("high", 70.0), ("medium", 40.0), ("low", 0.0))
 # A submission this many days late earns no timeliness credit (linear decay before that).
 LATE_GRACE_DAYS = 7.0
+# Handing work in earlier than this many days before the due day counts as this many.
+EARLY_CAP_DAYS = 14.0
+# Activity kinds counted as events (clicks) for the risk model's activity intensity.
+EVENT_KINDS_FOR_RISK = ("quiz", "interaction", "resource_view", "launch")
 
 _F = {name: i for i, name in enumerate(FACTORS)}
 
@@ -267,6 +271,12 @@ class CourseEngagement:
     missing_items: np.ndarray  # (n,) due items not submitted
     due_items: int
     period_days: int
+    # Risk inputs beyond the index: activity events (quiz, interaction, resource
+    # views, launches) in the period, mean days ahead of the due day of handed-in
+    # work (0..EARLY_CAP_DAYS), and the course's typical weekly active days.
+    events: np.ndarray | None = None  # (n,)
+    mean_early_days: np.ndarray | None = None  # (n,)
+    typical_week: float = 1.0
 
     @property
     def size(self) -> int:
@@ -444,6 +454,8 @@ def compute_raw(inp: CourseInput) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         last_day[ps[last]] = pd[last]
 
     counted = (("quiz", "quiz"), ("interaction", "interaction"), ("resource", "resource_view"))
+    ev_sel = np.isin(k, [KIND_CODE[x] for x in EVENT_KINDS_FOR_RISK])
+    events = np.bincount(s[ev_sel], weights=c[ev_sel], minlength=n)
     for factor, kind in counted:
         sel = k == KIND_CODE[kind]
         raw[:, _F[factor]] = np.bincount(s[sel], weights=c[sel], minlength=n)
@@ -474,6 +486,12 @@ def compute_raw(inp: CourseInput) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         raw[:, _F["timeliness"]] = np.bincount(ss[dsel], weights=credit, minlength=n) / n_due
         has_signal[_F["submission"]] = True
         has_signal[_F["timeliness"]] = True
+    # How far ahead of the due day work was handed in (any item, due yet or not).
+    early = np.zeros(n)
+    if items and ss.size:
+        ahead = np.clip(due_days[si] - sd, 0.0, EARLY_CAP_DAYS)
+        handed = np.bincount(ss, minlength=n)
+        early = np.bincount(ss, weights=ahead, minlength=n) / np.maximum(handed, 1)
     scored = ~np.isnan(sc)
     cnt = np.bincount(ss[scored], minlength=n)
     tot = np.bincount(ss[scored], weights=sc[scored], minlength=n)
@@ -485,6 +503,8 @@ def compute_raw(inp: CourseInput) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         "mean_score": mean_score,
         "missing_items": missing,
         "has_signal": has_signal,
+        "events": events,
+        "mean_early_days": early,
         "n_due": np.array(n_due),
         "start": np.array(start),
     }
@@ -516,10 +536,10 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
     # Slope of weekly active days (least squares), relative to the course's
     # typical week so that "falling" means the same in busy and quiet courses.
     weeks = weekly.shape[1]
+    typical = _typical_week(weekly) if ref is None else ref.typical_week
     if weeks > 1:
         x = np.arange(weeks) - (weeks - 1) / 2.0
         slope = (weekly * x[None, :]).sum(axis=1) / (x**2).sum()
-        typical = _typical_week(weekly) if ref is None else ref.typical_week
         slope = slope / typical
     else:
         slope = np.zeros(n)
@@ -541,6 +561,9 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
         missing_items=aux["missing_items"],
         due_items=int(aux["n_due"]),
         period_days=inp.period_days,
+        events=aux["events"],
+        mean_early_days=aux["mean_early_days"],
+        typical_week=float(typical),
     )
 
 
@@ -556,7 +579,7 @@ def course_reference(course: CourseEngagement) -> CourseReference:
     return CourseReference(
         tuple(float(x) for x in course.median),
         tuple(bool(x) for x in course.active_factors),
-        _typical_week(course.weekly),
+        course.typical_week,
     )
 
 

@@ -21,6 +21,9 @@ import numpy as np
 
 from .engine import COUNT_FACTORS, FACTORS, CourseEngagement, factor_reason
 
+# Factors whose raw value is a count of activity events (part of `CourseEngagement.events`).
+_EVENT_FACTORS = [FACTORS.index(name) for name in ("quiz", "interaction", "resource")]
+
 MODEL_PATH = Path(__file__).with_name("risk_model.json")
 FEATURES: tuple[str, ...] = (
     *(f"rel_{name}" for name in FACTORS),
@@ -29,6 +32,9 @@ FEATURES: tuple[str, ...] = (
     "trend",
     "score_gap",
     "no_score",
+    "rel_last_week",
+    "intensity",
+    "early_days",
 )
 _REL_CLIP = (-6.0, 4.0)
 
@@ -87,8 +93,23 @@ def _relative(raw: np.ndarray, median: np.ndarray, active: np.ndarray) -> np.nda
 
 
 def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndarray:
-    """Feature matrix (n, len(FEATURES)); ``raw`` overrides the course's raw values."""
+    """Feature matrix (n, len(FEATURES)); ``raw`` overrides the course's raw values.
+
+    Beyond the index factors (relative to the course median, uncapped above it):
+    recency, never active, trend, score, and three activity details — active days
+    in the latest week against the course's typical week, events per active day
+    (log), and how many days ahead of the due day work is handed in (log).
+    An overriding ``raw`` moves the event count by the change in quiz,
+    interaction and resource counts, so a counterfactual stays coherent.
+    """
+    n = course.size
+    events = course.events if course.events is not None else np.zeros(n)
+    if raw is not None:
+        events = events + (raw[:, _EVENT_FACTORS] - course.raw[:, _EVENT_FACTORS]).sum(axis=1)
     raw = course.raw if raw is None else raw
+    early = course.mean_early_days if course.mean_early_days is not None else np.zeros(n)
+    last_week = np.clip(np.log1p(course.weekly[:, -1]) - np.log1p(course.typical_week), *_REL_CLIP)
+    intensity = np.log1p(np.maximum(events, 0.0)) - np.log1p(raw[:, FACTORS.index("attendance")])
     rel = _relative(raw, course.median, course.active_factors)
     since = course.days_since_active
     never = since < 0
@@ -96,7 +117,19 @@ def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndar
     trend = np.clip(course.trend_slope, -3.0, 3.0)
     no_score = np.isnan(course.mean_score)
     gap = np.where(no_score, 0.0, np.nan_to_num(course.mean_score) - 0.7)
-    return np.column_stack([rel, recency, never.astype(float), trend, gap, no_score.astype(float)])
+    return np.column_stack(
+        [
+            rel,
+            recency,
+            never.astype(float),
+            trend,
+            gap,
+            no_score.astype(float),
+            last_week,
+            intensity,
+            np.log1p(early),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -226,6 +259,22 @@ def assess_course(
         raised[:, j] = np.maximum(raised[:, j], course.median[j])
         drops[:, j] = p - model.predict(features(course, raised))
     return CourseRisk(course, p, flagged, drops)
+
+
+def fit_standardised(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50
+) -> tuple[np.ndarray, float]:
+    """`fit_logistic` on features scaled to unit variance, coefficients mapped back.
+
+    The penalty then treats every feature alike whatever its units. Returns
+    (coef, intercept) on the original scale, so prediction needs no scaling.
+    """
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    coef, intercept = fit_logistic((x - mu) / sd, y, l2=l2, iterations=iterations)
+    coef = coef / sd
+    return coef, float(intercept - mu @ coef)
 
 
 def fit_logistic(

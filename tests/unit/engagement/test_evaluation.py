@@ -193,8 +193,8 @@ def test_real_oulad_week4_meets_index_target_and_flags_actionably():
     result = evaluate(OULAD, weeks=4)
     assert result["test_students"] > 15000
     assert result["auc_index"] >= 0.71
-    assert result["auc_risk"] >= 0.75
-    assert min(result["per_module"].values()) >= 0.64
+    assert result["auc_risk"] >= 0.755
+    assert min(result["per_module"].values()) >= 0.65
 
 
 @pytest.mark.skipif(not OULAD.exists(), reason="OULAD not present")

@@ -3,7 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from masteryai_lti.engagement.engine import FACTORS, compute_course
+from masteryai_lti.engagement.engine import (
+    FACTORS,
+    ActivityTable,
+    CourseInput,
+    DueItem,
+    SubmissionTable,
+    compute_course,
+    course_reference,
+)
 from masteryai_lti.engagement.risk import (
     FEATURES,
     RiskModel,
@@ -14,7 +22,9 @@ from masteryai_lti.engagement.risk import (
     load_model,
 )
 
-from .cohort import generated_course
+from .cohort import AS_OF, generated_course
+
+COL = {name: j for j, name in enumerate(FEATURES)}
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +127,77 @@ def test_model_round_trips_through_json(model):
     assert np.allclose(again.coef, model.coef) and again.intercept == pytest.approx(model.intercept)
     with pytest.raises(ValueError):
         RiskModel.from_dict({**model.to_dict(), "features": ["x"]})
+
+
+def test_activity_details_feed_the_risk_features():
+    """Events per active day, latest week against the typical week, days ahead of due."""
+    rows = [
+        # student 0: 2 active days, 10 + 2 events; 1 day in the latest week (AS_OF-6..AS_OF)
+        (0, "resource_view", AS_OF - 20, 10.0),
+        (0, "launch", AS_OF - 2, 2.0),
+        # student 1: 4 active days, one event each, all in the latest week
+        *[(1, "interaction", AS_OF - d, 1.0) for d in range(4)],
+        # student 2: an attendance mark only (an active day, no events)
+        (2, "attendance", AS_OF - 1, 1.0),
+    ]
+    items = [DueItem("a1", "submission", AS_OF - 3), DueItem("a2", "submission", AS_OF + 10)]
+    subs = [(0, 0, AS_OF - 9, 0.8), (0, 1, AS_OF - 1, 0.9), (1, 0, AS_OF - 2, 0.5)]
+    c = compute_course(
+        CourseInput(
+            roster=[1, 2, 3],
+            activity=ActivityTable.from_rows(rows),
+            items=items,
+            submissions=SubmissionTable.from_rows(subs),
+            as_of_day=AS_OF,
+            period_days=30,
+        )
+    )
+    assert c.events.tolist() == [12.0, 4.0, 0.0]
+    # Student 0 handed a1 in 6 days early and a2 (not due yet) 11 days early; student 1 late.
+    assert c.mean_early_days.tolist() == [8.5, 0.0, 0.0]
+    x = features(c)
+    assert x[:, COL["intensity"]] == pytest.approx(np.log1p([12.0, 4.0, 0.0]) - np.log1p([2, 4, 1]))
+    assert x[:, COL["early_days"]] == pytest.approx(np.log1p([8.5, 0.0, 0.0]))
+    last = np.log1p(c.weekly[:, -1]) - np.log1p(c.typical_week)
+    assert c.weekly[:, -1].tolist() == [1, 4, 1]
+    assert x[:, COL["rel_last_week"]] == pytest.approx(last)
+
+
+def test_counterfactual_moves_the_event_count_with_the_raised_factor():
+    c = compute_course(generated_course(120, seed=5))
+    raised = c.raw.copy()
+    j = FACTORS.index("resource")
+    raised[:, j] += 7.0
+    x0, x1 = features(c), features(c, raised)
+    expected = np.log1p(c.events + 7.0) - np.log1p(c.raw[:, FACTORS.index("attendance")])
+    assert x1[:, COL["intensity"]] == pytest.approx(expected)
+    others = [k for k in range(len(FEATURES)) if k not in (COL["intensity"], COL["rel_resource"])]
+    assert np.array_equal(x0[:, others], x1[:, others])
+
+
+def test_one_student_scored_against_the_reference_gets_the_class_features(model):
+    """The product scores a student alone after an event: same features, same risk."""
+    inp = generated_course(150, seed=11)
+    full = compute_course(inp)
+    ref = course_reference(full)
+    for i in (0, 37, 149):
+        a, s = inp.activity, inp.submissions
+        mine, subs = a.student == i, s.student == i
+        alone = compute_course(
+            CourseInput(
+                roster=[inp.roster[i]],
+                activity=ActivityTable(
+                    a.student[mine] * 0, a.kind[mine], a.day[mine], a.count[mine]
+                ),
+                items=inp.items,
+                submissions=SubmissionTable(
+                    s.student[subs] * 0, s.item[subs], s.day[subs], s.score[subs]
+                ),
+                as_of_day=inp.as_of_day,
+                period_days=inp.period_days,
+                reference=ref,
+            )
+        )
+        assert features(alone)[0] == pytest.approx(features(full)[i])
+        p_alone = assess_course(alone, model).probability[0]
+        assert p_alone == pytest.approx(assess_course(full, model).probability[i])
