@@ -15,7 +15,7 @@ from jwt import InvalidTokenError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.extensions import db
-from masteryai_lti.lti import deep_linking, keys, quirks
+from masteryai_lti.lti import deep_linking, keys, placements, quirks
 from masteryai_lti.lti.launch import (
     DEEP_LINKING_REQUEST,
     LTI,
@@ -134,8 +134,14 @@ def _landing(outcome: LaunchOutcome):
             session=session,
             items=deep_linking.placeable_items(outcome.course_id),
         )
-    template = "lti/teacher.html" if outcome.landing == "teacher" else "lti/student.html"
-    return render_template(template, outcome=outcome, session=session)
+    if outcome.landing == "teacher":
+        return render_template("lti/teacher.html", outcome=outcome, session=session)
+    placement = placements.student_placement(outcome)
+    if placement:
+        session["assignment_id"] = placement["assignment_id"]
+    return render_template(
+        "lti/student.html", outcome=outcome, session=session, placement=placement
+    )
 
 
 @bp.get("/jwks")

@@ -269,6 +269,11 @@ class Assignment(db.Model):
     # length, pinned and excluded concept keys: what the teacher asked for
     settings: Mapped[dict] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The LMS placement (an LTI resource link) the student opened it from: its score
+    # goes to that link's gradebook column when the assignment is completed.
+    resource_link_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("lti_resource_links.id", ondelete="SET NULL"), index=True
+    )
 
 
 class AssignmentItem(db.Model):

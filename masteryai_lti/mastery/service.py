@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +91,16 @@ from masteryai_lti.mastery.weak_concepts import (
 
 ITEM_CSV_COLUMNS = ("key", "kind", "prompt", "concepts", "difficulty", "choices", "answer")
 ATTEMPT_CSV_COLUMNS = ("student", "item", "activity_id", "correct", "score", "timestamp")
+
+
+_signals = Namespace()
+# Sent (after the commit) when a student's answer completes an assignment opened from an
+# LMS placement, with ``score_given`` and ``score_maximum``: the LTI feature posts the
+# grade to that placement's gradebook column. Mastery itself knows nothing of LTI.
+placed_assignment_completed = _signals.signal("mastery.placed-assignment-completed")
+
+# Items in an assignment a student gets by opening an LMS placement.
+PLACED_ASSIGNMENT_LENGTH = 10
 
 
 @lru_cache(maxsize=1)
@@ -1134,6 +1145,8 @@ def submit_answer(
     views = [
         v for v in _mastery_views(course, actor.user_id, utcnow()) if v.concept_id in concept_ids
     ]
+    if existing is None:
+        _announce_completed_placement(attempt)
     return SubmissionResult(
         attempt=attempt,
         correct=attempt.correct,
@@ -1642,44 +1655,150 @@ def generate_assignments(
     now = utcnow()
     graph, _ = load_graph(concept_map.id)
     config = _settings(request, graph)
-    created = []
-    for student_id in targets:
-        graph, rows, states, candidates, answered, predict, items = _generator_inputs(
-            course, concept_map, student_id, now
-        )
-        result = generate_assignment(graph, states, candidates, answered, now, config, predict)
-        assignment = Assignment(
-            institution_id=course.institution_id,
-            course_id=course.id,
-            user_id=student_id,
+    created = [
+        _create_assignment(
+            course,
+            concept_map,
+            student_id,
+            request,
+            config,
             created_by_id=actor.user_id,
-            title=request.title or f"Practice {now:%Y-%m-%d}",
-            status="open" if result.picks else "completed",
-            settings={
-                "length": request.length,
-                "pinned": list(request.pinned),
-                "excluded": list(request.excluded),
-            },
-            created_at=now,
+            now=now,
         )
-        db.session.add(assignment)
-        db.session.flush()
-        for position, pick in enumerate(result.picks):
-            db.session.add(
-                AssignmentItem(
-                    assignment_id=assignment.id,
-                    position=position,
-                    item_id=pick.item_id,
-                    concept_id=rows[pick.concept_key].id,
-                    kind=pick.kind,
-                    difficulty_label=pick.difficulty_label,
-                    predicted_success=pick.predicted_success,
-                    reason=pick.reason,
-                )
-            )
-        created.append(assignment)
+        for student_id in targets
+    ]
     db.session.commit()
     return created
+
+
+def _create_assignment(
+    course: Course,
+    concept_map: ConceptMap,
+    student_id: int,
+    request: GenerationRequest,
+    config: GeneratorSettings,
+    *,
+    created_by_id: int | None,
+    now: datetime,
+    resource_link_pk: int | None = None,
+) -> Assignment:
+    """Generate and add (not commit) one student's assignment with its picks."""
+    graph, rows, states, candidates, answered, predict, items = _generator_inputs(
+        course, concept_map, student_id, now
+    )
+    result = generate_assignment(graph, states, candidates, answered, now, config, predict)
+    assignment = Assignment(
+        institution_id=course.institution_id,
+        course_id=course.id,
+        user_id=student_id,
+        created_by_id=created_by_id,
+        title=request.title or f"Practice {now:%Y-%m-%d}",
+        status="open" if result.picks else "completed",
+        settings={
+            "length": request.length,
+            "pinned": list(request.pinned),
+            "excluded": list(request.excluded),
+        },
+        created_at=now,
+        resource_link_pk=resource_link_pk,
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    for position, pick in enumerate(result.picks):
+        db.session.add(
+            AssignmentItem(
+                assignment_id=assignment.id,
+                position=position,
+                item_id=pick.item_id,
+                concept_id=rows[pick.concept_key].id,
+                kind=pick.kind,
+                difficulty_label=pick.difficulty_label,
+                predicted_success=pick.predicted_success,
+                reason=pick.reason,
+            )
+        )
+    return assignment
+
+
+def open_placed_assignment(
+    course_id: int, student_id: int, resource_link_pk: int, *, title: str
+) -> Assignment | None:
+    """The assignment a student gets by opening an LMS placement (after a validated launch).
+
+    Their open assignment for that placement, else a freshly generated one (so opening
+    the placement again after finishing gives new practice). None while the course has
+    no concept graph or no items to practise. Commits.
+    """
+    open_one = db.session.scalar(
+        select(Assignment)
+        .where(
+            Assignment.course_id == course_id,
+            Assignment.user_id == student_id,
+            Assignment.resource_link_pk == resource_link_pk,
+            Assignment.status == "open",
+        )
+        .order_by(Assignment.id.desc())
+    )
+    if open_one is not None:
+        return open_one
+    course = db.session.get(Course, course_id)
+    concept_map = course_concept_map(course_id)
+    if course is None or concept_map is None:
+        return None
+    graph, _ = load_graph(concept_map.id)
+    request = GenerationRequest(length=PLACED_ASSIGNMENT_LENGTH, title=title)
+    assignment = _create_assignment(
+        course,
+        concept_map,
+        student_id,
+        request,
+        _settings(request, graph),
+        created_by_id=None,
+        now=utcnow(),
+        resource_link_pk=resource_link_pk,
+    )
+    if assignment.status != "open":
+        # Nothing to practise (no items yet): keep no empty assignment around.
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return assignment
+
+
+def course_has_items(course_id: int) -> bool:
+    """Whether the course's concept graph has any item to practise."""
+    concept_map = course_concept_map(course_id)
+    if concept_map is None:
+        return False
+    return (
+        db.session.scalar(select(Item.id).where(Item.concept_map_id == concept_map.id).limit(1))
+        is not None
+    )
+
+
+def _announce_completed_placement(attempt: Attempt) -> None:
+    """If this attempt completed an assignment opened from an LMS placement, say so."""
+    assignment = db.session.scalar(
+        select(Assignment)
+        .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
+        .where(AssignmentItem.attempt_id == attempt.id)
+    )
+    if assignment is None or assignment.status != "completed" or not assignment.resource_link_pk:
+        return
+    scores = db.session.execute(
+        select(Attempt.score, Attempt.correct)
+        .join(AssignmentItem, AssignmentItem.attempt_id == Attempt.id)
+        .where(AssignmentItem.assignment_id == assignment.id)
+    ).all()
+    total = db.session.scalar(
+        select(func.count())
+        .select_from(AssignmentItem)
+        .where(AssignmentItem.assignment_id == assignment.id)
+    )
+    given = sum(score if score is not None else float(bool(correct)) for score, correct in scores)
+    placed_assignment_completed.send(
+        assignment, score_given=round(given, 4), score_maximum=float(total)
+    )
 
 
 def list_assignments(

@@ -1,0 +1,194 @@
+"""A placed adaptive assignment: the student's launch opens it, completing it posts the grade."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from masteryai_lti.extensions import db
+from masteryai_lti.lti.outbox_models import ScoreOutboxEntry
+from masteryai_lti.mastery.models import Assignment
+from tests.integration.lti.conftest import launch
+from tests.integration.lti.services_support import (
+    auth_for,
+    launched_course,
+    lti_user,
+    started_services_platform,
+)
+
+PLACED = {
+    "https://purl.imsglobal.org/spec/lti/claim/custom": {
+        "masteryai_target": "adaptive_assignment",
+        "masteryai_id": "adaptive-practice",
+    }
+}
+
+
+@pytest.fixture
+def services_platform(app):
+    yield from started_services_platform(app)
+
+
+def _session_of(html: str) -> dict:
+    match = re.search(r'id="masteryai-session" type="application/json">(.*?)</script>', html)
+    assert match, "the landing page carries the session"
+    return json.loads(match.group(1))
+
+
+def _course_with_items(app, client, platform, count: int = 3) -> tuple[int, dict]:
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    graph = {"concepts": [{"key": "frac", "name": "Fractions", "prerequisites": []}]}
+    response = client.put(
+        f"/api/v1/courses/{course_id}/concept-graph", json={"document": graph}, headers=teacher
+    )
+    assert response.status_code == 200, response.get_json()
+    answers = {}
+    for i in range(count):
+        response = client.post(
+            f"/api/v1/courses/{course_id}/items",
+            json={
+                "key": f"frac-{i}",
+                "kind": "numeric",
+                "prompt": f"What is {i} + 0?",
+                "concepts": ["frac"],
+                "difficulty_label": ["easy", "medium", "hard"][i % 3],
+                "answer": {"value": i, "tolerance": 0},
+            },
+            headers=teacher,
+        )
+        assert response.status_code == 201, response.get_json()
+        answers[response.get_json()["id"]] = i
+    return course_id, answers
+
+
+def _student_launch(client, platform) -> dict:
+    response = launch(client, platform, "student", extra_claims=PLACED)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    html = response.get_data(as_text=True)
+    assert 'id="player"' in html
+    return _session_of(html)
+
+
+def test_student_launch_opens_their_assignment_and_completing_it_posts_the_grade(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform)
+
+    session = _student_launch(client, platform)
+
+    headers = {"Authorization": "Bearer " + session["token"]}
+    detail = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
+    )
+    assert detail.status_code == 200, detail.get_json()
+    items = detail.get_json()["items"]
+    assert items and detail.get_json()["status"] == "open"
+    for n, item in enumerate(items):
+        wrong = n == 0  # one wrong answer: the grade must say so
+        value = answers[item["item_id"]] + (1 if wrong else 0)
+        reply = client.post(
+            f"/api/v1/courses/{course_id}/attempts",
+            json={"item_id": item["item_id"], "response": {"value": value}, "attempt_key": f"k{n}"},
+            headers=headers,
+        )
+        assert reply.status_code == 201, reply.get_json()
+        if n < len(items) - 1:
+            assert platform.scores == [], "no grade before the assignment is complete"
+
+    [score] = platform.scores
+    assert score["userId"] == platform.users["student"].sub
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (len(items) - 1.0, float(len(items)))
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+    with app.app_context():
+        entry = db.session.scalar(select(ScoreOutboxEntry))
+        assert (entry.status, entry.source) == ("sent", "adaptive_assignment")
+
+
+def _course_with_more_items(app, client, platform, course_id: int) -> None:
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    response = client.post(
+        f"/api/v1/courses/{course_id}/items",
+        json={
+            "key": "frac-extra",
+            "kind": "numeric",
+            "prompt": "What is 1 + 1?",
+            "concepts": ["frac"],
+            "difficulty_label": "medium",
+            "answer": {"value": 2},
+        },
+        headers=teacher,
+    )
+    assert response.status_code == 201, response.get_json()
+
+
+def test_reopening_gives_the_same_open_assignment_then_fresh_practice_once_done(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=2)
+
+    first = _student_launch(client, platform)
+    again = _student_launch(client, platform)
+    assert again["assignment_id"] == first["assignment_id"]
+
+    headers = {"Authorization": "Bearer " + again["token"]}
+    items = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{first['assignment_id']}", headers=headers
+    ).get_json()["items"]
+    for item in items:
+        client.post(
+            f"/api/v1/courses/{course_id}/attempts",
+            json={"item_id": item["item_id"], "response": {"value": answers[item["item_id"]]}},
+            headers=headers,
+        )
+    assert [s["scoreGiven"] for s in platform.scores] == [float(len(items))]
+
+    # Both items were just answered and are not repeated within a week: nothing to give.
+    later = launch(client, platform, "student", extra_claims=PLACED)
+    assert "answered every question there is to practise" in later.get_data(as_text=True)
+    with app.app_context():
+        statuses = dict(db.session.execute(select(Assignment.id, Assignment.status)).all())
+    assert statuses == {first["assignment_id"]: "completed"}
+
+    _course_with_more_items(app, client, platform, course_id)
+    fresh = _student_launch(client, platform)
+    assert fresh["assignment_id"] != first["assignment_id"]
+
+
+def test_a_course_without_items_says_so_and_keeps_no_empty_assignment(
+    app, client, services_platform
+):
+    platform = services_platform
+    launched_course(app, client, platform, "teacher")
+
+    response = launch(client, platform, "student", extra_claims=PLACED)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "has not added practice questions" in html
+    assert 'id="player"' not in html
+    with app.app_context():
+        assert db.session.scalar(select(Assignment)) is None
+
+
+def test_a_retried_final_answer_posts_no_second_grade(app, client, services_platform):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=1)
+    session = _student_launch(client, platform)
+    headers = {"Authorization": "Bearer " + session["token"]}
+    [item] = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
+    ).get_json()["items"]
+    body = {"item_id": item["item_id"], "response": {"value": 0}, "attempt_key": "final"}
+
+    first = client.post(f"/api/v1/courses/{course_id}/attempts", json=body, headers=headers)
+    retry = client.post(f"/api/v1/courses/{course_id}/attempts", json=body, headers=headers)
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.get_json()["duplicate"] is True
+    assert len(platform.scores) == 1
