@@ -123,14 +123,7 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
         )
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = EngagementEvent.__table__
-    statement = (
-        make_insert(table)
-        .on_conflict_do_nothing(index_elements=["institution_id", "source", "source_id"])
-        .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
-    )
+    statement = _statements(db.session.get_bind().dialect.name)[0]
     # RETURNING yields only the rows really inserted (duplicates are skipped).
     fresh = db.session.connection().execute(statement, rows).all()
     _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in fresh], +1)
@@ -170,6 +163,28 @@ def _forget_rolled_back_courses(session: Session) -> None:
 ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")
 
 
+@lru_cache(maxsize=4)
+def _statements(dialect: str):
+    """The event insert and the rollup upsert, built once per dialect.
+
+    Building them costs more than executing them on the single-event path.
+    """
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = EngagementEvent.__table__
+    events = (
+        make_insert(table)
+        .on_conflict_do_nothing(index_elements=["institution_id", "source", "source_id"])
+        .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
+    )
+    days = EngagementDay.__table__
+    rollup = make_insert(days)
+    rollup = rollup.on_conflict_do_update(
+        index_elements=["course_id", "user_id", "day"],
+        set_={c: days.c[c] + rollup.excluded[c] for c in ROLLUP_COLUMNS},
+    )
+    return events, rollup
+
+
 def _rollup_column(kind: str, due_at) -> str:
     # A quiz with a due date is graded work: it counts through the submissions.
     return "submission" if kind == "quiz" and due_at is not None else kind
@@ -183,14 +198,7 @@ def _roll_up(changes: list[tuple[int, int, int, str]], sign: int) -> None:
     for course_id, user_id, day, column in changes:
         counts = totals.setdefault((course_id, user_id, day), dict.fromkeys(ROLLUP_COLUMNS, 0))
         counts[column] += sign
-    table = EngagementDay.__table__
-    dialect = db.session.get_bind().dialect.name
-    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = make_insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["course_id", "user_id", "day"],
-        set_={c: table.c[c] + statement.excluded[c] for c in ROLLUP_COLUMNS},
-    )
+    statement = _statements(db.session.get_bind().dialect.name)[1]
     db.session.connection().execute(
         statement,
         [
@@ -285,21 +293,7 @@ def load_course_input(
         .where(*graded)
         .group_by(ev.user_id, ev.object_id, ev.kind)
     )
-    keep = [
-        (index[u], items[(o, k)], d, sc)
-        for u, o, k, d, sc in work
-        if u in index and (o, k) in items
-    ]
-    if keep:
-        s_, i_, d_, sc_ = zip(*keep, strict=True)
-        submissions = SubmissionTable(
-            np.asarray(s_, dtype=np.int64),
-            np.asarray(i_, dtype=np.int64),
-            np.asarray(d_, dtype=np.int64),
-            np.asarray(sc_, dtype=np.float64),  # None becomes NaN
-        )
-    else:
-        submissions = SubmissionTable.empty()
+    submissions = _submissions(work, index, items)
     return CourseInput(
         roster=roster,
         activity=activity,
@@ -309,6 +303,24 @@ def load_course_input(
         period_days=period,
         weights=weights if weights is not None else _weights_and_thresholds(course_id)[0],
         reference=reference,
+    )
+
+
+def _submissions(work, index: dict[int, int], items: dict) -> SubmissionTable:
+    """SubmissionTable from (user_id, object_id, kind, first day, best score) rows."""
+    keep = [
+        (index[u], items[(o, k)], d, sc)
+        for u, o, k, d, sc in work
+        if u in index and (o, k) in items
+    ]
+    if not keep:
+        return SubmissionTable.empty()
+    s_, i_, d_, sc_ = zip(*keep, strict=True)
+    return SubmissionTable(
+        np.asarray(s_, dtype=np.int64),
+        np.asarray(i_, dtype=np.int64),
+        np.asarray(d_, dtype=np.int64),
+        np.asarray([np.nan if x is None else x for x in sc_], dtype=np.float64),
     )
 
 
@@ -557,6 +569,72 @@ def _student_context(
     )
 
 
+# Everything needed to score one student against a cached course reference, in one
+# round trip (PostgreSQL): enrolment, last flag, course settings, the student's
+# rollup rows in the period and their graded work.
+_STUDENT_SQL = """
+SELECT
+  EXISTS (SELECT 1 FROM enrollments
+          WHERE course_id = %(c)s AND user_id = %(u)s
+            AND role = 'student' AND status = 'active'),
+  (SELECT flagged FROM engagement_snapshots
+   WHERE course_id = %(c)s AND user_id = %(u)s AND taken_on < %(before)s
+   ORDER BY taken_on DESC LIMIT 1),
+  s.weights, s.flag_at, s.clear_below,
+  (SELECT array_agg(ARRAY[day - %(start)s, quiz, interaction, resource_view,
+                          attendance + submission + launch])
+   FROM engagement_days
+   WHERE course_id = %(c)s AND user_id = %(u)s AND day > %(start)s AND day <= %(end)s),
+  (SELECT json_agg(json_build_array(object_id, kind, d, sc)) FROM (
+     SELECT object_id, kind, min(day) AS d, max(score) AS sc
+     FROM engagement_events
+     WHERE course_id = %(c)s AND user_id = %(u)s AND due_at IS NOT NULL
+       AND object_id IS NOT NULL AND kind IN ('submission', 'quiz') AND day <= %(end)s
+     GROUP BY object_id, kind) g)
+FROM (SELECT 1) AS one
+LEFT JOIN engagement_settings s ON s.course_id = %(c)s
+"""
+
+
+def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
+    """PostgreSQL fast path of `student_view`: one query, then the engine input."""
+    period = _period_days()
+    end = as_of.toordinal()
+    start = end - period
+    connection = db.session.connection()
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            _STUDENT_SQL,
+            {"c": course_id, "u": student_id, "before": as_of, "start": start, "end": end},
+        )
+        enrolled, previous, weights, flag_at, clear_below, days, work = cursor.fetchone()
+    finally:
+        cursor.close()
+    if weights is None:
+        weights, thresholds = dict(DEFAULT_WEIGHTS), RiskThresholds()
+    else:
+        weights, thresholds = dict(weights), RiskThresholds(flag_at, clear_below)
+    matrix = np.zeros((0, 6), dtype=np.int64)
+    if days:
+        matrix = np.asarray(days, dtype=np.int64).reshape(-1, 5)
+        matrix = np.column_stack([np.full(matrix.shape[0], student_id), matrix])
+    item_list = [DueItem(o, k, int(d)) for o, k, d in ref["items"]]
+    items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
+    rows = [(student_id, o, k, d, sc) for o, k, d, sc in work or ()]
+    inp = CourseInput(
+        roster=[student_id],
+        activity=_activity_from_days(matrix, [student_id], start),
+        items=item_list,
+        submissions=_submissions(rows, {student_id: 0}, items),
+        as_of_day=end,
+        period_days=period,
+        weights=weights,
+        reference=CourseReference.from_dict(ref),
+    )
+    return bool(enrolled), thresholds, bool(previous), inp
+
+
 def student_view(course_id: int, student_id: int, as_of: date | None = None) -> dict:
     """One student's current index, full breakdown, risk and reasons.
 
@@ -565,20 +643,26 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
     shows at once; a cold cache computes the course view first.
     """
     as_of = _as_of(as_of)
-    enrolled, weights, thresholds, previous = _student_context(course_id, student_id, as_of)
-    if not enrolled:
-        raise NotFound("This student is not enrolled in the course.")
     ref = cache.get(keys.course_reference(course_id))
-    if ref is None or ref.get("as_of") != as_of.isoformat():
-        ref = course_view(course_id, as_of)["reference"]
-    inp = load_course_input(
-        course_id,
-        as_of,
-        roster=[student_id],
-        reference=CourseReference.from_dict(ref),
-        known_items=ref["items"],
-        weights=weights,
-    )
+    fresh_ref = ref is not None and ref.get("as_of") == as_of.isoformat()
+    if fresh_ref and db.session.get_bind().dialect.name == "postgresql":
+        enrolled, thresholds, previous, inp = _student_input_pg(course_id, student_id, as_of, ref)
+        if not enrolled:
+            raise NotFound("This student is not enrolled in the course.")
+    else:
+        enrolled, weights, thresholds, previous = _student_context(course_id, student_id, as_of)
+        if not enrolled:
+            raise NotFound("This student is not enrolled in the course.")
+        if not fresh_ref:
+            ref = course_view(course_id, as_of)["reference"]
+        inp = load_course_input(
+            course_id,
+            as_of,
+            roster=[student_id],
+            reference=CourseReference.from_dict(ref),
+            known_items=ref["items"],
+            weights=weights,
+        )
     course = compute_course(inp)
     risk = assess_course(course, risk_model(), thresholds, [previous])
     row = course.student(0).to_dict()

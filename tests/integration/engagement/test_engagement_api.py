@@ -359,12 +359,18 @@ def test_redis_down_gives_the_same_answers_from_postgres(client, app, make_app):
     url = f"/api/v1/courses/{w['course_id']}/engagement?sort=student_id"
     good = client.get(url, headers=w["teacher"]).json
     down = make_app(REDIS_URL="redis://127.0.0.1:1/0")
-    with down.app_context():
-        headers = w["teacher"]
-        dead = down.test_client().get(url, headers=headers)
-        student = down.test_client().get(
-            f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}", headers=headers
-        )
+    try:
+        with down.app_context():
+            headers = w["teacher"]
+            dead = down.test_client().get(url, headers=headers)
+            student = down.test_client().get(
+                f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}",
+                headers=headers,
+            )
+    finally:
+        from masteryai_lti.extensions import cache
+
+        cache.init_app(app)  # the cache is process-wide: give the next tests Redis back
     assert dead.status_code == 200
     assert dead.json["items"] == good["items"]
     assert student.status_code == 200
@@ -463,3 +469,58 @@ def test_record_events_can_join_the_callers_transaction(client, app):
     after = client.get(url, headers=w["teacher"]).json["items"]
     row = next(i for i in after if i["student_id"] == w["kids"][5])
     assert row["no_activity"] is False and row["days_since_active"] == 0
+
+
+def test_one_student_scored_after_an_event_matches_the_class_view(client, app):
+    """The single-student path (one query against the cached course reference) gives
+    every student the score, risk, flag and breakdown the full computation gives,
+    with custom weights, thresholds and graded quizzes in play."""
+    w = _world(app)
+    cid = w["course_id"]
+    r = client.put(
+        f"/api/v1/courses/{cid}/engagement/weights",
+        json={
+            "weights": {
+                "attendance": 30,
+                "submission": 10,
+                "quiz": 20,
+                "interaction": 10,
+                "timeliness": 20,
+                "resource": 10,
+            },
+            "flag_at": 0.45,
+            "clear_below": 0.3,
+        },
+        headers=w["teacher"],
+    )
+    assert r.status_code == 200, r.json
+    with app.app_context():
+        from masteryai_lti.core.errors import NotFound
+        from masteryai_lti.engagement import keys, service
+        from masteryai_lti.extensions import cache
+
+        quizzes = [
+            {
+                "user_id": kid,
+                "course_id": cid,
+                "kind": "quiz",
+                "occurred_at": NOW - timedelta(days=2 + k),
+                "due_at": NOW - timedelta(days=3),
+                "score": 0.3 + 0.1 * k,
+                "source": "xapi",
+                "source_id": f"quiz-{kid}",
+                "object_id": "quiz-1",
+            }
+            for k, kid in enumerate(w["kids"][:4])
+        ]
+        service.record_events(w["school"].id, quizzes)
+        view = service.course_view(cid)  # warms the view and the course reference
+        assert cache.get(keys.course_reference(cid)) is not None  # the fast path is taken
+        for row in view["students"]:
+            alone = service.student_view(cid, row["student_id"])
+            assert alone["score"] == row["score"]
+            assert alone["risk"] == row["risk"] and alone["flagged"] == row["flagged"]
+            contributions = [f["contribution"] for f in alone["factors"]]
+            assert contributions == pytest.approx(row["contributions"])
+        with pytest.raises(NotFound):
+            service.student_view(cid, w["kids"][0] + 10_000)
