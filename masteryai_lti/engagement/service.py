@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 from flask import current_app
+from sqlalchemy import Integer, bindparam, cast, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -123,10 +123,15 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
         )
     if not rows:
         return 0
-    statement = _statements(db.session.get_bind().dialect.name)[0]
+    dialect = db.session.get_bind().dialect.name
+    connection = db.session.connection()
     # RETURNING yields only the rows really inserted (duplicates are skipped).
-    fresh = db.session.connection().execute(statement, rows).all()
-    _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in fresh], +1)
+    if dialect == "postgresql" and len(rows) == 1:
+        # A live event (a launch, one xAPI statement): event and rollup in one round trip.
+        fresh = connection.execute(_one_event_statement(), rows[0]).all()
+    else:
+        fresh = connection.execute(_statements(dialect)[0], rows).all()
+        _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in fresh], +1)
     inserted = len(fresh)
     if fresh:
         _after_commit_invalidate({c for c, *_ in fresh})
@@ -183,6 +188,51 @@ def _statements(dialect: str):
         set_={c: days.c[c] + rollup.excluded[c] for c in ROLLUP_COLUMNS},
     )
     return events, rollup
+
+
+@lru_cache(maxsize=1)
+def _one_event_statement():
+    """PostgreSQL: insert one event and add it to the daily rollup in one statement.
+
+    A data-modifying CTE inserts the event (nothing on a duplicate), a second one
+    upserts the rollup row from what the first returned, and the statement returns
+    the inserted event like the plain insert does.
+    """
+    table = EngagementEvent.__table__
+    columns = [c for c in table.c if c.name != "id"]
+    fresh = (
+        pg_insert(table)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in columns})
+        .on_conflict_do_nothing(index_elements=["institution_id", "source", "source_id"])
+        .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
+        .cte("fresh")
+    )
+    graded_quiz = (fresh.c.kind == "quiz") & fresh.c.due_at.is_not(None)
+    counted = {
+        "attendance": fresh.c.kind == "attendance",
+        "submission": (fresh.c.kind == "submission") | graded_quiz,
+        "quiz": (fresh.c.kind == "quiz") & fresh.c.due_at.is_(None),
+        "interaction": fresh.c.kind == "interaction",
+        "resource_view": fresh.c.kind == "resource_view",
+        "launch": fresh.c.kind == "launch",
+    }
+    days = EngagementDay.__table__
+    rollup = pg_insert(days).from_select(
+        ["course_id", "user_id", "day", *ROLLUP_COLUMNS],
+        select(
+            fresh.c.course_id,
+            fresh.c.user_id,
+            fresh.c.day,
+            *[cast(counted[c], Integer).label(c) for c in ROLLUP_COLUMNS],
+        ),
+    )
+    rollup = rollup.on_conflict_do_update(
+        index_elements=["course_id", "user_id", "day"],
+        set_={c: days.c[c] + rollup.excluded[c] for c in ROLLUP_COLUMNS},
+    )
+    return select(
+        fresh.c.course_id, fresh.c.user_id, fresh.c.day, fresh.c.kind, fresh.c.due_at
+    ).add_cte(rollup.cte("rolled_up"))
 
 
 def _rollup_column(kind: str, due_at) -> str:

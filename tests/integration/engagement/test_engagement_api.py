@@ -524,3 +524,64 @@ def test_one_student_scored_after_an_event_matches_the_class_view(client, app):
             assert contributions == pytest.approx(row["contributions"])
         with pytest.raises(NotFound):
             service.student_view(cid, w["kids"][0] + 10_000)
+
+
+def test_single_events_keep_the_rollup_exact(app):
+    """One event per call (the live path: event and rollup in one statement) adds
+    exactly that event to its day, every kind in its column; a duplicate adds nothing."""
+    w = _world(app, students=2)
+    with app.app_context():
+        import sqlalchemy as sa
+
+        from masteryai_lti.engagement import service
+        from masteryai_lti.engagement.models import EngagementDay
+        from masteryai_lti.extensions import db
+
+        kid, cid = w["kids"][1], w["course_id"]
+        when = NOW - timedelta(days=1)
+
+        def row():
+            return db.session.scalar(
+                sa.select(EngagementDay).where(
+                    EngagementDay.course_id == cid,
+                    EngagementDay.user_id == kid,
+                    EngagementDay.day == when.date().toordinal(),
+                )
+            )
+
+        before = row()
+        start = {c: getattr(before, c) if before else 0 for c in service.ROLLUP_COLUMNS}
+        singles = [
+            ("launch", None),
+            ("resource_view", None),
+            ("interaction", None),
+            ("quiz", None),
+            ("quiz", NOW),  # graded quiz: counts as handed-in work
+            ("submission", NOW),
+            ("attendance", None),
+            ("resource_view", None),
+        ]
+        for n, (kind, due) in enumerate(singles):
+            event = {
+                "user_id": kid,
+                "course_id": cid,
+                "kind": kind,
+                "occurred_at": when,
+                "source": "live",
+                "source_id": f"single-{n}",
+                "due_at": due,
+                "object_id": f"obj-{n}" if due else None,
+            }
+            assert service.record_events(w["school"].id, [event]) == 1
+            assert service.record_events(w["school"].id, [event]) == 0  # duplicate
+        db.session.expire_all()
+        after = row()
+        added = {c: getattr(after, c) - start[c] for c in service.ROLLUP_COLUMNS}
+        assert added == {
+            "attendance": 1,
+            "submission": 2,
+            "quiz": 1,
+            "interaction": 1,
+            "resource_view": 2,
+            "launch": 1,
+        }
