@@ -28,13 +28,15 @@ class DemoData:
     course: Course
 
 
-def _user(institution: Institution, email: str, full_name: str, role: str, admin=False) -> User:
+def _user(
+    institution: Institution, email: str, full_name: str, role: str, password_hash, admin=False
+) -> User:
     user = identity.find_user_by_email(email)
     if user is None:
         user = User(
             institution_id=institution.id,
             email=email,
-            password_hash=hash_password(DEMO_PASSWORD),
+            password_hash=password_hash(),
             full_name=full_name,
             role=role,
             is_institution_admin=admin,
@@ -49,9 +51,26 @@ def seed_demo() -> DemoData:
     institution = identity.get_institution_by_slug(DEMO_SLUG) or identity.create_institution(
         "Demo School", slug=DEMO_SLUG
     )
-    teacher = _user(institution, "teacher@demo.example", "Dana Teacher", "teacher", admin=True)
+    # One bcrypt hash for every demo account (they share a password): 31 hashes at the
+    # production cost would add ~10 s to a newcomer's first start.
+    hashed: list[str] = []
+
+    def password_hash() -> str:
+        if not hashed:
+            hashed.append(hash_password(DEMO_PASSWORD))
+        return hashed[0]
+
+    teacher = _user(
+        institution, "teacher@demo.example", "Dana Teacher", "teacher", password_hash, admin=True
+    )
     students = [
-        _user(institution, f"student{n:02d}@demo.example", f"Student {n:02d}", "student")
+        _user(
+            institution,
+            f"student{n:02d}@demo.example",
+            f"Student {n:02d}",
+            "student",
+            password_hash,
+        )
         for n in range(1, STUDENT_COUNT + 1)
     ]
     course = db.session.scalar(

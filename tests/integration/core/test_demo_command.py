@@ -5,15 +5,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from masteryai_lti.courses.models import Enrollment
+from masteryai_lti.engagement.models import EngagementEvent
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, User
+from masteryai_lti.mastery.models import Attempt, Item
 
 
 def _counts():
-    return (
-        db.session.scalar(select(func.count()).select_from(Institution)),
-        db.session.scalar(select(func.count()).select_from(User)),
-        db.session.scalar(select(func.count()).select_from(Enrollment)),
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Institution, User, Enrollment, Attempt, Item, EngagementEvent)
     )
 
 
@@ -37,3 +38,28 @@ def test_demo_is_idempotent_and_prints_logins(runner, app, client):
         "/api/v1/auth/login", json={"email": "teacher@demo.example", "password": "demo-password"}
     )
     assert login.status_code == 200
+
+
+def test_demo_course_has_mastery_and_engagement_to_show(runner, app, client):
+    assert runner.invoke(args=["masteryai", "demo"]).exit_code == 0
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "teacher@demo.example", "password": "demo-password"}
+    ).get_json()
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    [course] = client.get("/api/v1/courses", headers=headers).get_json()
+
+    heatmap = client.get(f"/api/v1/courses/{course['id']}/mastery/heatmap", headers=headers)
+    table = client.get(
+        f"/api/v1/courses/{course['id']}/engagement?at_risk=true&per_page=100", headers=headers
+    )
+
+    assert heatmap.status_code == 200, heatmap.get_json()
+    body = heatmap.get_json()
+    assert len(body["concepts"]) == 6
+    assert len(body["students"]) == 30
+    assert table.status_code == 200, table.get_json()
+    flagged = {row["student_id"] for row in table.get_json()["items"]}
+    # Every tenth demo student never shows up: the at-risk list must name them.
+    with app.app_context():
+        absent = set(db.session.scalars(select(User.id).where(User.email.like("student%0@demo%"))))
+    assert absent and absent <= flagged
