@@ -4,11 +4,18 @@ Writes are one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per bat
 (one round trip), which is also what makes two concurrent writers of one statement id
 safe: the second waits on the unique index, inserts nothing, and then compares.
 Reads are keyset pages on (stored, row id) inside the tenant.
+
+The common write (every statement new, none voiding, no attachment bytes) has a leaner
+road on PostgreSQL, :func:`insert_new_statements`: one autocommit statement on a
+per-thread connection, so one round trip is the whole durable transaction (no pool
+ping, no BEGIN, no COMMIT, no reset on return).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -122,11 +129,11 @@ def _insert_statements_postgresql(institution_id: int, rows: Sequence[dict]) -> 
         f" INSERT INTO xapi_statements ({', '.join(_COLUMNS)}) VALUES %s"
         " ON CONFLICT (institution_id, statement_id) DO NOTHING"
         " RETURNING statement_id, is_voiding)"
-        " SELECT i.statement_id, i.is_voiding, EXISTS ("
-        "  SELECT 1 FROM xapi_statements v"
+        " SELECT i.statement_id, i.is_voiding, voider.hit IS NOT NULL"
+        " FROM inserted i LEFT JOIN LATERAL ("
+        "  SELECT true AS hit FROM xapi_statements v"
         f"  WHERE v.institution_id = {int(institution_id)} AND v.is_voiding"
-        "  AND v.object_statement_id = i.statement_id)"
-        " FROM inserted i"
+        "  AND v.object_statement_id = i.statement_id LIMIT 1) voider ON true"
     )
     arguments = [
         {
@@ -151,6 +158,127 @@ def _insert_statements_postgresql(institution_id: int, rows: Sequence[dict]) -> 
         {uuid.UUID(str(sid)) for sid, _, _ in result},
         {uuid.UUID(str(sid)) for sid, is_voiding, hit in result if hit and not is_voiding},
     )
+
+
+# One INSERT ... SELECT over the batch sent as one JSON array: PostgreSQL parses it in C
+# (no per-value quoting in Python), the statement column arrives as a nested object.
+# It inserts all or nothing: nothing when any id is already stored (the caller then
+# takes the comparing road), and a concurrent writer of one of the ids makes the unique
+# index raise, which rolls the whole statement back. ``voided`` is set at once for a
+# statement an earlier voiding statement targets (it arrived after its voider). Both
+# lookups are LATERAL ... LIMIT 1 so they stay one index probe per statement: the
+# planner guesses 100 rows for json_to_recordset and, with a young table's statistics,
+# would otherwise hash every statement of the institution (40 ms instead of 0.3 ms).
+_FAST_INSERT = """
+WITH r AS (
+  SELECT * FROM json_to_recordset($1) AS r(
+    statement_id uuid, "timestamp" timestamptz, actor_key text, verb_id text,
+    object_type text, object_activity_id text, object_agent_key text,
+    object_statement_id uuid, registration uuid, agent_keys jsonb, activity_ids jsonb,
+    has_attachments boolean, statement jsonb)
+), ins AS (
+  INSERT INTO xapi_statements (
+    institution_id, statement_id, credential_id, stored, "timestamp", actor_key, verb_id,
+    object_type, object_activity_id, object_agent_key, object_statement_id, registration,
+    is_voiding, voided, agent_keys, activity_ids, has_attachments, statement,
+    projection_state)
+  SELECT $2, r.statement_id, $3, $4, r."timestamp",
+    r.actor_key, r.verb_id, r.object_type, r.object_activity_id, r.object_agent_key,
+    r.object_statement_id, r.registration, false, voider.hit IS NOT NULL,
+    r.agent_keys, r.activity_ids, r.has_attachments, r.statement, 'pending'
+  FROM r
+  LEFT JOIN LATERAL (
+    SELECT true AS hit FROM xapi_statements v
+    WHERE v.institution_id = $2 AND v.object_statement_id = r.statement_id AND v.is_voiding
+    LIMIT 1) voider ON true
+  WHERE NOT EXISTS (
+    SELECT 1 FROM r AS mine CROSS JOIN LATERAL (
+      SELECT 1 FROM xapi_statements e
+      WHERE e.institution_id = $2 AND e.statement_id = mine.statement_id
+      LIMIT 1) stored)
+  RETURNING 1
+)
+SELECT count(*) FROM ins
+"""
+# Prepared once per connection: planning this statement costs more than running it.
+_PREPARE = (
+    "PREPARE xapi_insert_new_statements (json, integer, integer, timestamptz) AS " + _FAST_INSERT
+)
+_EXECUTE = "EXECUTE xapi_insert_new_statements (%s, %s, %s, %s)"
+
+_local = threading.local()
+
+
+def fast_path_available() -> bool:
+    """Whether :func:`insert_new_statements` can run here (PostgreSQL only)."""
+    return _dialect() == "postgresql"
+
+
+def _autocommit_connection():
+    """This thread's own autocommit connection to the app's database.
+
+    Taken from the engine's pool once and detached from it, so it keeps the engine's
+    connection settings. A connection made before a fork is never reused (nor closed:
+    the parent still owns its socket).
+    """
+    engine = db.engine
+    key = (os.getpid(), engine.url)
+    held = getattr(_local, "held", None)
+    if held is not None:
+        if held[0] == key and not held[1].closed:
+            return held[1]
+        _drop_autocommit_connection()
+    proxy = engine.raw_connection()
+    connection = proxy.driver_connection
+    proxy.detach()
+    try:
+        connection.rollback()
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(_PREPARE)
+    except Exception:
+        connection.close()
+        raise
+    _local.held = (key, connection)
+    return connection
+
+
+def _drop_autocommit_connection() -> None:
+    held = getattr(_local, "held", None)
+    _local.held = None
+    if held is not None and held[0][0] == os.getpid():
+        try:
+            held[1].close()
+        except Exception:  # already broken: nothing to release
+            pass
+
+
+def insert_new_statements(
+    institution_id: int, credential_id: int, stored: datetime, rows_json: str, count: int
+) -> bool:
+    """Store ``count`` new statements durably in one autocommit round trip.
+
+    ``rows_json`` is a JSON array of objects with the columns of ``_FAST_INSERT``'s
+    record. True when every one was inserted and committed; False when nothing was
+    written (an id is stored already, a concurrent writer won, the connection broke,
+    or PostgreSQL refused a value): the caller then stores the batch the careful way,
+    which compares, answers 409, or raises the real error.
+    """
+    import psycopg2
+
+    try:
+        connection = _autocommit_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(_EXECUTE, (rows_json, institution_id, credential_id, stored))
+            inserted = cursor.fetchone()[0]
+    except (psycopg2.Error, ValueError):
+        # The statement failed as a whole (autocommit: it rolled back by itself).
+        # A broken connection is replaced on the next call.
+        held = getattr(_local, "held", None)
+        if held is not None and held[1].closed:
+            _drop_autocommit_connection()
+        return False
+    return inserted == count
 
 
 def _text(value) -> str | None:
