@@ -67,6 +67,11 @@ def main() -> None:
         "--profile", type=int, metavar="N", default=0, help="print the N costliest functions"
     )
     parser.add_argument("--profile-sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument(
+        "--show-sql",
+        action="store_true",
+        help="print the SQL statements of one learner's and the teacher's repeat round trip",
+    )
     args = parser.parse_args()
 
     _ensure_database(args.database_url)
@@ -95,12 +100,26 @@ def main() -> None:
         lms.register_in(app)
         client = app.test_client()
         statements = [0]
+        shown: list[str] | None = None
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            statements[0] += 1
+            if shown is not None:
+                shown.append(" ".join(statement.split())[:160])
+
+        # Round trips to PostgreSQL besides statements: COMMIT/ROLLBACK, and the
+        # pool's pre-ping (one SELECT 1 per connection checkout when enabled).
+        others = {"commit": 0, "rollback": 0, "checkout": 0}
+
+        def counter(name):
+            return lambda *_args: others.__setitem__(name, others[name] + 1)
+
         with app.app_context():
-            sa.event.listen(
-                db.engine,
-                "before_cursor_execute",
-                lambda *a, **k: statements.__setitem__(0, statements[0] + 1),
-            )
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            sa.event.listen(db.engine, "commit", counter("commit"))
+            sa.event.listen(db.engine, "rollback", counter("rollback"))
+            sa.event.listen(db.engine.pool, "checkout", counter("checkout"))
+            pre_ping = bool(db.engine.pool._pre_ping)
         people = [f"learner{n}" for n in range(args.learners)] + ["teacher"]
 
         tool_cpu: list[float] = []
@@ -124,9 +143,17 @@ def main() -> None:
 
         for i in range(args.warmup):
             round_trip(i)
+        if args.show_sql:
+            for i in (0, len(people) - 1):
+                shown = []
+                round_trip(i)
+                print(f"SQL of a repeat round trip of {people[i]} ({len(shown)} statements):")
+                print("\n".join(f"  {line}" for line in shown))
+            shown = None
         logins, launches, totals = [], [], []
         tool_cpu.clear()
         statements[0] = 0
+        others.update(commit=0, rollback=0, checkout=0)
         profiler = cProfile.Profile() if args.profile else None
         cpu_started = time.process_time()
         wall_started = time.perf_counter()
@@ -142,6 +169,8 @@ def main() -> None:
         wall = time.perf_counter() - wall_started
         cpu = time.process_time() - cpu_started
         sql_per_trip = statements[0] / args.launches
+        ends_per_trip = (others["commit"] + others["rollback"]) / args.launches
+        pings_per_trip = others["checkout"] / args.launches if pre_ping else 0.0
 
     # A fixed pure-Python workload, so figures from a busy shared machine can be
     # compared with a quiet one (~10-15 ms on an idle modern core).
@@ -166,6 +195,12 @@ def main() -> None:
     print(
         f"  CPU time of this process per round trip (tool + platform signing): "
         f"{cpu / args.launches * 1000:.2f} ms; SQL statements per round trip: {sql_per_trip:.1f}"
+    )
+    print(
+        f"  database round trips per round trip: "
+        f"{sql_per_trip + ends_per_trip + pings_per_trip:.1f}"
+        f" ({sql_per_trip:.1f} statements, {ends_per_trip:.1f} COMMIT/ROLLBACK, "
+        f"{pings_per_trip:.1f} pool pre-ping)"
     )
     print(
         f"  tool CPU per login+launch (excludes waiting on PostgreSQL/Redis): "
