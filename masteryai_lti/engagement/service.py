@@ -338,12 +338,15 @@ def load_course_input(
     items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
     if len(roster) == 1:
         graded.append(ev.user_id == roster[0])
-    work = _fetch_rows(
-        select(ev.user_id, ev.object_id, ev.kind, func.min(ev.day), func.max(ev.score))
-        .where(*graded)
-        .group_by(ev.user_id, ev.object_id, ev.kind)
-    )
-    submissions = _submissions(work, index, items)
+    if len(roster) > 1 and item_list and db.session.get_bind().dialect.name == "postgresql":
+        submissions = _graded_by_copy(course_id, end, item_list, roster)
+    else:
+        work = _fetch_rows(
+            select(ev.user_id, ev.object_id, ev.kind, func.min(ev.day), func.max(ev.score))
+            .where(*graded)
+            .group_by(ev.user_id, ev.object_id, ev.kind)
+        )
+        submissions = _submissions(work, index, items)
     return CourseInput(
         roster=roster,
         activity=activity,
@@ -353,6 +356,58 @@ def load_course_input(
         period_days=period,
         weights=weights if weights is not None else _weights_and_thresholds(course_id)[0],
         reference=reference,
+    )
+
+
+_GRADED_SQL = """
+SELECT e.user_id, it.n - 1, min(e.day), coalesce(max(e.score), -1)
+FROM engagement_events e
+JOIN unnest(%(objects)s::text[], %(kinds)s::text[]) WITH ORDINALITY AS it(o, k, n)
+  ON e.object_id = it.o AND e.kind = it.k
+WHERE e.course_id = %(c)s AND e.due_at IS NOT NULL AND e.object_id IS NOT NULL
+  AND e.kind IN ('submission', 'quiz') AND e.day <= %(end)s
+GROUP BY e.user_id, it.n
+"""
+
+
+def _graded_by_copy(course_id: int, end: int, item_list: list, roster: list[int]):
+    """A whole course's graded work (first day, best score per student and item) by COPY.
+
+    Items travel as their index in ``item_list`` (joined in SQL), so every column is
+    numeric and ~50,000 rows parse in one numpy call instead of as Python tuples.
+    The statement is rendered by the driver's own quoting (COPY takes no parameters).
+    """
+    connection = db.session.connection()
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        sql = cursor.mogrify(
+            _GRADED_SQL,
+            {
+                "objects": [it.key for it in item_list],
+                "kinds": [it.kind for it in item_list],
+                "c": course_id,
+                "end": end,
+            },
+        ).decode()
+        buffer = io.StringIO()
+        cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT text)", buffer)
+    finally:
+        cursor.close()
+    text = buffer.getvalue()
+    if not text:
+        return SubmissionTable.empty()
+    data = np.fromstring(text, dtype=np.float64, sep=" ").reshape(-1, 4)
+    ids = np.asarray(roster, dtype=np.int64)
+    order = np.argsort(ids)
+    users = data[:, 0].astype(np.int64)
+    pos = np.minimum(np.searchsorted(ids[order], users), len(ids) - 1)
+    known = ids[order][pos] == users
+    score = data[known, 3]
+    return SubmissionTable(
+        order[pos[known]],
+        data[known, 1].astype(np.int64),
+        data[known, 2].astype(np.int64),
+        np.where(score < 0, np.nan, score),
     )
 
 
