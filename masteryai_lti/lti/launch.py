@@ -47,7 +47,7 @@ from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.identity.models import User
 from masteryai_lti.lti import quirks, registry, roster
-from masteryai_lti.lti.models import LaunchRecord, LtiRegistration, ResourceLink, UsedNonce
+from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce
 from masteryai_lti.lti.roles import map_roles
 from masteryai_lti.lti.session import (
     STATE_MAX_AGE_SECONDS,
@@ -368,7 +368,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def validate_registration(self):
         body = self._jwt.get("body", {})
-        row = db.session.get(LtiRegistration, self.login_state.registration_id)
+        row = registry.registration_view_by_id(self.login_state.registration_id)
         if row is None or row.status != "active":
             raise LtiLaunchError(
                 "issuer", "The LMS that started this login is not registered.", 403
@@ -708,7 +708,9 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
     if validated.message_type == DEEP_LINKING_REQUEST and mapped.course_role != "teacher":
         raise LtiLaunchError("role", "Only teachers can add this tool's content to a course.", 403)
     if not validated.deployment_known:
-        registration = db.session.get(LtiRegistration, validated.registration_id)
+        registration = registry.registration_view_by_id(validated.registration_id)
+        if registration is None:
+            raise LtiLaunchError("issuer", "The LMS of this launch is no longer registered.", 403)
         registry.record_deployment(registration, validated.deployment_id, source="launch")
     display_name = quirk.display_name(claims)
     user = _upsert_user(validated, display_name, quirk.email(claims), mapped.user_role)

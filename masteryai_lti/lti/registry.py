@@ -3,17 +3,35 @@
 Every entry point that adds a platform (``flask lti add-platform``, dynamic
 registration, the development sandbox, tests) goes through
 :func:`register_platform`; launches find their registration and deployment here.
+
+Logins and launches read registrations through a small per-process cache
+(:func:`registration_view`, :func:`registration_view_by_id`): a login and its
+launch then cost no registration query. An entry is used only while
+
+* it is younger than ``LTI_REGISTRATION_CACHE_SECONDS`` (default 30), and
+* the shared generation token in the cache (Redis) is the one it was loaded
+  under. Every committed ORM change of a registration or deployment (insert,
+  update, delete, bulk ``update()``/``delete()``) replaces the token, so every
+  process drops its entries at once. While the shared cache is unreachable
+  nothing is served from here. Raw SQL that bypasses the ORM, or a change made
+  while Redis was down, is picked up within the TTL.
 """
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
 
 from masteryai_lti.core.errors import Conflict
-from masteryai_lti.extensions import db
+from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import quirks
 from masteryai_lti.lti.models import LtiDeployment, LtiRegistration
@@ -110,7 +128,7 @@ def find_deployment(registration_id: int, deployment_id: str) -> LtiDeployment |
 
 
 def record_deployment(
-    registration: LtiRegistration, deployment_id: str, source: str = "launch"
+    registration: LtiRegistration | RegistrationView, deployment_id: str, source: str = "launch"
 ) -> LtiDeployment:
     """Find or add a deployment of ``registration`` (idempotent, race-safe). No commit."""
     deployment = find_deployment(registration.id, deployment_id)
@@ -128,3 +146,179 @@ def record_deployment(
     except IntegrityError:
         deployment = find_deployment(registration.id, deployment_id)
     return deployment
+
+
+# -- the cache logins and launches read -------------------------------------------------
+
+DEFAULT_CACHE_SECONDS = 30
+_GENERATION_KEY = "lti:registry:generation"
+_MAX_ENTRIES = 2048
+_CHANGED = "masteryai_lti_registry_changed"
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    """An immutable snapshot of a registration row, as logins and launches read it."""
+
+    id: int
+    institution_id: int
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    auth_audience: str | None
+    key_set_url: str | None
+    key_set: dict | None
+    platform_family: str
+    status: str
+    # Deployment ids confirmed by a query while this snapshot was current.
+    known_deployments: set[str] = field(default_factory=set, compare=False, repr=False)
+
+
+class _Store:
+    """Entries of one app: key -> (monotonic expiry, generation token, view)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, tuple[float, str, RegistrationView]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, generation: str | None) -> RegistrationView | None:
+        entry = self.entries.get(key)
+        if entry is None or generation is None:
+            return None
+        expires, loaded_under, view = entry
+        if loaded_under != generation or time.monotonic() >= expires:
+            return None
+        return view
+
+    def put(self, keys: Iterable[tuple], generation: str, view: RegistrationView) -> None:
+        ttl = float(current_app.config.get("LTI_REGISTRATION_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+        if ttl <= 0:
+            return
+        with self.lock:
+            if len(self.entries) >= _MAX_ENTRIES:
+                self.entries.clear()
+            for key in keys:
+                self.entries[key] = (time.monotonic() + ttl, generation, view)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+def _store() -> _Store:
+    store = current_app.extensions.get("masteryai_lti_registry")
+    if store is None:
+        store = current_app.extensions.setdefault("masteryai_lti_registry", _Store())
+    return store
+
+
+def _generation() -> str | None:
+    """The shared generation token; None when the shared cache does not answer."""
+    token = cache.get(_GENERATION_KEY)
+    if token is None and cache.set_if_absent(_GENERATION_KEY, secrets.token_hex(8)):
+        token = cache.get(_GENERATION_KEY)
+    return token
+
+
+def invalidate_cached_registrations() -> None:
+    """Drop every process's cached registrations (called after each committed change)."""
+    if not has_app_context():
+        return
+    _store().clear()
+    # A random token, never a counter: a cache that lost its data cannot bring an
+    # old token back to life.
+    cache.set(_GENERATION_KEY, secrets.token_hex(8))
+
+
+def _view(row) -> RegistrationView:
+    return RegistrationView(
+        id=row.id,
+        institution_id=row.institution_id,
+        issuer=row.issuer,
+        client_id=row.client_id,
+        auth_login_url=row.auth_login_url,
+        auth_token_url=row.auth_token_url or "",
+        auth_audience=row.auth_audience,
+        key_set_url=row.key_set_url,
+        key_set=row.key_set,
+        platform_family=row.platform_family or "generic",
+        status=row.status,
+    )
+
+
+_registrations = LtiRegistration.__table__
+
+
+def _load(key: tuple, condition) -> RegistrationView | None:
+    store = _store()
+    generation = _generation()  # read before the row: a change committed later bumps it
+    view = store.get(key, generation)
+    if view is not None:
+        return view
+    rows = db.session.execute(select(_registrations).where(condition).limit(2)).all()
+    if len(rows) != 1:
+        return None
+    view = _view(rows[0])
+    if generation is not None:
+        store.put({key, ("id", view.id), ("pair", view.issuer, view.client_id)}, generation, view)
+    return view
+
+
+def registration_view(issuer: str, client_id: str | None) -> RegistrationView | None:
+    """Like :func:`find_registration`, as a snapshot from the per-process cache."""
+    if client_id:
+        condition = (_registrations.c.issuer == issuer) & (_registrations.c.client_id == client_id)
+    else:
+        condition = _registrations.c.issuer == issuer
+    return _load(("pair", issuer, client_id), condition)
+
+
+def registration_view_by_id(registration_id: int) -> RegistrationView | None:
+    """The registration with primary key ``registration_id``, from the per-process cache."""
+    return _load(("id", registration_id), _registrations.c.id == registration_id)
+
+
+def deployment_is_known(view: RegistrationView, deployment_id: str) -> bool:
+    """Whether ``deployment_id`` is a recorded deployment of the registration."""
+    if deployment_id in view.known_deployments:
+        return True
+    if find_deployment(view.id, deployment_id) is None:
+        return False
+    view.known_deployments.add(deployment_id)
+    return True
+
+
+def _mark_changed(_mapper, _connection, target) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info[_CHANGED] = True
+    if has_app_context():
+        _store().clear()  # this process re-reads at once, even before the commit
+
+
+for _model in (LtiRegistration, LtiDeployment):
+    for _event_name in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _event_name, _mark_changed)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_change(state) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if state.bind_mapper.class_ in (LtiRegistration, LtiDeployment):
+            state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    # Fired for savepoints too; only the outermost commit makes a change visible.
+    if not session.in_nested_transaction() and session.info.pop(_CHANGED, False):
+        invalidate_cached_registrations()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.parent is None and session.info.pop(_CHANGED, False):
+        # Rows may have been changed and rolled back; this process forgets what it cached.
+        if has_app_context():
+            _store().clear()

@@ -1,7 +1,9 @@
 """pylti1p3's tool configuration over the registration and deployment tables.
 
 Every issuer is treated as "one issuer, many client ids" (hosted Canvas), so
-pylti1p3 always looks registrations up by (issuer, client_id).
+pylti1p3 always looks registrations up by (issuer, client_id). Lookups go
+through the registry's per-process cache (:func:`registry.registration_view`),
+so a login and its launch usually cost no registration or deployment query.
 
 Deployments: a known registration's unseen deployment id (a course copy, a new
 install) is accepted and recorded by default — recorded by the launch only once
@@ -17,14 +19,16 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from masteryai_lti.lti import keys, registry
 from masteryai_lti.lti.models import LtiRegistration
+from masteryai_lti.lti.registry import RegistrationView
 
 
 class DbRegistration(Registration):
     """A pylti1p3 Registration that remembers its row."""
 
-    def __init__(self, row: LtiRegistration) -> None:
+    def __init__(self, row: LtiRegistration | RegistrationView) -> None:
         super().__init__()
         self.row_id = row.id
+        self.view = row if isinstance(row, RegistrationView) else None
         self.institution_id = row.institution_id
         self.platform_family = row.platform_family
         self.set_issuer(row.issuer)
@@ -74,12 +78,12 @@ class DatabaseToolConf(ToolConfAbstract):
     def _registration(self, iss: str, client_id: str | None) -> DbRegistration | None:
         key = (iss, client_id)
         if key not in self._registrations:
-            row = registry.find_registration(iss, client_id)
+            row = registry.registration_view(iss, client_id)
             usable = row is not None and row.status == "active"
             self._registrations[key] = DbRegistration(row) if usable else None
         return self._registrations[key]
 
-    def adopt(self, row: LtiRegistration) -> DbRegistration | None:
+    def adopt(self, row: LtiRegistration | RegistrationView) -> DbRegistration | None:
         """The registration for an already loaded row (saves a query per launch)."""
         registration = DbRegistration(row) if row.status == "active" else None
         self._registrations[(row.issuer, row.client_id)] = registration
@@ -105,7 +109,11 @@ class DatabaseToolConf(ToolConfAbstract):
         registration = self._registration(iss, client_id)
         if registration is None or not deployment_id:
             return None
-        if registry.find_deployment(registration.row_id, deployment_id) is not None:
+        if registration.view is not None:
+            known = registry.deployment_is_known(registration.view, deployment_id)
+        else:
+            known = registry.find_deployment(registration.row_id, deployment_id) is not None
+        if known:
             return DbDeployment(deployment_id, known=True)
         if self.refuse_unknown_deployments:
             return None
