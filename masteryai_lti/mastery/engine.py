@@ -4,8 +4,9 @@ The model
 ---------
 Every answer is predicted on the logit scale as a sum of named terms::
 
-    logit P(correct) = bias + ability + concept_mastery + decay
+    logit P(correct) = bias + first_attempt + ability + concept_mastery + decay
                        + prerequisite_transfer - item_difficulty (+ uncertainty shrinkage)
+                       (+ calibration)
 
 * ``ability`` is the student's general level (one Gaussian belief per student);
 * ``concept_mastery`` is the student's level on the item's concepts (one Gaussian belief
@@ -16,8 +17,12 @@ Every answer is predicted on the logit scale as a sum of named terms::
 * ``prerequisite_transfer`` lets what a student knows of a concept's prerequisites inform a
   concept with little evidence of its own (fades as the concept gathers evidence);
 * ``item_difficulty`` is learned online from responses (one Gaussian belief per item);
+* ``first_attempt`` is a fitted offset for a concept the student has never practised
+  (their first answer on it is usually worse than their level elsewhere suggests);
 * ``uncertainty`` is the shrinkage towards 50 % that the beliefs' variance implies (probit
-  approximation), so an unknown student or item gives a cautious prediction.
+  approximation), so an unknown student or item gives a cautious prediction;
+* ``calibration`` is what a fitted temperature on the final logit adds or takes away
+  (``temperature`` below 1 tempers predictions the history shows to be over-confident).
 
 After each attempt every belief taking part is updated by one step of assumed-density
 filtering (a Laplace update of a Gaussian prior under a logistic likelihood): a component
@@ -134,6 +139,10 @@ class MasteryParams:
     """Evidence weight of such a slow answer."""
     uncertainty_scale: float = 1.0
     """How much belief variance shrinks predictions towards 50 % (1: the probit rule)."""
+    first_attempt_bias: float = 0.0
+    """Logit offset for a concept the student has never practised (share of the item's concepts)."""
+    temperature: float = 1.0
+    """Scale of the final logit, fitted for calibration (below 1: less extreme predictions)."""
     mastery_item_difficulty: float = 1.5
     """Difficulty of the reference item mastery is measured on (a "hard" item and then some)."""
     mastered_margin: float = 0.5
@@ -381,6 +390,7 @@ def _evaluate(
     """Prediction plus, per concept, (key, decayed mean, decayed var, prior if first seen)."""
     weight = 1.0 / len(concepts) if concepts else 0.0
     concept_term = 0.0
+    first_term = 0.0
     decay_term = 0.0
     transfer_term = 0.0
     variance = student.ability_var
@@ -396,6 +406,7 @@ def _evaluate(
             else:
                 mean = raw = prior.mean
                 var = params.concept_var + prior.var
+            first_term += weight * params.first_attempt_bias
         else:
             raw = belief.mean
             mean, var = _decayed(params, belief, now_s)
@@ -411,20 +422,29 @@ def _evaluate(
         difficulty, item_var = item.difficulty, item.var
     variance += item_var
     mean_logit = (
-        params.bias + student.ability + concept_term + decay_term + transfer_term - difficulty
+        params.bias
+        + first_term
+        + student.ability
+        + concept_term
+        + decay_term
+        + transfer_term
+        - difficulty
     )
     scaled = mean_logit / math.sqrt(1.0 + _PI_OVER_8 * params.uncertainty_scale * variance)
-    probability = _sigmoid(scaled)
+    final = params.temperature * scaled
+    probability = _sigmoid(final)
     terms = {
         "bias": params.bias,
+        "first_attempt": first_term,
         "ability": student.ability,
         "concept_mastery": concept_term,
         "decay": decay_term,
         "prerequisite_transfer": transfer_term,
         "item_difficulty": -difficulty,
         "uncertainty": scaled - mean_logit,
+        "calibration": final - scaled,
     }
-    return Prediction(probability, scaled, terms), parts, variance
+    return Prediction(probability, final, terms), parts, variance
 
 
 def predict(
@@ -542,7 +562,8 @@ def update(
 
 
 def _mastery_points(params: MasteryParams, ability: float, mean: float) -> float:
-    return 100.0 * _sigmoid(params.bias + ability + mean - params.mastery_item_difficulty)
+    level = params.bias + ability + mean - params.mastery_item_difficulty
+    return 100.0 * _sigmoid(params.temperature * level)
 
 
 def concept_mastery(
@@ -577,11 +598,13 @@ def concept_mastery(
         last = belief.last_practiced
     mean += _transfer(params, student, concept, var, now_s, prerequisites)
     level = params.bias + student.ability + mean - params.mastery_item_difficulty
-    p = _sigmoid(level)
+    # The fitted temperature calibrates mastery as it calibrates predictions.
+    t = params.temperature
+    p = _sigmoid(t * level)
     sd = math.sqrt(var + student.ability_var)
-    uncertainty = min(50.0, 100.0 * p * (1.0 - p) * sd)
+    uncertainty = min(50.0, 100.0 * p * (1.0 - p) * t * sd)
     mastery = 100.0 * p
-    margin_p = 100.0 * _sigmoid(level - params.mastered_margin * sd)
+    margin_p = 100.0 * _sigmoid(t * (level - params.mastered_margin * sd))
     return ConceptMastery(
         concept=concept,
         mastery=mastery,

@@ -7,7 +7,9 @@
    judged against guesses);
 2. the global parameters (bias, prior variances, learning drift, practice gains), by a
    small coordinate search minimising the log-loss of next-answer predictions on a
-   replay of (a sample of) the history.
+   replay of (a sample of) the history; a step that lowers the loss is repeated while it
+   keeps doing so (up to ``MAX_STEPS``). The calibration parameters (``uncertainty_scale``,
+   ``first_attempt_bias``, ``temperature``) are searched like the others.
 
 The result is JSON-able (``FitResult.to_dict``) and is what ``flask mastery fit`` writes;
 ``default_params.json`` is such a file fitted on public data, so a new course starts from
@@ -34,7 +36,16 @@ SEARCHED = (
     ("gain_wrong", "add", (-0.05, 0.05)),
     ("item_var", "mul", (0.5, 2.0)),
     ("ability_drift", "mul", (0.3, 3.0)),
+    # Calibration: how far variance shrinks predictions, the first-attempt offset and a
+    # temperature on the final logit (predictions are scored on held-out students).
+    ("uncertainty_scale", "mul", (0.7, 1.4)),
+    ("first_attempt_bias", "add", (-0.1, 0.1)),
+    ("temperature", "add", (-0.05, 0.05)),
 )
+# Parameters that may go below zero (the others are variances, rates or scales).
+SIGNED = frozenset({"bias", "first_attempt_bias"})
+# Steps taken in one direction while each keeps lowering the loss (per parameter and round).
+MAX_STEPS = 4
 
 
 @dataclass
@@ -173,14 +184,19 @@ def fit(
             improved = False
             for name, kind, steps in SEARCHED:
                 for step in steps:
-                    value = getattr(params, name)
-                    new_value = value * step if kind == "mul" else value + step
-                    if new_value < 0:
-                        continue
-                    candidate = replace(params, **{name: new_value})
-                    loss = score(candidate)
-                    if loss < best - 1e-5:
+                    moved = 0
+                    while moved < MAX_STEPS:
+                        value = getattr(params, name)
+                        new_value = value * step if kind == "mul" else value + step
+                        if new_value < 0 and name not in SIGNED:
+                            break
+                        candidate = replace(params, **{name: round(new_value, 6)})
+                        loss = score(candidate)
+                        if loss >= best - 1e-5:
+                            break
                         best, params, improved = loss, candidate, True
+                        moved += 1
+                    if moved:
                         break
             if not improved:
                 break

@@ -147,12 +147,14 @@ def test_prediction_is_the_sum_of_named_terms():
     prediction = engine.predict(PARAMS, student, item, ["fractions", "decimals"], now)
     assert set(prediction.terms) == {
         "bias",
+        "first_attempt",
         "ability",
         "concept_mastery",
         "decay",
         "prerequisite_transfer",
         "item_difficulty",
         "uncertainty",
+        "calibration",
     }
     assert sum(prediction.terms.values()) == pytest.approx(prediction.logit)
     assert prediction.probability == pytest.approx(1 / (1 + math.exp(-prediction.logit)))
@@ -324,3 +326,54 @@ def test_monotone_updates_hold_with_prerequisite_transfer(history, attempt):
             assert mastery(concept) >= before[concept] - 1e-9
         else:
             assert mastery(concept) <= before[concept] + 1e-9
+
+
+def test_calibration_terms_explain_a_tempered_prediction_and_a_first_attempt():
+    student, now = _practised(3)
+    item = ItemState.new(PARAMS, 0.8)
+    calibrated = replace(PARAMS, temperature=0.8, first_attempt_bias=-0.3)
+    plain = engine.predict(PARAMS, student, item, ["fractions", "decimals"], now)
+    tempered = engine.predict(calibrated, student, item, ["fractions", "decimals"], now)
+    assert sum(tempered.terms.values()) == pytest.approx(tempered.logit)
+    assert tempered.probability == pytest.approx(1 / (1 + math.exp(-tempered.logit)))
+    # "decimals" was never practised: half the item's concepts take the first-attempt offset.
+    assert tempered.terms["first_attempt"] == pytest.approx(-0.15)
+    assert plain.terms["first_attempt"] == 0.0 and plain.terms["calibration"] == 0.0
+    before_temperature = tempered.logit - tempered.terms["calibration"]
+    assert tempered.logit == pytest.approx(0.8 * before_temperature)
+    practised = engine.predict(calibrated, student, item, ["fractions"], now)
+    assert practised.terms["first_attempt"] == 0.0
+    # A temperature below 1 pulls both a confident and a doubtful prediction towards 50 %.
+    hard = ItemState.new(PARAMS, 4.0)
+    for target in (item, hard):
+        p_plain = engine.predict(PARAMS, student, target, ["fractions"], now).probability
+        p_tempered = engine.predict(calibrated, student, target, ["fractions"], now).probability
+        assert abs(p_tempered - 0.5) < abs(p_plain - 0.5)
+
+
+def test_temperature_calibrates_reported_mastery_too():
+    student, now = _practised(12)
+    tempered = replace(PARAMS, temperature=0.7)
+    plain = engine.concept_mastery(PARAMS, student, "fractions", now)
+    cooled = engine.concept_mastery(tempered, student, "fractions", now)
+    assert 50 < cooled.mastery < plain.mastery
+
+
+CALIBRATED = MasteryParams(temperature=0.85, first_attempt_bias=-0.4, uncertainty_scale=1.6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(history=st.lists(attempt_strategy, max_size=15), attempt=attempt_strategy)
+def test_monotone_updates_hold_with_calibration_terms(history, attempt):
+    student, now = _replay(history, CALIBRATED)
+    concepts, correct, gap, duration, difficulty = attempt
+    now += gap
+    before = {c: _mastery(student, c, now, CALIBRATED) for c in concepts}
+    item = ItemState.new(CALIBRATED, difficulty)
+    engine.update(CALIBRATED, student, item, concepts, correct, now, duration)
+    for concept in concepts:
+        after = _mastery(student, concept, now, CALIBRATED)
+        if correct:
+            assert after >= before[concept] - 1e-9
+        else:
+            assert after <= before[concept] + 1e-9

@@ -205,3 +205,14 @@ def test_cli_rejects_a_malformed_csv(runner, tmp_path: Path):
     result = runner.invoke(args=["mastery", "evaluate", "--attempts", str(bad)])
     assert result.exit_code != 0
     assert "expected columns" in result.output
+
+
+def test_fit_tempers_an_over_confident_start():
+    # Generated learners answer as a plain logistic model says: a start that sharpens every
+    # logit by 1.6 is over-confident, and the search must bring the temperature back down.
+    learners = generated_learners(students=80, seed=5)
+    start = MasteryParams(temperature=1.6)
+    fitted = fitting.fit(learners, start=start, rounds=1, max_students=40)
+    baseline = fitting.fit(learners, start=start, search=False)
+    assert fitted.params.temperature < 1.6
+    assert fitted.log_loss < baseline.log_loss
