@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.redis_server import free_port
+from tests.browser import BROWSER_MARKS, CHROMIUM, served
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER_MARKS
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -25,13 +22,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def live_server(app):
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -39,9 +31,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context()
         # A script, style or data request off this machine would mean the docs
         # depend on a CDN; ReDoc's footer badge image is cosmetic and allowed.

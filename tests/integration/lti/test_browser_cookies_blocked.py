@@ -15,31 +15,22 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser import BROWSER_MARKS, CHROMIUM, served
 from tests.integration.lti.conftest import counts
 from tests.lti_platform import TestPlatform
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def tool_on_localhost(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as port:
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture

@@ -7,23 +7,16 @@ script talks to the real tool over HTTP with the session token from the page.
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser import BROWSER_MARKS, CHROMIUM, served
 from tests.integration.lti.conftest import launch
 from tests.integration.lti.services_support import started_services_platform
 from tests.integration.lti.test_placed_assignment import PLACED, _course_with_items, _session_of
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -33,12 +26,8 @@ def services_platform(app):
 
 @pytest.fixture
 def tool_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_student_answers_every_question_on_a_phone_and_the_grade_is_sent(

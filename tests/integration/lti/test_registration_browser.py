@@ -4,35 +4,24 @@ registers itself, and its page closes the LMS's registration frame with
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from masteryai_lti.extensions import db
 from masteryai_lti.lti.models import LtiRegistration
+from tests.browser import BROWSER_MARKS, CHROMIUM, served
 from tests.integration.lti.services_support import jwks_reader
 from tests.lti_platform_services import ServicesPlatform
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def tool_on_localhost(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as port:
+        yield f"http://localhost:{port}"
 
 
 def test_registration_frame_is_closed_by_the_tool(app, tool_on_localhost):
