@@ -354,6 +354,8 @@ def _schedule_requeued(session: Session) -> None:
 
 def drain_after_request(error: BaseException | None = None) -> None:
     """Teardown hook: project statements requeued during this request (inline jobs)."""
+    if not db.session.registry.has():
+        return  # the request never opened a session (the statement write does not)
     later = db.session.info.pop("xapi_project_later", None)
     if not later or error is not None:
         return
