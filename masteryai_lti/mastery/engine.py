@@ -21,8 +21,10 @@ Every answer is predicted on the logit scale as a sum of named terms::
   (their first answer on it is usually worse than their level elsewhere suggests);
 * ``uncertainty`` is the shrinkage towards 50 % that the beliefs' variance implies (probit
   approximation), so an unknown student or item gives a cautious prediction;
-* ``calibration`` is what a fitted temperature on the final logit adds or takes away
-  (``temperature`` below 1 tempers predictions the history shows to be over-confident).
+* ``calibration`` is what the fitted calibration of the final logit adds or takes away:
+  ``temperature * logit + calibration_offset`` (a temperature below 1 tempers predictions
+  the history shows to be over-confident). It calibrates what is reported (predictions and
+  mastery); the updates below learn from the probability before it.
 
 After each attempt every belief taking part is updated by one step of assumed-density
 filtering (a Laplace update of a Gaussian prior under a logistic likelihood): a component
@@ -143,6 +145,8 @@ class MasteryParams:
     """Logit offset for a concept the student has never practised (share of the item's concepts)."""
     temperature: float = 1.0
     """Scale of the final logit, fitted for calibration (below 1: less extreme predictions)."""
+    calibration_offset: float = 0.0
+    """Offset added to the final logit after the temperature, fitted with it."""
     mastery_item_difficulty: float = 1.5
     """Difficulty of the reference item mastery is measured on (a "hard" item and then some)."""
     mastered_margin: float = 0.5
@@ -431,7 +435,7 @@ def _evaluate(
         - difficulty
     )
     scaled = mean_logit / math.sqrt(1.0 + _PI_OVER_8 * params.uncertainty_scale * variance)
-    final = params.temperature * scaled
+    final = params.temperature * scaled + params.calibration_offset
     probability = _sigmoid(final)
     terms = {
         "bias": params.bias,
@@ -500,7 +504,9 @@ def update(
     prediction, parts, variance = _evaluate(
         params, student, item, concepts, now_s, prerequisites, concept_priors
     )
-    p = prediction.probability
+    # The filter learns from the belief's own probability; the temperature only calibrates
+    # what is reported (it reads the belief, it does not change the likelihood).
+    p = _sigmoid(prediction.logit - prediction.terms["calibration"])
     y = 1.0 if correct else 0.0
     w = _evidence_weight(params, correct, duration)
     slope = p * (1.0 - p) * w
@@ -563,7 +569,7 @@ def update(
 
 def _mastery_points(params: MasteryParams, ability: float, mean: float) -> float:
     level = params.bias + ability + mean - params.mastery_item_difficulty
-    return 100.0 * _sigmoid(params.temperature * level)
+    return 100.0 * _sigmoid(params.temperature * level + params.calibration_offset)
 
 
 def concept_mastery(
@@ -598,13 +604,13 @@ def concept_mastery(
         last = belief.last_practiced
     mean += _transfer(params, student, concept, var, now_s, prerequisites)
     level = params.bias + student.ability + mean - params.mastery_item_difficulty
-    # The fitted temperature calibrates mastery as it calibrates predictions.
-    t = params.temperature
-    p = _sigmoid(t * level)
+    # The fitted calibration applies to mastery as it applies to predictions.
+    t, offset = params.temperature, params.calibration_offset
+    p = _sigmoid(t * level + offset)
     sd = math.sqrt(var + student.ability_var)
     uncertainty = min(50.0, 100.0 * p * (1.0 - p) * t * sd)
     mastery = 100.0 * p
-    margin_p = 100.0 * _sigmoid(t * (level - params.mastered_margin * sd))
+    margin_p = 100.0 * _sigmoid(t * (level - params.mastered_margin * sd) + offset)
     return ConceptMastery(
         concept=concept,
         mastery=mastery,

@@ -8,8 +8,13 @@
 2. the global parameters (bias, prior variances, learning drift, practice gains), by a
    small coordinate search minimising the log-loss of next-answer predictions on a
    replay of (a sample of) the history; a step that lowers the loss is repeated while it
-   keeps doing so (up to ``MAX_STEPS``). The calibration parameters (``uncertainty_scale``,
-   ``first_attempt_bias``, ``temperature``) are searched like the others.
+   keeps doing so (up to ``MAX_STEPS``). ``uncertainty_scale`` and ``first_attempt_bias``
+   are searched like the others;
+3. the calibration of the final logit (``temperature``, ``calibration_offset``): a
+   logistic regression of the sample's answers on the model's logits (Platt scaling),
+   solved exactly by Newton's method, the sample's items learned on the rest of the
+   history with the final parameters. Calibration does not change what the model learns,
+   so one replay gives the logits it is fitted on.
 
 The result is JSON-able (``FitResult.to_dict``) and is what ``flask mastery fit`` writes;
 ``default_params.json`` is such a file fitted on public data, so a new course starts from
@@ -36,11 +41,9 @@ SEARCHED = (
     ("gain_wrong", "add", (-0.05, 0.05)),
     ("item_var", "mul", (0.5, 2.0)),
     ("ability_drift", "mul", (0.3, 3.0)),
-    # Calibration: how far variance shrinks predictions, the first-attempt offset and a
-    # temperature on the final logit (predictions are scored on held-out students).
+    # How far belief variance shrinks predictions; the offset of a concept's first attempt.
     ("uncertainty_scale", "mul", (0.7, 1.4)),
     ("first_attempt_bias", "add", (-0.1, 0.1)),
-    ("temperature", "add", (-0.05, 0.05)),
 )
 # Parameters that may go below zero (the others are variances, rates or scales).
 SIGNED = frozenset({"bias", "first_attempt_bias"})
@@ -154,6 +157,40 @@ def _sample_students(
     return [r for r in records if r.student in chosen]
 
 
+def calibrate(
+    logits: Sequence[float], labels: Sequence[bool], iterations: int = 25
+) -> tuple[float, float]:
+    """Temperature and offset minimising the log-loss of ``sigmoid(t * logit + offset)``.
+
+    Two-parameter logistic regression (Platt scaling) by Newton's method; the temperature
+    is kept in [0.2, 5] so a calibrated model stays a monotone function of its logit.
+    """
+    t, offset = 1.0, 0.0
+    for _ in range(iterations):
+        g_t = g_o = h_tt = h_to = h_oo = 0.0
+        for z, y in zip(logits, labels, strict=True):
+            u = t * z + offset
+            u = min(max(u, -30.0), 30.0)
+            p = 1.0 / (1.0 + math.exp(-u))
+            r = p - (1.0 if y else 0.0)
+            w = p * (1.0 - p)
+            g_t += r * z
+            g_o += r
+            h_tt += w * z * z
+            h_to += w * z
+            h_oo += w
+        det = h_tt * h_oo - h_to * h_to
+        if det <= 1e-12:
+            break
+        step_t = (h_oo * g_t - h_to * g_o) / det
+        step_o = (h_tt * g_o - h_to * g_t) / det
+        t = min(max(t - step_t, 0.2), 5.0)
+        offset -= step_o
+        if abs(step_t) < 1e-7 and abs(step_o) < 1e-7:
+            break
+    return t, offset
+
+
 def fit(
     records: Sequence[AttemptRecord],
     start: engine.MasteryParams | None = None,
@@ -165,8 +202,9 @@ def fit(
     """Fit parameters and item difficulties on ``records`` (any order).
 
     The coordinate search scores each candidate on a replay of up to ``max_students``
-    students whose items start from difficulties learned on the rest of the history, so a
-    candidate is judged the way the model is used: known items, new students.
+    students whose items start from difficulties learned on the rest of the history (two
+    passes), so a candidate is judged the way the model is used: known items, new students.
+    The calibration is then fitted on the same students' logits.
     """
     ordered = chronological(records)
     params = start or engine.MasteryParams()
@@ -174,7 +212,8 @@ def fit(
         sample = _sample_students(ordered, max_students, seed)
         sample_ids = {r.student for r in sample}
         rest = [r for r in ordered if r.student not in sample_ids] or ordered
-        base_items, base_priors = learn_items(params, rest, passes=1)
+        # As in use: items (and concept priors) learned on the history over two passes.
+        base_items, base_priors = learn_items(params, rest, passes=2)
 
         def score(candidate: engine.MasteryParams) -> float:
             return replay(candidate, sample, _copy(base_items), concept_priors=_copy(base_priors))
@@ -200,6 +239,23 @@ def fit(
                         break
             if not improved:
                 break
+        # Calibration last, on the sample's logits before calibration, with the items learned
+        # by the final parameters (how settled items are decides how confident predictions are).
+        plain = replace(params, temperature=1.0, calibration_offset=0.0)
+        base_items, base_priors = learn_items(plain, rest, passes=2)
+        logits: list[float] = []
+        labels: list[bool] = []
+
+        def collect(r: AttemptRecord, p: float) -> None:
+            p = min(max(p, 1e-12), 1.0 - 1e-12)
+            logits.append(math.log(p / (1.0 - p)))
+            labels.append(r.correct)
+
+        replay(plain, sample, _copy(base_items), collect, _copy(base_priors))
+        temperature, offset = calibrate(logits, labels)
+        params = replace(
+            params, temperature=round(temperature, 4), calibration_offset=round(offset, 4)
+        )
     items, priors = learn_items(params, ordered, passes=2)
     students_loss = replay(params, ordered, _copy(items), concept_priors=_copy(priors))
     return FitResult(

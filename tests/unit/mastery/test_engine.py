@@ -332,6 +332,7 @@ def test_calibration_terms_explain_a_tempered_prediction_and_a_first_attempt():
     student, now = _practised(3)
     item = ItemState.new(PARAMS, 0.8)
     calibrated = replace(PARAMS, temperature=0.8, first_attempt_bias=-0.3)
+    shifted = replace(calibrated, calibration_offset=0.2)
     plain = engine.predict(PARAMS, student, item, ["fractions", "decimals"], now)
     tempered = engine.predict(calibrated, student, item, ["fractions", "decimals"], now)
     assert sum(tempered.terms.values()) == pytest.approx(tempered.logit)
@@ -341,6 +342,8 @@ def test_calibration_terms_explain_a_tempered_prediction_and_a_first_attempt():
     assert plain.terms["first_attempt"] == 0.0 and plain.terms["calibration"] == 0.0
     before_temperature = tempered.logit - tempered.terms["calibration"]
     assert tempered.logit == pytest.approx(0.8 * before_temperature)
+    moved = engine.predict(shifted, student, item, ["fractions", "decimals"], now)
+    assert moved.terms["calibration"] == pytest.approx(tempered.terms["calibration"] + 0.2)
     practised = engine.predict(calibrated, student, item, ["fractions"], now)
     assert practised.terms["first_attempt"] == 0.0
     # A temperature below 1 pulls both a confident and a doubtful prediction towards 50 %.
@@ -359,7 +362,26 @@ def test_temperature_calibrates_reported_mastery_too():
     assert 50 < cooled.mastery < plain.mastery
 
 
-CALIBRATED = MasteryParams(temperature=0.85, first_attempt_bias=-0.4, uncertainty_scale=1.6)
+def test_temperature_calibrates_reports_without_changing_what_the_filter_learns():
+    plain = replace(PARAMS, temperature=1.0)
+    tempered = replace(PARAMS, temperature=0.8, calibration_offset=0.05)
+    states, reported = [], []
+    for params in (plain, tempered):
+        student, item = StudentState.new(params), ItemState.new(params, 0.3)
+        now = T0.timestamp()
+        seen = []
+        for k, correct in enumerate([True, False, True, True, False, True]):
+            prediction = engine.update(params, student, item, ["fractions"], correct, now + 60 * k)
+            seen.append(prediction.probability)
+        states.append((student.to_dict(), item.to_dict()))
+        reported.append(seen)
+    assert states[0] == states[1]
+    assert all(abs(t - 0.5) < abs(p - 0.5) for p, t in zip(*reported, strict=True))
+
+
+CALIBRATED = MasteryParams(
+    temperature=0.85, calibration_offset=0.1, first_attempt_bias=-0.4, uncertainty_scale=1.6
+)
 
 
 @settings(max_examples=100, deadline=None)

@@ -209,10 +209,24 @@ def test_cli_rejects_a_malformed_csv(runner, tmp_path: Path):
 
 def test_fit_tempers_an_over_confident_start():
     # Generated learners answer as a plain logistic model says: a start that sharpens every
-    # logit by 1.6 is over-confident, and the search must bring the temperature back down.
+    # logit by 1.6 is over-confident, and fitting must bring the temperature back down.
     learners = generated_learners(students=80, seed=5)
     start = MasteryParams(temperature=1.6)
     fitted = fitting.fit(learners, start=start, rounds=1, max_students=40)
     baseline = fitting.fit(learners, start=start, search=False)
     assert fitted.params.temperature < 1.6
     assert fitted.log_loss < baseline.log_loss
+
+
+def test_calibrate_recovers_a_known_temperature_and_offset():
+    rng = random.Random(11)
+    logits = [rng.gauss(0.5, 1.8) for _ in range(20000)]
+    labels = [rng.random() < 1.0 / (1.0 + math.exp(-(0.7 * z + 0.3))) for z in logits]
+    temperature, offset = fitting.calibrate(logits, labels)
+    assert temperature == pytest.approx(0.7, abs=0.05)
+    assert offset == pytest.approx(0.3, abs=0.06)
+    # Already calibrated logits keep a temperature near 1 and an offset near 0.
+    labels = [rng.random() < 1.0 / (1.0 + math.exp(-z)) for z in logits]
+    temperature, offset = fitting.calibrate(logits, labels)
+    assert temperature == pytest.approx(1.0, abs=0.06)
+    assert offset == pytest.approx(0.0, abs=0.06)
