@@ -211,7 +211,8 @@ _local = threading.local()
 
 def fast_path_available() -> bool:
     """Whether :func:`insert_new_statements` can run here (PostgreSQL only)."""
-    return _dialect() == "postgresql"
+    # The engine, not the session: asking the session would open one for nothing.
+    return db.engine.dialect.name == "postgresql"
 
 
 def _autocommit_connection():
