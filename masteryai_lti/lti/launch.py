@@ -36,16 +36,19 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, false, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
 from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.engagement import service as engagement
 from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
-from masteryai_lti.identity.models import User
+from masteryai_lti.identity.models import User, UserIdentity
 from masteryai_lti.lti import quirks, registry, roster
 from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce
 from masteryai_lti.lti.roles import map_roles
@@ -164,13 +167,15 @@ def _find_key(key_set: dict | None, kid: str) -> dict | None:
 
 # -- once-only nonces ------------------------------------------------------------------
 
+_UPSERT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
 
 def claim_nonce(issuer: str, nonce: str, expires_in_seconds: int) -> bool:
     """Accept ``nonce`` of ``issuer`` once; False when it was seen before.
 
     Redis rejects most replays without touching the database; the unique row in
     ``lti_used_nonces`` is what guarantees once-only across processes, including
-    while Redis is down or after it lost its data. The row is flushed in the
+    while Redis is down or after it lost its data. The row is written in the
     caller's transaction (no savepoint: on a clash the whole launch is rolled back
     anyway), so the nonce is spent exactly when the launch commits.
     """
@@ -178,18 +183,30 @@ def claim_nonce(issuer: str, nonce: str, expires_in_seconds: int) -> bool:
     redis_key = "lti:nonce:" + hashlib.sha256(f"{issuer}|{nonce}".encode()).hexdigest()[:40]
     if not cache.set_if_absent(redis_key, 1, ttl) and cache.get(redis_key) is not None:
         return False
-    db.session.add(
-        UsedNonce(
-            issuer=issuer[:255],
-            nonce=nonce[:255],
-            expires_at=utcnow() + timedelta(seconds=ttl),
+    row = {
+        "issuer": issuer[:255],
+        "nonce": nonce[:255],
+        "expires_at": utcnow() + timedelta(seconds=ttl),
+    }
+    dialect_insert = _UPSERT_INSERTS.get(db.session.get_bind().dialect.name)
+    if dialect_insert is not None:
+        # INSERT ... ON CONFLICT DO NOTHING: one statement, no exception on a replay.
+        table = UsedNonce.__table__
+        statement = (
+            dialect_insert(table)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=[table.c.issuer, table.c.nonce])
+            .returning(table.c.id)
         )
-    )
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return False
+        if db.session.execute(statement).first() is None:
+            return False
+    else:
+        db.session.add(UsedNonce(**row))
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            return False
     if secrets.randbelow(200) == 0:
         # Occasional clean-up keeps the table at about a day of launches.
         db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at < utcnow()))
@@ -609,12 +626,72 @@ class LaunchOutcome:
         return "teacher" if self.course_role == "teacher" else "student"
 
 
+@dataclass
+class _Known:
+    """What a launch finds already recorded, read in one round trip (:func:`_known_rows`)."""
+
+    user: User | None
+    course: Course | None
+    enrollment: Enrollment | None
+    link: ResourceLink | None
+
+
+def _lti_identity(claims: dict) -> str:
+    return f"{claims['iss']}|{claims['sub']}"
+
+
+def _known_rows(validated: ValidatedLaunch, context_id: str | None, link_id: str | None) -> _Known:
+    """The launch's user (by iss+sub), course (by context), enrollment and resource link.
+
+    A repeat launch finds them all; one statement instead of four lookups. Every
+    join matches at most one row (unique constraints), so there is one result row.
+    """
+    institution_id = validated.institution_id
+    anchor = select(literal(1).label("one")).subquery()
+    course_on = (
+        and_(Course.institution_id == institution_id, Course.lti_context_id == context_id)
+        if context_id
+        else false()
+    )
+    link_on = (
+        and_(
+            ResourceLink.registration_id == validated.registration_id,
+            ResourceLink.resource_link_id == link_id,
+        )
+        if link_id
+        else false()
+    )
+    statement = (
+        select(User, Course, Enrollment, ResourceLink)
+        .select_from(anchor)
+        .outerjoin(
+            UserIdentity,
+            and_(
+                UserIdentity.institution_id == institution_id,
+                UserIdentity.kind == "lti",
+                UserIdentity.value == _lti_identity(validated.claims),
+            ),
+        )
+        .outerjoin(User, User.id == UserIdentity.user_id)
+        .outerjoin(Course, course_on)
+        .outerjoin(
+            Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.user_id == User.id)
+        )
+        .outerjoin(ResourceLink, link_on)
+    )
+    row = db.session.execute(statement).first()
+    return _Known(*row) if row is not None else _Known(None, None, None, None)
+
+
 def _upsert_user(
-    validated: ValidatedLaunch, display_name: str, email: str | None, user_role: str
+    validated: ValidatedLaunch,
+    display_name: str,
+    email: str | None,
+    user_role: str,
+    user: User | None,
 ) -> User:
-    claims = validated.claims
-    value = f"{claims['iss']}|{claims['sub']}"
-    user = identity.find_user_by_identity(validated.institution_id, "lti", value)
+    """The launch's user: ``user`` (found by :func:`_known_rows`) updated, or a new one."""
+    value = _lti_identity(validated.claims)
     created = user is None
     if user is None:
         user = User(
@@ -649,18 +726,15 @@ def _upsert_user(
     return user
 
 
-def _upsert_resource_link(validated: ValidatedLaunch, course_id: int | None) -> ResourceLink | None:
+def _upsert_resource_link(
+    validated: ValidatedLaunch, course_id: int | None, link: ResourceLink | None
+) -> ResourceLink | None:
+    """The launch's resource link: ``link`` (found by :func:`_known_rows`) or a new one."""
     claims = validated.claims
     link_claim = claims.get(LTI + "resource_link") or {}
     link_id = link_claim.get("id")
     if not link_id:
         return None
-    link = db.session.scalar(
-        select(ResourceLink).where(
-            ResourceLink.registration_id == validated.registration_id,
-            ResourceLink.resource_link_id == link_id,
-        )
-    )
     if link is None:
         link = ResourceLink(
             institution_id=validated.institution_id,
@@ -713,35 +787,50 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
             raise LtiLaunchError("issuer", "The LMS of this launch is no longer registered.", 403)
         registry.record_deployment(registration, validated.deployment_id, source="launch")
     display_name = quirk.display_name(claims)
-    user = _upsert_user(validated, display_name, quirk.email(claims), mapped.user_role)
-    course = None
     context = claims.get(LTI + "context") or {}
-    if context.get("id"):
-        course = courses.upsert_lms_course(
-            validated.institution_id,
-            context["id"],
-            quirk.context_title(claims),
-            quirk.context_code(claims),
-        )
-        db.session.flush()
-        courses.enroll(validated.institution_id, course.id, user.id, mapped.course_role, "lti")
-    link = _upsert_resource_link(validated, course.id if course else None)
-    db.session.flush()
-    db.session.add(
-        LaunchRecord(
-            launch_id=validated.launch_id,
-            institution_id=validated.institution_id,
-            registration_id=validated.registration_id,
-            deployment_id=validated.deployment_id,
-            user_id=user.id,
-            course_id=course.id if course else None,
-            resource_link_pk=link.id if link else None,
-            message_type=validated.message_type,
-            role=mapped.course_role,
-            state_binding=validated.state_binding,
-            claims=claims,
-        )
+    known = _known_rows(
+        validated, context.get("id"), (claims.get(LTI + "resource_link") or {}).get("id")
     )
+    user = _upsert_user(validated, display_name, quirk.email(claims), mapped.user_role, known.user)
+    course = None
+    if context.get("id"):
+        title = quirk.context_title(claims)
+        course = known.course
+        if course is None or (title and course.title != title):
+            course = courses.upsert_lms_course(
+                validated.institution_id, context["id"], title, quirk.context_code(claims)
+            )
+            db.session.flush()
+        enrollment = known.enrollment if known.user is not None else None
+        if (
+            enrollment is None
+            or enrollment.course_id != course.id
+            or enrollment.role != mapped.course_role
+            or enrollment.status != "active"
+        ):
+            courses.enroll(validated.institution_id, course.id, user.id, mapped.course_role, "lti")
+    link = _upsert_resource_link(validated, course.id if course else None, known.link)
+    db.session.flush()
+    try:
+        db.session.execute(
+            insert(LaunchRecord.__table__).values(
+                launch_id=validated.launch_id,
+                institution_id=validated.institution_id,
+                registration_id=validated.registration_id,
+                deployment_id=validated.deployment_id,
+                user_id=user.id,
+                course_id=course.id if course else None,
+                resource_link_pk=link.id if link else None,
+                message_type=validated.message_type,
+                role=mapped.course_role,
+                state_binding=validated.state_binding,
+                claims=claims,
+            )
+        )
+    except IntegrityError as exc:
+        # Only a second confirmation of the same pending launch reuses its launch_id.
+        db.session.rollback()
+        raise LtiLaunchError("replay", "This launch was already completed.") from exc
     outcome = LaunchOutcome(
         launch_id=validated.launch_id,
         user_id=user.id,
@@ -776,7 +865,7 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
     try:
         db.session.commit()
     except IntegrityError as exc:
-        # Only a second confirmation of the same pending launch reuses its launch_id.
+        # A clash that surfaces only at commit: nothing of this launch is kept.
         db.session.rollback()
         raise LtiLaunchError("replay", "This launch was already completed.") from exc
     if course is not None and mapped.course_role == "teacher":
