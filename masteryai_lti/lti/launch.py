@@ -25,15 +25,17 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from jwcrypto.jwk import JWK
+from jwt.algorithms import RSAAlgorithm
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
 from sqlalchemy import and_, delete, false, insert, literal, select
@@ -130,17 +132,41 @@ def _jwks_cache_key(url: str) -> str:
     return "lti:jwks:" + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
+# Key sets this process read from the shared cache lately, by URL: most launches
+# find their kid here and skip a cache round trip. A kid missing here is looked up
+# in the shared cache (and refetched) as before, so a rotation is seen at once; a
+# key the platform withdrew stays usable here at most this long after the shared
+# cache let it go.
+LOCAL_JWKS_SECONDS = 60
+_local_key_sets: dict[str, tuple[float, dict]] = {}
+
+
+def _remember_key_set(url: str, key_set: dict) -> None:
+    if len(_local_key_sets) > 256:
+        _local_key_sets.clear()
+    _local_key_sets[url] = (time.monotonic() + LOCAL_JWKS_SECONDS, key_set)
+
+
+def _recent_key(url: str, kid: str) -> dict | None:
+    entry = _local_key_sets.get(url)
+    if entry is None or entry[0] <= time.monotonic():
+        return None
+    return _find_key(entry[1], kid)
+
+
 def platform_key_set(url: str, *, force: bool = False) -> dict:
     """The platform's JWK Set from the shared cache, fetched when absent or ``force``d."""
     key = _jwks_cache_key(url)
     if not force:
         cached = cache.get(key)
         if cached:
+            _remember_key_set(url, cached)
             return cached
     elif not cache.set_if_absent(key + ":refetch", 1, JWKS_REFETCH_GUARD_SECONDS):
         # Another request refetched moments ago; use what it stored.
         cached = cache.get(key)
         if cached:
+            _remember_key_set(url, cached)
             return cached
     try:
         response = _http.get(url, timeout=HTTP_TIMEOUT_SECONDS)
@@ -155,6 +181,7 @@ def platform_key_set(url: str, *, force: bool = False) -> dict:
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
         raise LtiLaunchError("platform_keys", f"{url} did not return a JWK Set.", status=502)
     cache.set(key, key_set, PLATFORM_JWKS_TTL_SECONDS)
+    _remember_key_set(url, key_set)
     return key_set
 
 
@@ -429,7 +456,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         url = registration.get_key_set_url()
         jwk = _find_key(static, kid)
         if jwk is None and url:
-            jwk = _find_key(platform_key_set(url), kid)
+            jwk = _recent_key(url, kid) or _find_key(platform_key_set(url), kid)
             if jwk is None:
                 # The platform may have rotated its key since we cached its JWKS.
                 jwk = _find_key(platform_key_set(url, force=True), kid)
@@ -440,7 +467,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 "fetching it again.",
                 401,
             )
-        return _pem_for(json.dumps(jwk, sort_keys=True)), "RS256"
+        return _public_key_for(json.dumps(jwk, sort_keys=True)), "RS256"
 
     def validate_jwt_signature(self):
         public_key, alg = self.get_public_key()
@@ -530,18 +557,26 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         )
 
 
-_pem_cache: dict[str, bytes] = {}
+_public_keys: dict[str, RSAPublicKey] = {}
 
 
-def _pem_for(jwk_json: str) -> bytes:
-    # Converting a JWK to PEM costs ~0.5 ms; a JWK's PEM never changes.
-    pem = _pem_cache.get(jwk_json)
-    if pem is None:
-        pem = JWK.from_json(jwk_json).export_to_pem()
-        if len(_pem_cache) > 256:
-            _pem_cache.clear()
-        _pem_cache[jwk_json] = pem
-    return pem
+def _public_key_for(jwk_json: str) -> RSAPublicKey:
+    # Parsing a JWK (or a PEM, which PyJWT would do on every decode) costs ~0.2-0.5 ms;
+    # the key a JWK describes never changes, so the parsed key is kept by its JSON.
+    public_key = _public_keys.get(jwk_json)
+    if public_key is None:
+        try:
+            public_key = RSAAlgorithm.from_jwk(jwk_json)
+        except (jwt.InvalidKeyError, ValueError, KeyError) as exc:
+            raise LtiLaunchError(
+                "signature", "The platform's key is not a usable RSA key.", 401
+            ) from exc
+        if isinstance(public_key, RSAPrivateKey):
+            public_key = public_key.public_key()
+        if len(_public_keys) > 256:
+            _public_keys.clear()
+        _public_keys[jwk_json] = public_key
+    return public_key
 
 
 def validate_launch() -> tuple[ValidatedLaunch, IframeCookieService]:
