@@ -40,6 +40,7 @@ from masteryai_lti.xapi.vocabulary import engagement_kind
 log = logging.getLogger(__name__)
 
 CHUNK = 500
+JOB_BUDGET_S = 60.0
 # A context extension content can use to name our course id outright.
 COURSE_EXTENSION = "https://masteryai.example/xapi/extensions/course-id"
 _DURATION = re.compile(
@@ -243,7 +244,15 @@ def project_pending(institution_id: int | None = None, limit: int | None = None)
         cache.delete(scheduled_key(institution_id))
     handled = 0
     overrides_by_institution: dict[int, list] = {}
+    # A queued job hands over before RQ's timeout (180 s) would kill it mid-chunk.
+    budget_ends = time.monotonic() + JOB_BUDGET_S
     while limit is None or handled < limit:
+        if institution_id is not None and not jobs.inline and time.monotonic() > budget_ends:
+            # The rows left were committed before this job's read, so no new job may be
+            # on its way for them: queue one unless one is queued already.
+            if cache.set_if_absent(scheduled_key(institution_id), 1, ttl=60):
+                jobs.enqueue(project_pending, institution_id)
+            break
         rows = _pending_rows(
             institution_id, CHUNK if limit is None else min(CHUNK, limit - handled)
         )

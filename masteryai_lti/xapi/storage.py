@@ -237,6 +237,11 @@ def _autocommit_connection():
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(_PREPARE)
+            # GIN indexes (agent_keys, activity_ids) gather new entries in a pending list
+            # that the backend which overflows it merges, for seconds, inside its INSERT.
+            # Writers of this road leave that to the projection worker, whose updates
+            # overflow the list too, and to autovacuum.
+            cursor.execute("SET gin_pending_list_limit = '64MB'")
     except Exception:
         connection.close()
         raise

@@ -77,3 +77,45 @@ def test_institutions_are_scheduled_apart(queued):
     service.schedule_projection(94)
     service.schedule_projection(93)
     assert [args[1] for args in queue.enqueued] == [93, 94]
+
+
+def test_a_queued_job_past_its_budget_hands_the_rest_to_a_new_job(
+    lrs, credential, monkeypatch, app_context
+):
+    from masteryai_lti.extensions import cache
+    from masteryai_lti.xapi.models import PENDING, XapiStatement
+
+    app_context.config["XAPI_PROJECTION"] = "off"  # store without projecting
+    try:
+        assert lrs.post([statement_body(n) for n in range(3)]).status_code == 200
+    finally:
+        app_context.config.pop("XAPI_PROJECTION", None)
+    queue = _Queue()
+    monkeypatch.setattr(projection, "jobs", queue)
+    monkeypatch.setattr(projection, "JOB_BUDGET_S", -1.0)
+    app_context.config["XAPI_PROJECTION_COALESCE_S"] = 0
+    try:
+        handled = projection.project_pending(credential_institution(credential))
+    finally:
+        app_context.config.pop("XAPI_PROJECTION_COALESCE_S", None)
+    assert handled == 0
+    assert queue.enqueued == [(projection.project_pending, credential_institution(credential))]
+    assert cache.get(projection.scheduled_key(credential_institution(credential))) == 1
+    from masteryai_lti.extensions import db
+
+    db.session.rollback()
+    pending = db.session.query(XapiStatement).filter_by(projection_state=PENDING).count()
+    assert pending == 3
+
+
+def statement_body(n: int) -> dict:
+    from tests.integration.xapi.conftest import statement
+
+    return statement(n)
+
+
+def credential_institution(credential) -> int:
+    from masteryai_lti.extensions import db
+    from masteryai_lti.xapi.models import XapiCredential
+
+    return db.session.get(XapiCredential, credential.id).institution_id
