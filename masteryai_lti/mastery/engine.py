@@ -147,7 +147,7 @@ class MasteryParams:
     """Scale of the final logit, fitted for calibration (below 1: less extreme predictions)."""
     calibration_offset: float = 0.0
     """Offset added to the final logit after the temperature, fitted with it."""
-    mastery_item_difficulty: float = 1.5
+    mastery_item_difficulty: float = 2.0
     """Difficulty of the reference item mastery is measured on (a "hard" item and then some)."""
     mastered_margin: float = 0.5
     """How many standard deviations of belief mastery must clear the threshold by."""

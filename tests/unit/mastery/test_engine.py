@@ -136,7 +136,7 @@ def test_gains_are_smaller_near_mastery():
         return _mastery(student, "fractions", now) - before
 
     novice = StudentState.new(PARAMS)
-    expert, now = _practised(15)
+    expert, now = _practised(25)
     assert _mastery(expert, "fractions", now) > 85
     assert gain(expert, now) < gain(novice, now)
 
@@ -199,10 +199,10 @@ def test_prerequisite_transfer_informs_a_new_concept_and_fades_with_evidence():
 
 
 def test_concept_mastery_reports_threshold_uncertainty_and_last_practised():
-    student, now = _practised(12)
+    student, now = _practised(20)
     report = engine.concept_mastery(PARAMS, student, "fractions", now, threshold=70)
     assert report.mastered and report.mastery >= 70
-    assert report.attempts == 12 and report.correct == 12
+    assert report.attempts == 20 and report.correct == 20
     assert report.last_practiced == datetime.fromtimestamp(now - 60, UTC)
     assert report.peak_mastery >= report.mastery
     unseen = engine.concept_mastery(PARAMS, student, "ratios", now, threshold=70)

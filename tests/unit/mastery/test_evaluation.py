@@ -84,12 +84,12 @@ def test_adapter_runs_the_engine_and_learns_from_updates():
     adapter = EvalAdapter(MasteryParams())
     first = adapter.predict("ann", "fractions|decimals", "q1", START)
     assert not adapter.is_mastered("ann", "fractions", START)
-    for k in range(15):
+    for k in range(25):
         adapter.update("ann", "fractions|decimals", f"q{k}", True, START + 60 * k, {"duration": 20})
-    later = adapter.predict("ann", "fractions|decimals", "q99", START + 960)
+    later = adapter.predict("ann", "fractions|decimals", "q99", START + 1560)
     assert 0.0 < first < later < 1.0
-    assert adapter.is_mastered("ann", "fractions", START + 960)
-    assert adapter.predict("bob", "fractions", "q99", START + 960) < later
+    assert adapter.is_mastered("ann", "fractions", START + 1560)
+    assert adapter.predict("bob", "fractions", "q99", START + 1560) < later
     adapter.update("bob", "fractions", "q99", False, START + 1000, {"duration": None})
     assert adapter.items["q99"].responses == 1
 
