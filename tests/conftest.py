@@ -17,8 +17,14 @@ import tempfile
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Tests assert behaviour, never wall-clock time: Hypothesis's per-example deadline and
+# its too-slow health check are timings, and fail spuriously on a busy 2-core machine.
+settings.register_profile("masteryai", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("masteryai")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
