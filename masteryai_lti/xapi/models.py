@@ -62,18 +62,6 @@ class XapiStatement(db.Model):
             postgresql_where=text("projection_state = 'pending'"),
             sqlite_where=text("projection_state = 'pending'"),
         ),
-        Index(
-            "ix_xapi_statements_agent_keys",
-            "agent_keys",
-            postgresql_using="gin",
-            postgresql_ops={"agent_keys": "jsonb_path_ops"},
-        ),
-        Index(
-            "ix_xapi_statements_activity_ids",
-            "activity_ids",
-            postgresql_using="gin",
-            postgresql_ops={"activity_ids": "jsonb_path_ops"},
-        ),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -103,6 +91,26 @@ class XapiStatement(db.Model):
     projection_state: Mapped[str] = mapped_column(String(20), default=PENDING)
     projected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     projection_note: Mapped[str | None] = mapped_column(Text)
+
+
+class XapiStatementRef(db.Model):
+    """An agent or activity a statement mentions anywhere (actor, object, context,
+    sub-statement): what ``related_agents`` / ``related_activities`` queries look up.
+
+    ``ref_hash`` is the md5 of the agent key or activity IRI (fixed width, so any IRI
+    fits the b-tree; queries recheck the statement's own list). A b-tree over these
+    rows costs a fraction of a GIN index on the JSON arrays per insert: with GIN the
+    database spent ~0.3-0.7 ms of CPU per stored statement, a third of ingest.
+    """
+
+    __tablename__ = "xapi_statement_refs"
+
+    institution_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # agent | activity
+    ref_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    statement_pk: Mapped[int] = mapped_column(
+        RowId, ForeignKey("xapi_statements.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class XapiAttachment(db.Model):

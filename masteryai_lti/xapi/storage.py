@@ -13,6 +13,7 @@ ping, no BEGIN, no COMMIT, no reset on return).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -25,7 +26,7 @@ from sqlalchemy import and_, exists, func, or_, select, tuple_, type_coerce, upd
 from sqlalchemy.dialects.postgresql import JSONB
 
 from masteryai_lti.extensions import db
-from masteryai_lti.xapi.models import XapiAttachment, XapiStatement
+from masteryai_lti.xapi.models import XapiAttachment, XapiStatement, XapiStatementRef
 
 S = XapiStatement
 
@@ -71,6 +72,7 @@ def insert_statements(institution_id: int, rows: Sequence[dict]) -> InsertOutcom
     inserted = set(db.session.execute(statement).scalars())
     if not inserted:
         return InsertOutcome(set(), set())
+    _insert_refs(institution_id, [row for row in rows if row["statement_id"] in inserted])
     voider = table.alias("voider")
     targeted_ids = db.session.scalars(
         select(table.c.statement_id).where(
@@ -85,6 +87,37 @@ def insert_statements(institution_id: int, rows: Sequence[dict]) -> InsertOutcom
         )
     )
     return InsertOutcome(inserted, set(targeted_ids))
+
+
+def ref_hash(value: str) -> str:
+    """The key a related agent or activity is stored and looked up under."""
+    return hashlib.md5(value.encode("utf-8")).hexdigest()
+
+
+def _insert_refs(institution_id: int, rows: Sequence[dict]) -> None:
+    """Record every agent and activity each newly stored row mentions (same transaction)."""
+    pks = dict(
+        db.session.execute(
+            select(S.statement_id, S.id).where(
+                S.institution_id == institution_id,
+                S.statement_id.in_([row["statement_id"] for row in rows]),
+            )
+        ).all()
+    )
+    refs = {
+        (kind, ref_hash(value), pks[row["statement_id"]])
+        for row in rows
+        for kind, values in (("agent", row["agent_keys"]), ("activity", row["activity_ids"]))
+        for value in values
+    }
+    if refs:
+        db.session.execute(
+            XapiStatementRef.__table__.insert(),
+            [
+                {"institution_id": institution_id, "kind": k, "ref_hash": h, "statement_pk": pk}
+                for k, h, pk in refs
+            ],
+        )
 
 
 _COLUMNS = (
@@ -119,6 +152,18 @@ _CASTS = {
 _TEMPLATE = "(" + ", ".join(f"%({name})s{_CASTS.get(name, '')}" for name in _COLUMNS) + ")"
 
 
+# Inserts the related agents and activities of the rows a CTE named {rows} returned
+# (columns id, agent_keys, activity_ids); md5() here equals ref_hash() in Python.
+_REFS_INSERT = (
+    "INSERT INTO xapi_statement_refs (institution_id, kind, ref_hash, statement_pk)"
+    " SELECT {institution}, refs.kind, md5(refs.ref), {rows}.id FROM {rows}"
+    " CROSS JOIN LATERAL ("
+    "  SELECT 'agent' AS kind, k AS ref FROM jsonb_array_elements_text({rows}.agent_keys) k"
+    "  UNION SELECT 'activity', a FROM jsonb_array_elements_text({rows}.activity_ids) a) refs"
+    " ON CONFLICT DO NOTHING"
+)
+
+
 def _insert_statements_postgresql(institution_id: int, rows: Sequence[dict]) -> InsertOutcome:
     # Hand-written because this is the hot path: SQLAlchemy would compile a new
     # multi-VALUES statement for every batch size, which costs more than the insert.
@@ -128,7 +173,8 @@ def _insert_statements_postgresql(institution_id: int, rows: Sequence[dict]) -> 
         "WITH inserted AS ("
         f" INSERT INTO xapi_statements ({', '.join(_COLUMNS)}) VALUES %s"
         " ON CONFLICT (institution_id, statement_id) DO NOTHING"
-        " RETURNING statement_id, is_voiding)"
+        " RETURNING id, statement_id, is_voiding, agent_keys, activity_ids),"
+        f" refs AS ({_REFS_INSERT.format(institution=int(institution_id), rows='inserted')})"
         " SELECT i.statement_id, i.is_voiding, voider.hit IS NOT NULL"
         " FROM inserted i LEFT JOIN LATERAL ("
         "  SELECT true AS hit FROM xapi_statements v"
@@ -169,7 +215,8 @@ def _insert_statements_postgresql(institution_id: int, rows: Sequence[dict]) -> 
 # lookups are LATERAL ... LIMIT 1 so they stay one index probe per statement: the
 # planner guesses 100 rows for jsonb_to_recordset and, with a young table's statistics,
 # would otherwise hash every statement of the institution (40 ms instead of 0.3 ms).
-_FAST_INSERT = """
+_FAST_INSERT = (
+    """
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1) AS r(
     statement_id uuid, "timestamp" timestamptz, actor_key text, verb_id text,
@@ -196,10 +243,15 @@ WITH r AS (
       SELECT 1 FROM xapi_statements e
       WHERE e.institution_id = $2 AND e.statement_id = mine.statement_id
       LIMIT 1) stored)
-  RETURNING 1
+  RETURNING id, agent_keys, activity_ids
+), refs AS (
+"""
+    + _REFS_INSERT.format(institution="$2", rows="ins")
+    + """
 )
 SELECT count(*) FROM ins
 """
+)
 # Prepared once per connection: planning this statement costs more than running it.
 _PREPARE = (
     "PREPARE xapi_insert_new_statements (jsonb, integer, integer, timestamptz) AS " + _FAST_INSERT
@@ -237,11 +289,6 @@ def _autocommit_connection():
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(_PREPARE)
-            # GIN indexes (agent_keys, activity_ids) gather new entries in a pending list
-            # that the backend which overflows it merges, for seconds, inside its INSERT.
-            # Writers of this road leave that to the projection worker, whose updates
-            # overflow the list too, and to autovacuum.
-            cursor.execute("SET gin_pending_list_limit = '64MB'")
     except Exception:
         connection.close()
         raise
@@ -376,18 +423,29 @@ def _json_array_contains(column, value: str):
     return exists(select(1).select_from(items).where(items.c.value == value))
 
 
+def _mentions(institution_id: int, kind: str, column, value: str):
+    """Statements that mention ``value`` anywhere: found through the refs b-tree, then
+    rechecked against the statement's own list (a hash is not the value)."""
+    found = select(XapiStatementRef.statement_pk).where(
+        XapiStatementRef.institution_id == institution_id,
+        XapiStatementRef.kind == kind,
+        XapiStatementRef.ref_hash == ref_hash(value),
+    )
+    return and_(S.id.in_(found), _json_array_contains(column, value))
+
+
 def _content_conditions(institution_id: int, f: StatementFilter) -> list:
     conditions = [S.institution_id == institution_id]
     if f.agent_key:
         if f.related_agents:
-            conditions.append(_json_array_contains(S.agent_keys, f.agent_key))
+            conditions.append(_mentions(institution_id, "agent", S.agent_keys, f.agent_key))
         else:
             conditions.append(or_(S.actor_key == f.agent_key, S.object_agent_key == f.agent_key))
     if f.verb_id:
         conditions.append(S.verb_id == f.verb_id)
     if f.activity_id:
         if f.related_activities:
-            conditions.append(_json_array_contains(S.activity_ids, f.activity_id))
+            conditions.append(_mentions(institution_id, "activity", S.activity_ids, f.activity_id))
         else:
             conditions.append(S.object_activity_id == f.activity_id)
     if f.registration:

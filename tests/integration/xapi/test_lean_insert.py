@@ -134,3 +134,42 @@ def test_a_statement_arriving_after_its_voider_is_voided_on_the_lean_road(lrs, o
     assert roads["lean"] == 1  # the voiding statement itself took the careful road
     assert _row(target).voided is True
     assert lrs.get(statementId=target).status_code == 404
+
+
+def _refs(statement_id: str) -> set[tuple[str, str]]:
+    from masteryai_lti.extensions import db
+    from masteryai_lti.xapi.models import XapiStatementRef
+
+    row = _row(statement_id)
+    return set(
+        db.session.execute(
+            select(XapiStatementRef.kind, XapiStatementRef.ref_hash).where(
+                XapiStatementRef.statement_pk == row.id
+            )
+        ).all()
+    )
+
+
+def test_both_roads_record_the_same_related_agents_and_activities(
+    lrs, on_postgres, roads, monkeypatch
+):
+    import json
+
+    from masteryai_lti.xapi import storage
+
+    body = _rich(1)
+    lean_id = lrs.post(body).get_json()[0]
+    monkeypatch.setattr(storage, "fast_path_available", lambda: False)
+    careful_id = lrs.post(body).get_json()[0]
+    assert roads["lean"] == 1
+
+    expected = {("agent", storage.ref_hash(k)) for k in _row(lean_id).agent_keys} | {
+        ("activity", storage.ref_hash(a)) for a in _row(lean_id).activity_ids
+    }
+    assert len(expected) >= 4  # actor, instructor, object, parent
+    assert _refs(lean_id) == _refs(careful_id) == expected
+    teacher = json.dumps({"mbox": "mailto:teacher@example.org"})
+    found = lrs.get(agent=teacher, related_agents="true").get_json()["statements"]
+    assert {s["id"] for s in found} == {lean_id, careful_id}
+    parent = lrs.get(activity="http://example.org/course/1", related_activities="true")
+    assert {s["id"] for s in parent.get_json()["statements"]} == {lean_id, careful_id}
