@@ -28,22 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.scratch_database import ensure_database  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER  # noqa: E402
 from tests.lti_platform_services import ServicesPlatform  # noqa: E402
-
-
-def _ensure_database(url: str) -> None:
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(
-        base.replace("postgresql://", "postgresql+psycopg2://") + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        if not connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": name}
-        ):
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
 
 
 def _p95(values: list[float]) -> float:
@@ -62,7 +49,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     args = parser.parse_args()
 
-    _ensure_database(args.database_url)
+    ensure_database(args.database_url)
     from masteryai_lti import create_app
     from masteryai_lti.core.clock import utcnow
     from masteryai_lti.courses.models import Course
