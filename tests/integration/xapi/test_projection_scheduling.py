@@ -7,6 +7,8 @@ import pytest
 
 from masteryai_lti.xapi import projection, service
 
+pytestmark = pytest.mark.redis
+
 
 class _Clock:
     def __init__(self) -> None:
