@@ -71,14 +71,14 @@ def seed_demo(summary) -> None:
     now = utcnow()
     for number, student in enumerate(summary.students):
         # Students differ in skill; later concepts are harder; a few barely practise.
-        skill = rng.gauss(0.3, 1.0)
+        skill = rng.gauss(1.2, 1.0)
         attempts = 3 if number % 10 == 9 else rng.randint(10, 24)
         start = now - timedelta(days=21)
         for n in range(attempts):
             position = min(len(CONCEPTS) - 1, int(n / attempts * len(CONCEPTS) + rng.random()))
             item = rng.choice(by_concept[CONCEPTS[position][0]])
             label = item.difficulty_label
-            p = 1 / (1 + math.exp(-(skill + 0.08 * n - 0.35 * position - OFFSET[label])))
+            p = 1 / (1 + math.exp(-(skill + 0.1 * n - 0.3 * position - OFFSET[label])))
             service.record_attempt(
                 summary.institution.id,
                 student.id,
