@@ -24,7 +24,9 @@ from functools import lru_cache
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
@@ -1080,6 +1082,16 @@ def _link_assignment(user_id: int, attempt: Attempt) -> None:
     if not remaining:
         assignment = db.session.get(Assignment, pick.assignment_id)
         assignment.status = "completed"
+        # Remembered for the caller that commits (submit_answer announces placed ones).
+        db.session.info.setdefault(_COMPLETED_ASSIGNMENTS, []).append(assignment.id)
+
+
+_COMPLETED_ASSIGNMENTS = "mastery_completed_assignments"
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_completions(session: Session) -> None:
+    session.info.pop(_COMPLETED_ASSIGNMENTS, None)
 
 
 @dataclass
@@ -1145,8 +1157,8 @@ def submit_answer(
     views = [
         v for v in _mastery_views(course, actor.user_id, utcnow()) if v.concept_id in concept_ids
     ]
-    if existing is None:
-        _announce_completed_placement(attempt)
+    for assignment_id in db.session.info.pop(_COMPLETED_ASSIGNMENTS, []):
+        _announce_completed_placement(assignment_id)
     return SubmissionResult(
         attempt=attempt,
         correct=attempt.correct,
@@ -1776,13 +1788,9 @@ def course_has_items(course_id: int) -> bool:
     )
 
 
-def _announce_completed_placement(attempt: Attempt) -> None:
-    """If this attempt completed an assignment opened from an LMS placement, say so."""
-    assignment = db.session.scalar(
-        select(Assignment)
-        .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
-        .where(AssignmentItem.attempt_id == attempt.id)
-    )
+def _announce_completed_placement(assignment_id: int) -> None:
+    """If this just-completed assignment was opened from an LMS placement, say so."""
+    assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.status != "completed" or not assignment.resource_link_pk:
         return
     scores = db.session.execute(
