@@ -186,3 +186,43 @@ class XapiPullState(db.Model):
     last_stored: Mapped[str | None] = mapped_column(String(40))
     pulled: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Kinds of xAPI documents (Communication 2.3, 2.6, 2.7; 2.0 4.1.6.2, 4.1.6.5, 4.1.6.6).
+STATE = "state"
+ACTIVITY_PROFILE = "activity_profile"
+AGENT_PROFILE = "agent_profile"
+DOCUMENT_KINDS = (STATE, ACTIVITY_PROFILE, AGENT_PROFILE)
+
+
+class XapiDocument(db.Model):
+    """One State, Activity Profile or Agent Profile document: the bytes as sent.
+
+    A document is named by (kind, activity id, agent key, registration, document id);
+    the parts a kind does not use are NULL. ``document_hash`` is the SHA-256 of that
+    name and carries the uniqueness (NULLs are distinct in a unique constraint, and
+    an IRI may be longer than a b-tree entry may be); ``context_hash`` names the
+    (kind, activity, agent) a list or delete-all reads. Queries also compare the
+    plain columns, so the hashes only choose rows, never decide alone.
+    """
+
+    __tablename__ = "xapi_documents"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "document_hash"),
+        Index("ix_xapi_documents_context", "institution_id", "context_hash", "updated"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    activity_id: Mapped[str | None] = mapped_column(Text)
+    agent_key: Mapped[str | None] = mapped_column(Text)
+    registration: Mapped[uuid.UUID | None] = mapped_column(db.Uuid)
+    document_id: Mapped[str] = mapped_column(Text)
+    context_hash: Mapped[str] = mapped_column(String(64))
+    document_hash: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # SHA-1 hex of ``content`` (Communication 3.1 asks for a SHA-1 ETag).
+    etag: Mapped[str] = mapped_column(String(40))
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
