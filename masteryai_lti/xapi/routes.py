@@ -395,9 +395,6 @@ def _with_attachments(credential, payload, statements, with_attachments: bool) -
     return Response(body, status=200, content_type=content_type)
 
 
-_DOCUMENT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
-
-
 @bp.route("/activities", methods=["GET", "HEAD"])
 def activities():
     """Activities resource: the Activity object for ``activityId`` (Communication 2.5)."""
@@ -432,21 +429,6 @@ def _ensure_only(params: dict, allowed: set[str], *, required: str) -> None:
             raise bad_request(name, f"'{name}' is not a parameter of this resource")
     if required not in params:
         raise bad_request(required, f"the {required} parameter is required")
-
-
-@bp.route("/activities/state", methods=_DOCUMENT_METHODS, defaults={"name": "activities/state"})
-@bp.route("/activities/profile", methods=_DOCUMENT_METHODS, defaults={"name": "activities/profile"})
-@bp.route("/agents/profile", methods=_DOCUMENT_METHODS, defaults={"name": "agents/profile"})
-def document_resources(name: str):
-    """Document resources are not provided; the version and credential rules still apply."""
-    xreq = _read_request()
-    xreq.version = _negotiate(xreq)
-    _credential(xreq)
-    return problem_response(
-        501,
-        "Not Implemented",
-        f"The /{name} resource is not provided by this LRS; only statements are stored.",
-    )
 
 
 @bp.route("/about", methods=["GET", "HEAD"])
@@ -494,3 +476,8 @@ def _http_error(exc: HTTPException):
     if status == 413:
         return problem_response(413, "Payload Too Large", exc.description)
     return problem_response(status, exc.name, exc.description)
+
+
+# The State and Profile resources live in their own module on this blueprint; importing
+# it here registers them whichever of the two modules the app factory loads first.
+from masteryai_lti.xapi import document_routes  # noqa: E402, F401
