@@ -443,3 +443,37 @@ def test_writes_need_the_write_scope_and_reads_a_read_scope(client, institution,
     assert_problem(send(writing, "GET", STATE, _context()), 403)
     assert send(writing, "PUT", STATE, state_params(), {"c": 1}).status_code == 204
     assert send(lrs, "GET", STATE, state_params()).json == {"c": 1}
+
+
+# --- a create racing another create ------------------------------------------------------
+
+
+def monkeypatch_stale_first_read(monkeypatch) -> list:
+    """Make the first lookup miss the row, as when another request creates it meanwhile."""
+    real_find = documents._find
+    calls = []
+
+    def find(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real_find(*args, **kwargs)
+
+    monkeypatch.setattr(documents, "_find", find)
+    return calls
+
+
+def test_a_post_that_loses_a_create_race_merges_onto_the_winner(lrs, monkeypatch):
+    send(lrs, "POST", STATE, state_params(), {"first": 1})
+    calls = monkeypatch_stale_first_read(monkeypatch)
+    assert send(lrs, "POST", STATE, state_params(), {"second": 2}).status_code == 204
+    assert len(calls) == 2  # the unique constraint refused the insert; it read again
+    assert send(lrs, "GET", STATE, state_params()).json == {"first": 1, "second": 2}
+
+
+def test_a_create_only_put_that_loses_the_race_is_412(lrs2, monkeypatch):
+    params = {"activityId": ACTIVITY, "profileId": "raced"}
+    send(lrs2, "PUT", ACTIVITY_PROFILE, params, {"winner": 1})
+    calls = monkeypatch_stale_first_read(monkeypatch)
+    late = send(lrs2, "PUT", ACTIVITY_PROFILE, params, {"loser": 1}, **{"If-None-Match": "*"})
+    assert_problem(late, 412)
+    assert len(calls) == 2
+    assert send(lrs2, "GET", ACTIVITY_PROFILE, params).json == {"winner": 1}
