@@ -173,3 +173,30 @@ def test_both_roads_record_the_same_related_agents_and_activities(
     assert {s["id"] for s in found} == {lean_id, careful_id}
     parent = lrs.get(activity="http://example.org/course/1", related_activities="true")
     assert {s["id"] for s in parent.get_json()["statements"]} == {lean_id, careful_id}
+
+
+def test_the_lean_road_plans_its_insert_afresh_every_few_batches(
+    lrs, on_postgres, roads, monkeypatch
+):
+    # A plan made while the table was tiny must not live on as it grows (autovacuum may
+    # be off, so nothing else would re-plan it): the statement is prepared again.
+    from masteryai_lti.xapi import storage
+
+    monkeypatch.setattr(storage, "_REPLAN_EVERY", 4)
+
+    def plans() -> tuple[int, object]:
+        with storage._autocommit_connection().cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans + custom_plans, prepare_time FROM pg_prepared_statements"
+                " WHERE name = 'xapi_insert_new_statements'"
+            )
+            return cursor.fetchone()
+
+    ids = [lrs.post({**statement(n), "id": str(uuid.uuid4())}).get_json()[0] for n in range(3)]
+    used, prepared = plans()
+    ids += [lrs.post({**statement(n), "id": str(uuid.uuid4())}).get_json()[0] for n in range(6)]
+    used_after, prepared_after = plans()
+    assert roads == {"lean": 9, "refused": 0}
+    assert prepared_after > prepared
+    assert used_after < used + 6  # the counts started again with the new preparation
+    assert all(_row(statement_id) is not None for statement_id in ids)
