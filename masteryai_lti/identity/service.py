@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -311,6 +311,24 @@ def find_user_by_identity(institution_id: int, kind: str, value: str) -> User | 
             UserIdentity.value == value,
         )
     )
+
+
+def users_by_identities(
+    institution_id: int, identities: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """User ids of the ``(kind, value)`` identities known in the institution (one query);
+    identities nobody is linked to are absent."""
+    wanted = set(identities)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(UserIdentity.kind, UserIdentity.value, UserIdentity.user_id).where(
+            UserIdentity.institution_id == institution_id,
+            UserIdentity.kind.in_(sorted({kind for kind, _ in wanted})),
+            UserIdentity.value.in_(sorted({value for _, value in wanted})),
+        )
+    )
+    return {(kind, value): user_id for kind, value, user_id in rows if (kind, value) in wanted}
 
 
 def identity_values(institution_id: int, user_id: int, kind: str, prefix: str = "") -> list[str]:

@@ -899,6 +899,7 @@ def record_attempt(
     duration_s: float | None = None,
     course_id: int | None = None,
     response=None,
+    lookups: dict | None = None,
 ) -> Attempt | None:
     """Store one attempt and update the student's mastery at once.
 
@@ -907,6 +908,10 @@ def record_attempt(
     returns the stored attempt without counting it again. Returns None when the
     attempt is about no known concept (an xAPI activity nobody mapped). ``score``
     is scaled 0..1; when ``correct`` is None it is ``score >= 0.5``.
+
+    ``lookups`` is a dict a caller recording many attempts in one transaction passes to
+    every call, so the item or mapping, its concepts and their prerequisites are read
+    once per target rather than once per attempt (the xAPI projection, per chunk).
 
     Flushes but does not commit: the caller owns the transaction.
     """
@@ -930,7 +935,13 @@ def record_attempt(
     )
     if existing is not None:
         return existing
-    item, mapping, concepts = _resolve_target(institution_id, item_id, activity_id, course_id)
+    target_key = ("mastery-target", institution_id, item_id, activity_id, course_id)
+    if lookups is not None and target_key in lookups:
+        item, mapping, concepts = lookups[target_key]
+    else:
+        item, mapping, concepts = _resolve_target(institution_id, item_id, activity_id, course_id)
+        if lookups is not None:
+            lookups[target_key] = (item, mapping, concepts)
     if not concepts:
         return None
     attempt = Attempt(
@@ -959,7 +970,7 @@ def record_attempt(
                 Attempt.source_id == source_id,
             )
         )
-    _apply_to_mastery(institution_id, user_id, attempt, item, mapping, concepts)
+    _apply_to_mastery(institution_id, user_id, attempt, item, mapping, concepts, lookups)
     _link_assignment(user_id, attempt)
     db.session.flush()
     return attempt
@@ -972,6 +983,7 @@ def _apply_to_mastery(
     item: Item | None,
     mapping: ActivityMapping | None,
     concepts: list[Concept],
+    lookups: dict | None = None,
 ) -> None:
     params = mastery_params()
     threshold = _threshold()
@@ -986,7 +998,14 @@ def _apply_to_mastery(
         responses=target.response_count if target is not None else 0,
     )
     keys = [str(c.id) for c in concepts]
-    prerequisites = _prerequisite_ids({c.concept_map_id for c in concepts})
+    map_ids = frozenset(c.concept_map_id for c in concepts)
+    prerequisites_key = ("mastery-prerequisites", map_ids)
+    if lookups is not None and prerequisites_key in lookups:
+        prerequisites = lookups[prerequisites_key]
+    else:
+        prerequisites = _prerequisite_ids(map_ids)
+        if lookups is not None:
+            lookups[prerequisites_key] = prerequisites
     # Where students start on each concept, learned from everyone's first attempts.
     priors = _concept_priors(concepts)
     before = {

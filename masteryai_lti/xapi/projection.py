@@ -17,6 +17,8 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import event, select, update
@@ -145,32 +147,38 @@ def _downstream():
     return record_events, record_attempt
 
 
-def project_row(row: XapiStatement, overrides, users: dict, courses_cache: dict) -> list[dict]:
-    """Project one row: record its attempt, return its engagement events, set its state."""
+@dataclass
+class ProjectionOutcome:
+    """What projecting one row decided, written back for the whole chunk at once."""
+
+    id: int
+    projection_state: str
+    projection_note: str | None = None
+    user_id: int | None = None
+    projected_at: datetime | None = None
+
+
+def project_row(row, overrides, users: dict, chunk_cache: dict) -> tuple[list[dict], dict]:
+    """Project one outbox row: record its attempt; return its engagement events and the
+    row's new projection columns (``ProjectionOutcome`` as a dict).
+
+    ``row`` carries the columns of ``_pending_rows``; ``users`` maps actor identities
+    to user ids for the rows of the chunk (absent: nobody is linked yet); ``chunk_cache``
+    memoises course and mastery lookups for the chunk's transaction.
+    """
     statement = row.statement
     if row.voided or row.is_voiding:
-        row.projection_state = SKIPPED
-        row.projection_note = "voided" if row.voided else "voiding statement"
-        return []
+        return [], _outcome(row.id, SKIPPED, "voided" if row.voided else "voiding statement")
     identity = actor_identity(statement.get("actor") or {})
     if identity is None:
-        row.projection_state = SKIPPED
-        row.projection_note = "anonymous group actor"
-        return []
-    if identity not in users:
-        from masteryai_lti.identity import service as identities
-
-        user = identities.find_user_by_identity(row.institution_id, *identity)
-        users[identity] = user.id if user else None
-    user_id = users[identity]
+        return [], _outcome(row.id, SKIPPED, "anonymous group actor")
+    user_id = users.get((row.institution_id, *identity))
     if user_id is None:
-        row.projection_state = UNKNOWN_ACTOR
-        return []
-    row.user_id = user_id
+        return [], _outcome(row.id, UNKNOWN_ACTOR)
     target = statement.get("object") or {}
     activity_type = (target.get("definition") or {}).get("type")
     kind = engagement_kind(statement["verb"]["id"], activity_type, overrides)
-    course_id = _course_id(row.institution_id, user_id, statement, courses_cache)
+    course_id = _course_id(row.institution_id, user_id, statement, chunk_cache)
     result = statement.get("result") or {}
     try:
         occurred_at = timestamp_instant(statement["timestamp"])
@@ -197,6 +205,7 @@ def project_row(row: XapiStatement, overrides, users: dict, courses_cache: dict)
                 duration_s=duration_seconds(result.get("duration")),
                 course_id=course_id,
                 response=result.get("response"),
+                lookups=chunk_cache,
             )
         notes.append("attempt" if attempt is not None else "activity maps to no concept")
     events = []
@@ -217,20 +226,45 @@ def project_row(row: XapiStatement, overrides, users: dict, courses_cache: dict)
         notes.append(f"event {kind}")
     elif kind and not course_id:
         notes.append("no course for this statement")
-    row.projection_state = PROJECTED
-    row.projected_at = utcnow()
-    row.projection_note = "; ".join(notes) or "nothing to project"
-    return events
+    return events, _outcome(
+        row.id, PROJECTED, "; ".join(notes) or "nothing to project", user_id, utcnow()
+    )
 
 
-def _pending_rows(institution_id: int | None, limit: int) -> list[XapiStatement]:
-    query = select(XapiStatement).where(XapiStatement.projection_state == PENDING)
+def _outcome(row_id: int, state: str, note: str | None = None, user_id=None, at=None) -> dict:
+    return ProjectionOutcome(row_id, state, note, user_id, at).__dict__
+
+
+def _pending_rows(institution_id: int | None, limit: int) -> list:
+    # Plain rows, not ORM objects: the chunk's new states are written back in one
+    # executemany at its end instead of an UPDATE per row at every autoflush.
+    S = XapiStatement
+    query = select(
+        S.id, S.institution_id, S.statement_id, S.stored, S.voided, S.is_voiding, S.statement
+    ).where(S.projection_state == PENDING)
     if institution_id is not None:
-        query = query.where(XapiStatement.institution_id == institution_id)
-    query = query.order_by(XapiStatement.id).limit(limit)
+        query = query.where(S.institution_id == institution_id)
+    query = query.order_by(S.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=XapiStatement)
-    return list(db.session.scalars(query))
+        query = query.with_for_update(skip_locked=True, of=S)
+    return list(db.session.execute(query))
+
+
+def _chunk_users(rows) -> dict[tuple[int, str, str], int]:
+    """(institution, IFI kind, value) -> user id for the actors of a chunk, one query per
+    institution in it."""
+    from masteryai_lti.identity import service as identities
+
+    wanted: dict[int, set[tuple[str, str]]] = {}
+    for row in rows:
+        identity = actor_identity(row.statement.get("actor") or {})
+        if identity is not None:
+            wanted.setdefault(row.institution_id, set()).add(identity)
+    found = {}
+    for institution_id, pairs in wanted.items():
+        for pair, user_id in identities.users_by_identities(institution_id, pairs).items():
+            found[(institution_id, *pair)] = user_id
+    return found
 
 
 def project_pending(institution_id: int | None = None, limit: int | None = None) -> int:
@@ -258,21 +292,22 @@ def project_pending(institution_id: int | None = None, limit: int | None = None)
         )
         if not rows:
             break
-        users: dict = {}
-        courses_cache: dict = {}
+        users = _chunk_users(rows)
+        chunk_cache: dict = {}
         events_by_institution: dict[int, list[dict]] = {}
+        outcomes = []
         for row in rows:
             if row.institution_id not in overrides_by_institution:
                 overrides_by_institution[row.institution_id] = _overrides(row.institution_id)
             try:
-                events = project_row(
-                    row, overrides_by_institution[row.institution_id], users, courses_cache
+                events, outcome = project_row(
+                    row, overrides_by_institution[row.institution_id], users, chunk_cache
                 )
             except Exception as exc:  # one bad row must not block the outbox
                 log.exception("projecting xAPI statement %s failed", row.statement_id)
-                row.projection_state = FAILED
-                row.projection_note = f"{type(exc).__name__}: {exc}"[:500]
+                outcomes.append(_outcome(row.id, FAILED, f"{type(exc).__name__}: {exc}"[:500]))
                 continue
+            outcomes.append(outcome)
             events_by_institution.setdefault(row.institution_id, []).extend(events)
         record_events, _ = _downstream()
         row_ids = [row.id for row in rows]
@@ -280,6 +315,7 @@ def project_pending(institution_id: int | None = None, limit: int | None = None)
             for owner, events in events_by_institution.items():
                 if events and record_events is not None:
                     record_events(owner, events)
+            db.session.execute(update(XapiStatement), outcomes)
             db.session.commit()
         except Exception as exc:
             # The engagement service failed for the whole chunk: undo the chunk (its
