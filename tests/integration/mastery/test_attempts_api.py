@@ -184,3 +184,50 @@ def test_first_attempts_teach_the_concept_prior(app, client, world):
         from masteryai_lti.mastery.service import mastery_params
 
         assert geo.prior["mean"] < mastery_params().concept_mean
+
+
+def test_shared_lookups_read_a_mapping_once_and_count_every_attempt(app, client, world):
+    # The xAPI projection passes one lookups dict for a chunk of statements: the mapping
+    # and its concepts are read once, and each attempt still updates mastery.
+    url = f"/api/v1/courses/{world.course_id}/activity-mappings"
+    client.post(
+        url,
+        json={"activity_id": "https://h5p.example/q/8", "concept_keys": ["geo"]},
+        headers=world.teacher,
+    )
+    from sqlalchemy import event
+
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.extensions import db
+    from masteryai_lti.mastery.service import record_attempt
+
+    with app.app_context():
+        institution_id = db.session.get(Course, world.course_id).institution_id
+        mapping_reads = []
+
+        def count_mapping_reads(conn, cursor, statement, parameters, context, executemany):
+            reads_mappings = "FROM mastery_activity_mappings" in statement
+            if statement.lstrip().startswith("SELECT") and reads_mappings:
+                mapping_reads.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count_mapping_reads)
+        try:
+            lookups: dict = {}
+            for n in range(3):
+                attempt = record_attempt(
+                    institution_id,
+                    world.student_id,
+                    occurred_at=datetime.now(UTC) - timedelta(hours=3 - n),
+                    source="xapi",
+                    source_id=f"chunk-{n}",
+                    correct=n != 1,
+                    activity_id="https://h5p.example/q/8",
+                    course_id=world.course_id,
+                    lookups=lookups,
+                )
+                assert attempt is not None
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count_mapping_reads)
+        db.session.commit()
+    assert len(mapping_reads) == 1
+    assert my_mastery(client, world)["geo"]["attempts"] == 3
