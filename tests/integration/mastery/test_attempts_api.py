@@ -74,13 +74,17 @@ def test_submission_scoping(client, world):
     assert bad.status_code == 422
 
 
-def test_xapi_road_through_record_attempt(app, client, world):
-    url = f"/api/v1/courses/{world.course_id}/activity-mappings"
-    client.post(
-        url,
-        json={"activity_id": "https://h5p.example/q/7", "concept_keys": ["geo"]},
+def map_activity(client, world, activity_id: str, concept_key: str) -> None:
+    response = client.post(
+        f"/api/v1/courses/{world.course_id}/activity-mappings",
+        json={"activity_id": activity_id, "concept_keys": [concept_key]},
         headers=world.teacher,
     )
+    assert response.status_code == 201, response.get_json()
+
+
+def test_xapi_road_through_record_attempt(app, client, world):
+    map_activity(client, world, "https://h5p.example/q/7", "geo")
     from masteryai_lti.extensions import db
     from masteryai_lti.mastery.models import Attempt
     from masteryai_lti.mastery.service import record_attempt
@@ -189,12 +193,7 @@ def test_first_attempts_teach_the_concept_prior(app, client, world):
 def test_shared_lookups_read_a_mapping_once_and_count_every_attempt(app, client, world):
     # The xAPI projection passes one lookups dict for a chunk of statements: the mapping
     # and its concepts are read once, and each attempt still updates mastery.
-    url = f"/api/v1/courses/{world.course_id}/activity-mappings"
-    client.post(
-        url,
-        json={"activity_id": "https://h5p.example/q/8", "concept_keys": ["geo"]},
-        headers=world.teacher,
-    )
+    map_activity(client, world, "https://h5p.example/q/8", "geo")
     from sqlalchemy import event
 
     from masteryai_lti.courses.models import Course
