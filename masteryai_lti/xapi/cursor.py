@@ -2,9 +2,9 @@
 
 A cursor is keyset state, not an offset: the original query's filters, the sort
 direction, the (stored, row id) of the last statement returned, and the upper
-``stored`` bound fixed when the first page was read. Statements that arrive while
-a client pages therefore neither shift pages (no repeats) nor slip in between
-(no skips): they lie above the snapshot bound. The token is signed with the app
+``stored`` and row-id bounds fixed when the first page was read. Statements that
+arrive while a client pages therefore neither shift pages (no repeats) nor slip in
+between (no skips): they lie above the snapshot bounds. The token is signed with the app
 secret so clients cannot forge other filters (the tenant is in it too), and it
 carries its issue time so it can be refused after ``max_age`` — the spec asks
 that a ``more`` IRL stay usable for at least 24 hours; we keep it a week.
@@ -36,6 +36,10 @@ class Cursor:
     after_stored: datetime | None = None
     after_row: int | None = None
     snapshot: datetime | None = None
+    # The newest row id when the first page was read: ``stored`` has millisecond
+    # precision, so a statement stored just after that read can share the snapshot's
+    # millisecond; its row id cannot be lower.
+    snapshot_row: int | None = None
     issued_at: datetime | None = None
 
 
@@ -64,6 +68,7 @@ def encode_cursor(cursor: Cursor, secret: str) -> str:
         "s": _iso(cursor.after_stored),
         "r": cursor.after_row,
         "n": _iso(cursor.snapshot),
+        "m": cursor.snapshot_row,
         "t": _iso(cursor.issued_at),
     }
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
@@ -86,6 +91,8 @@ def decode_cursor(token: str, secret: str, *, institution_id: int, now: datetime
             after_stored=_from_iso(payload["s"]),
             after_row=payload["r"],
             snapshot=_from_iso(payload["n"]),
+            # Tokens issued before the row bound existed carry none.
+            snapshot_row=payload.get("m"),
             issued_at=_from_iso(payload["t"]),
         )
     except CursorInvalid:

@@ -432,12 +432,16 @@ def query_statements(
         filters = cursor.filters
         after = (cursor.after_stored, cursor.after_row)
         snapshot = cursor.snapshot
+        snapshot_row = cursor.snapshot_row
         ascending = cursor.ascending
         issued = cursor.issued_at
     else:
         filters = _filters_from_query(query)
         after = None
         snapshot = None
+        # Read before the page, and applied to it as to every later page, so the whole
+        # result is what was stored before this request.
+        snapshot_row = storage.newest_row_id()
         ascending = bool(query.ascending)
         issued = now
     requested = int(filters.get("limit") or 0)
@@ -449,6 +453,7 @@ def query_statements(
         limit=page_size + 1,
         after=after,
         snapshot=snapshot,
+        snapshot_row=snapshot_row,
     )
     has_more = len(rows) > page_size
     rows = rows[:page_size]
@@ -465,6 +470,7 @@ def query_statements(
                 # Fix the upper bound when the first page is read: later arrivals are
                 # not part of this result and must not shift it.
                 snapshot=snapshot or now,
+                snapshot_row=snapshot_row,
                 issued_at=issued,
             ),
             secret,

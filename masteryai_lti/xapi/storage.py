@@ -474,6 +474,7 @@ def find_statements(
     limit: int,
     after: tuple[datetime, int] | None,
     snapshot: datetime | None,
+    snapshot_row: int | None = None,
 ) -> list[tuple[int, datetime, dict]]:
     """One page of (row id, stored, statement) matching ``f``, not voided.
 
@@ -500,6 +501,8 @@ def find_statements(
         conditions.append(S.stored <= f.until)
     if snapshot is not None:
         conditions.append(S.stored <= snapshot)
+    if snapshot_row is not None:
+        conditions.append(S.id <= snapshot_row)
     if after is not None:
         key = tuple_(S.stored, S.id)
         if _dialect() == "sqlite":
@@ -514,6 +517,12 @@ def find_statements(
     order = (S.stored.asc(), S.id.asc()) if ascending else (S.stored.desc(), S.id.desc())
     query = select(S.id, S.stored, S.statement).where(*conditions).order_by(*order).limit(limit)
     return [tuple(row) for row in db.session.execute(query)]
+
+
+def newest_row_id() -> int:
+    """The highest statement row id now visible (0 when there is none): row ids only grow,
+    so it bounds a result to what was stored before this moment."""
+    return db.session.scalar(select(func.max(S.id))) or 0
 
 
 def latest_stored(institution_id: int) -> datetime | None:

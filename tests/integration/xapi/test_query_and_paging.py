@@ -177,3 +177,24 @@ def test_version_2_sets_last_modified_on_results(lrs2):
     response = lrs2.get()
     assert response.status_code == 200
     assert response.headers["Last-Modified"].endswith("GMT")
+
+
+def test_statements_stored_in_the_snapshots_millisecond_stay_out_of_the_pages(lrs, monkeypatch):
+    # ``stored`` has millisecond precision: a statement stored just after the first page
+    # was read can carry the snapshot's own millisecond; it must not join later pages.
+    from datetime import UTC, datetime
+
+    from masteryai_lti.xapi import service
+
+    # Everything below happens in one millisecond of the service's clock.
+    frozen = datetime.now(UTC).replace(microsecond=500_999)
+    monkeypatch.setattr(service, "utcnow", lambda: frozen)
+    original = lrs.post([statement(i) for i in range(10)]).json
+    response = lrs.get(limit=4, ascending="true")
+    seen = _ids(response)
+    late = lrs.post([statement(300), statement(301)]).json
+    while response.json["more"]:
+        response = lrs.get(response.json["more"])
+        seen += _ids(response)
+    assert seen == original
+    assert not set(late) & set(seen)
