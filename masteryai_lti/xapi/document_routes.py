@@ -99,9 +99,7 @@ def _http_date(instant: datetime) -> str:
 @routes.bp.route("/agents/profile", methods=_METHODS, defaults={"name": "agents/profile"})
 def document_resources(name: str):
     """State, Activity Profile and Agent Profile resources (Communication 2.2-2.7)."""
-    xreq = routes._read_request()
-    xreq.version = routes._negotiate(xreq)
-    credential = routes._credential(xreq)
+    xreq, credential = routes.authenticated_request()
     if xreq.multi:
         raise bad_request(xreq.multi[0], "a parameter may be given only once")
     resource = _RESOURCES[name]

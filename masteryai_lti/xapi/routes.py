@@ -207,6 +207,14 @@ def _credential(xreq: XapiRequest) -> CredentialInfo:
     return credential
 
 
+def authenticated_request() -> tuple[XapiRequest, CredentialInfo]:
+    """The request read (alternate syntax undone), its version negotiated and its LRS
+    credential checked: how every credentialed xAPI resource starts."""
+    xreq = _read_request()
+    xreq.version = _negotiate(xreq)
+    return xreq, _credential(xreq)
+
+
 def _challenge() -> dict[str, str]:
     return {"WWW-Authenticate": 'Basic realm="xAPI"'}
 
@@ -297,9 +305,7 @@ def _problems(problems) -> XapiBadRequest:
 @bp.route("/statements", methods=["GET", "HEAD", "PUT", "POST"])
 def statements():
     """Statement resource (Communication 2.1; 2.0 4.1.6.1)."""
-    xreq = _read_request()
-    xreq.version = _negotiate(xreq)
-    credential = _credential(xreq)
+    xreq, credential = authenticated_request()
     if xreq.multi:
         raise bad_request(xreq.multi[0], "a parameter may be given only once")
     if xreq.method in ("GET", "HEAD"):
@@ -398,9 +404,7 @@ def _with_attachments(credential, payload, statements, with_attachments: bool) -
 @bp.route("/activities", methods=["GET", "HEAD"])
 def activities():
     """Activities resource: the Activity object for ``activityId`` (Communication 2.5)."""
-    xreq = _read_request()
-    xreq.version = _negotiate(xreq)
-    credential = _credential(xreq)
+    xreq, credential = authenticated_request()
     _ensure_only(xreq.params, {"activityId"}, required="activityId")
     activity_id = xreq.params["activityId"]
     if not is_iri(activity_id):
@@ -411,9 +415,7 @@ def activities():
 @bp.route("/agents", methods=["GET", "HEAD"])
 def agents():
     """Agents resource: the Person object for ``agent`` (Communication 2.4)."""
-    xreq = _read_request()
-    xreq.version = _negotiate(xreq)
-    credential = _credential(xreq)
+    xreq, credential = authenticated_request()
     _ensure_only(xreq.params, {"agent"}, required="agent")
     agent, problems = validate_agent_parameter(xreq.params["agent"], xreq.version)
     if problems:
