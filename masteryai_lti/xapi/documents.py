@@ -6,8 +6,9 @@ xAPI 1.0.3 Communication 2.2 (documents), 2.3 (State), 2.6 (Agent Profile),
 here; this module owns the transaction.
 
 A document is kept as the bytes and Content-Type the client sent, with the SHA-1 of
-the bytes as its ETag. Documents belong to the credential's institution and are shared
-by every credential of it that may read: unlike statements they record no writer.
+the bytes as its ETag. Documents belong to the credential's institution; each records
+the credential that last wrote it, and a credential with ``read-mine`` (not ``read-all``)
+reads only those, as with statements.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def _write(credential: CredentialInfo, address: DocumentAddress, decide: Decisio
     for attempt in range(2):
         try:
             row = _find(credential.institution_id, address, lock=True)
+            _ensure_own(credential, row)
             content_type, content = decide(row)
         except Exception:
             db.session.rollback()  # releases the row lock
@@ -209,6 +211,7 @@ def _write(credential: CredentialInfo, address: DocumentAddress, decide: Decisio
         row.content = content
         row.etag = etag_of(content)
         row.updated = now
+        row.credential_id = credential.id
         try:
             db.session.commit()
             return
@@ -293,9 +296,24 @@ def get_document(credential: CredentialInfo, address: DocumentAddress) -> Stored
     """One document by its id (Communication 2.3.s3, 2.6.s3, 2.7.s3); 404 when absent."""
     _ensure_can_read(credential)
     row = _find(credential.institution_id, address)
-    if row is None:
+    if row is None or not _readable(credential, row.credential_id):
         raise NotFound(f"No document with id {address.document_id!r} here.")
     return StoredDocument(row.content, row.content_type, row.etag, row.updated)
+
+
+def _readable(credential: CredentialInfo, writer_id: int | None) -> bool:
+    return credential.can_read_all or writer_id == credential.id
+
+
+def _ensure_own(credential: CredentialInfo, row: XapiDocument | None) -> None:
+    # A read-mine credential must not learn another's document through a merge, an
+    # ETag check or a delete, so it may change only what it may read.
+    restricted = credential.can_read and not credential.can_read_all
+    if row is not None and restricted and row.credential_id != credential.id:
+        raise Forbidden(
+            "This document was written by another credential; with scope 'read-mine' "
+            "a credential may read and change only its own documents."
+        )
 
 
 def _context_filter(institution_id: int, address: DocumentAddress) -> list:
@@ -326,6 +344,8 @@ def list_documents(
     )
     if since is not None:
         query = query.where(XapiDocument.updated > since)
+    if not credential.can_read_all:
+        query = query.where(XapiDocument.credential_id == credential.id)
     rows = db.session.execute(query).all()
     # The same id may exist under several registrations: list it once.
     ids = list(dict.fromkeys(document_id for document_id, _ in rows))
@@ -339,6 +359,7 @@ def delete_document(
     _ensure_can_write(credential)
     try:
         row = _find(credential.institution_id, address, lock=True)
+        _ensure_own(credential, row)
         _check_preconditions(row, preconditions)
     except Exception:
         db.session.rollback()
@@ -351,8 +372,9 @@ def delete_document(
 def delete_documents(credential: CredentialInfo, address: DocumentAddress) -> int:
     """Delete every State document of the context (Communication 2.3.s5); how many."""
     _ensure_can_write(credential)
-    result = db.session.execute(
-        delete(XapiDocument).where(*_context_filter(credential.institution_id, address))
-    )
+    query = delete(XapiDocument).where(*_context_filter(credential.institution_id, address))
+    if not credential.can_read_all:
+        query = query.where(XapiDocument.credential_id == credential.id)
+    result = db.session.execute(query)
     db.session.commit()
     return result.rowcount or 0

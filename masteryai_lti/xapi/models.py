@@ -226,3 +226,7 @@ class XapiDocument(db.Model):
     # SHA-1 hex of ``content`` (Communication 3.1 asks for a SHA-1 ETag).
     etag: Mapped[str] = mapped_column(String(40))
     updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The credential that last wrote it: a read-mine credential reads only its own.
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("xapi_credentials.id", ondelete="SET NULL")
+    )

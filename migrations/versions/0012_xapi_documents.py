@@ -35,6 +35,13 @@ def upgrade():
         sa.Column('content', sa.LargeBinary(), nullable=False),
         sa.Column('etag', sa.String(length=40), nullable=False),
         sa.Column('updated', masteryai_lti.core.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column('credential_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['credential_id'],
+            ['xapi_credentials.id'],
+            name=op.f('fk_xapi_documents_credential_id_xapi_credentials'),
+            ondelete='SET NULL',
+        ),
         sa.ForeignKeyConstraint(
             ['institution_id'],
             ['institutions.id'],

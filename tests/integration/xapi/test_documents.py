@@ -430,7 +430,7 @@ def test_another_institution_sees_none_of_the_documents(client, lrs):
 
 def test_writes_need_the_write_scope_and_reads_a_read_scope(client, institution, lrs):
     send(lrs, "PUT", STATE, state_params(), {"a": 1})
-    reader = issue_credential(institution.id, "reader", ["read-mine"])
+    reader = issue_credential(institution.id, "reader", ["read-all"])
     writer = issue_credential(institution.id, "writer", ["write"])
     reading = Lrs(client, reader.key, reader.secret)
     writing = Lrs(client, writer.key, writer.secret)
@@ -443,6 +443,25 @@ def test_writes_need_the_write_scope_and_reads_a_read_scope(client, institution,
     assert_problem(send(writing, "GET", STATE, _context()), 403)
     assert send(writing, "PUT", STATE, state_params(), {"c": 1}).status_code == 204
     assert send(lrs, "GET", STATE, state_params()).json == {"c": 1}
+
+
+def test_read_mine_reads_and_changes_only_the_documents_it_wrote(client, institution, lrs):
+    send(lrs, "PUT", STATE, state_params("theirs"), {"secret": 1})
+    issued = issue_credential(institution.id, "package", ["write", "read-mine"])
+    package = Lrs(client, issued.key, issued.secret)
+    assert send(package, "PUT", STATE, state_params("mine"), {"page": 3}).status_code == 204
+
+    assert send(package, "GET", STATE, state_params("mine")).json == {"page": 3}
+    assert_problem(send(package, "GET", STATE, state_params("theirs")), 404)
+    assert send(package, "GET", STATE, _context()).json == ["mine"]
+    # Neither a merge, an ETag check nor a delete may reach another's document.
+    assert_problem(send(package, "POST", STATE, state_params("theirs"), {"x": 1}), 403)
+    assert_problem(send(package, "PUT", STATE, state_params("theirs"), {"x": 1}), 403)
+    assert_problem(send(package, "DELETE", STATE, state_params("theirs")), 403)
+    assert send(package, "DELETE", STATE, _context()).status_code == 204
+
+    assert send(lrs, "GET", STATE, state_params("theirs")).json == {"secret": 1}
+    assert send(lrs, "GET", STATE, _context()).json == ["theirs"]
 
 
 # --- a create racing another create ------------------------------------------------------
