@@ -413,19 +413,10 @@ def _graded_by_copy(course_id: int, end: int, item_list: list, roster: list[int]
 
 def _submissions(work, index: dict[int, int], items: dict) -> SubmissionTable:
     """SubmissionTable from (user_id, object_id, kind, first day, best score) rows."""
-    keep = [
+    return SubmissionTable.from_rows(
         (index[u], items[(o, k)], d, sc)
         for u, o, k, d, sc in work
         if u in index and (o, k) in items
-    ]
-    if not keep:
-        return SubmissionTable.empty()
-    s_, i_, d_, sc_ = zip(*keep, strict=True)
-    return SubmissionTable(
-        np.asarray(s_, dtype=np.int64),
-        np.asarray(i_, dtype=np.int64),
-        np.asarray(d_, dtype=np.int64),
-        np.asarray([np.nan if x is None else x for x in sc_], dtype=np.float64),
     )
 
 
