@@ -56,7 +56,7 @@ def fit_command(oulad: str, weeks: int, out: str) -> None:
 
     data = [p for p in load_oulad(oulad, weeks) if p.presentation.startswith(TRAIN_YEAR)]
     model = fit_risk_model([(p, compute_course(p.course_input)) for p in data], weeks)
-    Path(out).write_text(json.dumps(model.to_dict(), indent=1))
+    Path(out).write_text(json.dumps(model.to_dict(), indent=1) + "\n")
     click.echo(f"wrote {out} ({model.provenance['students']} students)")
 
 

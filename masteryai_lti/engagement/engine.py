@@ -180,6 +180,11 @@ class CourseInput:
     # Course-level figures from a previous full computation: lets one student be
     # scored alone (after a new event) against the class without reloading it.
     reference: CourseReference | None = None
+    # Enrolment context per roster student, for the risk model only (the index
+    # measures engagement, not circumstances): other courses taken at the same
+    # time and earlier runs of this course the student was enrolled in. None = 0.
+    other_courses: Sequence[int] | None = None
+    earlier_runs: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,8 @@ class CourseEngagement:
     events: np.ndarray | None = None  # (n,)
     mean_early_days: np.ndarray | None = None  # (n,)
     typical_week: float = 1.0
+    other_courses: np.ndarray | None = None  # (n,) int
+    earlier_runs: np.ndarray | None = None  # (n,) int
 
     @property
     def size(self) -> int:
@@ -564,7 +571,18 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
         events=aux["events"],
         mean_early_days=aux["mean_early_days"],
         typical_week=float(typical),
+        other_courses=_per_student(inp.other_courses, n),
+        earlier_runs=_per_student(inp.earlier_runs, n),
     )
+
+
+def _per_student(values: Sequence[int] | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.zeros(n, dtype=np.int64)
+    out = np.asarray(values, dtype=np.int64)
+    if out.shape != (n,):
+        raise ValueError(f"expected one value per roster student ({n}), got {out.shape}")
+    return out
 
 
 def _typical_week(weekly: np.ndarray) -> float:

@@ -11,7 +11,11 @@ Mapping (documented in docs/engagement.md):
 - TMAs are assignments (submission + timeliness), CMAs are quizzes with due days;
   exams are outside the early window and ignored;
 - roster = students still registered at the cut-off (day 7·K); the outcome is
-  final_result in {Withdrawn, Fail}.
+  final_result in {Withdrawn, Fail};
+- enrolment context: other courses at the same time = the credits a student
+  studies beyond the module's own (the fewest any student of the presentation
+  studies), one course per started 60 credits; earlier runs = previous attempts
+  at the module. No demographic field of studentInfo is read.
 """
 
 from __future__ import annotations
@@ -42,9 +46,15 @@ TRAIN_YEAR = "2013"
 # cut-off, so the period reaches back this many days before day 0.
 PRE_START_DAYS = 14
 TEST_YEAR = "2014"
+# Credits of a typical Open University module: the unit for counting other courses.
+CREDITS_PER_COURSE = 60
 # L2 penalty on standardised features, chosen by `cross_validate_train_years`
 # (mean of weeks 2/4/8 over 1, 30, 100, 300) on the 2013 presentations only.
 RISK_L2 = 100.0
+FEATURES_CHOSEN_BY = (
+    "leave-one-module-out CV inside 2013 (evaluation.cross_validate_train_years): "
+    "weeks 2/4/8 0.7065/0.7725/0.8219"
+)
 
 
 @dataclass
@@ -140,6 +150,7 @@ def load_oulad(
     sa = sa.merge(assessments, on="id_assessment")
     sa = sa[(sa["assessment_type"] != "Exam") & (sa["date_submitted"] < cutoff)]
 
+    module_credits = info.groupby(["code_module", "code_presentation"])["studied_credits"].min()
     out: list[PresentationData] = []
     click_groups = dict(iter(clicks.groupby(["code_module", "code_presentation"], observed=True)))
     sa_groups = dict(iter(sa.groupby(["code_module", "code_presentation"])))
@@ -147,6 +158,9 @@ def load_oulad(
         roster = group["id_student"].astype(np.int64).to_numpy()
         index = {int(s): i for i, s in enumerate(roster)}
         outcome = group["final_result"].isin(["Withdrawn", "Fail"]).to_numpy().astype(np.int64)
+        extra_credits = group["studied_credits"].to_numpy(float) - module_credits[(module, pres)]
+        other_courses = np.ceil(np.maximum(extra_credits, 0.0) / CREDITS_PER_COURSE)
+        earlier_runs = group["num_of_prev_attempts"].fillna(0).to_numpy()
 
         cg = click_groups.get((module, pres))
         if cg is not None and len(cg):
@@ -215,6 +229,8 @@ def load_oulad(
             as_of_day=cutoff - 1,
             period_days=cutoff + before_start,
             weights=dict(DEFAULT_WEIGHTS),
+            other_courses=other_courses.astype(np.int64),
+            earlier_runs=earlier_runs.astype(np.int64),
         )
         out.append(PresentationData(str(module), str(pres), ci, outcome))
     return out
@@ -240,6 +256,10 @@ def fit_risk_model(
         "l2": l2,
         "penalty_on": "standardised features",
         "outcome": "final_result in {Withdrawn, Fail}",
+        "fitted_with": f"flask engagement fit --oulad <OULAD> --weeks {weeks}",
+        "period": f"days -{PRE_START_DAYS}..{7 * weeks - 1} of each presentation",
+        "note": "product default; features are course-relative so they transfer to a 30-day window",
+        "features_chosen_by": FEATURES_CHOSEN_BY,
     }
     return RiskModel(coef, intercept, provenance)
 

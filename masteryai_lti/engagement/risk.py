@@ -35,8 +35,13 @@ FEATURES: tuple[str, ...] = (
     "rel_last_week",
     "intensity",
     "early_days",
+    "other_courses",
+    "earlier_runs",
 )
 _REL_CLIP = (-6.0, 4.0)
+# One other course at the same time is common (two in five OULAD students); two or
+# more (one in fourteen) is a load worth a teacher's mention.
+HEAVY_LOAD_COURSES = 2
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,11 @@ def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndar
     """Feature matrix (n, len(FEATURES)); ``raw`` overrides the course's raw values.
 
     Beyond the index factors (relative to the course median, uncapped above it):
-    recency, never active, trend, score, and three activity details — active days
+    recency, never active, trend, score, three activity details — active days
     in the latest week against the course's typical week, events per active day
-    (log), and how many days ahead of the due day work is handed in (log).
+    (log), and how many days ahead of the due day work is handed in (log) — and
+    the enrolment context: other courses taken at the same time and earlier runs
+    of this course (both log(1 + count)).
     An overriding ``raw`` moves the event count by the change in quiz,
     interaction and resource counts, so a counterfactual stays coherent.
     """
@@ -117,6 +124,8 @@ def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndar
     trend = np.clip(course.trend_slope, -3.0, 3.0)
     no_score = np.isnan(course.mean_score)
     gap = np.where(no_score, 0.0, np.nan_to_num(course.mean_score) - 0.7)
+    other = course.other_courses if course.other_courses is not None else np.zeros(n)
+    earlier = course.earlier_runs if course.earlier_runs is not None else np.zeros(n)
     return np.column_stack(
         [
             rel,
@@ -128,6 +137,8 @@ def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndar
             last_week,
             intensity,
             np.log1p(early),
+            np.log1p(other),
+            np.log1p(earlier),
         ]
     )
 
@@ -212,6 +223,19 @@ class CourseRisk:
         if not np.isnan(ms) and ms < 0.6:
             context.append(
                 RiskReason("performance", f"average score {round(ms * 100)}%", False, 0.0)
+            )
+        earlier = 0 if c.earlier_runs is None else int(c.earlier_runs[i])
+        if earlier > 0:
+            runs = "an earlier run" if earlier == 1 else f"{earlier} earlier runs"
+            context.append(
+                RiskReason("enrolment", f"taking the course again after {runs}", False, 0.0)
+            )
+        other = 0 if c.other_courses is None else int(c.other_courses[i])
+        if other >= HEAVY_LOAD_COURSES:
+            context.append(
+                RiskReason(
+                    "enrolment", f"taking {other} other courses at the same time", False, 0.0
+                )
             )
         for r in context:
             if len(out) >= limit:

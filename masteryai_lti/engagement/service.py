@@ -22,7 +22,7 @@ from sqlalchemy import Integer, bindparam, cast, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
@@ -347,6 +347,7 @@ def load_course_input(
             .group_by(ev.user_id, ev.object_id, ev.kind)
         )
         submissions = _submissions(work, index, items)
+    other_courses, earlier_runs = enrolment_context(course_id, roster, start)
     return CourseInput(
         roster=roster,
         activity=activity,
@@ -356,6 +357,75 @@ def load_course_input(
         period_days=period,
         weights=weights if weights is not None else _weights_and_thresholds(course_id)[0],
         reference=reference,
+        other_courses=other_courses,
+        earlier_runs=earlier_runs,
+    )
+
+
+def enrolment_context(course_id: int, roster: list[int], start: int) -> tuple[list[int], list[int]]:
+    """Per roster student: other courses taken now, and earlier runs of this course.
+
+    "Now" means the other course's latest event falls after ``start`` (an LMS keeps
+    old terms' enrolments active long after they end). Earlier runs are courses
+    of the institution with the same course code (the LMS context label), created
+    before this one, where the student was enrolled, whatever became of that.
+    `_STUDENT_SQL` counts the same for one student in its single round trip.
+    """
+    this = db.session.execute(
+        select(Course.institution_id, Course.code, Course.created_at).where(Course.id == course_id)
+    ).one()
+    mine, other = aliased(Enrollment), aliased(Enrollment)
+    students = [mine.course_id == course_id, mine.role == "student", mine.status == "active"]
+    if len(roster) == 1:
+        students.append(mine.user_id == roster[0])
+    taking = db.session.execute(
+        select(mine.user_id, other.course_id)
+        .join(other, (other.user_id == mine.user_id) & (other.course_id != course_id))
+        .where(
+            *students,
+            other.institution_id == this.institution_id,
+            other.role == "student",
+            other.status == "active",
+        )
+    ).all()
+    live = _live_courses({c for _, c in taking}, start)
+    concurrent: dict[int, int] = {}
+    for uid, other_course in taking:
+        if other_course in live:
+            concurrent[uid] = concurrent.get(uid, 0) + 1
+    repeats: dict[int, int] = {}
+    if this.code:
+        repeats = dict(
+            db.session.execute(
+                select(mine.user_id, func.count())
+                .join(other, other.user_id == mine.user_id)
+                .join(Course, Course.id == other.course_id)
+                .where(
+                    *students,
+                    other.role == "student",
+                    Course.institution_id == this.institution_id,
+                    Course.code == this.code,
+                    Course.created_at < this.created_at,
+                )
+                .group_by(mine.user_id)
+            ).all()
+        )
+    return [concurrent.get(uid, 0) for uid in roster], [repeats.get(uid, 0) for uid in roster]
+
+
+def _live_courses(course_ids: set[int], start: int) -> set[int]:
+    """The courses among these whose latest event is after day ``start``."""
+    if not course_ids:
+        return set()
+    # max(day) per course is one backward probe of the events' (course, day) index;
+    # a join or EXISTS over the events would read every event of the period.
+    latest = (
+        select(func.max(EngagementEvent.day))
+        .where(EngagementEvent.course_id == Course.id)
+        .scalar_subquery()
+    )
+    return set(
+        db.session.scalars(select(Course.id).where(Course.id.in_(course_ids), latest > start))
     )
 
 
@@ -667,7 +737,7 @@ def _student_context(
 
 # Everything needed to score one student against a cached course reference, in one
 # round trip (PostgreSQL): enrolment, last flag, course settings, the student's
-# rollup rows in the period and their graded work.
+# rollup rows in the period, their graded work and their enrolment context.
 _STUDENT_SQL = """
 SELECT
   EXISTS (SELECT 1 FROM enrollments
@@ -686,9 +756,19 @@ SELECT
      FROM engagement_events
      WHERE course_id = %(c)s AND user_id = %(u)s AND due_at IS NOT NULL
        AND object_id IS NOT NULL AND kind IN ('submission', 'quiz') AND day <= %(end)s
-     GROUP BY object_id, kind) g)
-FROM (SELECT 1) AS one
-LEFT JOIN engagement_settings s ON s.course_id = %(c)s
+     GROUP BY object_id, kind) g),
+  -- enrolment_context() for one student: other live courses, earlier runs
+  (SELECT count(*) FROM enrollments o
+   WHERE o.user_id = %(u)s AND o.course_id <> %(c)s AND o.role = 'student'
+     AND o.status = 'active' AND o.institution_id = t.institution_id
+     AND (SELECT max(d.day) FROM engagement_events d WHERE d.course_id = o.course_id)
+         > %(start)s),
+  (SELECT count(*) FROM enrollments o JOIN courses e ON e.id = o.course_id
+   WHERE o.user_id = %(u)s AND o.role = 'student' AND e.institution_id = t.institution_id
+     AND e.code = t.code AND t.code <> '' AND e.created_at < t.created_at)
+FROM courses t
+LEFT JOIN engagement_settings s ON s.course_id = t.id
+WHERE t.id = %(c)s
 """
 
 
@@ -704,7 +784,10 @@ def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
             _STUDENT_SQL,
             {"c": course_id, "u": student_id, "before": as_of, "start": start, "end": end},
         )
-        enrolled, previous, weights, flag_at, clear_below, days, work = cursor.fetchone()
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound("No such course.")
+        enrolled, previous, weights, flag_at, clear_below, days, work, other, earlier = row
     finally:
         cursor.close()
     if weights is None:
@@ -727,6 +810,8 @@ def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
         period_days=period,
         weights=weights,
         reference=CourseReference.from_dict(ref),
+        other_courses=[other],
+        earlier_runs=[earlier],
     )
     return bool(enrolled), thresholds, bool(previous), inp
 

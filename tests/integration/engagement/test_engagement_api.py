@@ -585,3 +585,77 @@ def test_single_events_keep_the_rollup_exact(app):
             "resource_view": 2,
             "launch": 1,
         }
+
+
+def test_enrolment_context_counts_live_other_courses_and_earlier_runs(app):
+    """Other courses count while they have engagement in the period and the student is
+    an active student there; earlier runs are older courses with the same code. The
+    class view and a student scored alone (the event path) agree on both."""
+    with app.app_context():
+        from masteryai_lti.engagement import keys, service
+        from masteryai_lti.extensions import cache, db
+
+        school = make_institution()
+        teacher = make_user(school, role="teacher")
+        then = NOW - timedelta(days=400)
+        first_run = make_course(school, teacher, code="BIO-101", created_at=then)
+        course = make_course(school, teacher, code="BIO-101", created_at=NOW - timedelta(days=20))
+        next_run = make_course(school, teacher, code="BIO-101", created_at=NOW)
+        other_code = make_course(school, teacher, code="CHEM-1", created_at=then)
+        live = [make_course(school, teacher) for _ in range(3)]
+        finished = make_course(school, teacher)
+        kids = [make_user(school, role="student") for _ in range(4)]
+        for kid in kids:
+            make_enrollment(course, kid)
+        # kid 0: two live courses as a student, one as a teacher, one finished course.
+        make_enrollment(live[0], kids[0])
+        make_enrollment(live[1], kids[0])
+        make_enrollment(live[2], kids[0], role="teacher")
+        make_enrollment(finished, kids[0])
+        # kid 1: dropped out of the first run (any status counts), in a live course
+        # but no longer active there.
+        make_enrollment(first_run, kids[1]).status = "dropped"
+        make_enrollment(live[0], kids[1]).status = "inactive"
+        # kid 2: only a later run and another course code.
+        make_enrollment(next_run, kids[2])
+        make_enrollment(other_code, kids[2])
+        db.session.commit()
+        outsider = make_user(school, role="student")
+        for c in live:
+            make_enrollment(c, outsider)
+
+        def event(course_id, user_id, days_ago, n):
+            return {
+                "user_id": user_id,
+                "course_id": course_id,
+                "kind": "resource_view",
+                "occurred_at": NOW - timedelta(days=days_ago),
+                "source": "xapi",
+                "source_id": f"ctx-{course_id}-{user_id}-{n}",
+            }
+
+        events = [event(c.id, outsider.id, 2, c.id) for c in live]  # live: activity now
+        events.append(event(finished.id, kids[0].id, 90, 0))  # finished: long ago
+        events += [event(course.id, k.id, 1, k.id) for k in kids]
+        service.record_events(school.id, events)
+
+        inp = service.load_course_input(course.id, NOW.date())
+        by_student = dict(
+            zip(inp.roster, zip(inp.other_courses, inp.earlier_runs, strict=True), strict=True)
+        )
+        assert by_student == {
+            kids[0].id: (2, 0),
+            kids[1].id: (0, 1),
+            kids[2].id: (0, 0),
+            kids[3].id: (0, 0),
+        }
+        view = service.course_view(course.id)
+        assert cache.get(keys.course_reference(course.id)) is not None  # the fast path
+        for row in view["students"]:
+            alone = service.student_view(course.id, row["student_id"])
+            assert alone["risk"] == row["risk"]
+        risks = {row["student_id"]: row["risk"] for row in view["students"]}
+        # Identical activity; the repeater and the student with two other courses
+        # are at higher risk than the two without.
+        assert risks[kids[2].id] == risks[kids[3].id]
+        assert risks[kids[0].id] > risks[kids[3].id] and risks[kids[1].id] > risks[kids[3].id]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -177,7 +179,8 @@ def test_counterfactual_moves_the_event_count_with_the_raised_factor():
 
 def test_one_student_scored_against_the_reference_gets_the_class_features(model):
     """The product scores a student alone after an event: same features, same risk."""
-    inp = generated_course(150, seed=11)
+    context = np.arange(150) % 4, np.arange(150) % 3
+    inp = replace(generated_course(150, seed=11), other_courses=context[0], earlier_runs=context[1])
     full = compute_course(inp)
     ref = course_reference(full)
     for i in (0, 37, 149):
@@ -196,8 +199,45 @@ def test_one_student_scored_against_the_reference_gets_the_class_features(model)
                 as_of_day=inp.as_of_day,
                 period_days=inp.period_days,
                 reference=ref,
+                other_courses=[context[0][i]],
+                earlier_runs=[context[1][i]],
             )
         )
         assert features(alone)[0] == pytest.approx(features(full)[i])
         p_alone = assess_course(alone, model).probability[0]
         assert p_alone == pytest.approx(assess_course(full, model).probability[i])
+
+
+def test_enrolment_context_raises_risk_and_is_cited_after_the_factors(model):
+    """Same activity, different circumstances: a repeater taking three other courses
+    is at higher risk, and a flagged one hears why after the actionable reasons."""
+    inp = generated_course(120, seed=5)
+    n = len(inp.roster)
+    plain = compute_course(inp)
+    other = np.zeros(n, dtype=int)
+    earlier = np.zeros(n, dtype=int)
+    other[::2], earlier[::3] = 3, 1
+    loaded = compute_course(replace(inp, other_courses=other, earlier_runs=earlier))
+    x = features(loaded)
+    assert x[:, COL["other_courses"]] == pytest.approx(np.log1p(other))
+    assert x[:, COL["earlier_runs"]] == pytest.approx(np.log1p(earlier))
+    # The index measures engagement only: circumstances leave it alone.
+    assert loaded.score.tolist() == plain.score.tolist()
+    before = assess_course(plain, model).probability
+    r = assess_course(loaded, model, RiskThresholds(0.05, 0.01))
+    touched = (other > 0) | (earlier > 0)
+    assert (r.probability[touched] > before[touched]).all()
+    assert r.probability[~touched] == pytest.approx(before[~touched])
+    texts = {i: [x.text for x in r.reasons(i, limit=10)] for i in range(n)}
+    assert "taking 3 other courses at the same time" in texts[0]
+    assert "taking the course again after an earlier run" in texts[0]  # row 0: both
+    assert not any("other courses" in t or "again" in t for t in texts[1])
+    for i in range(n):
+        kinds = [x.actionable for x in r.reasons(i, limit=10)]
+        assert kinds == sorted(kinds, reverse=True)
+
+
+def test_enrolment_context_must_cover_the_roster():
+    inp = generated_course(10)
+    with pytest.raises(ValueError, match="one value per roster student"):
+        compute_course(replace(inp, other_courses=[1, 2]))
