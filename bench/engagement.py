@@ -73,8 +73,17 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
     inst = Institution(slug="bench", name="Bench school")
     db.session.add(inst)
     db.session.flush()
-    course = Course(institution_id=inst.id, title="Big course", join_code="BENCH001")
-    db.session.add(course)
+    course = Course(institution_id=inst.id, title="Big course", code="BIG-1", join_code="BENCH001")
+    # Students take other courses too (the risk model's enrolment context): three
+    # live ones and last year's run of the big course.
+    others = [Course(institution_id=inst.id, title=f"Other {k}") for k in range(3)]
+    last_year = Course(
+        institution_id=inst.id,
+        title="Big course, last year",
+        code="BIG-1",
+        created_at=datetime.now(UTC) - timedelta(days=365),
+    )
+    db.session.add_all([course, *others, last_year])
     db.session.flush()
     conn = db.session.connection()
     now = datetime.now(UTC)
@@ -108,6 +117,28 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
                 "updated_at": now,
             }
             for uid in ids
+        ],
+    )
+    # Student k takes other course j when k % (j + 2) == 0 (from half to a quarter of
+    # them), and every tenth student took last year's run.
+    extra = [
+        (c.id, uid) for j, c in enumerate(others) for k, uid in enumerate(ids) if k % (j + 2) == 0
+    ]
+    extra += [(last_year.id, uid) for uid in ids[::10]]
+    conn.execute(
+        Enrollment.__table__.insert(),
+        [
+            {
+                "institution_id": inst.id,
+                "course_id": cid,
+                "user_id": uid,
+                "role": "student",
+                "status": "active",
+                "source": "bench",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for cid, uid in extra
         ],
     )
     first = ids[0]
@@ -176,9 +207,23 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
                 "j": j,
             },
         )
+    # A little activity keeps the other courses live in the period.
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO engagement_events
+              (institution_id, course_id, user_id, kind, occurred_at, day, source, source_id,
+               created_at)
+            SELECT :inst, c, :first, 'resource_view', now(), :today, 'bench', 'other-' || c, now()
+            FROM unnest(CAST(:courses AS integer[])) AS c
+            """
+        ),
+        {"inst": inst.id, "first": first, "today": today, "courses": [c.id for c in others]},
+    )
     db.session.commit()
     conn = db.session.connection()
     conn.execute(sa.text("ANALYZE engagement_events"))
+    conn.execute(sa.text("ANALYZE enrollments"))
     db.session.commit()
     return inst.id, course.id, ids
 
@@ -218,7 +263,7 @@ def main() -> None:
 
     from masteryai_lti import create_app
     from masteryai_lti.core.policy import Actor
-    from masteryai_lti.courses.models import Course
+    from masteryai_lti.courses.models import Course, Enrollment
     from masteryai_lti.engagement import keys, service
     from masteryai_lti.engagement.models import EngagementEvent
     from masteryai_lti.extensions import cache, db
@@ -258,10 +303,17 @@ def main() -> None:
             .where(EngagementEvent.course_id == course_id)
         )
         roster = service.student_ids(course_id)
+        other_enrolments = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.course_id != course_id)
+        )
         print(
             f"conditions: {len(roster)} students, {total} events in PostgreSQL "
             f"({db.engine.dialect.server_version_info}), Redis {args.redis}, "
-            f"{os.cpu_count()} CPUs shared, Python {platform.python_version()}"
+            f"{os.cpu_count()} CPUs shared, Python {platform.python_version()}; "
+            f"{other_enrolments} enrolments of those students in 3 other live courses "
+            f"and last year's run"
         )
 
         print(f"load average before the runs: {os.getloadavg()}")
