@@ -113,7 +113,7 @@ def document_resources(name: str):
     preconditions = Preconditions(xreq.headers.get("If-Match"), xreq.headers.get("If-None-Match"))
 
     if method in ("GET", "HEAD"):
-        response = _read(credential, address, _since(params))
+        response = _read(credential, address, _since(params), preconditions.if_none_match)
         if method == "HEAD" or request.method == "HEAD":
             response.set_data(b"")
         return response
@@ -144,10 +144,16 @@ def _content_type(xreq) -> str:
     return content_type
 
 
-def _read(credential, address: DocumentAddress, since: datetime | None) -> Response:
+def _read(
+    credential, address: DocumentAddress, since: datetime | None, if_none_match: str | None
+) -> Response:
     if address.document_id is not None:
         document = documents.get_document(credential, address)
-        response = Response(document.content, status=200, content_type=document.content_type)
+        if documents.unchanged_for(if_none_match, document.etag):
+            # RFC 9110 13.1.2: the client's copy is current; validators, no body.
+            response = Response(status=304)
+        else:
+            response = Response(document.content, status=200, content_type=document.content_type)
         response.headers["ETag"] = f'"{document.etag}"'
         response.headers["Last-Modified"] = _http_date(document.updated)
         return response

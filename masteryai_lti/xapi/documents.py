@@ -118,6 +118,14 @@ def _tags(header: str) -> tuple[bool, set[str]]:
     return False, tags
 
 
+def unchanged_for(if_none_match: str | None, etag: str) -> bool:
+    """Whether a conditional GET's If-None-Match names this ETag (or is *): a 304."""
+    if if_none_match is None:
+        return False
+    star, tags = _tags(if_none_match)
+    return star or etag in tags
+
+
 def _check_preconditions(row: XapiDocument | None, preconditions: Preconditions) -> None:
     # RFC 7232 3.1/3.2 as Communication 3.1 asks: If-Match fails without a current
     # document or with another ETag; If-None-Match fails when it matches the current one.

@@ -84,6 +84,26 @@ def test_put_then_get_returns_the_bytes_with_sha1_etag_and_last_modified(lrs, cl
     assert parsedate_to_datetime(got.headers["Last-Modified"]) == clock.now
 
 
+def test_get_with_a_current_etag_is_304_without_a_body(lrs):
+    """A client holding the current version gets 304 (RFC 9110 13.1.2); any other
+    ETag, or a changed document, gets the bytes again."""
+    send(lrs, "PUT", STATE, state_params(), {"page": 1})
+    etag = send(lrs, "GET", STATE, state_params()).headers["ETag"]
+    for method in ("GET", "HEAD"):
+        for header in (etag, f'"other", {etag}', f"W/{etag}", "*"):
+            cached = send(lrs, method, STATE, state_params(), **{"If-None-Match": header})
+            assert cached.status_code == 304, header
+            assert cached.data == b"" and cached.headers["ETag"] == etag
+    stale = send(lrs, "GET", STATE, state_params(), **{"If-None-Match": '"not-it"'})
+    assert stale.status_code == 200 and stale.json == {"page": 1}
+    send(lrs, "PUT", STATE, state_params(), {"page": 2})
+    changed = send(lrs, "GET", STATE, state_params(), **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json == {"page": 2}
+    assert changed.headers["ETag"] != etag
+    absent = send(lrs, "GET", STATE, state_params("absent"), **{"If-None-Match": "*"})
+    assert_problem(absent, 404)
+
+
 def test_json_document_round_trips_and_missing_document_is_404(lrs):
     document = {"page": 7, "notes": ["a", "b"]}
     assert send(lrs, "PUT", STATE, state_params(), document).status_code == 204
