@@ -103,28 +103,13 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
         ],
     )
     ids = [r[0] for r in conn.execute(sa.select(User.id).order_by(User.id))]
-    conn.execute(
-        Enrollment.__table__.insert(),
-        [
-            {
-                "institution_id": inst.id,
-                "course_id": course.id,
-                "user_id": uid,
-                "role": "student",
-                "status": "active",
-                "source": "bench",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for uid in ids
-        ],
-    )
-    # Student k takes other course j when k % (j + 2) == 0 (from half to a quarter of
-    # them), and every tenth student took last year's run.
-    extra = [
+    # Everyone takes the big course; student k also takes other course j when
+    # k % (j + 2) == 0 (from half to a quarter of them), and every tenth took last year's run.
+    pairs = [(course.id, uid) for uid in ids]
+    pairs += [
         (c.id, uid) for j, c in enumerate(others) for k, uid in enumerate(ids) if k % (j + 2) == 0
     ]
-    extra += [(last_year.id, uid) for uid in ids[::10]]
+    pairs += [(last_year.id, uid) for uid in ids[::10]]
     conn.execute(
         Enrollment.__table__.insert(),
         [
@@ -138,7 +123,7 @@ def populate(db, students: int, events: int) -> tuple[int, int, list[int]]:
                 "created_at": now,
                 "updated_at": now,
             }
-            for cid, uid in extra
+            for cid, uid in pairs
         ],
     )
     first = ids[0]
