@@ -258,7 +258,10 @@ def fit_risk_model(
         "outcome": "final_result in {Withdrawn, Fail}",
         "fitted_with": f"flask engagement fit --oulad <OULAD> --weeks {weeks}",
         "period": f"days -{PRE_START_DAYS}..{7 * weeks - 1} of each presentation",
-        "note": "product default; features are course-relative so they transfer to a 30-day window",
+        "note": (
+            "product default; activity features are course-relative "
+            "so they transfer to a 30-day window"
+        ),
         "features_chosen_by": FEATURES_CHOSEN_BY,
     }
     return RiskModel(coef, intercept, provenance)
