@@ -12,7 +12,7 @@ from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, fiel
 from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.extensions import db
-from masteryai_lti.identity.models import User
+from masteryai_lti.identity.models import User, UserIdentity
 
 # No 0/O or 1/I/L: join codes are read aloud and typed from a board.
 _JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -196,6 +196,45 @@ def student_ids(course_id: int) -> list[int]:
             )
         )
     )
+
+
+def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
+    """The course's active students by lower-cased email: account or LMS-given address.
+
+    A teacher knows students by email, not by the tool's ids. LMS users carry their
+    address as an ``mbox`` identity (from the launch or the roster), standalone
+    accounts as ``User.email``; both count.
+    """
+    active = (
+        select(Enrollment.user_id)
+        .where(
+            Enrollment.course_id == course_id,
+            Enrollment.role == "student",
+            Enrollment.status == "active",
+        )
+        .scalar_subquery()
+    )
+    accounts = select(User.email, User.id).where(User.id.in_(active), User.email.is_not(None))
+    mailboxes = select(UserIdentity.value, UserIdentity.user_id).where(
+        UserIdentity.user_id.in_(active), UserIdentity.kind == "mbox"
+    )
+    found: dict[str, set[int]] = {}
+    for address, user_id in [*db.session.execute(accounts), *db.session.execute(mailboxes)]:
+        email = address.removeprefix("mailto:").strip().lower()
+        found.setdefault(email, set()).add(user_id)
+    return found
+
+
+def full_names(user_ids: list[int]) -> dict[int, str]:
+    """Display names of these users (as the LMS or the account gave them)."""
+    wanted = sorted(set(user_ids))
+    names: dict[int, str] = {}
+    # In slices: SQLite caps the number of bound parameters of one statement.
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(chunk)))
+        names.update({user_id: name for user_id, name in rows})
+    return names
 
 
 def get_course_by_context(institution_id: int, lti_context_id: str) -> Course | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from masteryai_lti.core.errors import ValidationFailed, field_error
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema
-from masteryai_lti.engagement import service
+from masteryai_lti.engagement import attendance, service
 from masteryai_lti.engagement.engine import FACTORS
 from masteryai_lti.engagement.models import ATTENDANCE_STATUSES
 
@@ -28,7 +28,9 @@ class TableQuerySchema(Schema):
     sort = fields.String(
         load_default="score",
         validate=validate.OneOf([s for k in sorted(service.SORT_KEYS) for s in (k, f"-{k}")]),
-        metadata={"description": "score, risk, student_id or days_since_active; '-' = descending"},
+        metadata={
+            "description": "score, risk, name, student_id or days_since_active; '-' = descending"
+        },
     )
     band = fields.String(load_default=None, validate=validate.OneOf(["high", "medium", "low"]))
     at_risk = fields.Boolean(load_default=None)
@@ -38,6 +40,7 @@ class TableQuerySchema(Schema):
 
 class TableRowSchema(Schema):
     student_id = fields.Integer()
+    full_name = fields.String(metadata={"description": "as the LMS or the account gives it"})
     score = fields.Float()
     band = fields.String()
     trend = fields.String()
@@ -95,9 +98,15 @@ class HistorySchema(Schema):
 
 
 class MarkSchema(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(load_default=None, metadata={"description": "or give email"})
+    email = fields.Email(load_default=None, metadata={"description": "as the LMS knows it"})
     date = fields.Date(required=True)
     status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE_STATUSES))
+
+    @validates_schema
+    def names_one_student(self, data, **kwargs):
+        if (data.get("user_id") is None) == (data.get("email") is None):
+            raise ValidationError("give the student's user_id or email, not both", "user_id")
 
 
 class AttendanceSchema(Schema):
@@ -187,7 +196,9 @@ class Attendance(MethodView):
     @blp.alt_response(422, schema=ProblemSchema, description="Unknown students")
     def post(self, payload, course_id):
         """Record attendance marks (present, late, absent, excused) for session dates."""
-        return {"stored": service.record_attendance(current_actor(), course_id, payload["marks"])}
+        return {
+            "stored": attendance.record_attendance(current_actor(), course_id, payload["marks"])
+        }
 
 
 @blp.route("/<int:course_id>/attendance/import")
@@ -196,7 +207,10 @@ class AttendanceImport(MethodView):
         security=BEARER,
         requestBody={
             "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "CSV with header user_id,date,status",
+            "description": (
+                "CSV (comma, semicolon or tab) with columns user_id or email, date "
+                "(YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, E)"
+            ),
         },
     )
     @blp.response(201, StoredSchema)
@@ -211,4 +225,4 @@ class AttendanceImport(MethodView):
             raise ValidationFailed(
                 "The CSV must be UTF-8.", errors=[field_error("body", "not UTF-8", "body")]
             ) from None
-        return {"stored": service.import_attendance_csv(current_actor(), course_id, text)}
+        return {"stored": attendance.import_attendance_csv(current_actor(), course_id, text)}

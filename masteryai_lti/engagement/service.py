@@ -8,7 +8,6 @@ lets one student's index be recomputed alone right after an event.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import time
@@ -33,7 +32,7 @@ from masteryai_lti.core.policy import (
     visible_course,
 )
 from masteryai_lti.courses.models import Course, Enrollment
-from masteryai_lti.courses.service import student_ids
+from masteryai_lti.courses.service import full_names, student_ids
 from masteryai_lti.engagement import keys
 from masteryai_lti.engagement.engine import (
     DEFAULT_WEIGHTS,
@@ -52,9 +51,7 @@ from masteryai_lti.engagement.engine import (
     validate_weights,
 )
 from masteryai_lti.engagement.models import (
-    ATTENDANCE_STATUSES,
     EVENT_KINDS,
-    AttendanceRecord,
     EngagementDay,
     EngagementEvent,
     EngagementSettings,
@@ -138,6 +135,29 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
     if commit:
         db.session.commit()
     return inserted
+
+
+def withdraw_events(institution_id: int, source: str, source_ids: list[str]) -> int:
+    """Delete events by their source ids (a corrected mark); returns how many went.
+
+    Joins the caller's transaction: the rollup is corrected in it, and the touched
+    courses' cached views are invalidated once it commits.
+    """
+    if not source_ids:
+        return 0
+    table = EngagementEvent.__table__
+    gone = db.session.execute(
+        table.delete()
+        .where(
+            table.c.institution_id == institution_id,
+            table.c.source == source,
+            table.c.source_id.in_(source_ids),
+        )
+        .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
+    ).all()
+    _roll_up([(c, u, d, _rollup_column(k, due)) for c, u, d, k, due in gone], -1)
+    _after_commit_invalidate({c for c, *_ in gone})
+    return len(gone)
 
 
 def _after_commit_invalidate(course_ids: set[int]) -> None:
@@ -859,7 +879,7 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
 
 # --- use cases behind the API --------------------------------------------------------------
 
-SORT_KEYS = {"score", "risk", "student_id", "days_since_active"}
+SORT_KEYS = {"score", "risk", "student_id", "days_since_active", "name"}
 
 
 def class_table(
@@ -888,29 +908,41 @@ def class_table(
             "Bad sort key.", errors=[field_error("sort", f"one of {sorted(SORT_KEYS)}", "query")]
         )
 
-    def sort_key(r):
-        value = r[key]
-        return (value is None, value if value is not None else 0, r["student_id"])
+    if key == "name":
+        # Names are the LMS's and may change: read them now, never from the cached view.
+        names = full_names([r["student_id"] for r in rows])
+        rows = sorted(
+            rows,
+            key=lambda r: (names.get(r["student_id"], "").casefold(), r["student_id"]),
+            reverse=descending,
+        )
+    else:
 
-    rows = sorted(rows, key=sort_key, reverse=descending)
+        def sort_key(r):
+            value = r[key]
+            return (value is None, value if value is not None else 0, r["student_id"])
+
+        rows = sorted(rows, key=sort_key, reverse=descending)
     total = len(rows)
     start = (page - 1) * per_page
-    items = [
-        {
-            k: r[k]
-            for k in (
-                "student_id",
-                "score",
-                "band",
-                "trend",
-                "risk",
-                "flagged",
-                "no_activity",
-                "days_since_active",
-            )
-        }
-        for r in rows[start : start + per_page]
-    ]
+    items = _with_names(
+        [
+            {
+                k: r[k]
+                for k in (
+                    "student_id",
+                    "score",
+                    "band",
+                    "trend",
+                    "risk",
+                    "flagged",
+                    "no_activity",
+                    "days_since_active",
+                )
+            }
+            for r in rows[start : start + per_page]
+        ]
+    )
     return {
         "course_id": course_id,
         "as_of": view["as_of"],
@@ -927,7 +959,9 @@ def student_breakdown(actor: Actor, course_id: int, student_id: int) -> dict:
     """A student's breakdown: the student themself, the course's teachers, admins."""
     course = db.session.get(Course, course_id)
     ensure_can_view_student(actor, course, student_id)
-    return student_view(course_id, student_id)
+    view = student_view(course_id, student_id)
+    view["full_name"] = full_names([student_id]).get(student_id, "")
+    return view
 
 
 def student_history(actor: Actor, course_id: int, student_id: int) -> list[dict]:
@@ -957,126 +991,32 @@ def at_risk_list(actor: Actor, course_id: int) -> list[dict]:
     ensure_can_teach(actor, course)
     rows = [r for r in course_view(course_id)["students"] if r["flagged"]]
     rows.sort(key=lambda r: (-r["risk"], r["student_id"]))
-    return [
-        {
-            k: r[k]
-            for k in (
-                "student_id",
-                "score",
-                "band",
-                "trend",
-                "risk",
-                "no_activity",
-                "days_since_active",
-                "reasons",
-            )
-        }
-        for r in rows
-    ]
+    return _with_names(
+        [
+            {
+                k: r[k]
+                for k in (
+                    "student_id",
+                    "score",
+                    "band",
+                    "trend",
+                    "risk",
+                    "no_activity",
+                    "days_since_active",
+                    "reasons",
+                )
+            }
+            for r in rows
+        ]
+    )
 
 
-def record_attendance(actor: Actor, course_id: int, marks: list[dict]) -> int:
-    """Upsert attendance marks ``{user_id, date, status}``; present/late become events.
-
-    Returns the number of marks stored. Unknown students are a 422 naming the row.
-    """
-    course = visible_course(actor, db.session.get(Course, course_id))
-    ensure_can_teach(actor, course)
-    roster = set(student_ids(course_id))
-    errors = [
-        field_error(f"marks[{n}].user_id", "not a student of this course")
-        for n, m in enumerate(marks)
-        if m["user_id"] not in roster
-    ]
-    if errors:
-        raise ValidationFailed("Some marks are for unknown students.", errors=errors)
-    events, absent_ids = [], []
-    for m in marks:
-        existing = db.session.scalar(
-            select(AttendanceRecord).where(
-                AttendanceRecord.course_id == course_id,
-                AttendanceRecord.user_id == m["user_id"],
-                AttendanceRecord.session_date == m["date"],
-            )
-        )
-        if existing is None:
-            existing = AttendanceRecord(
-                institution_id=course.institution_id,
-                course_id=course_id,
-                user_id=m["user_id"],
-                session_date=m["date"],
-            )
-            db.session.add(existing)
-        existing.status = m["status"]
-        existing.recorded_by = actor.user_id
-        source_id = f"{course_id}:{m['user_id']}:{m['date'].isoformat()}"
-        if m["status"] in ("present", "late"):
-            events.append(
-                {
-                    "user_id": m["user_id"],
-                    "course_id": course_id,
-                    "kind": "attendance",
-                    "occurred_at": datetime.combine(m["date"], datetime.min.time(), UTC),
-                    "source": "attendance",
-                    "source_id": source_id,
-                    "extra": {"status": m["status"]},
-                }
-            )
-        else:
-            absent_ids.append(source_id)
-    if absent_ids:
-        # A mark corrected to absent or excused withdraws its presence event.
-        table = EngagementEvent.__table__
-        gone = db.session.execute(
-            table.delete()
-            .where(
-                table.c.institution_id == course.institution_id,
-                table.c.source == "attendance",
-                table.c.source_id.in_(absent_ids),
-            )
-            .returning(table.c.course_id, table.c.user_id, table.c.day)
-        ).all()
-        _roll_up([(c, u, d, "attendance") for c, u, d in gone], -1)
-    db.session.commit()
-    record_events(course.institution_id, events)
-    _course_changed(course_id)
-    return len(marks)
-
-
-def import_attendance_csv(actor: Actor, course_id: int, text: str) -> int:
-    """Import attendance from CSV with header ``user_id,date,status`` (ISO dates).
-
-    All rows are checked first; any bad row is a 422 listing every problem by row.
-    """
-    # Authorise before reading: outsiders learn nothing from validation errors.
-    ensure_can_teach(actor, visible_course(actor, db.session.get(Course, course_id)))
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"user_id", "date", "status"} - set(reader.fieldnames or [])
-    if missing:
-        raise ValidationFailed(
-            "The CSV needs the columns user_id, date, status.",
-            errors=[field_error("header", f"missing column {c}", "body") for c in sorted(missing)],
-        )
-    marks, errors = [], []
-    for n, row in enumerate(reader, start=2):
-        try:
-            uid = int(row["user_id"])
-        except (TypeError, ValueError):
-            errors.append(field_error(f"line {n}.user_id", "not an integer", "body"))
-            continue
-        try:
-            day = date.fromisoformat((row["date"] or "").strip())
-        except ValueError:
-            errors.append(field_error(f"line {n}.date", "not an ISO date (YYYY-MM-DD)", "body"))
-            continue
-        status = (row["status"] or "").strip().lower()
-        if status not in ATTENDANCE_STATUSES:
-            errors.append(field_error(f"line {n}.status", f"one of {ATTENDANCE_STATUSES}", "body"))
-            continue
-        marks.append({"user_id": uid, "date": day, "status": status})
-    if errors:
-        raise ValidationFailed("The CSV has invalid rows.", errors=errors)
-    return record_attendance(actor, course_id, marks)
+def _with_names(rows: list[dict]) -> list[dict]:
+    """Add each student's display name: teachers know students by name, not by id."""
+    names = full_names([r["student_id"] for r in rows])
+    for r in rows:
+        r["full_name"] = names.get(r["student_id"], "")
+    return rows
 
 
 def get_settings(actor: Actor, course_id: int) -> dict:

@@ -10,6 +10,7 @@ from tests.factories import bearer, make_course, make_enrollment, make_instituti
 
 PROBLEM = "application/problem+json"
 NOW = datetime.now(UTC)
+NAMES = ["Zoe Quinn", "yara Park", "Xavier Ode", "Wen Li", "Victor Hugo", "Uma Roy"]
 
 
 def _world(app, students: int = 6):
@@ -19,7 +20,11 @@ def _world(app, students: int = 6):
         school = make_institution()
         teacher = make_user(school, role="teacher")
         course = make_course(school, teacher)
-        kids = [make_user(school, role="student") for _ in range(students)]
+        # Names in the opposite order of ids (and one lower-case) to test sorting by name.
+        kids = [
+            make_user(school, role="student", full_name=NAMES[k % len(NAMES)])
+            for k in range(students)
+        ]
         for kid in kids:
             make_enrollment(course, kid)
         other_school = make_institution()
@@ -100,8 +105,25 @@ def test_class_table_sorts_filters_and_explains(client, app):
     assert all(i["flagged"] for i in flagged["items"]) and len(flagged["items"]) <= 2
     low = client.get(f"/api/v1/courses/{w['course_id']}/engagement?band=low", headers=w["teacher"])
     assert all(i["band"] == "low" for i in low.json["items"])
-    bad = client.get(f"/api/v1/courses/{w['course_id']}/engagement?sort=name", headers=w["teacher"])
+    bad = client.get(
+        f"/api/v1/courses/{w['course_id']}/engagement?sort=email", headers=w["teacher"]
+    )
     assert bad.status_code == 422 and bad.content_type == PROBLEM
+
+
+def test_class_table_and_at_risk_list_name_students_and_sort_by_name(client, app):
+    w = _world(app)
+    base = f"/api/v1/courses/{w['course_id']}/engagement"
+    by_name = client.get(f"{base}?sort=name&per_page=4", headers=w["teacher"]).json
+    assert [i["full_name"] for i in by_name["items"]] == sorted(NAMES, key=str.casefold)[:4]
+    assert [i["student_id"] for i in by_name["items"]] == w["kids"][::-1][:4]
+    page2 = client.get(f"{base}?sort=-name&per_page=4&page=2", headers=w["teacher"]).json
+    assert [i["full_name"] for i in page2["items"]] == ["Victor Hugo", "Uma Roy"]
+    names = dict(zip(w["kids"], NAMES, strict=True))
+    flagged = client.get(f"{base}/at-risk", headers=w["teacher"]).json
+    assert flagged and all(r["full_name"] == names[r["student_id"]] for r in flagged)
+    mine = client.get(f"{base}/students/{w['kids'][1]}", headers=w["student1"]).json
+    assert mine["full_name"] == "yara Park"
 
 
 def test_student_breakdown_contributions_sum_and_reasons(client, app):

@@ -1,0 +1,230 @@
+"""Attendance entry and import: students by id or email, spreadsheet dialects, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import bearer, make_course, make_enrollment, make_institution, make_user
+
+PROBLEM = "application/problem+json"
+TODAY = datetime.now(UTC).date()
+
+
+def _day(n: int) -> str:
+    return (TODAY - timedelta(days=n)).isoformat()
+
+
+@pytest.fixture
+def klass(app):
+    """A course with an account student, an LMS student known only by mbox, and a teacher."""
+    with app.app_context():
+        from masteryai_lti.extensions import db
+        from masteryai_lti.identity.service import link_identity
+
+        school = make_institution()
+        teacher = make_user(school, role="teacher")
+        course = make_course(school, teacher)
+        account = make_user(school, email="Ana.Diaz@School.example")
+        lms = make_user(school)
+        lms.email = None  # an LMS user: the address arrives as an identity, not an account
+        link_identity(school.id, lms.id, "mbox", "mailto:ben.okafor@school.example")
+        db.session.commit()
+        outsider = make_user(school, email="not.enrolled@school.example")
+        for kid in (account, lms):
+            make_enrollment(course, kid)
+        return {
+            "base": f"/api/v1/courses/{course.id}",
+            "course_id": course.id,
+            "school_id": school.id,
+            "account": account.id,
+            "lms": lms.id,
+            "outsider": outsider.id,
+            "teacher": bearer(teacher),
+            "teacher_user": teacher.id,
+        }
+
+
+def _attendance_raw(client, k, student_id):
+    factors = client.get(
+        f"{k['base']}/engagement/students/{student_id}", headers=k["teacher"]
+    ).json["factors"]
+    return next(f["raw"] for f in factors if f["factor"] == "attendance")
+
+
+def _stored(app, course_id):
+    with app.app_context():
+        from masteryai_lti.engagement.models import AttendanceRecord, EngagementEvent
+        from masteryai_lti.extensions import db
+
+        records = db.session.scalar(
+            select(func.count()).where(AttendanceRecord.course_id == course_id)
+        )
+        events = db.session.scalar(
+            select(func.count()).where(
+                EngagementEvent.course_id == course_id, EngagementEvent.source == "attendance"
+            )
+        )
+        return records, events
+
+
+def test_import_by_email_with_semicolons_letters_and_blank_rows(client, app, klass):
+    k = klass
+    body = (
+        "Email address;Date;Status\r\n"
+        f"ANA.DIAZ@school.example;{_day(1)};P\r\n"
+        f"ben.okafor@school.example;{_day(1)};l\r\n"
+        f"ben.okafor@school.example;{_day(2)};A\r\n"
+        ";;\r\n"
+        f" ben.okafor@school.example ;{_day(3)}; Excused \r\n"
+    )
+    r = client.post(
+        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
+    )
+    assert r.status_code == 201, r.json
+    assert r.json["stored"] == 4
+    assert _attendance_raw(client, k, k["account"]) == 1
+    assert _attendance_raw(client, k, k["lms"]) == 1  # late counts; absent and excused do not
+    assert _stored(app, k["course_id"]) == (4, 2)
+
+
+def test_tab_separated_export_with_user_ids_and_emails_mixed(client, app, klass):
+    k = klass
+    body = (
+        "user_id\temail\tdate\tstatus\n"
+        f"{k['account']}\t\t{_day(1)}\tpresent\n"
+        f"\tben.okafor@school.example\t{_day(1)}\tpresent\n"
+    )
+    r = client.post(
+        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
+    )
+    assert r.status_code == 201, r.json
+    assert _stored(app, k["course_id"]) == (2, 2)
+
+
+def test_unknown_or_outside_students_are_named_and_nothing_is_stored(client, app, klass):
+    k = klass
+    body = (
+        "email,date,status\n"
+        f"ana.diaz@school.example,{_day(1)},present\n"
+        f"not.enrolled@school.example,{_day(1)},present\n"
+        f"nobody@school.example,{_day(1)},present\n"
+    )
+    r = client.post(
+        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
+    )
+    assert r.status_code == 422 and r.content_type == PROBLEM
+    assert [(e["path"], e["location"]) for e in r.json["errors"]] == [
+        ("line 3.email", "body"),
+        ("line 4.email", "body"),
+    ]
+    assert "no student of this course" in r.json["errors"][0]["message"]
+    assert _stored(app, k["course_id"]) == (0, 0)
+
+
+def test_contradicting_rows_are_refused_naming_both(client, app, klass):
+    k = klass
+    body = (
+        "user_id,date,status\n"
+        f"{k['account']},{_day(1)},present\n"
+        f"{k['account']},{_day(2)},present\n"
+        f"{k['account']},{_day(1)},present\n"
+        f"{k['account']},{_day(1)},absent\n"
+    )
+    r = client.post(
+        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
+    )
+    assert r.status_code == 422
+    assert [e["path"] for e in r.json["errors"]] == ["line 5.status"]
+    assert "line 2" in r.json["errors"][0]["message"]
+    assert _stored(app, k["course_id"]) == (0, 0)
+    # The same mark twice is no contradiction: stored once.
+    r = client.post(
+        f"{k['base']}/attendance/import",
+        data=body.rsplit("\n", 2)[0] + "\n",
+        content_type="text/csv",
+        headers=k["teacher"],
+    )
+    assert r.status_code == 201 and r.json["stored"] == 2
+    assert _stored(app, k["course_id"]) == (2, 2)
+
+
+def test_header_and_cell_problems_are_listed_by_line(client, klass):
+    k = klass
+    url = f"{k['base']}/attendance/import"
+    r = client.post(url, data="name,day\nAna,x\n", content_type="text/csv", headers=k["teacher"])
+    assert r.status_code == 422
+    assert [e["message"] for e in r.json["errors"]] == [
+        "missing column user_id or email",
+        "missing column date",
+        "missing column status",
+    ]
+    r = client.post(url, data="email,date,status\n", content_type="text/csv", headers=k["teacher"])
+    assert r.status_code == 422 and r.json["errors"][0]["message"] == "no rows after the header"
+    body = f"email,date,status\nana,{_day(1)},P\n,{_day(1)},present\n"
+    r = client.post(url, data=body, content_type="text/csv", headers=k["teacher"])
+    assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
+        ("line 2.email", "not an email address"),
+        ("line 3.email", "the student's user_id or email is empty"),
+    ]
+
+
+def test_json_marks_by_email_and_one_student_per_mark(client, app, klass):
+    k = klass
+    url = f"{k['base']}/attendance"
+    marks = [{"email": "Ben.Okafor@school.example", "date": _day(1), "status": "present"}]
+    r = client.post(url, json={"marks": marks}, headers=k["teacher"])
+    assert r.status_code == 201 and r.json["stored"] == 1
+    assert _attendance_raw(client, k, k["lms"]) == 1
+    both = [{**marks[0], "user_id": k["lms"]}]
+    r = client.post(url, json={"marks": both}, headers=k["teacher"])
+    assert r.status_code == 422 and r.json["errors"][0]["path"] == "marks[0].user_id"
+    neither = [{"date": _day(1), "status": "present"}]
+    r = client.post(url, json={"marks": neither}, headers=k["teacher"])
+    assert r.status_code == 422 and r.json["errors"][0]["path"] == "marks[0].user_id"
+    r = client.post(
+        url,
+        json={"marks": [{"email": "nobody@school.example", "date": _day(1), "status": "late"}]},
+        headers=k["teacher"],
+    )
+    assert r.status_code == 422 and r.json["errors"][0]["path"] == "marks[0].email"
+
+
+def test_a_failure_while_storing_leaves_no_mark_behind(app, klass, monkeypatch):
+    """Marks and their events are one transaction: a failing event write undoes the marks."""
+    k = klass
+    with app.app_context():
+        from masteryai_lti.core.policy import actor_for_user
+        from masteryai_lti.engagement import attendance
+        from masteryai_lti.extensions import db
+        from masteryai_lti.identity.models import User
+
+        actor = actor_for_user(db.session.get(User, k["teacher_user"]))
+        attendance.record_attendance(
+            actor,
+            k["course_id"],
+            [{"user_id": k["account"], "date": TODAY - timedelta(days=1), "status": "present"}],
+        )
+
+        def failing_write(*args, **kwargs):
+            raise RuntimeError("database went away")
+
+        monkeypatch.setattr(attendance, "record_events", failing_write)
+        with pytest.raises(RuntimeError):
+            attendance.record_attendance(
+                actor,
+                k["course_id"],
+                [
+                    {
+                        "user_id": k["account"],
+                        "date": TODAY - timedelta(days=1),
+                        "status": "absent",
+                    },
+                    {"user_id": k["lms"], "date": TODAY - timedelta(days=2), "status": "present"},
+                ],
+            )
+        db.session.rollback()
+    # The first mark and its event stand; the failed request changed nothing.
+    assert _stored(app, k["course_id"]) == (1, 1)
