@@ -1,5 +1,5 @@
 """Engagement API: class table, a student's breakdown and history, at-risk list,
-attendance (JSON and CSV) and per-course weights."""
+attendance (JSON and CSV), graded items with due dates and per-course weights."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from masteryai_lti.core.errors import ValidationFailed, field_error
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema
-from masteryai_lti.engagement import attendance, service
+from masteryai_lti.engagement import attendance, graded_items, service
 from masteryai_lti.engagement.engine import FACTORS
-from masteryai_lti.engagement.models import ATTENDANCE_STATUSES
+from masteryai_lti.engagement.models import ATTENDANCE_STATUSES, GRADED_KINDS
 
 blp = Blueprint(
     "engagement",
@@ -113,6 +113,25 @@ class AttendanceSchema(Schema):
     marks = fields.List(fields.Nested(MarkSchema), required=True, validate=validate.Length(min=1))
 
 
+class GradedItemSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    object_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=512),
+        metadata={"description": "what events name: an xAPI activity IRI or an LTI resource link"},
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(GRADED_KINDS))
+    due_at = fields.DateTime(required=True, metadata={"description": "ISO 8601; no zone = UTC"})
+    title = fields.String(load_default="", validate=validate.Length(max=255))
+    source = fields.String(dump_only=True, metadata={"description": "teacher or lti"})
+
+
+class GradedItemsSchema(Schema):
+    items = fields.List(
+        fields.Nested(GradedItemSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+
 class StoredSchema(Schema):
     stored = fields.Integer()
 
@@ -186,6 +205,33 @@ class Weights(MethodView):
     def put(self, payload, course_id):
         """Replace the weights (six integers summing to 100) and optionally thresholds."""
         return service.put_settings(current_actor(), course_id, **payload)
+
+
+@blp.route("/<int:course_id>/engagement/graded-items")
+class GradedItems(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, GradedItemSchema(many=True))
+    def get(self, course_id):
+        """The course's assignments and graded quizzes with their due dates."""
+        return graded_items.list_graded_items(current_actor(), course_id)
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(GradedItemsSchema)
+    @blp.response(200, GradedItemSchema(many=True))
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid or repeated items")
+    def post(self, payload, course_id):
+        """Declare graded items (or change their due dates); events about them become
+        graded work, those already stored included."""
+        return graded_items.declare_graded_items(current_actor(), course_id, payload["items"])
+
+
+@blp.route("/<int:course_id>/engagement/graded-items/<int:item_id>")
+class GradedItemById(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    def delete(self, course_id, item_id):
+        """Forget a graded item; its events stay, as ungraded activity."""
+        graded_items.remove_graded_item(current_actor(), course_id, item_id)
 
 
 @blp.route("/<int:course_id>/attendance")

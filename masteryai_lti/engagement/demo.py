@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from masteryai_lti.core.clock import utcnow
-from masteryai_lti.engagement import service
+from masteryai_lti.engagement import graded_items, service
 
 # (share of days active, share of due work handed in) per kind of student.
 PROFILES = {
@@ -35,6 +35,17 @@ def seed_demo(summary) -> None:
     rng = random.Random(2026)
     today = utcnow().replace(hour=9, minute=0, second=0, microsecond=0)
     due_days = (4, 11, 18, 25)
+    # The homework is declared with its due dates, as a teacher (or the LMS) would;
+    # the submissions below name only the homework and take the date from here.
+    for n, due in enumerate(due_days):
+        graded_items.declare_item(
+            summary.course,
+            f"homework-{n + 1}",
+            "submission",
+            today - timedelta(days=28 - due),
+            f"Homework {n + 1}",
+            graded_items.TEACHER,
+        )
     events = []
     for number, student in enumerate(summary.students):
         profile = _profile(number)
@@ -69,7 +80,6 @@ def seed_demo(summary) -> None:
                     "course_id": summary.course.id,
                     "kind": "submission",
                     "occurred_at": due_at - timedelta(days=1) + timedelta(days=late),
-                    "due_at": due_at,
                     "score": round(rng.uniform(0.45, 1.0), 2),
                     "source": "demo",
                     "source_id": f"demo-{student.id}-homework-{n}",

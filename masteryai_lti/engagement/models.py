@@ -108,6 +108,31 @@ class AttendanceRecord(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
+GRADED_KINDS = ("submission", "quiz")
+
+
+class GradedItem(db.Model):
+    """A course's graded work and when it is due: an assignment or a graded quiz.
+
+    Declared by a teacher (API) or by the LMS (an assignment's due date at launch).
+    Events of this kind about this object are graded work for it: their ``due_at``
+    is taken from here, and a student with none of them has missing work.
+    """
+
+    __tablename__ = "engagement_graded_items"
+    __table_args__ = (UniqueConstraint("course_id", "object_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    object_id: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
 class EngagementSettings(db.Model):
     """Per-course factor weights (summing to 100) and at-risk thresholds."""
 

@@ -52,10 +52,12 @@ from masteryai_lti.engagement.engine import (
 )
 from masteryai_lti.engagement.models import (
     EVENT_KINDS,
+    GRADED_KINDS,
     EngagementDay,
     EngagementEvent,
     EngagementSettings,
     EngagementSnapshot,
+    GradedItem,
 )
 from masteryai_lti.engagement.risk import RiskThresholds, assess_course, load_model
 from masteryai_lti.extensions import cache, db, jobs
@@ -93,11 +95,15 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
     touched courses' cached views are invalidated (and, with a worker queue,
     recomputed) only once the transaction has committed.
     """
+    declared = _declared_due_dates(events)
     rows = []
     for e in events:
         if e["kind"] not in EVENT_KINDS:
             raise ValueError(f"unknown engagement event kind {e['kind']!r}")
         occurred = _aware(e["occurred_at"])
+        due_at = e.get("due_at") or declared.get(
+            (int(e["course_id"]), e.get("object_id"), e["kind"])
+        )
         score = e.get("score")
         if score is not None and not 0.0 <= float(score) <= 1.0:
             raise ValueError("score must be between 0 and 1")
@@ -111,7 +117,7 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
                 "day": occurred.date().toordinal(),
                 "source": str(e["source"])[:40],
                 "source_id": str(e["source_id"])[:255],
-                "due_at": _aware(e["due_at"]) if e.get("due_at") else None,
+                "due_at": _aware(due_at) if due_at else None,
                 "score": None if score is None else float(score),
                 "object_id": e.get("object_id"),
                 "extra": e.get("extra"),
@@ -135,6 +141,62 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
     if commit:
         db.session.commit()
     return inserted
+
+
+def _declared_due_dates(events: list[dict]) -> dict[tuple[int, str, str], datetime]:
+    """Due dates of the graded items these events are about, where the event has none.
+
+    One query, and only for events that can be graded work (a submission or quiz
+    with an object): launches and views, the bulk of the traffic, cost nothing.
+    """
+    wanted = [
+        e
+        for e in events
+        if not e.get("due_at") and e.get("object_id") and e["kind"] in GRADED_KINDS
+    ]
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(
+            GradedItem.course_id, GradedItem.object_id, GradedItem.kind, GradedItem.due_at
+        ).where(
+            GradedItem.course_id.in_({int(e["course_id"]) for e in wanted}),
+            GradedItem.object_id.in_({e["object_id"] for e in wanted}),
+        )
+    )
+    return {(c, o, k): due for c, o, k, due in rows}
+
+
+def set_due_date(course_id: int, object_id: str, kind: str, due_at: datetime | None) -> int:
+    """Give a graded item's events this due date (None: they are no longer graded work).
+
+    Joins the caller's transaction; returns how many events changed. A quiz
+    attempt counts as graded work (rollup column ``submission``) only while it
+    has a due date, so events gaining or losing one move between the columns.
+    """
+    table = EngagementEvent.__table__
+    match = [table.c.course_id == course_id, table.c.object_id == object_id, table.c.kind == kind]
+    changed_graded = (
+        [table.c.due_at.is_(None)] if due_at is not None else [table.c.due_at.is_not(None)]
+    )
+    flipped = db.session.execute(
+        table.update()
+        .where(*match, *changed_graded)
+        .values(due_at=due_at)
+        .returning(table.c.user_id, table.c.day)
+    ).all()
+    moved = 0
+    if due_at is not None:
+        moved = db.session.execute(
+            table.update().where(*match, table.c.due_at != due_at).values(due_at=due_at)
+        ).rowcount
+    if kind == "quiz" and flipped:
+        rows = [(course_id, u, d) for u, d in flipped]
+        before, after = ("quiz", "submission") if due_at is not None else ("submission", "quiz")
+        _roll_up([(c, u, d, before) for c, u, d in rows], -1)
+        _roll_up([(c, u, d, after) for c, u, d in rows], +1)
+    _after_commit_invalidate({course_id})
+    return len(flipped) + moved
 
 
 def withdraw_events(institution_id: int, source: str, source_ids: list[str]) -> int:
@@ -278,6 +340,14 @@ def _roll_up(changes: list[tuple[int, int, int, str]], sign: int) -> None:
     )
 
 
+def forget_course(course_id: int) -> None:
+    """Drop everything cached for a course, its reference included (the due items and
+    medians one student is scored against): after a change to what the course is, not
+    to what a student did."""
+    cache.delete(keys.course_reference(course_id))
+    _course_changed(course_id)
+
+
 def _course_changed(course_id: int) -> None:
     cache.delete(keys.course_view_stamp(course_id), keys.course_view(course_id))
     if not jobs.inline and cache.set_if_absent(keys.recompute_pending(course_id), 1, ttl=5):
@@ -346,13 +416,28 @@ def load_course_input(
     graded = [ev.course_id == course_id, ev.due_at.is_not(None), ev.object_id.is_not(None)]
     graded += [ev.kind.in_(("submission", "quiz")), ev.day <= end]
     if known_items is None:
-        item_rows = db.session.execute(
-            select(ev.object_id, ev.kind, func.min(ev.due_at))
-            .where(*graded)
-            .group_by(ev.object_id, ev.kind)
-            .order_by(ev.object_id, ev.kind)
-        ).all()
-        item_list = [DueItem(o, k, _aware(due).date().toordinal()) for o, k, due in item_rows]
+        due_by_item = {
+            (o, k): due
+            for o, k, due in db.session.execute(
+                select(ev.object_id, ev.kind, func.min(ev.due_at))
+                .where(*graded)
+                .group_by(ev.object_id, ev.kind)
+            )
+        }
+        # Declared items count even before anyone hands them in (missing work), and
+        # their due date is the declared one.
+        due_by_item.update(
+            ((o, k), due)
+            for o, k, due in db.session.execute(
+                select(GradedItem.object_id, GradedItem.kind, GradedItem.due_at).where(
+                    GradedItem.course_id == course_id
+                )
+            )
+        )
+        item_list = [
+            DueItem(o, k, _aware(due).date().toordinal())
+            for (o, k), due in sorted(due_by_item.items())
+        ]
     else:
         item_list = [DueItem(o, k, int(d)) for o, k, d in known_items]
     items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
@@ -880,6 +965,9 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
 # --- use cases behind the API --------------------------------------------------------------
 
 SORT_KEYS = {"score", "risk", "student_id", "days_since_active", "name"}
+_ROW_FIELDS = ("student_id", "score", "band", "trend", "risk")
+TABLE_FIELDS = (*_ROW_FIELDS, "flagged", "no_activity", "days_since_active")
+AT_RISK_FIELDS = (*_ROW_FIELDS, "no_activity", "days_since_active", "reasons")
 
 
 def class_table(
@@ -925,24 +1013,7 @@ def class_table(
         rows = sorted(rows, key=sort_key, reverse=descending)
     total = len(rows)
     start = (page - 1) * per_page
-    items = _with_names(
-        [
-            {
-                k: r[k]
-                for k in (
-                    "student_id",
-                    "score",
-                    "band",
-                    "trend",
-                    "risk",
-                    "flagged",
-                    "no_activity",
-                    "days_since_active",
-                )
-            }
-            for r in rows[start : start + per_page]
-        ]
-    )
+    items = _named_rows(rows[start : start + per_page], TABLE_FIELDS)
     return {
         "course_id": course_id,
         "as_of": view["as_of"],
@@ -991,32 +1062,17 @@ def at_risk_list(actor: Actor, course_id: int) -> list[dict]:
     ensure_can_teach(actor, course)
     rows = [r for r in course_view(course_id)["students"] if r["flagged"]]
     rows.sort(key=lambda r: (-r["risk"], r["student_id"]))
-    return _with_names(
-        [
-            {
-                k: r[k]
-                for k in (
-                    "student_id",
-                    "score",
-                    "band",
-                    "trend",
-                    "risk",
-                    "no_activity",
-                    "days_since_active",
-                    "reasons",
-                )
-            }
-            for r in rows
-        ]
-    )
+    return _named_rows(rows, AT_RISK_FIELDS)
 
 
-def _with_names(rows: list[dict]) -> list[dict]:
-    """Add each student's display name: teachers know students by name, not by id."""
-    names = full_names([r["student_id"] for r in rows])
-    for r in rows:
+def _named_rows(rows: list[dict], fields: tuple[str, ...]) -> list[dict]:
+    """These fields of each cached row, with the student's display name (teachers know
+    students by name, not by id; names are read now, as the LMS may change them)."""
+    named = [{k: r[k] for k in fields} for r in rows]
+    names = full_names([r["student_id"] for r in named])
+    for r in named:
         r["full_name"] = names.get(r["student_id"], "")
-    return rows
+    return named
 
 
 def get_settings(actor: Actor, course_id: int) -> dict:

@@ -24,6 +24,7 @@ from pylti1p3.lineitem import LineItem
 
 from masteryai_lti.lti.keys import SigningKey
 from masteryai_lti.lti.quirks import PlatformQuirks
+from masteryai_lti.lti.registration_protocol import CUSTOM_PARAMETERS
 
 LTI_DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 SETTINGS_CLAIM = LTI_DL + "deep_linking_settings"
@@ -90,7 +91,14 @@ def content_item(placeable: Placeable, launch_url: str, quirks: PlatformQuirks) 
         DeepLinkResource()
         .set_url(launch_url)
         .set_title(placeable.title)
-        .set_custom_params({"masteryai_target": placeable.kind, "masteryai_id": placeable.key})
+        .set_custom_params(
+            {
+                "masteryai_target": placeable.kind,
+                "masteryai_id": placeable.key,
+                # A gradebook column has a due date; ask for it at each launch.
+                **(CUSTOM_PARAMETERS if placeable.graded else {}),
+            }
+        )
     )
     if placeable.graded:
         resource.set_lineitem(

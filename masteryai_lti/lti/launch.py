@@ -47,12 +47,14 @@ from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course, Enrollment
+from masteryai_lti.engagement import graded_items
 from masteryai_lti.engagement import service as engagement
 from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.identity.models import User, UserIdentity
 from masteryai_lti.lti import quirks, registry, roster
 from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce
+from masteryai_lti.lti.registration_protocol import DUE_DATE_PARAMETER
 from masteryai_lti.lti.roles import map_roles
 from masteryai_lti.lti.session import (
     STATE_MAX_AGE_SECONDS,
@@ -73,6 +75,9 @@ LTI_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 SUPPORTED_MESSAGES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
+# Links whose completion the tool records as a submission (see placements): only
+# for these is the LMS's due date a deadline the tool can see being met or missed.
+DUE_DATE_TARGETS = frozenset({"adaptive_assignment"})
 
 # Clock skew tolerated between platform and tool when checking exp/iat.
 CLOCK_LEEWAY_SECONDS = 10
@@ -879,6 +884,15 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         resource_link_pk=link.id if link else None,
         target=link.target if link else None,
     )
+    due = (claims.get(LTI + "custom") or {}).get(DUE_DATE_PARAMETER)
+    if (
+        due
+        and course is not None
+        and link is not None
+        and (link.target or {}).get("kind") in DUE_DATE_TARGETS
+    ):
+        # The assignment's due date, as the LMS has it now (the teacher may move it).
+        graded_items.declare_from_lms(course, link.resource_link_id, str(due), link.title)
     if course is not None and mapped.course_role == "student":
         # A learner opening the tool is an engagement signal; it joins this transaction
         # so a refused (replayed) launch records nothing.

@@ -4,17 +4,22 @@ Deep linking places the tool's things in an LMS course (see :mod:`deep_linking`)
 launch of such a link carries ``{"kind", "id"}`` as its target. For an adaptive
 assignment the student lands on their personalised assignment, and when their last
 answer completes it the score goes through the grade outbox to that link's gradebook
-column. The mastery feature announces completions with a signal, so it never imports
-LTI code.
+column, and the completion is the student's submission for the engagement index
+(timeliness against the link's due date). The mastery feature announces completions
+with a signal, so it never imports LTI code.
 """
 
 from __future__ import annotations
 
 import logging
 
+from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound
+from masteryai_lti.engagement import service as engagement
+from masteryai_lti.extensions import db
 from masteryai_lti.lti import outbox
 from masteryai_lti.lti.launch import LaunchOutcome
+from masteryai_lti.lti.models import ResourceLink
 from masteryai_lti.mastery import service as mastery
 
 log = logging.getLogger(__name__)
@@ -58,3 +63,30 @@ def post_completed_assignment_grade(assignment, *, score_given: float, score_max
     except (Conflict, NotFound) as exc:
         # A link whose platform granted no grade service: the work is kept, no grade sent.
         log.info("no grade passback for assignment %s: %s", assignment.id, exc)
+
+
+@mastery.placed_assignment_completed.connect
+def record_completed_assignment_submission(assignment, *, score_given: float, score_maximum: float):
+    """The finished assignment is the student's submission for the LMS assignment.
+
+    Its object is the resource link, as for the launches, so the due date the LMS
+    gave for the link (engagement.graded_items) makes it graded work, on time or late.
+    """
+    link = db.session.get(ResourceLink, assignment.resource_link_pk)
+    if link is None or link.course_id is None:
+        return
+    engagement.record_events(
+        link.institution_id,
+        [
+            {
+                "user_id": assignment.user_id,
+                "course_id": link.course_id,
+                "kind": "submission",
+                "occurred_at": utcnow(),
+                "source": "assignment",
+                "source_id": f"placed:{assignment.id}",
+                "object_id": link.resource_link_id,
+                "score": score_given / score_maximum if score_maximum else None,
+            }
+        ],
+    )

@@ -17,6 +17,10 @@ TOOL_SCOPES = (*AGS_SCOPES, SCOPE_NRPS)
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+# Asks the platform for a link's due date at every launch: an LTI 1.3 core
+# substitution variable that Moodle and Canvas replace (engagement.graded_items).
+DUE_DATE_PARAMETER = "due_at"
+CUSTOM_PARAMETERS = {DUE_DATE_PARAMETER: "$ResourceLink.submission.endDateTime"}
 
 MESSAGE_RESOURCE_LINK = "LtiResourceLinkRequest"
 MESSAGE_DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -194,6 +198,7 @@ def registration_request(tool: ToolEndpoints, platform: PlatformConfiguration) -
             "target_link_uri": tool.launch_url,
             "claims": list(REQUESTED_CLAIMS),
             "messages": messages,
+            "custom_parameters": dict(CUSTOM_PARAMETERS),
         },
     }
     if tool.logo_url:
@@ -255,5 +260,5 @@ def canvas_developer_key(tool: ToolEndpoints) -> dict:
                 },
             }
         ],
-        "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+        "custom_fields": {"canvas_course_id": "$Canvas.course.id", **CUSTOM_PARAMETERS},
     }

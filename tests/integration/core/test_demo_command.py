@@ -63,3 +63,12 @@ def test_demo_course_has_mastery_and_engagement_to_show(runner, app, client):
     with app.app_context():
         absent = set(db.session.scalars(select(User.id).where(User.email.like("student%0@demo%"))))
     assert absent and absent <= flagged
+    # The homework is declared with due dates, so submission and timeliness count.
+    graded = client.get(f"/api/v1/courses/{course['id']}/engagement/graded-items", headers=headers)
+    assert [i["title"] for i in graded.get_json()] == [f"Homework {n}" for n in range(1, 5)]
+    one_absent = min(absent)
+    breakdown = client.get(
+        f"/api/v1/courses/{course['id']}/engagement/students/{one_absent}", headers=headers
+    ).get_json()
+    submission = next(f for f in breakdown["factors"] if f["factor"] == "submission")
+    assert submission["raw"] == 0.0 and submission["course_median"] > 0

@@ -70,6 +70,12 @@ def _stored(app, course_id):
         return records, events
 
 
+def _import(client, k, body: str):
+    return client.post(
+        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
+    )
+
+
 def test_import_by_email_with_semicolons_letters_and_blank_rows(client, app, klass):
     k = klass
     body = (
@@ -80,9 +86,7 @@ def test_import_by_email_with_semicolons_letters_and_blank_rows(client, app, kla
         ";;\r\n"
         f" ben.okafor@school.example ;{_day(3)}; Excused \r\n"
     )
-    r = client.post(
-        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
-    )
+    r = _import(client, k, body)
     assert r.status_code == 201, r.json
     assert r.json["stored"] == 4
     assert _attendance_raw(client, k, k["account"]) == 1
@@ -97,9 +101,7 @@ def test_tab_separated_export_with_user_ids_and_emails_mixed(client, app, klass)
         f"{k['account']}\t\t{_day(1)}\tpresent\n"
         f"\tben.okafor@school.example\t{_day(1)}\tpresent\n"
     )
-    r = client.post(
-        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
-    )
+    r = _import(client, k, body)
     assert r.status_code == 201, r.json
     assert _stored(app, k["course_id"]) == (2, 2)
 
@@ -112,9 +114,7 @@ def test_unknown_or_outside_students_are_named_and_nothing_is_stored(client, app
         f"not.enrolled@school.example,{_day(1)},present\n"
         f"nobody@school.example,{_day(1)},present\n"
     )
-    r = client.post(
-        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
-    )
+    r = _import(client, k, body)
     assert r.status_code == 422 and r.content_type == PROBLEM
     assert [(e["path"], e["location"]) for e in r.json["errors"]] == [
         ("line 3.email", "body"),
@@ -133,38 +133,30 @@ def test_contradicting_rows_are_refused_naming_both(client, app, klass):
         f"{k['account']},{_day(1)},present\n"
         f"{k['account']},{_day(1)},absent\n"
     )
-    r = client.post(
-        f"{k['base']}/attendance/import", data=body, content_type="text/csv", headers=k["teacher"]
-    )
+    r = _import(client, k, body)
     assert r.status_code == 422
     assert [e["path"] for e in r.json["errors"]] == ["line 5.status"]
     assert "line 2" in r.json["errors"][0]["message"]
     assert _stored(app, k["course_id"]) == (0, 0)
     # The same mark twice is no contradiction: stored once.
-    r = client.post(
-        f"{k['base']}/attendance/import",
-        data=body.rsplit("\n", 2)[0] + "\n",
-        content_type="text/csv",
-        headers=k["teacher"],
-    )
+    r = _import(client, k, body.rsplit("\n", 2)[0] + "\n")
     assert r.status_code == 201 and r.json["stored"] == 2
     assert _stored(app, k["course_id"]) == (2, 2)
 
 
 def test_header_and_cell_problems_are_listed_by_line(client, klass):
     k = klass
-    url = f"{k['base']}/attendance/import"
-    r = client.post(url, data="name,day\nAna,x\n", content_type="text/csv", headers=k["teacher"])
+    r = _import(client, k, "name,day\nAna,x\n")
     assert r.status_code == 422
     assert [e["message"] for e in r.json["errors"]] == [
         "missing column user_id or email",
         "missing column date",
         "missing column status",
     ]
-    r = client.post(url, data="email,date,status\n", content_type="text/csv", headers=k["teacher"])
+    r = _import(client, k, "email,date,status\n")
     assert r.status_code == 422 and r.json["errors"][0]["message"] == "no rows after the header"
     body = f"email,date,status\nana,{_day(1)},P\n,{_day(1)},present\n"
-    r = client.post(url, data=body, content_type="text/csv", headers=k["teacher"])
+    r = _import(client, k, body)
     assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
         ("line 2.email", "not an email address"),
         ("line 3.email", "the student's user_id or email is empty"),

@@ -68,8 +68,9 @@ def test_round_trip_is_accepted_by_the_platform(app, client, platform, live_tool
     assert graded["custom"] == {
         "masteryai_target": "adaptive_assignment",
         "masteryai_id": "adaptive-practice",
+        "due_at": "$ResourceLink.submission.endDateTime",
     }
-    assert "lineItem" not in dashboard
+    assert "lineItem" not in dashboard and "due_at" not in dashboard["custom"]
 
 
 def test_data_is_echoed_exactly(app, client, platform):

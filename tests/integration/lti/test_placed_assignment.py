@@ -192,3 +192,81 @@ def test_a_retried_final_answer_posts_no_second_grade(app, client, services_plat
     assert first.status_code == retry.status_code == 201
     assert retry.get_json()["duplicate"] is True
     assert len(platform.scores) == 1
+
+
+def _placed_due(due: str) -> dict:
+    custom = PLACED["https://purl.imsglobal.org/spec/lti/claim/custom"]
+    return {"https://purl.imsglobal.org/spec/lti/claim/custom": {**custom, "due_at": due}}
+
+
+def _factor(breakdown: dict, name: str) -> float:
+    return next(f["raw"] for f in breakdown["factors"] if f["factor"] == name)
+
+
+def test_the_lms_due_date_makes_the_completed_assignment_late_or_on_time_work(
+    app, client, services_platform
+):
+    from datetime import UTC, datetime, timedelta
+
+    from masteryai_lti.engagement.models import EngagementEvent, GradedItem
+
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=1)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    response = launch(client, platform, "student", extra_claims=_placed_due(yesterday.isoformat()))
+    session = _session_of(response.get_data(as_text=True))
+    with app.app_context():
+        item = db.session.scalar(select(GradedItem))
+        assert (item.kind, item.source, item.due_at) == ("submission", "lti", yesterday)
+        link_id = item.object_id
+    headers = {"Authorization": "Bearer " + session["token"]}
+    [question] = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
+    ).get_json()["items"]
+    client.post(
+        f"/api/v1/courses/{course_id}/attempts",
+        json={"item_id": question["item_id"], "response": {"value": answers[question["item_id"]]}},
+        headers=headers,
+    )
+    with app.app_context():
+        event = db.session.scalar(
+            select(EngagementEvent).where(EngagementEvent.kind == "submission")
+        )
+        assert (event.object_id, event.due_at, event.score) == (link_id, yesterday, 1.0)
+        student_id = event.user_id
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    breakdown = client.get(
+        f"/api/v1/courses/{course_id}/engagement/students/{student_id}", headers=teacher
+    ).get_json()
+    assert _factor(breakdown, "submission") == 1.0
+    assert _factor(breakdown, "timeliness") == pytest.approx(6 / 7, abs=0.01)  # a day late
+
+    # The teacher moves the deadline to today: the same work is now on time, and a
+    # later launch carrying the LMS's old date does not undo the teacher's choice.
+    today = yesterday + timedelta(days=1)
+    declared = client.post(
+        f"/api/v1/courses/{course_id}/engagement/graded-items",
+        json={"items": [{"object_id": link_id, "kind": "submission", "due_at": today.isoformat()}]},
+        headers=teacher,
+    )
+    assert declared.status_code == 200, declared.get_json()
+    launch(client, platform, "student", extra_claims=_placed_due(yesterday.isoformat()))
+    breakdown = client.get(
+        f"/api/v1/courses/{course_id}/engagement/students/{student_id}", headers=teacher
+    ).get_json()
+    assert _factor(breakdown, "timeliness") == 1.0
+    with app.app_context():
+        item = db.session.scalar(select(GradedItem))
+        assert (item.source, item.due_at) == ("teacher", today)
+
+
+@pytest.mark.parametrize("due", ["", "$ResourceLink.submission.endDateTime", "next friday"])
+def test_a_platform_that_gives_no_due_date_declares_nothing(app, client, services_platform, due):
+    from masteryai_lti.engagement.models import GradedItem
+
+    platform = services_platform
+    _course_with_items(app, client, platform, count=1)
+    response = launch(client, platform, "student", extra_claims=_placed_due(due))
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(GradedItem)) is None

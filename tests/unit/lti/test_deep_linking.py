@@ -35,13 +35,19 @@ def test_graded_item_carries_a_line_item():
         "resourceId": "p1",
         "tag": "adaptive_assignment",
     }
-    assert item["custom"] == {"masteryai_target": "adaptive_assignment", "masteryai_id": "p1"}
+    assert item["custom"] == {
+        "masteryai_target": "adaptive_assignment",
+        "masteryai_id": "p1",
+        # The gradebook column's due date, substituted by the platform at each launch.
+        "due_at": "$ResourceLink.submission.endDateTime",
+    }
 
 
 def test_ungraded_item_has_no_line_item():
     item = content_item(Placeable("d", "dashboard", "Dash"), "https://tool/lti/launch", GENERIC)
 
     assert "lineItem" not in item
+    assert "due_at" not in item["custom"]
 
 
 def test_built_ins_include_a_graded_adaptive_assignment_and_dashboards():

@@ -139,6 +139,8 @@ def test_registration_request_asks_for_every_scope_and_both_messages():
         "LtiResourceLinkRequest",
         "LtiDeepLinkingRequest",
     ]
+    # Every launch asks for the link's due date (LTI 1.3 core substitution variable).
+    assert config["custom_parameters"] == {"due_at": "$ResourceLink.submission.endDateTime"}
 
 
 def test_registration_response_with_and_without_deployment():
@@ -159,3 +161,4 @@ def test_canvas_developer_key_document():
     assert key["public_jwk_url"] == TOOL.jwks_url
     assert key["scopes"] == list(TOOL_SCOPES)
     assert key["extensions"][0]["domain"] == "tool.example"
+    assert key["custom_fields"]["due_at"] == "$ResourceLink.submission.endDateTime"

@@ -1,0 +1,157 @@
+"""Graded items of a course: the assignments and graded quizzes, and when each is due.
+
+Submission and timeliness (35 of the index's 100 default points) need to know what
+was due when. Events rarely say: an xAPI statement or a finished activity names the
+object, not its deadline. So a course declares its graded items — the LMS does at
+launch (an assignment link's ``ResourceLink.submission.endDateTime``, asked for as
+the custom parameter ``due_at``), a teacher through the API — and every event about
+such an object takes the item's due date, those already stored included. An item
+nobody has handed in yet is missing work for everyone.
+
+A teacher's declaration wins over the LMS's: a launch updates only items the LMS
+declared.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
+from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
+from masteryai_lti.courses.models import Course
+from masteryai_lti.engagement.models import GradedItem
+from masteryai_lti.engagement.service import forget_course, set_due_date
+from masteryai_lti.extensions import db
+
+TEACHER = "teacher"
+LMS = "lti"
+
+
+def list_graded_items(actor: Actor, course_id: int) -> list[dict]:
+    """The course's graded items, soonest due first (its members may read them)."""
+    visible_course(actor, db.session.get(Course, course_id))
+    items = db.session.scalars(
+        select(GradedItem)
+        .where(GradedItem.course_id == course_id)
+        .order_by(GradedItem.due_at, GradedItem.id)
+    )
+    return [_as_dict(item) for item in items]
+
+
+def declare_graded_items(actor: Actor, course_id: int, items: list[dict]) -> list[dict]:
+    """Create or update items ``{object_id, kind, due_at, title?}``; all or nothing.
+
+    Returns the declared items. Two entries for one object and kind are a 422.
+    """
+    course = visible_course(actor, db.session.get(Course, course_id))
+    ensure_can_teach(actor, course)
+    first: dict[tuple[str, str], int] = {}
+    errors = []
+    for n, item in enumerate(items):
+        key = (item["object_id"], item["kind"])
+        if key in first:
+            errors.append(
+                field_error(f"items[{n}].object_id", f"repeats items[{first[key]}] (same kind)")
+            )
+        first.setdefault(key, n)
+    if errors:
+        raise ValidationFailed("Each graded item may be declared once.", errors=errors)
+    declared = [
+        declare_item(
+            course,
+            item["object_id"],
+            item["kind"],
+            _utc(item["due_at"]),
+            item.get("title") or "",
+            TEACHER,
+        )
+        for item in items
+    ]
+    db.session.commit()
+    forget_course(course_id)
+    return [_as_dict(item) for item in declared]
+
+
+def remove_graded_item(actor: Actor, course_id: int, item_id: int) -> None:
+    """Forget an item: its events stop being graded work (they stay as activity)."""
+    course = visible_course(actor, db.session.get(Course, course_id))
+    ensure_can_teach(actor, course)
+    item = db.session.get(GradedItem, item_id)
+    if item is None or item.course_id != course_id:
+        raise NotFound("No such graded item in this course.")
+    set_due_date(course_id, item.object_id, item.kind, None)
+    db.session.delete(item)
+    db.session.commit()
+    forget_course(course_id)
+
+
+def declare_from_lms(course: Course, object_id: str, due: str | None, title: str) -> bool:
+    """An LMS launch told an assignment's due date: keep it; returns whether it changed.
+
+    ``due`` is the raw custom parameter: empty when the assignment has no due date,
+    the unreplaced ``$ResourceLink...`` when the platform does not substitute it;
+    neither declares anything. Joins the caller's transaction.
+    """
+    try:
+        due_at = _utc(datetime.fromisoformat((due or "").strip()))
+    except ValueError:
+        return False
+    existing = db.session.scalar(
+        select(GradedItem).where(
+            GradedItem.course_id == course.id,
+            GradedItem.object_id == object_id,
+            GradedItem.kind == "submission",
+        )
+    )
+    if existing is not None and (existing.source == TEACHER or existing.due_at == due_at):
+        return False
+    declare_item(course, object_id, "submission", due_at, title, LMS)
+    return True
+
+
+def declare_item(
+    course: Course, object_id: str, kind: str, due_at: datetime, title: str, source: str
+) -> GradedItem:
+    """Create or update one item and regrade its stored events; joins the caller's
+    transaction (the use cases above check who may, and commit)."""
+    item = db.session.scalar(
+        select(GradedItem).where(
+            GradedItem.course_id == course.id,
+            GradedItem.object_id == object_id,
+            GradedItem.kind == kind,
+        )
+    )
+    if item is None:
+        item = GradedItem(
+            institution_id=course.institution_id,
+            course_id=course.id,
+            object_id=object_id,
+            kind=kind,
+        )
+        db.session.add(item)
+    item.due_at = due_at
+    item.title = title[:255]
+    item.source = source
+    item.updated_at = utcnow()
+    db.session.flush()
+    set_due_date(course.id, object_id, kind, due_at)
+    return item
+
+
+def _utc(moment: datetime) -> datetime:
+    # A due date without a zone is read as UTC, as the LMS's ISO 8601 values are.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _as_dict(item: GradedItem) -> dict:
+    return {
+        "id": item.id,
+        "object_id": item.object_id,
+        "kind": item.kind,
+        "due_at": _utc(item.due_at),
+        "title": item.title,
+        "source": item.source,
+    }
