@@ -18,7 +18,8 @@ TOOL_SCOPES = (*AGS_SCOPES, SCOPE_NRPS)
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 # Asks the platform for a link's due date at every launch: an LTI 1.3 core
-# substitution variable that Moodle and Canvas replace (engagement.graded_items).
+# substitution variable (Canvas gives the assignment's due date; a platform without
+# one sends nothing usable, and then teachers declare it: engagement.graded_items).
 DUE_DATE_PARAMETER = "due_at"
 CUSTOM_PARAMETERS = {DUE_DATE_PARAMETER: "$ResourceLink.submission.endDateTime"}
 
