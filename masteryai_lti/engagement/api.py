@@ -78,11 +78,22 @@ class ReasonSchema(Schema):
     impact = fields.Float()
 
 
+class MissingWorkSchema(Schema):
+    object_id = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    due_date = fields.String()
+
+
 class BreakdownSchema(TableRowSchema):
     trend_slope = fields.Float()
     weekly_active_days = fields.List(fields.Integer())
     factors = fields.List(fields.Nested(FactorSchema))
     reasons = fields.List(fields.Nested(ReasonSchema))
+    missing_work = fields.List(
+        fields.Nested(MissingWorkSchema),
+        metadata={"description": "items due in the period not handed in, soonest first"},
+    )
 
 
 class AtRiskSchema(TableRowSchema):

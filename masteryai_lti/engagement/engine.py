@@ -378,6 +378,19 @@ def factor_reason(course: CourseEngagement, i: int, j: int) -> str:
     return f"{round(raw * 100)}% on-time credit on due work vs course median {round(med * 100)}%"
 
 
+def missing_work(inp: CourseInput, i: int) -> list[DueItem]:
+    """The items due in the period that roster row i has not handed in, soonest first:
+    what a teacher or the student can act on behind a low submission factor."""
+    end = inp.as_of_day
+    start = end - inp.period_days
+    sub = inp.submissions
+    handed = set(sub.item[(sub.student == i) & (sub.day <= end)].tolist())
+    due = [
+        item for n, item in enumerate(inp.items) if start < item.due_day <= end and n not in handed
+    ]
+    return sorted(due, key=lambda item: (item.due_day, item.key, item.kind))
+
+
 def effective_weights(weights: Mapping[str, int], active: np.ndarray) -> np.ndarray:
     """Spread the weight of factors without signal over the others, proportionally.
 

@@ -47,6 +47,7 @@ from masteryai_lti.engagement.engine import (
     band_for,
     compute_course,
     course_reference,
+    missing_work,
     trend_label,
     validate_weights,
 )
@@ -958,8 +959,31 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
         flagged=verdict.flagged,
         no_activity=verdict.no_activity,
         reasons=[x.__dict__.copy() for x in verdict.reasons],
+        missing_work=_titled(course_id, missing_work(inp, 0)),
     )
     return row
+
+
+def _titled(course_id: int, items: list[DueItem]) -> list[dict]:
+    """Due items with the titles their declarations give (else the object id)."""
+    if not items:
+        return []
+    rows = db.session.execute(
+        select(GradedItem.object_id, GradedItem.kind, GradedItem.title).where(
+            GradedItem.course_id == course_id,
+            GradedItem.object_id.in_({item.key for item in items}),
+        )
+    )
+    titles = {(o, k): title for o, k, title in rows}
+    return [
+        {
+            "object_id": item.key,
+            "kind": item.kind,
+            "title": titles.get((item.key, item.kind)) or item.key,
+            "due_date": date.fromordinal(item.due_day).isoformat(),
+        }
+        for item in items
+    ]
 
 
 # --- use cases behind the API --------------------------------------------------------------

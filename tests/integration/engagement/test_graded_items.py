@@ -116,6 +116,15 @@ def test_declaring_items_makes_stored_events_graded_work_and_nonsubmitters_missi
     assert early["submission"] == 1.0 and early["timeliness"] == 1.0
     assert late["submission"] == 0.5 and late["timeliness"] == pytest.approx((5 / 7) / 2, abs=1e-3)
     assert nothing["submission"] == 0.0 and nothing["timeliness"] == 0.0  # missing work
+    missing = client.get(f"{c['base']}/students/{c['kids'][2]}", headers=c["teacher"]).get_json()[
+        "missing_work"
+    ]
+    assert [(m["title"], m["due_date"]) for m in missing] == [
+        ("Essay", ESSAY_DUE[:10]),
+        ("quiz-1", QUIZ_DUE[:10]),  # no title declared: the object id
+    ]
+    mine = client.get(f"{c['base']}/students/{c['kids'][0]}", headers=c["student"]).get_json()
+    assert mine["missing_work"] == []
     listed = client.get(f"{c['base']}/graded-items", headers=c["student"]).get_json()
     assert [i["object_id"] for i in listed] == ["essay-2", "quiz-1"]  # soonest due first
 

@@ -15,6 +15,7 @@ from masteryai_lti.engagement.engine import (
     WeightsError,
     band_for,
     compute_course,
+    missing_work,
     normalise,
     score_with_raw,
     validate_weights,
@@ -83,6 +84,33 @@ def test_submission_and_timeliness_over_due_items():
     assert c.missing_items.tolist() == [0, 1, 2]
     assert np.isclose(c.mean_score[0], 0.85) and np.isnan(c.mean_score[2])
     assert "1 missing of 2" in c.student(1).factors[F["submission"]].reason
+
+
+def test_missing_work_lists_each_students_unsubmitted_due_items_soonest_first():
+    items = [
+        DueItem("late-essay", "submission", AS_OF - 2),
+        DueItem("early-quiz", "quiz", AS_OF - 20),
+        DueItem("not-yet-due", "submission", AS_OF + 5),
+        DueItem("long-ago", "submission", AS_OF - 45),  # before the period
+    ]
+    subs = [
+        (0, 0, AS_OF, 0.7),  # late, but handed in
+        (1, 1, AS_OF - 21, 1.0),
+        (2, 1, AS_OF + 1, 1.0),  # after as_of: not known yet
+    ]
+    inp = CourseInput(
+        roster=[1, 2, 3],
+        activity=ActivityTable.from_rows([]),
+        items=items,
+        submissions=SubmissionTable.from_rows(subs),
+        as_of_day=AS_OF,
+        period_days=30,
+        weights=dict(DEFAULT_WEIGHTS),
+    )
+    assert [it.key for it in missing_work(inp, 0)] == ["early-quiz"]
+    assert [it.key for it in missing_work(inp, 1)] == ["late-essay"]
+    assert [it.key for it in missing_work(inp, 2)] == ["early-quiz", "late-essay"]
+    assert len(missing_work(inp, 2)) == compute_course(inp).missing_items[2]
 
 
 def test_partial_lateness_earns_partial_credit():
