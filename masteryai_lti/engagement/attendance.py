@@ -18,8 +18,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
 from masteryai_lti.courses.models import Course
@@ -174,29 +176,23 @@ def _store(actor: Actor, course_id: int, marks: list[Mark], location: str) -> in
     if errors:
         raise ValidationFailed("Some marks contradict each other.", errors=errors)
 
-    existing = {
-        (r.user_id, r.session_date): r
-        for r in db.session.scalars(
-            select(AttendanceRecord).where(
-                AttendanceRecord.course_id == course_id,
-                AttendanceRecord.user_id.in_(sorted({u for u, _ in chosen})),
-                AttendanceRecord.session_date.in_(sorted({d for _, d in chosen})),
-            )
-        )
-    }
+    now = utcnow()
+    _upsert_records(
+        [
+            {
+                "institution_id": course.institution_id,
+                "course_id": course_id,
+                "user_id": user_id,
+                "session_date": day,
+                "status": mark.status,
+                "recorded_by": actor.user_id,
+                "updated_at": now,
+            }
+            for (user_id, day), mark in chosen.items()
+        ]
+    )
     events, withdrawn = [], []
     for (user_id, day), mark in chosen.items():
-        record = existing.get((user_id, day))
-        if record is None:
-            record = AttendanceRecord(
-                institution_id=course.institution_id,
-                course_id=course_id,
-                user_id=user_id,
-                session_date=day,
-            )
-            db.session.add(record)
-        record.status = mark.status
-        record.recorded_by = actor.user_id
         source_id = f"{course_id}:{user_id}:{day.isoformat()}"
         if mark.status in ("present", "late"):
             events.append(
@@ -212,11 +208,25 @@ def _store(actor: Actor, course_id: int, marks: list[Mark], location: str) -> in
             )
         else:
             withdrawn.append(source_id)
-    db.session.flush()
     withdraw_events(course.institution_id, SOURCE, withdrawn)
     record_events(course.institution_id, events, commit=False)
     db.session.commit()
     return len(chosen)
+
+
+def _upsert_records(rows: list[dict]) -> None:
+    """Insert or update marks in one statement per slice: a sheet imported twice at
+    once (a double click) updates rather than colliding on the unique mark."""
+    dialect = db.session.get_bind().dialect.name
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # Slices keep SQLite under its cap on bound parameters (7 per row).
+    for start in range(0, len(rows), 1000):
+        statement = make_insert(AttendanceRecord.__table__).values(rows[start : start + 1000])
+        statement = statement.on_conflict_do_update(
+            index_elements=["course_id", "user_id", "session_date"],
+            set_={c: statement.excluded[c] for c in ("status", "recorded_by", "updated_at")},
+        )
+        db.session.execute(statement)
 
 
 def _resolve_students(

@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
@@ -108,37 +110,41 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
     )
     if existing is not None and (existing.source == TEACHER or existing.due_at == due_at):
         return False
-    declare_item(course, object_id, "submission", due_at, title, LMS)
-    return True
+    return declare_item(course, object_id, "submission", due_at, title, LMS) is not None
 
 
 def declare_item(
     course: Course, object_id: str, kind: str, due_at: datetime, title: str, source: str
-) -> GradedItem:
+) -> GradedItem | None:
     """Create or update one item and regrade its stored events; joins the caller's
-    transaction (the use cases above check who may, and commit)."""
-    item = db.session.scalar(
-        select(GradedItem).where(
-            GradedItem.course_id == course.id,
-            GradedItem.object_id == object_id,
-            GradedItem.kind == kind,
-        )
+    transaction (the use cases above check who may, and commit).
+
+    One upsert, so students launching the same assignment at once do not collide on
+    the unique item; the LMS's upsert leaves a teacher's item alone (then None).
+    """
+    table = GradedItem.__table__
+    make_insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = make_insert(table).values(
+        institution_id=course.institution_id,
+        course_id=course.id,
+        object_id=object_id,
+        kind=kind,
+        due_at=due_at,
+        title=title[:255],
+        source=source,
+        updated_at=utcnow(),
     )
-    if item is None:
-        item = GradedItem(
-            institution_id=course.institution_id,
-            course_id=course.id,
-            object_id=object_id,
-            kind=kind,
-        )
-        db.session.add(item)
-    item.due_at = due_at
-    item.title = title[:255]
-    item.source = source
-    item.updated_at = utcnow()
-    db.session.flush()
+    changed = ("due_at", "title", "source", "updated_at")
+    statement = statement.on_conflict_do_update(
+        index_elements=["course_id", "object_id", "kind"],
+        set_={c: statement.excluded[c] for c in changed},
+        where=table.c.source != TEACHER if source != TEACHER else None,
+    ).returning(table.c.id)
+    item_id = db.session.execute(statement).scalar()
+    if item_id is None:
+        return None
     set_due_date(course.id, object_id, kind, due_at)
-    return item
+    return db.session.get(GradedItem, item_id, populate_existing=True)
 
 
 def _utc(moment: datetime) -> datetime:

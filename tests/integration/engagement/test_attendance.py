@@ -220,3 +220,36 @@ def test_a_failure_while_storing_leaves_no_mark_behind(app, klass, monkeypatch):
         db.session.rollback()
     # The first mark and its event stand; the failed request changed nothing.
     assert _stored(app, k["course_id"]) == (1, 1)
+
+
+def test_the_same_sheet_imported_at_once_twice_is_stored_once(app, klass):
+    """A double-clicked import: both requests succeed and every mark is there once."""
+    import threading
+
+    k = klass
+    with app.app_context():
+        from masteryai_lti.extensions import db
+
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers are checked on PostgreSQL")
+    body = "user_id,date,status\n" + "".join(
+        f"{kid},{_day(d)},{'present' if d % 3 else 'absent'}\n"
+        for kid in (k["account"], k["lms"])
+        for d in range(1, 29)
+    )
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def post():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(_import(client, k, body).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [201] * 4
+    present = sum(1 for d in range(1, 29) if d % 3) * 2
+    assert _stored(app, k["course_id"]) == (56, present)

@@ -202,3 +202,47 @@ def test_validation_roles_and_tenancy(client, course):
     assert _declare(client, c, [item], headers=c["outsider"]).status_code == 404
     assert client.get(url, headers=c["outsider"]).status_code == 404
     assert client.get(url, headers=c["teacher"]).get_json() == []  # nothing half-written
+
+
+def test_launches_declaring_the_same_due_date_at_once_do_not_collide(app, course):
+    """A class opening the assignment together: every launch's declaration succeeds."""
+    import threading
+
+    c = course
+    with app.app_context():
+        from masteryai_lti.extensions import db
+
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers are checked on PostgreSQL")
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def launch_declares():
+        with app.app_context():
+            from masteryai_lti.courses.models import Course
+            from masteryai_lti.engagement import graded_items
+            from masteryai_lti.extensions import db
+
+            row = db.session.get(Course, c["id"])
+            barrier.wait()
+            try:
+                graded_items.declare_from_lms(row, "link-9", QUIZ_DUE, "Essay 9")
+                db.session.commit()
+                outcomes.append("ok")
+            except Exception as exc:  # noqa: BLE001 - the test reports what failed
+                outcomes.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=launch_declares) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == ["ok"] * 4
+    with app.app_context():
+        from masteryai_lti.engagement.models import GradedItem
+        from masteryai_lti.extensions import db
+
+        items = db.session.execute(select(GradedItem.object_id, GradedItem.source)).all()
+    assert items == [("link-9", "lti")]
