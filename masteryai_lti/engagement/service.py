@@ -174,6 +174,11 @@ def set_due_date(course_id: int, object_id: str, kind: str, due_at: datetime | N
     Joins the caller's transaction; returns how many events changed. A quiz
     attempt counts as graded work (rollup column ``submission``) only while it
     has a due date, so events gaining or losing one move between the columns.
+
+    The date is copied onto the events rather than joined at read time: the
+    course view reads graded work through a partial index on ``due_at``, the
+    single-student statement and the daily rollup's quiz/submission split all
+    key on it, and items change rarely while events are read on every view.
     """
     table = EngagementEvent.__table__
     match = [table.c.course_id == course_id, table.c.object_id == object_id, table.c.kind == kind]
