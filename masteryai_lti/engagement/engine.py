@@ -129,11 +129,15 @@ class ActivityTable:
 
 @dataclass(frozen=True)
 class DueItem:
-    """An assignment or quiz with a due day; ``kind`` is 'submission' or 'quiz'."""
+    """An assignment or quiz with a due day; ``kind`` is 'submission' or 'quiz'.
+
+    ``title`` is for people (a declared item's name); the key is what events name.
+    """
 
     key: str
     kind: str
     due_day: int
+    title: str = ""
 
 
 @dataclass(frozen=True)

@@ -393,7 +393,7 @@ def load_course_input(
 ) -> CourseInput:
     """Read a course's events over the period into engine input (aggregated in SQL).
 
-    ``known_items`` (``[key, kind, due_day]`` triples from a cached view) spares
+    ``known_items`` (``[key, kind, due_day, title]`` rows from a cached view) spares
     the course-wide query for due items when scoring one student.
     """
     period = _period_days()
@@ -423,7 +423,7 @@ def load_course_input(
     graded += [ev.kind.in_(("submission", "quiz")), ev.day <= end]
     if known_items is None:
         due_by_item = {
-            (o, k): due
+            (o, k): (due, "")
             for o, k, due in db.session.execute(
                 select(ev.object_id, ev.kind, func.min(ev.due_at))
                 .where(*graded)
@@ -433,19 +433,19 @@ def load_course_input(
         # Declared items count even before anyone hands them in (missing work), and
         # their due date is the declared one.
         due_by_item.update(
-            ((o, k), due)
-            for o, k, due in db.session.execute(
-                select(GradedItem.object_id, GradedItem.kind, GradedItem.due_at).where(
-                    GradedItem.course_id == course_id
-                )
+            ((o, k), (due, title))
+            for o, k, due, title in db.session.execute(
+                select(
+                    GradedItem.object_id, GradedItem.kind, GradedItem.due_at, GradedItem.title
+                ).where(GradedItem.course_id == course_id)
             )
         )
         item_list = [
-            DueItem(o, k, _aware(due).date().toordinal())
-            for (o, k), due in sorted(due_by_item.items())
+            DueItem(o, k, _aware(due).date().toordinal(), title)
+            for (o, k), (due, title) in sorted(due_by_item.items())
         ]
     else:
-        item_list = [DueItem(o, k, int(d)) for o, k, d in known_items]
+        item_list = _cached_items(known_items)
     items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
     if len(roster) == 1:
         graded.append(ev.user_id == roster[0])
@@ -471,6 +471,12 @@ def load_course_input(
         other_courses=other_courses,
         earlier_runs=earlier_runs,
     )
+
+
+def _cached_items(rows: list) -> list[DueItem]:
+    """Due items from a cached course reference: ``[key, kind, due_day, title]`` rows
+    (a reference cached before titles were kept has three columns)."""
+    return [DueItem(row[0], row[1], int(row[2]), row[3] if len(row) > 3 else "") for row in rows]
 
 
 def enrolment_context(course_id: int, roster: list[int], start: int) -> tuple[list[int], list[int]]:
@@ -742,7 +748,7 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
         "medians": dict(zip(FACTORS, [float(m) for m in course.median], strict=True)),
         "reference": {
             **course_reference(course).to_dict(),
-            "items": [[it.key, it.kind, it.due_day] for it in inp.items],
+            "items": [[it.key, it.kind, it.due_day, it.title] for it in inp.items],
         },
         "thresholds": {"flag_at": thresholds.flag_at, "clear_below": thresholds.clear_below},
         "students": _table_rows(course, risk),
@@ -909,7 +915,7 @@ def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
     if days:
         matrix = np.asarray(days, dtype=np.int64).reshape(-1, 5)
         matrix = np.column_stack([np.full(matrix.shape[0], student_id), matrix])
-    item_list = [DueItem(o, k, int(d)) for o, k, d in ref["items"]]
+    item_list = _cached_items(ref["items"])
     items = {(it.key, it.kind): n for n, it in enumerate(item_list)}
     rows = [(student_id, o, k, d, sc) for o, k, d, sc in work or ()]
     inp = CourseInput(
@@ -964,27 +970,18 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
         flagged=verdict.flagged,
         no_activity=verdict.no_activity,
         reasons=[x.__dict__.copy() for x in verdict.reasons],
-        missing_work=_titled(course_id, missing_work(inp, 0)),
+        missing_work=_described(missing_work(inp, 0)),
     )
     return row
 
 
-def _titled(course_id: int, items: list[DueItem]) -> list[dict]:
-    """Due items with the titles their declarations give (else the object id)."""
-    if not items:
-        return []
-    rows = db.session.execute(
-        select(GradedItem.object_id, GradedItem.kind, GradedItem.title).where(
-            GradedItem.course_id == course_id,
-            GradedItem.object_id.in_({item.key for item in items}),
-        )
-    )
-    titles = {(o, k): title for o, k, title in rows}
+def _described(items: list[DueItem]) -> list[dict]:
+    """Due items for people: the declared title (else what events call it) and date."""
     return [
         {
             "object_id": item.key,
             "kind": item.kind,
-            "title": titles.get((item.key, item.kind)) or item.key,
+            "title": item.title or item.key,
             "due_date": date.fromordinal(item.due_day).isoformat(),
         }
         for item in items

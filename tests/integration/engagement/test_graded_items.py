@@ -246,3 +246,20 @@ def test_launches_declaring_the_same_due_date_at_once_do_not_collide(app, course
 
         items = db.session.execute(select(GradedItem.object_id, GradedItem.source)).all()
     assert items == [("link-9", "lti")]
+
+
+def test_a_reference_cached_before_titles_were_kept_still_serves(client, app, course):
+    """After a deploy, Redis may hold course references whose items have no title."""
+    c = course
+    _declare(client, c, [{"object_id": "essay-2", "kind": "submission", "due_at": ESSAY_DUE}])
+    _raw(client, c, c["kids"][2])  # caches the course reference
+    with app.app_context():
+        from masteryai_lti.engagement import keys
+        from masteryai_lti.extensions import cache
+
+        ref = cache.get(keys.course_reference(c["id"]))
+        assert ref is not None and all(len(row) == 4 for row in ref["items"])
+        ref["items"] = [row[:3] for row in ref["items"]]
+        cache.set(keys.course_reference(c["id"]), ref, ttl=3600)
+    body = client.get(f"{c['base']}/students/{c['kids'][2]}", headers=c["teacher"]).get_json()
+    assert [m["title"] for m in body["missing_work"]] == ["essay-2"]
