@@ -25,7 +25,7 @@ from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
 from masteryai_lti.courses.models import Course
 from masteryai_lti.engagement.models import GradedItem
-from masteryai_lti.engagement.service import forget_course, set_due_date
+from masteryai_lti.engagement.service import set_due_date
 from masteryai_lti.extensions import db
 
 TEACHER = "teacher"
@@ -73,7 +73,6 @@ def declare_graded_items(actor: Actor, course_id: int, items: list[dict]) -> lis
         for item in items
     ]
     db.session.commit()
-    forget_course(course_id)
     return [_as_dict(item) for item in declared]
 
 
@@ -87,20 +86,16 @@ def remove_graded_item(actor: Actor, course_id: int, item_id: int) -> None:
     set_due_date(course_id, item.object_id, item.kind, None)
     db.session.delete(item)
     db.session.commit()
-    forget_course(course_id)
 
 
 def declare_from_lms(course: Course, object_id: str, due: str | None, title: str) -> bool:
     """An LMS launch told an assignment's due date: keep it; returns whether it changed.
 
-    ``due`` is the raw custom parameter: empty when the assignment has no due date,
-    the unreplaced ``$ResourceLink...`` when the platform does not substitute it;
-    neither declares anything. Joins the caller's transaction.
+    ``due`` is the raw custom parameter: empty when the assignment has no due date
+    (any the LMS declared before is withdrawn: the teacher removed it there), the
+    unreplaced ``$ResourceLink...`` when the platform does not substitute it, which
+    changes nothing. Joins the caller's transaction.
     """
-    try:
-        due_at = _utc(datetime.fromisoformat((due or "").strip()))
-    except ValueError:
-        return False
     existing = db.session.scalar(
         select(GradedItem).where(
             GradedItem.course_id == course.id,
@@ -108,6 +103,16 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
             GradedItem.kind == "submission",
         )
     )
+    if not (due or "").strip():
+        if existing is None or existing.source != LMS:
+            return False
+        set_due_date(course.id, object_id, "submission", None)
+        db.session.delete(existing)
+        return True
+    try:
+        due_at = _utc(datetime.fromisoformat(due.strip()))
+    except ValueError:
+        return False
     if existing is not None and (existing.source == TEACHER or existing.due_at == due_at):
         return False
     return declare_item(course, object_id, "submission", due_at, title, LMS) is not None

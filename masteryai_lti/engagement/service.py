@@ -201,7 +201,7 @@ def set_due_date(course_id: int, object_id: str, kind: str, due_at: datetime | N
         before, after = ("quiz", "submission") if due_at is not None else ("submission", "quiz")
         _roll_up([(c, u, d, before) for c, u, d in rows], -1)
         _roll_up([(c, u, d, after) for c, u, d in rows], +1)
-    _after_commit_invalidate({course_id})
+    _after_commit_invalidate({course_id}, reference=True)
     return len(flipped) + moved
 
 
@@ -228,22 +228,27 @@ def withdraw_events(institution_id: int, source: str, source_ids: list[str]) -> 
     return len(gone)
 
 
-def _after_commit_invalidate(course_ids: set[int]) -> None:
-    """Invalidate these courses' cached views when the current transaction commits.
+def _after_commit_invalidate(course_ids: set[int], *, reference: bool = False) -> None:
+    """Invalidate these courses' cached views when the current transaction commits;
+    with ``reference``, their cached reference too (what is due changed).
 
     Invalidating earlier would let a concurrent read cache a view without the
     new rows; a rolled-back transaction invalidates nothing.
     """
     session = db.session()
-    pending = session.info.setdefault(_DIRTY_COURSES, set())
-    pending.update(course_ids)
+    session.info.setdefault(_DIRTY_COURSES, set()).update(course_ids)
+    if reference:
+        session.info.setdefault(_CHANGED_COURSES, set()).update(course_ids)
 
 
 _DIRTY_COURSES = "engagement_dirty_courses"
+_CHANGED_COURSES = "engagement_changed_courses"
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _invalidate_committed_courses(session: Session) -> None:
+    for course_id in session.info.pop(_CHANGED_COURSES, ()):
+        cache.delete(keys.course_reference(course_id))
     for course_id in session.info.pop(_DIRTY_COURSES, ()):
         _course_changed(course_id)
 
@@ -251,6 +256,7 @@ def _invalidate_committed_courses(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_rolled_back_courses(session: Session) -> None:
     session.info.pop(_DIRTY_COURSES, None)
+    session.info.pop(_CHANGED_COURSES, None)
 
 
 ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")
@@ -344,14 +350,6 @@ def _roll_up(changes: list[tuple[int, int, int, str]], sign: int) -> None:
             for (c, u, d), counts in totals.items()
         ],
     )
-
-
-def forget_course(course_id: int) -> None:
-    """Drop everything cached for a course, its reference included (the due items and
-    medians one student is scored against): after a change to what the course is, not
-    to what a student did."""
-    cache.delete(keys.course_reference(course_id))
-    _course_changed(course_id)
 
 
 def _course_changed(course_id: int) -> None:

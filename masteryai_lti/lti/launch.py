@@ -886,7 +886,7 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
     )
     due = (claims.get(LTI + "custom") or {}).get(DUE_DATE_PARAMETER)
     if (
-        due
+        due is not None
         and course is not None
         and link is not None
         and (link.target or {}).get("kind") in DUE_DATE_TARGETS

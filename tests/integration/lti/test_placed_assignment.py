@@ -270,3 +270,46 @@ def test_a_platform_that_gives_no_due_date_declares_nothing(app, client, service
     assert response.status_code == 200
     with app.app_context():
         assert db.session.scalar(select(GradedItem)) is None
+
+
+def test_a_due_date_removed_in_the_lms_is_withdrawn_even_with_a_warm_cache(
+    app, client, services_platform
+):
+    from datetime import UTC, datetime, timedelta
+
+    from masteryai_lti.engagement.models import EngagementEvent, GradedItem
+
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=1)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    launched = launch(client, platform, "student", extra_claims=_placed_due(yesterday.isoformat()))
+    session = _session_of(launched.get_data(as_text=True))
+    headers = {"Authorization": "Bearer " + session["token"]}
+    [question] = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
+    ).get_json()["items"]
+    client.post(
+        f"/api/v1/courses/{course_id}/attempts",
+        json={"item_id": question["item_id"], "response": {"value": answers[question["item_id"]]}},
+        headers=headers,
+    )
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    warm = client.get(f"/api/v1/courses/{course_id}/engagement", headers=teacher)
+    assert warm.status_code == 200  # the class view and its reference are cached now
+    with app.app_context():
+        student_id = db.session.scalar(select(EngagementEvent.user_id).limit(1))
+
+    # The teacher cleared the due date in the LMS: the launch sends the parameter empty.
+    launch(client, platform, "student", extra_claims=_placed_due(""))
+
+    with app.app_context():
+        assert db.session.scalar(select(GradedItem)) is None
+        dues = db.session.scalars(
+            select(EngagementEvent.due_at).where(EngagementEvent.kind == "submission")
+        ).all()
+        assert dues == [None]
+    breakdown = client.get(
+        f"/api/v1/courses/{course_id}/engagement/students/{student_id}", headers=teacher
+    ).get_json()
+    assert breakdown["missing_work"] == []
+    assert next(f for f in breakdown["factors"] if f["factor"] == "submission")["weight"] == 0
