@@ -106,6 +106,10 @@ class Settings:
         self.LTI_REGISTRATION_RATE_LIMIT = os.environ.get(
             "LTI_REGISTRATION_RATE_LIMIT", "30 per hour"
         )
+        # The largest request body read (Flask answers 413 above it, as problem+json):
+        # an upload is read into memory, so an unbounded one could exhaust it. 64 MiB
+        # holds an xAPI batch with attachments or a year of a school's attendance.
+        self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_BYTES", 64 * 1024 * 1024)
         # Number of reverse proxies in front of the app (for ProxyFix).
         self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
         # Jobs run on RQ when Redis is configured, unless forced inline.

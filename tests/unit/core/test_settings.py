@@ -26,7 +26,13 @@ def test_database_url_is_mapped_to_installed_driver(written, expected):
 
 
 def test_defaults(monkeypatch):
-    for name in ("DATABASE_URL", "REDIS_URL", "ACCESS_TOKEN_EXPIRE_MINUTES", "MASTERY_THRESHOLD"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "MASTERY_THRESHOLD",
+        "MAX_REQUEST_BYTES",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = DevelopmentSettings()
     assert settings.SQLALCHEMY_DATABASE_URI.startswith("sqlite:///")
@@ -36,16 +42,19 @@ def test_defaults(monkeypatch):
     assert settings.ENGAGEMENT_CALCULATION_PERIOD_DAYS == 30
     assert settings.MASTERY_THRESHOLD == 70
     assert settings.JOBS_INLINE is True
+    assert settings.MAX_CONTENT_LENGTH == 64 * 1024 * 1024  # request bodies are bounded
 
 
 def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/app")
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://a.example, https://b.example")
     monkeypatch.setenv("MASTERY_THRESHOLD", "80")
+    monkeypatch.setenv("MAX_REQUEST_BYTES", "1048576")
     settings = DevelopmentSettings()
     assert settings.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg2://u@db/app"
     assert settings.ALLOWED_ORIGINS == ["https://a.example", "https://b.example"]
     assert settings.MASTERY_THRESHOLD == 80
+    assert settings.MAX_CONTENT_LENGTH == 1048576
 
 
 def test_production_names_each_missing_setting(monkeypatch):
