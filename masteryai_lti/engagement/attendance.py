@@ -63,7 +63,7 @@ def record_attendance(actor: Actor, course_id: int, marks: list[dict]) -> int:
     """Store JSON marks ``{user_id | email, date, status}``; returns how many were stored."""
     return _store(
         actor,
-        course_id,
+        _taught_course(actor, course_id),
         [
             Mark(
                 where=f"marks[{n}]",
@@ -84,8 +84,8 @@ def import_attendance_csv(actor: Actor, course_id: int, text: str) -> int:
     Every row is checked first; any problem is a 422 listing each one by line.
     """
     # Authorise before reading: outsiders learn nothing from validation errors.
-    ensure_can_teach(actor, visible_course(actor, db.session.get(Course, course_id)))
-    return _store(actor, course_id, parse_attendance_csv(text), location="body")
+    course = _taught_course(actor, course_id)
+    return _store(actor, course, parse_attendance_csv(text), location="body")
 
 
 def parse_attendance_csv(text: str) -> list[Mark]:
@@ -154,10 +154,15 @@ def parse_attendance_csv(text: str) -> list[Mark]:
     return marks
 
 
-def _store(actor: Actor, course_id: int, marks: list[Mark], location: str) -> int:
-    """Resolve students, refuse unknown ones and contradictions, store all in one commit."""
+def _taught_course(actor: Actor, course_id: int) -> Course:
     course = visible_course(actor, db.session.get(Course, course_id))
     ensure_can_teach(actor, course)
+    return course
+
+
+def _store(actor: Actor, course: Course, marks: list[Mark], location: str) -> int:
+    """Resolve students, refuse unknown ones and contradictions, store all in one commit."""
+    course_id = course.id
     resolved, errors = _resolve_students(course_id, marks, location)
     if errors:
         raise ValidationFailed("Some marks are not for a student of this course.", errors=errors)

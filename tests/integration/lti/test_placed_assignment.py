@@ -136,16 +136,7 @@ def test_reopening_gives_the_same_open_assignment_then_fresh_practice_once_done(
     again = _student_launch(client, platform)
     assert again["assignment_id"] == first["assignment_id"]
 
-    headers = {"Authorization": "Bearer " + again["token"]}
-    items = client.get(
-        f"/api/v1/courses/{course_id}/assignments/{first['assignment_id']}", headers=headers
-    ).get_json()["items"]
-    for item in items:
-        client.post(
-            f"/api/v1/courses/{course_id}/attempts",
-            json={"item_id": item["item_id"], "response": {"value": answers[item["item_id"]]}},
-            headers=headers,
-        )
+    items = _answer_placed_assignment(client, course_id, again, answers)
     assert [s["scoreGiven"] for s in platform.scores] == [float(len(items))]
 
     # Both items were just answered and are not repeated within a week: nothing to give.
@@ -203,8 +194,9 @@ def _factor(breakdown: dict, name: str) -> float:
     return next(f["raw"] for f in breakdown["factors"] if f["factor"] == name)
 
 
-def _answer_placed_assignment(client, course_id: int, session: dict, answers: dict) -> None:
-    """Answer every question of the launched student's assignment right, completing it."""
+def _answer_placed_assignment(client, course_id: int, session: dict, answers: dict) -> list:
+    """Answer every question of the launched student's assignment right, completing it;
+    returns the questions."""
     headers = {"Authorization": "Bearer " + session["token"]}
     questions = client.get(
         f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
@@ -219,6 +211,7 @@ def _answer_placed_assignment(client, course_id: int, session: dict, answers: di
             headers=headers,
         )
         assert reply.status_code == 201, reply.get_json()
+    return questions
 
 
 def test_the_lms_due_date_makes_the_completed_assignment_late_or_on_time_work(
