@@ -198,14 +198,8 @@ def student_ids(course_id: int) -> list[int]:
     )
 
 
-def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
-    """The course's active students by lower-cased email: account or LMS-given address.
-
-    A teacher knows students by email, not by the tool's ids. LMS users carry their
-    address as an ``mbox`` identity (from the launch or the roster), standalone
-    accounts as ``User.email``; both count.
-    """
-    active = (
+def _active_students(course_id: int):
+    return (
         select(Enrollment.user_id)
         .where(
             Enrollment.course_id == course_id,
@@ -214,6 +208,16 @@ def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
         )
         .scalar_subquery()
     )
+
+
+def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
+    """The course's active students by lower-cased email: account or LMS-given address.
+
+    A teacher knows students by email, not by the tool's ids. LMS users carry their
+    address as an ``mbox`` identity (from the launch or the roster), standalone
+    accounts as ``User.email``; both count.
+    """
+    active = _active_students(course_id)
     accounts = select(User.email, User.id).where(User.id.in_(active), User.email.is_not(None))
     mailboxes = select(UserIdentity.value, UserIdentity.user_id).where(
         UserIdentity.user_id.in_(active), UserIdentity.kind == "mbox"
@@ -222,6 +226,23 @@ def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
     for address, user_id in [*db.session.execute(accounts), *db.session.execute(mailboxes)]:
         email = address.removeprefix("mailto:").strip().lower()
         found.setdefault(email, set()).add(user_id)
+    return found
+
+
+def student_ids_by_lms_user_id(course_id: int) -> dict[str, set[int]]:
+    """The course's active students by the user id their LMS gives them (the LTI subject).
+
+    Moodle's exports call it "Student ID". Identities are stored as ``issuer|subject``;
+    a course may have students from several platforms, so a subject can name several.
+    """
+    found: dict[str, set[int]] = {}
+    rows = db.session.execute(
+        select(UserIdentity.value, UserIdentity.user_id).where(
+            UserIdentity.user_id.in_(_active_students(course_id)), UserIdentity.kind == "lti"
+        )
+    )
+    for value, user_id in rows:
+        found.setdefault(value.rpartition("|")[2], set()).add(user_id)
     return found
 
 

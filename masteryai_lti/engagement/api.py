@@ -266,7 +266,9 @@ class AttendanceImport(MethodView):
             "content": {"text/csv": {"schema": {"type": "string"}}},
             "description": (
                 "CSV (comma, semicolon or tab) with columns user_id or email, date "
-                "(YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, E)"
+                "(YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, E); "
+                "or Moodle Attendance's export as downloaded: a row per student named by "
+                "Email address or Student ID, a column per session"
             ),
         },
     )

@@ -149,7 +149,7 @@ def test_header_and_cell_problems_are_listed_by_line(client, klass):
     r = _import(client, k, "name,day\nAna,x\n")
     assert r.status_code == 422
     assert [e["message"] for e in r.json["errors"]] == [
-        "missing column user_id or email",
+        "missing column user_id, email or Student ID",
         "missing column date",
         "missing column status",
     ]
@@ -159,7 +159,7 @@ def test_header_and_cell_problems_are_listed_by_line(client, klass):
     r = _import(client, k, body)
     assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
         ("line 2.email", "not an email address"),
-        ("line 3.email", "the student's user_id or email is empty"),
+        ("line 3.email", "names no student: user_id, email and Student ID empty"),
     ]
 
 
@@ -253,3 +253,143 @@ def test_the_same_sheet_imported_at_once_twice_is_stored_once(app, klass):
     assert statuses == [201] * 4
     present = sum(1 for d in range(1, 29) if d % 3) * 2
     assert _stored(app, k["course_id"]) == (56, present)
+
+
+def _session(n: int, time: str = "09.00AM", group: str = "All students") -> str:
+    """A session column as Moodle's Attendance export heads it."""
+    day = TODAY - timedelta(days=n)
+    return f"{day.day} {day.strftime('%b')} {day.year} {time} {group}"
+
+
+def _marks(app, course_id) -> dict[tuple[int, str], str]:
+    with app.app_context():
+        from masteryai_lti.engagement.models import AttendanceRecord
+        from masteryai_lti.extensions import db
+
+        rows = db.session.execute(
+            select(
+                AttendanceRecord.user_id, AttendanceRecord.session_date, AttendanceRecord.status
+            ).where(AttendanceRecord.course_id == course_id)
+        )
+        return {(user_id, day.isoformat()): status for user_id, day, status in rows}
+
+
+def _moodle_export(columns: list[str], rows: list[list[str]]) -> str:
+    """Moodle Attendance's text export: course and group lines, an empty line, the table."""
+    summary = ["P", "L", "E", "A", "Taken sessions", "Points", "Percentage"]
+    lines = ["Course\tBiology, Year 9", "Group\tAll participants", ""]
+    lines.append("\t".join(["Last name", "First name", *columns, *summary]))
+    lines += ["\t".join([*row, "1", "0", "0", "1", "2", "2", "50.0"]) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def test_moodle_attendance_export_one_column_per_session(client, app, klass):
+    """Moodle's own export reads as it is downloaded: a student per row, a session per
+    column, marks written with their points; not-taken and enrolment cells are no mark."""
+    k = klass
+    sessions = [_session(3), _session(2, "09.00AM"), _session(2, "02.00PM", "Group B"), _session(1)]
+    body = _moodle_export(
+        ["Email address", *sessions],
+        [
+            ["Diaz", "Ana", "ana.diaz@school.example", "P (2/2)", "A (0/2)", "L (1/2)", "?"],
+            [
+                "Okafor",
+                "Ben",
+                "ben.okafor@school.example",
+                "User enrolment starts 01.09.2026",
+                "\u2190",
+                "-E",
+                "A (0/2)",
+            ],
+            # Rows with nothing marked are passed over: a student the tool has not met,
+            # or one whose address Moodle does not show.
+            ["Lee", "Kim", "kim.lee@school.example", "?", "?", "", "?"],
+            ["Park", "Jo", "", "?", "?", "", "?"],
+        ],
+    )
+    r = _import(client, k, body)
+    assert r.status_code == 201, r.json
+    # Ana: absent in the morning and late in the afternoon of day 2 is one late mark.
+    assert _marks(app, k["course_id"]) == {
+        (k["account"], _day(3)): "present",
+        (k["account"], _day(2)): "late",
+        (k["lms"], _day(2)): "excused",
+        (k["lms"], _day(1)): "absent",
+    }
+    assert r.json["stored"] == 4
+    assert _stored(app, k["course_id"]) == (4, 2)
+    assert _attendance_raw(client, k, k["account"]) == 2
+
+
+def test_moodle_export_identified_by_student_id(client, app, klass):
+    """Moodle's Student ID is its user id, which it sends as the LTI subject."""
+    k = klass
+    with app.app_context():
+        from masteryai_lti.extensions import db
+        from masteryai_lti.identity.service import link_identity
+
+        link_identity(k["school_id"], k["lms"], "lti", "https://moodle.school.example|42")
+        db.session.commit()
+    body = _moodle_export(
+        ["Student ID", _session(1)], [["Okafor", "Ben", "42", "P (2/2)"], ["Diaz", "Ana", "7", "P"]]
+    )
+    r = _import(client, k, body)
+    assert r.status_code == 422 and r.content_type == PROBLEM
+    assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
+        ("line 6.student_id", "no student of this course has this Student ID")
+    ]
+    assert _stored(app, k["course_id"]) == (0, 0)
+    r = _import(
+        client, k, _moodle_export(["Student ID", _session(1)], [["Okafor", "Ben", "42", "P"]])
+    )
+    assert r.status_code == 201, r.json
+    assert _marks(app, k["course_id"]) == {(k["lms"], _day(1)): "present"}
+
+
+def test_moodle_export_problems_are_named_by_line_and_session(client, app, klass):
+    k = klass
+    renamed = _moodle_export(
+        ["Email address", _session(2), _session(1)],
+        [
+            ["Diaz", "Ana", "ana.diaz@school.example", "Pr (2/2)", "P (2/2)"],
+            ["Okafor", "Ben", "ben.okafor@school.example", "?", "?"],
+        ],
+    )
+    r = _import(client, k, renamed)
+    assert r.status_code == 422
+    assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
+        (f"line 5.{_session(2)}", "unknown status 'Pr': P, L, A, E or a word")
+    ]
+    assert _stored(app, k["course_id"]) == (0, 0)
+    # Nobody to name: the export was made without an identity column.
+    r = _import(client, k, _moodle_export([_session(1)], [["Diaz", "Ana", "P"]]))
+    assert r.status_code == 422
+    assert [e["message"] for e in r.json["errors"]] == [
+        "missing column user_id, email or Student ID"
+    ]
+    nothing_taken = _moodle_export(
+        ["Email address", _session(1)], [["Diaz", "Ana", "ana.diaz@school.example", "?"]]
+    )
+    r = _import(client, k, nothing_taken)
+    assert r.status_code == 422 and r.json["errors"][0]["message"] == "no session is marked"
+
+
+@pytest.mark.parametrize(
+    ("header", "day"),
+    [
+        ("20 Nov 2026 09.00AM All students", "2026-11-20"),
+        ("5 Sep 2026 10.30PM Group B Lab", "2026-09-05"),
+        ("05 September 2026", "2026-09-05"),
+        ("2026-11-20 lecture", "2026-11-20"),
+        ("31 Feb 2026 09.00AM All students", None),
+        ("20 Nov. 2026", "2026-11-20"),
+        ("20 Zzz 2026 09.00AM", None),
+        ("Taken sessions", None),
+        ("P", None),
+    ],
+)
+def test_session_columns_are_recognised_by_their_date(header, day):
+    from masteryai_lti.engagement.attendance import session_day
+
+    found = session_day(header)
+    assert (found.isoformat() if found else None) == day
