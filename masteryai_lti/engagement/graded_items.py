@@ -91,10 +91,12 @@ def remove_graded_item(actor: Actor, course_id: int, item_id: int) -> None:
 def declare_from_lms(course: Course, object_id: str, due: str | None, title: str) -> bool:
     """An LMS launch told an assignment's due date: keep it; returns whether it changed.
 
-    ``due`` is the raw custom parameter: empty when the assignment has no due date
-    (any the LMS declared before is withdrawn: the teacher removed it there), the
-    unreplaced ``$ResourceLink...`` when the platform does not substitute it, which
-    changes nothing. Joins the caller's transaction.
+    ``due`` is the raw custom parameter. No date now — empty, null, or the variable
+    left unreplaced, which is what Canvas sends for an assignment without a due date —
+    withdraws a date this LMS declared before (the teacher removed it there). The
+    unreplaced variable is also what a platform that never substitutes sends; it has
+    declared nothing, so there is nothing to withdraw. Anything else that is not ISO
+    8601 changes nothing. Joins the caller's transaction.
     """
     existing = db.session.scalar(
         select(GradedItem).where(
@@ -103,14 +105,15 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
             GradedItem.kind == "submission",
         )
     )
-    if not (due or "").strip():
+    value = (due or "").strip()
+    if not value or value.startswith("$"):
         if existing is None or existing.source != LMS:
             return False
         set_due_date(course.id, object_id, "submission", None)
         db.session.delete(existing)
         return True
     try:
-        due_at = _utc(datetime.fromisoformat(due.strip()))
+        due_at = _utc(datetime.fromisoformat(value))
     except ValueError:
         return False
     if existing is not None and (existing.source == TEACHER or existing.due_at == due_at):

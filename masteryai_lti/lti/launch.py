@@ -884,15 +884,18 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         resource_link_pk=link.id if link else None,
         target=link.target if link else None,
     )
-    due = (claims.get(LTI + "custom") or {}).get(DUE_DATE_PARAMETER)
+    custom = claims.get(LTI + "custom") or {}
     if (
-        due is not None
+        DUE_DATE_PARAMETER in custom
         and course is not None
         and link is not None
         and (link.target or {}).get("kind") in DUE_DATE_TARGETS
     ):
         # The assignment's due date, as the LMS has it now (the teacher may move it).
-        graded_items.declare_from_lms(course, link.resource_link_id, str(due), link.title)
+        due = custom[DUE_DATE_PARAMETER]
+        graded_items.declare_from_lms(
+            course, link.resource_link_id, None if due is None else str(due), link.title
+        )
     if course is not None and mapped.course_role == "student":
         # A learner opening the tool is an engagement signal; it joins this transaction
         # so a refused (replayed) launch records nothing.

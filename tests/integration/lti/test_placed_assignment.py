@@ -185,7 +185,7 @@ def test_a_retried_final_answer_posts_no_second_grade(app, client, services_plat
     assert len(platform.scores) == 1
 
 
-def _placed_due(due: str) -> dict:
+def _placed_due(due: str | None) -> dict:
     custom = PLACED["https://purl.imsglobal.org/spec/lti/claim/custom"]
     return {"https://purl.imsglobal.org/spec/lti/claim/custom": {**custom, "due_at": due}}
 
@@ -263,7 +263,7 @@ def test_the_lms_due_date_makes_the_completed_assignment_late_or_on_time_work(
         assert (item.source, item.due_at) == ("teacher", today)
 
 
-@pytest.mark.parametrize("due", ["", "$ResourceLink.submission.endDateTime", "next friday"])
+@pytest.mark.parametrize("due", ["", None, "$ResourceLink.submission.endDateTime", "next friday"])
 def test_a_platform_that_gives_no_due_date_declares_nothing(app, client, services_platform, due):
     from masteryai_lti.engagement.models import GradedItem
 
@@ -275,8 +275,11 @@ def test_a_platform_that_gives_no_due_date_declares_nothing(app, client, service
         assert db.session.scalar(select(GradedItem)) is None
 
 
+# How a platform says the date is gone: empty, JSON null, or (Canvas, for an assignment
+# without a due date) the variable left unreplaced.
+@pytest.mark.parametrize("cleared", ["", None, "$ResourceLink.submission.endDateTime"])
 def test_a_due_date_removed_in_the_lms_is_withdrawn_even_with_a_warm_cache(
-    app, client, services_platform
+    app, client, services_platform, cleared
 ):
     from datetime import UTC, datetime, timedelta
 
@@ -294,8 +297,14 @@ def test_a_due_date_removed_in_the_lms_is_withdrawn_even_with_a_warm_cache(
     with app.app_context():
         student_id = db.session.scalar(select(EngagementEvent.user_id).limit(1))
 
-    # The teacher cleared the due date in the LMS: the launch sends the parameter empty.
-    launch(client, platform, "student", extra_claims=_placed_due(""))
+    # A launch that says nothing of the date, or nonsense, keeps it.
+    for unclear in (PLACED, _placed_due("next friday")):
+        launch(client, platform, "student", extra_claims=unclear)
+        with app.app_context():
+            assert db.session.scalar(select(GradedItem.due_at)) == yesterday
+
+    # The teacher cleared the due date in the LMS.
+    launch(client, platform, "student", extra_claims=_placed_due(cleared))
 
     with app.app_context():
         assert db.session.scalar(select(GradedItem)) is None
