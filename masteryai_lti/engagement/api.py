@@ -8,7 +8,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from masteryai_lti.core.errors import ValidationFailed, field_error
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema
 from masteryai_lti.engagement import attendance, graded_items, service
@@ -258,30 +257,36 @@ class Attendance(MethodView):
         }
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @blp.route("/<int:course_id>/attendance/import")
 class AttendanceImport(MethodView):
     @blp.doc(
         security=BEARER,
         requestBody={
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
             "description": (
-                "CSV (comma, semicolon or tab) with columns user_id or email, date "
-                "(YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, E); "
-                "or Moodle Attendance's export as downloaded: a row per student named by "
-                "Email address or Student ID, a column per session"
+                "A sheet, CSV (comma, semicolon or tab) or .xlsx: columns user_id or email, "
+                "date (YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, "
+                "E); or Moodle Attendance's export as downloaded, a row per student named "
+                "by Email address or Student ID and a column per session"
             ),
         },
     )
     @blp.response(201, StoredSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid rows, listed by line")
     def post(self, course_id):
-        """Import attendance from a CSV body (or a multipart field named ``file``)."""
+        """Import attendance from a CSV or .xlsx body (or a multipart field named ``file``)."""
         upload = request.files.get("file")
         raw = upload.read() if upload is not None else request.get_data()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed(
-                "The CSV must be UTF-8.", errors=[field_error("body", "not UTF-8", "body")]
-            ) from None
-        return {"stored": attendance.import_attendance_csv(current_actor(), course_id, text)}
+        return {"stored": attendance.import_attendance(current_actor(), course_id, raw)}

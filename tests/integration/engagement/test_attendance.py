@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -389,7 +390,121 @@ def test_moodle_export_problems_are_named_by_line_and_session(client, app, klass
     ],
 )
 def test_session_columns_are_recognised_by_their_date(header, day):
-    from masteryai_lti.engagement.attendance import session_day
+    from masteryai_lti.engagement.attendance_sheet import session_day
 
     found = session_day(header)
     assert (found.isoformat() if found else None) == day
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Attendances"
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _upload(client, k, content: bytes, name: str = "Attendances.xlsx"):
+    return client.post(
+        f"{k['base']}/attendance/import",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers=k["teacher"],
+    )
+
+
+def test_moodle_excel_export_uploaded_as_downloaded(client, app, klass):
+    """Moodle's default export format is an .xlsx workbook laid out like its text export."""
+    k = klass
+    content = _workbook(
+        [
+            ["Course", "Biology, Year 9"],
+            ["Group", "All participants"],
+            [],
+            ["Last name", "First name", "Email address", _session(2), _session(1), "P", "A"],
+            ["Diaz", "Ana", "ana.diaz@school.example", "P (2/2)", "A (0/2)", 1, 1],
+            ["Okafor", "Ben", "ben.okafor@school.example", "?", "L (1/2)", 0, 0],
+        ]
+    )
+    r = _upload(client, k, content)
+    assert r.status_code == 201, r.json
+    assert _marks(app, k["course_id"]) == {
+        (k["account"], _day(2)): "present",
+        (k["account"], _day(1)): "absent",
+        (k["lms"], _day(1)): "late",
+    }
+
+
+def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(client, app, klass):
+    """Spreadsheet dates and numbers arrive as cell values, not text: read them as such."""
+    k = klass
+    day = datetime.combine(TODAY - timedelta(days=1), datetime.min.time()) + timedelta(hours=9)
+    content = _workbook(
+        [
+            ["user_id", "date", "status"],
+            [k["account"], day, "present"],
+            [float(k["lms"]), day.date(), "A"],
+            [k["lms"], "yesterday", "P"],
+        ]
+    )
+    r = _upload(client, k, content, "register.xlsx")
+    assert r.status_code == 422
+    assert [e["path"] for e in r.json["errors"]] == ["row 4.date"]  # rows as the sheet shows
+    assert _stored(app, k["course_id"]) == (0, 0)
+    r = _upload(
+        client,
+        k,
+        _workbook(
+            [
+                ["user_id", "date", "status"],
+                *[[k["account"], day, "present"], [float(k["lms"]), day.date(), "A"]],
+            ]
+        ),
+    )
+    assert r.status_code == 201, r.json
+    assert _marks(app, k["course_id"]) == {
+        (k["account"], _day(1)): "present",
+        (k["lms"], _day(1)): "absent",
+    }
+
+
+def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, monkeypatch):
+    import zipfile
+
+    from masteryai_lti.engagement import attendance_sheet
+
+    k = klass
+    ods = io.BytesIO()
+    with zipfile.ZipFile(ods, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    valid = _workbook([["email", "date", "status"], ["ana.diaz@school.example", _day(1), "P"]])
+    broken_sheet = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(valid)) as source, zipfile.ZipFile(broken_sheet, "w") as out:
+        for name in source.namelist():
+            body = source.read(name)
+            out.writestr(name, b"<sheetData><row" if name.endswith("sheet1.xml") else body)
+    cases = [
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "an old .xls workbook"),
+        (ods.getvalue(), "an OpenDocument (.ods) file"),
+        (valid[: len(valid) // 2], "not a readable .xlsx workbook"),
+        (broken_sheet.getvalue(), "not a readable .xlsx workbook"),
+        ("email;date;status\nana@école.example;2026-11-20;P\n".encode("latin-1"), "not UTF-8"),
+    ]
+    for content, why in cases:
+        r = _upload(client, k, content)
+        assert r.status_code == 422 and r.content_type == PROBLEM, why
+        assert r.json["errors"][0]["message"].startswith(why), r.json
+    monkeypatch.setattr(attendance_sheet, "MAX_SHEET_ROWS", 1)
+    r = _upload(client, k, valid)
+    assert r.status_code == 422 and r.json["errors"][0]["message"] == "more than 1 rows"
+    monkeypatch.setattr(attendance_sheet, "MAX_SHEET_ROWS", 10)
+    monkeypatch.setattr(attendance_sheet, "MAX_SHEET_COLUMNS", 2)
+    r = _upload(client, k, valid)
+    assert r.status_code == 422 and r.json["errors"][0]["message"] == "more than 2 columns"
+    assert _stored(app, k["course_id"]) == (0, 0)

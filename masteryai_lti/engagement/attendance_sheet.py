@@ -1,0 +1,295 @@
+"""Reading teachers' attendance sheets into marks.
+
+Two shapes: a row per mark (student, date, status), as a teacher's own sheet has it,
+or Moodle Attendance's export, a row per student and a column per session. Either as
+CSV (comma, semicolon or tab separated: spreadsheets in many locales, Moodle's text
+format) or as the .xlsx workbook Moodle downloads by default. Nothing here touches
+the database: students are only named, and resolved by the use case that stores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from masteryai_lti.core.errors import ValidationFailed, field_error
+from masteryai_lti.engagement.models import ATTENDANCE_STATUSES
+
+# The words, and the letters Moodle's Attendance activity marks with by default.
+STATUS_SPELLINGS = {
+    **{status: status for status in ATTENDANCE_STATUSES},
+    **{status[0]: status for status in ATTENDANCE_STATUSES},
+}
+_HEADER_NAMES = {
+    "user_id": "user_id",
+    "email": "email",
+    "email_address": "email",
+    "e_mail": "email",
+    "date": "date",
+    "session_date": "date",
+    "status": "status",
+    # Moodle's export "Identify by" columns; Student ID is the Moodle user id, which
+    # Moodle also sends as the LTI subject.
+    "student_id": "lms_user_id",
+    "lms_user_id": "lms_user_id",
+}
+_STUDENT_COLUMNS = ("user_id", "email", "lms_user_id")
+_DELIMITERS = (",", ";", "\t")
+_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (and .ods) are zip archives
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+# A workbook is a compressed archive: bound what it may unpack to (a class of 2,000
+# students with 500 sessions is 1 M cells).
+MAX_SHEET_ROWS = 20_000
+MAX_SHEET_COLUMNS = 2_000
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})\b")
+_MOODLE_DAY = re.compile(r"(\d{1,2})\s+([a-z]{3,})\.?\s+(\d{4})\b")
+# A status cell: the letter, maybe "-" for a status since hidden, maybe the points.
+_MOODLE_MARK = re.compile(r"-?([^\s(]+)(?:\s*\([^)]*\))?")
+_NOT_MARKED = {"", "?", "\u2190"}  # not taken; "←" repeats an enrolment note
+# Of a day's sessions the best counts: attending any one makes it an active day.
+_DAY_RANK = {"present": 0, "late": 1, "excused": 2, "absent": 3}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One attendance mark as sent; ``where`` locates it for error messages."""
+
+    where: str
+    user_id: int | None
+    email: str | None
+    lms_user_id: str | None
+    day: date
+    status: str
+
+
+def read_marks(raw: bytes) -> list[Mark]:
+    """Marks from an uploaded sheet (CSV text or an .xlsx workbook); ValidationFailed
+    naming every bad header or cell by line (CSV) or row (workbook)."""
+    if raw.startswith(_ZIP_MAGIC):
+        return marks_from_rows(_workbook_rows(raw), unit="row")
+    if raw.startswith(_OLE_MAGIC):
+        raise _unreadable("an old .xls workbook: save it as .xlsx or CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _unreadable("not UTF-8 text, nor an .xlsx workbook") from None
+    return marks_from_rows(_csv_rows(text), unit="line")
+
+
+def marks_from_rows(rows: list[tuple[int, list[str]]], unit: str) -> list[Mark]:
+    """Marks from a sheet's rows, each with its line or row number."""
+    lines = _table(rows)
+    header = lines[0][1] if lines else []
+    columns: dict[str, int] = {}
+    sessions: dict[int, date] = {}
+    for index, name in enumerate(header):
+        key = _HEADER_NAMES.get(re.sub(r"[\s\-]+", "_", name.strip().lower()))
+        if key is not None:
+            columns.setdefault(key, index)
+        elif (day := session_day(name)) is not None:
+            sessions[index] = day
+    per_session = bool(sessions) and "date" not in columns and "status" not in columns
+    missing = [] if per_session else [c for c in ("date", "status") if c not in columns]
+    if not any(c in columns for c in _STUDENT_COLUMNS):
+        missing.insert(0, "user_id, email or Student ID")
+    if missing:
+        raise ValidationFailed(
+            "The sheet needs a column naming the student (user_id, email or Student ID) and "
+            "either date and status or one column per session, as Moodle's export has.",
+            errors=[field_error("header", f"missing column {c}", "body") for c in missing],
+        )
+    marks, errors = [], []
+    for number, row in lines[1:]:
+        where = f"{unit} {number}"
+        if per_session:
+            found, problems = _session_marks(row, header, sessions)
+            if not found and not problems:
+                continue  # a student with no session marked yet: nothing to store
+        else:
+            found, problems = _dated_mark(row, columns)
+        student, more = _student(row, columns)
+        problems = more + problems
+        if problems:
+            errors += [
+                field_error(f"{where}.{name}", message, "body") for name, message in problems
+            ]
+            continue
+        marks += [Mark(where, *student, day, status) for day, status in found]
+    if errors:
+        raise ValidationFailed("The sheet has invalid rows.", errors=errors)
+    if not marks:
+        raise ValidationFailed(
+            "The sheet has no marks.",
+            errors=[
+                field_error(
+                    "body",
+                    "no rows after the header" if len(lines) < 2 else "no session is marked",
+                    "body",
+                )
+            ],
+        )
+    return marks
+
+
+def session_day(header: str) -> date | None:
+    """The date of a session column of Moodle's export ("20 Nov 2026 09.00AM All
+    students", the English month abbreviation) or of a sheet headed by ISO dates."""
+    text = header.strip().lower()
+    if found := _ISO_DAY.match(text):
+        year, month, day = int(found[1]), int(found[2]), int(found[3])
+    elif (found := _MOODLE_DAY.match(text)) and found[2][:3] in _MONTHS:
+        year, month, day = int(found[3]), _MONTHS[found[2][:3]], int(found[1])
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _cell(row: list[str], index: int | None) -> str:
+    return row[index].strip() if index is not None and index < len(row) else ""
+
+
+def _student(
+    row: list[str], columns: dict[str, int]
+) -> tuple[tuple[int | None, str | None, str | None], list[tuple[str, str]]]:
+    """(user_id, email, lms_user_id) from the first student column filled in."""
+    if value := _cell(row, columns.get("user_id")):
+        try:
+            return (int(value), None, None), []
+        except ValueError:
+            return (None, None, None), [("user_id", "not an integer")]
+    if value := _cell(row, columns.get("email")).lower():
+        problems = [] if "@" in value else [("email", "not an email address")]
+        return (None, value, None), problems
+    if value := _cell(row, columns.get("lms_user_id")):
+        return (None, None, value), []
+    named = next(c for c in _STUDENT_COLUMNS if c in columns)
+    return (None, None, None), [(named, "names no student: user_id, email and Student ID empty")]
+
+
+def _dated_mark(
+    row: list[str], columns: dict[str, int]
+) -> tuple[list[tuple[date, str]], list[tuple[str, str]]]:
+    """The one mark of a row of the date-and-status shape."""
+    problems = []
+    try:
+        day = date.fromisoformat(_cell(row, columns["date"]))
+    except ValueError:
+        problems.append(("date", "not an ISO date (YYYY-MM-DD)"))
+    status = STATUS_SPELLINGS.get(_cell(row, columns["status"]).lower())
+    if status is None:
+        problems.append(("status", f"one of {', '.join(ATTENDANCE_STATUSES)} (or P, L, A, E)"))
+    return ([] if problems else [(day, status)]), problems
+
+
+def _session_marks(
+    row: list[str], header: list[str], sessions: dict[int, date]
+) -> tuple[list[tuple[date, str]], list[tuple[str, str]]]:
+    """A student's marks from the session columns, one per day.
+
+    Moodle writes a mark as its status letter and the points ("P (2/2)"), "?" for a
+    session not taken, and notes about the enrolment ("User enrolment starts …") where
+    the student was not enrolled; only marks count. Two sessions on one day make one
+    mark, the better status: the day counts as attended if any session was.
+    """
+    best: dict[date, str] = {}
+    problems = []
+    for index, day in sessions.items():
+        value = _cell(row, index)
+        found = _MOODLE_MARK.fullmatch(value)
+        if value in _NOT_MARKED or found is None:
+            continue
+        status = STATUS_SPELLINGS.get(found[1].lower())
+        if status is None:
+            problems.append(
+                (header[index].strip(), f"unknown status {found[1]!r}: P, L, A, E or a word")
+            )
+        elif day not in best or _DAY_RANK[status] < _DAY_RANK[best[day]]:
+            best[day] = status
+    return sorted(best.items()), problems
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    sample = [line for line in text.splitlines() if line.strip()][:5]
+    delimiter = max(_DELIMITERS, key=lambda d: max((line.count(d) for line in sample), default=0))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [(reader.line_num, row) for row in reader]
+
+
+def _workbook_rows(raw: bytes) -> list[tuple[int, list[str]]]:
+    """The first worksheet's rows as text (Moodle writes one, "Attendances")."""
+    from openpyxl import load_workbook
+
+    try:
+        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except zipfile.BadZipFile:
+        raise _unreadable("not a readable .xlsx workbook") from None
+    if "mimetype" in names:
+        raise _unreadable("an OpenDocument (.ods) file: save it as .xlsx or CSV")
+    rows = []
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        try:
+            # No max_col: openpyxl would pad every row out to it.
+            cells = book.worksheets[0].iter_rows(values_only=True)
+            for number, values in enumerate(cells, 1):
+                if number > MAX_SHEET_ROWS:
+                    raise _unreadable(f"more than {MAX_SHEET_ROWS:,} rows")
+                if len(values) > MAX_SHEET_COLUMNS and any(values[MAX_SHEET_COLUMNS:]):
+                    raise _unreadable(f"more than {MAX_SHEET_COLUMNS:,} columns")
+                rows.append((number, [_cell_text(v) for v in values[:MAX_SHEET_COLUMNS]]))
+        finally:
+            book.close()
+    except ValidationFailed:
+        raise
+    except Exception:  # whichever part of an uploaded archive is broken, it means the same
+        raise _unreadable("not a readable .xlsx workbook") from None
+    return rows
+
+
+def _cell_text(value: object) -> str:
+    """A workbook cell as the text a CSV would hold: dates in ISO (the day is what a
+    mark is about, whatever time a cell carries), 42.0 as 42."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _table(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """The header and the rows after it; empty rows dropped.
+
+    Moodle's exports open with two rows naming the course and the group and an empty
+    row; a preamble like that (rows of at most two cells, then an empty row) is skipped.
+    """
+    blank = next((n for n, (_, row) in enumerate(rows) if not any(c.strip() for c in row)), None)
+    if blank is not None:
+        before = [row for _, row in rows[:blank] if any(c.strip() for c in row)]
+        after = any(any(c.strip() for c in row) for _, row in rows[blank:])
+        if before and after and all(sum(1 for c in row if c.strip()) <= 2 for row in before):
+            rows = rows[blank:]
+    # Spreadsheets append empty rows.
+    return [(number, row) for number, row in rows if any(c.strip() for c in row)]
+
+
+def _unreadable(why: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The attendance sheet cannot be read.", errors=[field_error("body", why, "body")]
+    )
