@@ -143,7 +143,8 @@ class GradedItemsSchema(Schema):
 
 
 class StoredSchema(Schema):
-    stored = fields.Integer()
+    stored = fields.Integer(metadata={"description": "marks the request gave"})
+    changed = fields.Integer(metadata={"description": "of them, new or unlike the stored"})
 
 
 class SettingsSchema(Schema):
@@ -252,9 +253,7 @@ class Attendance(MethodView):
     @blp.alt_response(422, schema=ProblemSchema, description="Unknown students")
     def post(self, payload, course_id):
         """Record attendance marks (present, late, absent, excused) for session dates."""
-        return {
-            "stored": attendance.record_attendance(current_actor(), course_id, payload["marks"])
-        }
+        return attendance.record_attendance(current_actor(), course_id, payload["marks"])
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -289,4 +288,4 @@ class AttendanceImport(MethodView):
         """Import attendance from a CSV or .xlsx body (or a multipart field named ``file``)."""
         upload = request.files.get("file")
         raw = upload.read() if upload is not None else request.get_data()
-        return {"stored": attendance.import_attendance(current_actor(), course_id, raw)}
+        return attendance.import_attendance(current_actor(), course_id, raw)

@@ -277,10 +277,13 @@ def _statements(dialect: str):
     )
     days = EngagementDay.__table__
     rollup = make_insert(days)
+    # RETURNING, unused, is what makes SQLAlchemy send a batch as multi-row INSERTs
+    # ("insertmanyvalues"); without it psycopg2 sends one statement per row, 2-3 times
+    # slower for an imported term of attendance.
     rollup = rollup.on_conflict_do_update(
         index_elements=["course_id", "user_id", "day"],
         set_={c: days.c[c] + rollup.excluded[c] for c in ROLLUP_COLUMNS},
-    )
+    ).returning(days.c.day)
     return events, rollup
 
 
@@ -349,7 +352,7 @@ def _roll_up(changes: list[tuple[int, int, int, str]], sign: int) -> None:
             {"course_id": c, "user_id": u, "day": d, **counts}
             for (c, u, d), counts in totals.items()
         ],
-    )
+    ).all()
 
 
 def _course_changed(course_id: int) -> None:

@@ -317,9 +317,17 @@ def test_moodle_attendance_export_one_column_per_session(client, app, klass):
         (k["lms"], _day(2)): "excused",
         (k["lms"], _day(1)): "absent",
     }
-    assert r.json["stored"] == 4
+    assert r.json == {"stored": 4, "changed": 4}
     assert _stored(app, k["course_id"]) == (4, 2)
     assert _attendance_raw(client, k, k["account"]) == 2
+
+    # Next week's export holds the whole term again: only what differs is written.
+    assert _import(client, k, body).json == {"stored": 4, "changed": 0}
+    corrected = body.replace("\tP (2/2)\tA (0/2)\tL (1/2)", "\tA (0/2)\tA (0/2)\tL (1/2)")
+    assert corrected != body
+    assert _import(client, k, corrected).json == {"stored": 4, "changed": 1}
+    assert _marks(app, k["course_id"])[(k["account"], _day(3))] == "absent"
+    assert _stored(app, k["course_id"]) == (4, 1)  # the withdrawn day's event is gone
 
 
 def test_moodle_export_identified_by_student_id(client, app, klass):
