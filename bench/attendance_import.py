@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.scratch_database import ensure_database  # noqa: E402
+from bench.scratch_database import fresh_app  # noqa: E402
 
 # Moodle's default statuses, and how often a term's marks are each (the rest not taken).
 STATUSES = (("P (2/2)", 0.78), ("L (1/2)", 0.08), ("A (0/2)", 0.08), ("E (1/2)", 0.03))
@@ -94,12 +94,10 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     args = parser.parse_args()
 
-    ensure_database(args.database_url)
     from sqlalchemy import func, select
 
-    from masteryai_lti import create_app
     from masteryai_lti.engagement.models import AttendanceRecord, EngagementEvent
-    from masteryai_lti.extensions import cache, db
+    from masteryai_lti.extensions import db
     from masteryai_lti.identity.service import link_identity
     from tests.factories import (
         bearer,
@@ -109,21 +107,8 @@ def main() -> None:
         make_user,
     )
 
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "JOBS_INLINE": True,
-            "SECRET_KEY": "bench-secret-key-long-enough-for-hmac-signing",
-            "RATELIMIT_ENABLED": False,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = fresh_app(args.database_url, args.redis_url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        cache.clear()
         school = make_institution()
         teacher = make_user(school, role="teacher")
         course = make_course(school, teacher)

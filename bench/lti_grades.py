@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import ensure_database  # noqa: E402
+from bench.scratch_database import fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER  # noqa: E402
 from tests.lti_platform_services import ServicesPlatform  # noqa: E402
 
@@ -49,8 +49,6 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     args = parser.parse_args()
 
-    ensure_database(args.database_url)
-    from masteryai_lti import create_app
     from masteryai_lti.core.clock import utcnow
     from masteryai_lti.courses.models import Course
     from masteryai_lti.extensions import cache, db
@@ -59,21 +57,8 @@ def main() -> None:
     from masteryai_lti.lti.models import ResourceLink
     from tests.integration.lti.conftest import launch
 
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "JOBS_INLINE": True,
-            "SECRET_KEY": "bench-secret-key-long-enough-for-hmac-signing",
-            "RATELIMIT_ENABLED": False,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = fresh_app(args.database_url, args.redis_url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        cache.clear()
         backend = cache.backend
 
     def read_jwks():

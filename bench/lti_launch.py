@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import ensure_database  # noqa: E402
+from bench.scratch_database import fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER, PlatformUser, TestPlatform  # noqa: E402
 
 
@@ -61,24 +61,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    ensure_database(args.database_url)
-    from masteryai_lti import create_app
     from masteryai_lti.extensions import cache, db
 
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "SECRET_KEY": "bench-secret-key-long-enough-for-hmac-signing",
-            "RATELIMIT_ENABLED": False,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = fresh_app(args.database_url, args.redis_url, jobs_inline=False)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        cache.clear()
         backend = cache.backend
 
     with TestPlatform() as lms:

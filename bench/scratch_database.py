@@ -18,3 +18,27 @@ def ensure_database(url: str) -> None:
         ):
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+
+
+def fresh_app(database_url: str, redis_url: str, *, jobs_inline: bool = True):
+    """The app on the scratch database, its tables created empty and its cache cleared."""
+    ensure_database(database_url)
+    from masteryai_lti import create_app
+    from masteryai_lti.extensions import cache, db
+
+    settings = {
+        "ENV_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "bench-secret-key-long-enough-for-hmac-signing",
+        "RATELIMIT_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    if jobs_inline:
+        settings["JOBS_INLINE"] = True
+    app = create_app(settings)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        cache.clear()
+    return app
