@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,14 +46,29 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 # students with 500 sessions is 1 M cells).
 MAX_SHEET_ROWS = 20_000
 MAX_SHEET_COLUMNS = 2_000
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
+# Month names as Moodle writes a session's date in the teacher's language (English,
+# German, Dutch, French, Spanish, Italian, Portuguese), by their first three letters
+# without accents; French June and July need four.
+_MONTH_PREFIXES = {
+    **{p: 1 for p in ("jan", "ene", "gen")},
+    **{p: 2 for p in ("feb", "fev")},
+    **{p: 3 for p in ("mar", "mrt")},
+    **{p: 4 for p in ("apr", "abr", "avr")},
+    **{p: 5 for p in ("may", "mai", "mag", "mei")},
+    **{p: 6 for p in ("jun", "giu", "juin")},
+    **{p: 7 for p in ("jul", "lug", "juil")},
+    **{p: 8 for p in ("aug", "ago", "aou")},
+    **{p: 9 for p in ("sep", "set")},
+    **{p: 10 for p in ("oct", "okt", "ott", "out")},
+    **{p: 11 for p in ("nov",)},
+    **{p: 12 for p in ("dec", "dez", "dic")},
 }
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})\b")
-_MOODLE_DAY = re.compile(r"(\d{1,2})\s+([a-z]{3,})\.?\s+(\d{4})\b")
+# "20 Nov 2026 09.00AM", "20. Nov. 2026 09:00", "20 déc. 2026"
+_WORDED_DAY = re.compile(r"(\d{1,2})\.?\s+([^\W\d_]{3,})\.?\s+(\d{4})\b")
+# "20.11.2026 09:00": dotted dates are day first. Slashed ones are not read: 11/05/2026
+# is May in most of the world and November in the US, and a wrong day is worse than none.
+_NUMERIC_DAY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
 # A status cell: the letter, maybe "-" for a status since hidden, maybe the points.
 _MOODLE_MARK = re.compile(r"-?([^\s(]+)(?:\s*\([^)]*\))?")
 _NOT_MARKED = {"", "?", "\u2190"}  # not taken; "←" repeats an enrolment note
@@ -143,18 +159,25 @@ def marks_from_rows(rows: list[tuple[int, list[str]]], unit: str) -> list[Mark]:
 
 def session_day(header: str) -> date | None:
     """The date of a session column of Moodle's export ("20 Nov 2026 09.00AM All
-    students", the English month abbreviation) or of a sheet headed by ISO dates."""
+    students", or its form in the teacher's language) or of a sheet headed by dates."""
     text = header.strip().lower()
     if found := _ISO_DAY.match(text):
         year, month, day = int(found[1]), int(found[2]), int(found[3])
-    elif (found := _MOODLE_DAY.match(text)) and found[2][:3] in _MONTHS:
-        year, month, day = int(found[3]), _MONTHS[found[2][:3]], int(found[1])
+    elif found := _NUMERIC_DAY.match(text):
+        year, month, day = int(found[3]), int(found[2]), int(found[1])
+    elif (found := _WORDED_DAY.match(text)) and (month := _month(found[2])):
+        year, day = int(found[3]), int(found[1])
     else:
         return None
     try:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def _month(name: str) -> int | None:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return _MONTH_PREFIXES.get(plain[:4]) or _MONTH_PREFIXES.get(plain[:3])
 
 
 def _cell(row: list[str], index: int | None) -> str:
