@@ -3,7 +3,8 @@
 A course of ``--students`` students (half known by an account email, half by the
 address their LMS gave) and ``--sessions`` sessions on as many days. Moodle's
 Attendance export of it is built twice, as the .xlsx workbook Moodle downloads by
-default and as its text format; then
+default (written by openpyxl, which stores strings inline where Excel and Moodle's
+writer keep a shared-string table) and as its text format; then
 
 - reading: the sheet into marks (``attendance_sheet.read_marks``), best of 3, with
   the Python heap's peak (tracemalloc);
@@ -53,21 +54,6 @@ def moodle_export(students: list[tuple[str, str, str]], days: list) -> list[list
     return rows
 
 
-def as_workbook(rows: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-
-    # Not write_only: that writes inline strings, which openpyxl reads several times
-    # slower; Moodle's (PhpSpreadsheet's) and Excel's files keep a shared-string table.
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Attendances"
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def timed_read(raw: bytes) -> tuple[float, float, int]:
     """Best of 3 seconds, the heap's peak in MB, and how many marks."""
     from masteryai_lti.engagement.attendance_sheet import read_marks
@@ -105,6 +91,7 @@ def main() -> None:
         make_enrollment,
         make_institution,
         make_user,
+        make_workbook,
     )
 
     app = fresh_app(args.database_url, args.redis_url)
@@ -131,7 +118,7 @@ def main() -> None:
         today = datetime.now(UTC).date()
         days = [today - timedelta(days=d) for d in range(args.sessions, 0, -1)]
         rows = moodle_export(students, days)
-        workbook = as_workbook(rows)
+        workbook = make_workbook(rows)
         text = ("\n".join("\t".join(row) for row in rows) + "\n").encode()
 
     print(f"# {host.python_implementation()} {host.python_version()}, {version}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 from flask_jwt_extended import create_access_token
@@ -73,3 +74,17 @@ def bearer(user: User) -> dict[str, str]:
     """An Authorization header for ``user`` (needs an app context)."""
     token = create_access_token(identity=str(user.id))
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_workbook(rows: list[list[object]], title: str = "Attendances") -> bytes:
+    """An .xlsx workbook of one worksheet holding ``rows`` (as Moodle's exports have it)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -95,7 +95,7 @@ def _store(actor: Actor, course: Course, marks: list[Mark], location: str) -> di
         raise ValidationFailed("Some marks contradict each other.", errors=errors)
 
     # Moodle's export is cumulative: a teacher re-imports the whole term each week, and
-    # only what changed since needs writing (a term of 58,000 marks: 10 s to 1 s).
+    # only what changed since needs writing (a term of 58,000 marks: 10-24 s down to 2-3 s).
     stored = _stored_statuses(course_id, [day for _, day in chosen])
     changed = {key: mark for key, mark in chosen.items() if stored.get(key) != mark.status}
     now = utcnow()

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import bearer, make_course, make_enrollment, make_institution, make_user
+from tests.factories import (
+    bearer,
+    make_course,
+    make_enrollment,
+    make_institution,
+    make_user,
+    make_workbook,
+)
 
 PROBLEM = "application/problem+json"
 TODAY = datetime.now(UTC).date()
@@ -417,19 +424,6 @@ def test_session_columns_are_recognised_by_their_date(header, day):
     assert (found.isoformat() if found else None) == day
 
 
-def _workbook(rows: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Attendances"
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def _upload(client, k, content: bytes, name: str = "Attendances.xlsx"):
     return client.post(
         f"{k['base']}/attendance/import",
@@ -442,7 +436,7 @@ def _upload(client, k, content: bytes, name: str = "Attendances.xlsx"):
 def test_moodle_excel_export_uploaded_as_downloaded(client, app, klass):
     """Moodle's default export format is an .xlsx workbook laid out like its text export."""
     k = klass
-    content = _workbook(
+    content = make_workbook(
         [
             ["Course", "Biology, Year 9"],
             ["Group", "All participants"],
@@ -465,7 +459,7 @@ def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(client, app, kl
     """Spreadsheet dates and numbers arrive as cell values, not text: read them as such."""
     k = klass
     day = datetime.combine(TODAY - timedelta(days=1), datetime.min.time()) + timedelta(hours=9)
-    content = _workbook(
+    content = make_workbook(
         [
             ["user_id", "date", "status"],
             [k["account"], day, "present"],
@@ -480,7 +474,7 @@ def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(client, app, kl
     r = _upload(
         client,
         k,
-        _workbook(
+        make_workbook(
             [
                 ["user_id", "date", "status"],
                 *[[k["account"], day, "present"], [float(k["lms"]), day.date(), "A"]],
@@ -504,7 +498,7 @@ def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, m
     with zipfile.ZipFile(ods, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         archive.writestr("content.xml", "<office:document-content/>")
-    valid = _workbook([["email", "date", "status"], ["ana.diaz@school.example", _day(1), "P"]])
+    valid = make_workbook([["email", "date", "status"], ["ana.diaz@school.example", _day(1), "P"]])
     broken_sheet = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(valid)) as source, zipfile.ZipFile(broken_sheet, "w") as out:
         for name in source.namelist():
