@@ -263,6 +263,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class AttendanceImport(MethodView):
     @blp.doc(
         security=BEARER,
+        parameters=[
+            {
+                "name": "statuses",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "example": "P:present,R:late,J:excused,F:absent"},
+                "description": (
+                    "What the sheet's status letters mean, when not Moodle's English "
+                    "defaults (P, L, E, A): Moodle names them in the site's language"
+                ),
+            }
+        ],
         requestBody={
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
@@ -288,4 +300,6 @@ class AttendanceImport(MethodView):
         """Import attendance from a CSV or .xlsx body (or a multipart field named ``file``)."""
         upload = request.files.get("file")
         raw = upload.read() if upload is not None else request.get_data()
-        return attendance.import_attendance(current_actor(), course_id, raw)
+        return attendance.import_attendance(
+            current_actor(), course_id, raw, request.args.get("statuses")
+        )

@@ -26,7 +26,7 @@ from masteryai_lti.courses.service import (
     student_ids_by_email,
     student_ids_by_lms_user_id,
 )
-from masteryai_lti.engagement.attendance_sheet import Mark, read_marks
+from masteryai_lti.engagement.attendance_sheet import Mark, read_marks, status_spellings
 from masteryai_lti.engagement.models import AttendanceRecord
 from masteryai_lti.engagement.service import record_events, withdraw_events
 from masteryai_lti.extensions import db
@@ -55,14 +55,18 @@ def record_attendance(actor: Actor, course_id: int, marks: list[dict]) -> dict[s
     )
 
 
-def import_attendance(actor: Actor, course_id: int, raw: bytes) -> dict[str, int]:
-    """Import an attendance sheet (CSV or .xlsx, either shape ``attendance_sheet`` reads).
+def import_attendance(
+    actor: Actor, course_id: int, raw: bytes, statuses: str | None = None
+) -> dict[str, int]:
+    """Import an attendance sheet (CSV or .xlsx, either shape ``attendance_sheet`` reads);
+    ``statuses`` says what the sheet's status letters mean ("A:present,V:late,…").
 
     Every row is checked first; any problem is a 422 listing each one by line.
     """
     # Authorise before reading: outsiders learn nothing from validation errors.
     course = _taught_course(actor, course_id)
-    return _store(actor, course, read_marks(raw), location="body")
+    marks = read_marks(raw, status_spellings(statuses))
+    return _store(actor, course, marks, location="body")
 
 
 def _taught_course(actor: Actor, course_id: int) -> Course:

@@ -88,21 +88,47 @@ class Mark:
     status: str
 
 
-def read_marks(raw: bytes) -> list[Mark]:
+def status_spellings(text: str | None) -> dict[str, str] | None:
+    """A teacher's own status letters, "A:present,V:late,E:excused,F:absent" (Moodle's
+    defaults follow the site's language), or None; ValidationFailed names what is wrong."""
+    if not (text or "").strip():
+        return None
+    spellings, errors = {}, []
+    for part in text.split(","):
+        letter, _, status = (piece.strip() for piece in part.partition(":"))
+        if not letter or status.lower() not in ATTENDANCE_STATUSES:
+            errors.append(
+                field_error(
+                    "statuses",
+                    f"{part.strip()!r} is not LETTER:STATUS with STATUS one of "
+                    f"{', '.join(ATTENDANCE_STATUSES)}",
+                    "query",
+                )
+            )
+        spellings[letter.lower()] = status.lower()
+    if errors:
+        raise ValidationFailed("The statuses parameter cannot be read.", errors=errors)
+    return spellings
+
+
+def read_marks(raw: bytes, spellings: dict[str, str] | None = None) -> list[Mark]:
     """Marks from an uploaded sheet (CSV text or an .xlsx workbook); ValidationFailed
-    naming every bad header or cell by line (CSV) or row (workbook)."""
+    naming every bad header or cell by line (CSV) or row (workbook). ``spellings``: the
+    status letters the sheet uses, when not Moodle's English defaults."""
     if raw.startswith(_ZIP_MAGIC):
-        return marks_from_rows(_workbook_rows(raw), unit="row")
+        return marks_from_rows(_workbook_rows(raw), unit="row", spellings=spellings)
     if raw.startswith(_OLE_MAGIC):
         raise _unreadable("an old .xls workbook: save it as .xlsx or CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _unreadable("not UTF-8 text, nor an .xlsx workbook") from None
-    return marks_from_rows(_csv_rows(text), unit="line")
+    return marks_from_rows(_csv_rows(text), unit="line", spellings=spellings)
 
 
-def marks_from_rows(rows: list[tuple[int, list[str]]], unit: str) -> list[Mark]:
+def marks_from_rows(
+    rows: list[tuple[int, list[str]]], unit: str, spellings: dict[str, str] | None = None
+) -> list[Mark]:
     """Marks from a sheet's rows, each with its line or row number."""
     lines = _table(rows)
     header = lines[0][1] if lines else []
@@ -124,15 +150,18 @@ def marks_from_rows(rows: list[tuple[int, list[str]]], unit: str) -> list[Mark]:
             "either date and status or one column per session, as Moodle's export has.",
             errors=[field_error("header", f"missing column {c}", "body") for c in missing],
         )
+    if per_session and spellings is None:
+        _refuse_foreign_letters(header, sessions)
+    known = {**STATUS_SPELLINGS, **(spellings or {})}
     marks, errors = [], []
     for number, row in lines[1:]:
         where = f"{unit} {number}"
         if per_session:
-            found, problems = _session_marks(row, header, sessions)
+            found, problems = _session_marks(row, header, sessions, known)
             if not found and not problems:
                 continue  # a student with no session marked yet: nothing to store
         else:
-            found, problems = _dated_mark(row, columns)
+            found, problems = _dated_mark(row, columns, known)
         student, more = _student(row, columns)
         problems = more + problems
         if problems:
@@ -202,8 +231,37 @@ def _student(
     return (None, None, None), [(named, "names no student: user_id, email and Student ID empty")]
 
 
+def _refuse_foreign_letters(header: list[str], sessions: dict[int, date]) -> None:
+    """Moodle's export lists its status letters after the sessions (a count per letter).
+    The default letters follow the Moodle site's language, and some languages reuse
+    English letters for other statuses, so a set other than P, L, E, A cannot be read
+    safely without being told what each letter means."""
+    declared = []
+    for name in header[max(sessions) + 1 :]:
+        name = name.strip()
+        if not name:
+            continue  # a remarks column
+        if len(name) > 3 or " " in name:
+            break  # "Taken sessions": the letters are over
+        declared.append(name)
+    if declared and not {d.lower() for d in declared} <= {"p", "l", "e", "a"}:
+        example = ",".join(f"{d}:STATUS" for d in declared)
+        raise ValidationFailed(
+            "This export's status letters are not Moodle's English defaults.",
+            errors=[
+                field_error(
+                    "header",
+                    f"the statuses are {', '.join(declared)}: say what each means with the "
+                    f"query parameter statuses={example} (STATUS one of "
+                    f"{', '.join(ATTENDANCE_STATUSES)})",
+                    "body",
+                )
+            ],
+        )
+
+
 def _dated_mark(
-    row: list[str], columns: dict[str, int]
+    row: list[str], columns: dict[str, int], known: dict[str, str]
 ) -> tuple[list[tuple[date, str]], list[tuple[str, str]]]:
     """The one mark of a row of the date-and-status shape."""
     problems = []
@@ -211,14 +269,14 @@ def _dated_mark(
         day = date.fromisoformat(_cell(row, columns["date"]))
     except ValueError:
         problems.append(("date", "not an ISO date (YYYY-MM-DD)"))
-    status = STATUS_SPELLINGS.get(_cell(row, columns["status"]).lower())
+    status = known.get(_cell(row, columns["status"]).lower())
     if status is None:
         problems.append(("status", f"one of {', '.join(ATTENDANCE_STATUSES)} (or P, L, A, E)"))
     return ([] if problems else [(day, status)]), problems
 
 
 def _session_marks(
-    row: list[str], header: list[str], sessions: dict[int, date]
+    row: list[str], header: list[str], sessions: dict[int, date], known: dict[str, str]
 ) -> tuple[list[tuple[date, str]], list[tuple[str, str]]]:
     """A student's marks from the session columns, one per day.
 
@@ -234,7 +292,7 @@ def _session_marks(
         found = _MOODLE_MARK.fullmatch(value)
         if value in _NOT_MARKED or found is None:
             continue
-        status = STATUS_SPELLINGS.get(found[1].lower())
+        status = known.get(found[1].lower())
         if status is None:
             problems.append(
                 (header[index].strip(), f"unknown status {found[1]!r}: P, L, A, E or a word")

@@ -282,12 +282,16 @@ def _marks(app, course_id) -> dict[tuple[int, str], str]:
         return {(user_id, day.isoformat()): status for user_id, day, status in rows}
 
 
-def _moodle_export(columns: list[str], rows: list[list[str]]) -> str:
-    """Moodle Attendance's text export: course and group lines, an empty line, the table."""
-    summary = ["P", "L", "E", "A", "Taken sessions", "Points", "Percentage"]
+def _moodle_export(
+    columns: list[str], rows: list[list[str]], letters: tuple[str, ...] = ("P", "L", "E", "A")
+) -> str:
+    """Moodle Attendance's text export: course and group lines, an empty line, the table
+    (after the sessions, a count per status letter and the totals)."""
+    summary = [*letters, "Taken sessions", "Points", "Percentage"]
     lines = ["Course\tBiology, Year 9", "Group\tAll participants", ""]
     lines.append("\t".join(["Last name", "First name", *columns, *summary]))
-    lines += ["\t".join([*row, "1", "0", "0", "1", "2", "2", "50.0"]) for row in rows]
+    counts = ["0"] * len(letters) + ["2", "2", "50.0"]
+    lines += ["\t".join([*row, *counts]) for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -522,4 +526,47 @@ def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, m
     monkeypatch.setattr(attendance_sheet, "MAX_SHEET_COLUMNS", 2)
     r = _upload(client, k, valid)
     assert r.status_code == 422 and r.json["errors"][0]["message"] == "more than 2 columns"
+    assert _stored(app, k["course_id"]) == (0, 0)
+
+
+def test_status_letters_of_another_language_are_read_only_once_explained(client, app, klass):
+    """Moodle names its default statuses in the site's language; where the letters are
+    not P, L, E, A an "A" may mean present (Anwesend), so nothing is guessed."""
+    k = klass
+    german = _moodle_export(
+        ["Email address", _session(2), _session(1)],
+        # Only letters English also has: read with English meanings it would import
+        # without a word, Ana absent on the day she was there.
+        [["Diaz", "Ana", "ana.diaz@school.example", "A (2/2)", "E (1/2)"]],
+        letters=("A", "V", "E", "F"),
+    )
+    r = _import(client, k, german)
+    assert r.status_code == 422 and r.content_type == PROBLEM
+    [error] = r.json["errors"]
+    assert error["path"] == "header"
+    assert "statuses=A:STATUS,V:STATUS,E:STATUS,F:STATUS" in error["message"]
+    assert _stored(app, k["course_id"]) == (0, 0)
+
+    url = f"{k['base']}/attendance/import?statuses=A:present,V:late,E:excused,F:absent"
+    r = client.post(url, data=german, content_type="text/csv", headers=k["teacher"])
+    assert r.status_code == 201, r.json
+    assert _marks(app, k["course_id"]) == {
+        (k["account"], _day(2)): "present",
+        (k["account"], _day(1)): "excused",
+    }
+
+
+def test_a_statuses_parameter_that_cannot_be_read_is_named(client, app, klass):
+    k = klass
+    body = _moodle_export(
+        ["Email address", _session(1)], [["Diaz", "Ana", "ana.diaz@school.example", "P (2/2)"]]
+    )
+    url = f"{k['base']}/attendance/import?statuses=P:present,R:tardy,:late"
+    r = client.post(url, data=body, content_type="text/csv", headers=k["teacher"])
+    assert r.status_code == 422
+    assert [(e["path"], e["location"]) for e in r.json["errors"]] == [
+        ("statuses", "query"),
+        ("statuses", "query"),
+    ]
+    assert "'R:tardy'" in r.json["errors"][0]["message"]
     assert _stored(app, k["course_id"]) == (0, 0)
