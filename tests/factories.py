@@ -88,3 +88,60 @@ def make_workbook(rows: list[list[object]], title: str = "Attendances") -> bytes
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def make_ods(rows: list[list[object]], title: str = "Attendances", tail: str = "") -> bytes:
+    """An OpenDocument spreadsheet laid out as Moodle's ODS writer writes one: every row
+    padded with empty cells to the widest, dates and numbers as typed values. ``tail``:
+    raw XML appended to the sheet, for rows a spreadsheet program writes by itself."""
+    import zipfile
+    from datetime import date, datetime
+    from xml.sax.saxutils import escape, quoteattr
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<table:table-cell/>"
+        if isinstance(value, datetime | date):
+            kind = f'office:value-type="date" office:date-value="{value.isoformat()}"'
+        elif isinstance(value, int | float):
+            kind = f'office:value-type="float" office:value="{value}"'
+        else:
+            kind = 'office:value-type="string"'
+        return f"<table:table-cell {kind}><text:p>{escape(str(value))}</text:p></table:table-cell>"
+
+    width = max((len(row) for row in rows), default=0)
+    body = "".join(
+        "<table:table-row>"
+        + "".join(cell(v) for v in row)
+        + "<table:table-cell/>" * (width - len(row))
+        + "</table:table-row>\n"
+        for row in rows
+    )
+    office = "urn:oasis:names:tc:opendocument:xmlns"
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<office:document-content xmlns:office="{office}:office:1.0" '
+        f'xmlns:table="{office}:table:1.0" xmlns:text="{office}:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet><table:table table:name={quoteattr(title)}>"
+        + "<table:table-column/>"
+        * width
+        + f"{body}{tail}</table:table></office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<manifest:manifest xmlns:manifest="{office}:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        # The ODF package rule: "mimetype" first and stored, so the type shows unzipped.
+        archive.writestr(
+            "mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
+        )
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return out.getvalue()

@@ -257,6 +257,7 @@ class Attendance(MethodView):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
 
 
 @blp.route("/<int:course_id>/attendance/import")
@@ -279,6 +280,7 @@ class AttendanceImport(MethodView):
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
+                ODS: {"schema": {"type": "string", "format": "binary"}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -287,7 +289,7 @@ class AttendanceImport(MethodView):
                 },
             },
             "description": (
-                "A sheet, CSV (comma, semicolon or tab) or .xlsx: columns user_id or email, "
+                "A sheet, CSV (comma, semicolon or tab), .xlsx or .ods: columns user_id or email, "
                 "date (YYYY-MM-DD) and status (present, late, absent, excused or P, L, A, "
                 "E); or Moodle Attendance's export as downloaded, a row per student named "
                 "by Email address or Student ID and a column per session"
@@ -297,7 +299,7 @@ class AttendanceImport(MethodView):
     @blp.response(201, StoredSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid rows, listed by line")
     def post(self, course_id):
-        """Import attendance from a CSV or .xlsx body (or a multipart field named ``file``)."""
+        """Import attendance from a CSV, .xlsx or .ods body (or a form field named ``file``)."""
         upload = request.files.get("file")
         raw = upload.read() if upload is not None else request.get_data()
         return attendance.import_attendance(

@@ -58,7 +58,7 @@ def record_attendance(actor: Actor, course_id: int, marks: list[dict]) -> dict[s
 def import_attendance(
     actor: Actor, course_id: int, raw: bytes, statuses: str | None = None
 ) -> dict[str, int]:
-    """Import an attendance sheet (CSV or .xlsx, either shape ``attendance_sheet`` reads);
+    """Import an attendance sheet (CSV, .xlsx or .ods, either shape ``attendance_sheet`` reads);
     ``statuses`` says what the sheet's status letters mean ("A:present,V:late,…").
 
     Every row is checked first; any problem is a 422 listing each one by line.

@@ -3,8 +3,9 @@
 Two shapes: a row per mark (student, date, status), as a teacher's own sheet has it,
 or Moodle Attendance's export, a row per student and a column per session. Either as
 CSV (comma, semicolon or tab separated: spreadsheets in many locales, Moodle's text
-format) or as the .xlsx workbook Moodle downloads by default. Nothing here touches
-the database: students are only named, and resolved by the use case that stores.
+format), as the .xlsx workbook Moodle downloads by default or as its OpenDocument
+(.ods) download. Nothing here touches the database: students are only named, and
+resolved by the use case that stores.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -40,8 +42,11 @@ _HEADER_NAMES = {
 }
 _STUDENT_COLUMNS = ("user_id", "email", "lms_user_id")
 _DELIMITERS = (",", ";", "\t")
-_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (and .ods) are zip archives
+_ZIP_MAGIC = b"PK\x03\x04"  # .xlsx and .ods are zip archives
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 # A workbook is a compressed archive: bound what it may unpack to (a class of 2,000
 # students with 500 sessions is 1 M cells).
 MAX_SHEET_ROWS = 20_000
@@ -112,17 +117,18 @@ def status_spellings(text: str | None) -> dict[str, str] | None:
 
 
 def read_marks(raw: bytes, spellings: dict[str, str] | None = None) -> list[Mark]:
-    """Marks from an uploaded sheet (CSV text or an .xlsx workbook); ValidationFailed
-    naming every bad header or cell by line (CSV) or row (workbook). ``spellings``: the
-    status letters the sheet uses, when not Moodle's English defaults."""
+    """Marks from an uploaded sheet (CSV text, an .xlsx workbook or an .ods
+    spreadsheet); ValidationFailed naming every bad header or cell by line (CSV) or row
+    (workbook). ``spellings``: the status letters the sheet uses, when not Moodle's
+    English defaults."""
     if raw.startswith(_ZIP_MAGIC):
-        return marks_from_rows(_workbook_rows(raw), unit="row", spellings=spellings)
+        return marks_from_rows(_archive_rows(raw), unit="row", spellings=spellings)
     if raw.startswith(_OLE_MAGIC):
-        raise _unreadable("an old .xls workbook: save it as .xlsx or CSV")
+        raise _unreadable("an old .xls workbook: save it as .xlsx, .ods or CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _unreadable("not UTF-8 text, nor an .xlsx workbook") from None
+        raise _unreadable("not UTF-8 text, nor an .xlsx or .ods workbook") from None
     return marks_from_rows(_csv_rows(text), unit="line", spellings=spellings)
 
 
@@ -309,16 +315,23 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     return [(reader.line_num, row) for row in reader]
 
 
-def _workbook_rows(raw: bytes) -> list[tuple[int, list[str]]]:
+def _archive_rows(raw: bytes) -> list[tuple[int, list[str]]]:
     """The first worksheet's rows as text (Moodle writes one, "Attendances")."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        is_ods = "mimetype" in archive.namelist() and archive.read("mimetype").startswith(
+            _ODS_MIMETYPE
+        )
+    except (zipfile.BadZipFile, OSError, zlib.error):
+        raise _unreadable("not a readable .xlsx or .ods workbook") from None
+    if is_ods:
+        return _ods_rows(raw, archive)
+    return _xlsx_rows(raw)
+
+
+def _xlsx_rows(raw: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
-    try:
-        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
-    except zipfile.BadZipFile:
-        raise _unreadable("not a readable .xlsx workbook") from None
-    if "mimetype" in names:
-        raise _unreadable("an OpenDocument (.ods) file: save it as .xlsx or CSV")
     rows = []
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
@@ -327,9 +340,9 @@ def _workbook_rows(raw: bytes) -> list[tuple[int, list[str]]]:
             cells = book.worksheets[0].iter_rows(values_only=True)
             for number, values in enumerate(cells, 1):
                 if number > MAX_SHEET_ROWS:
-                    raise _unreadable(f"more than {MAX_SHEET_ROWS:,} rows")
+                    raise _too_large(rows=True)
                 if len(values) > MAX_SHEET_COLUMNS and any(values[MAX_SHEET_COLUMNS:]):
-                    raise _unreadable(f"more than {MAX_SHEET_COLUMNS:,} columns")
+                    raise _too_large(rows=False)
                 rows.append((number, [_cell_text(v) for v in values[:MAX_SHEET_COLUMNS]]))
         finally:
             book.close()
@@ -338,6 +351,69 @@ def _workbook_rows(raw: bytes) -> list[tuple[int, list[str]]]:
     except Exception:  # whichever part of an uploaded archive is broken, it means the same
         raise _unreadable("not a readable .xlsx workbook") from None
     return rows
+
+
+def _ods_rows(raw: bytes, archive: zipfile.ZipFile) -> list[tuple[int, list[str]]]:
+    # calamine unpacks the whole sheet at once, repeats included: a cell written once
+    # with "repeated 1,000,000 times" is a few bytes of upload and a gigabyte unpacked.
+    # Measure the sheet's extent first, streaming, and refuse it before calamine would.
+    _check_ods_extent(archive)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(raw)).get_sheet_by_index(0)
+        first_row = sheet.start[0] + 1 if sheet.start else 1
+        return [
+            (number, [_cell_text(v) for v in values])
+            for number, values in enumerate(sheet.iter_rows(), first_row)
+        ]
+    except Exception:  # calamine's errors, whatever part is broken
+        raise _unreadable("not a readable .ods spreadsheet") from None
+
+
+def _check_ods_extent(archive: zipfile.ZipFile) -> None:
+    """Refuse an .ods whose first sheet reaches past the bounds, counting repeated rows
+    and cells as the reader will unpack them (trailing empty ones, which spreadsheets
+    write to the sheet's end, are not unpacked and not counted), and the rows and cells
+    as written (the parse keeps a row's cells, and an emptied element per row)."""
+    from defusedxml.ElementTree import iterparse
+
+    cell_tags = {f"{_ODS_TABLE}table-cell", f"{_ODS_TABLE}covered-table-cell"}
+    value_type = f"{_ODS_OFFICE}value-type"
+    rows_at = rows_written = columns_in_row = cells_written = last_full_column = 0
+    try:
+        with archive.open("content.xml") as content:
+            for _, element in iterparse(content, events=("end",)):
+                if element.tag in cell_tags:
+                    columns_in_row += _repeats(element, "number-columns-repeated")
+                    cells_written += 1
+                    if element.get(value_type) or len(element):
+                        last_full_column = columns_in_row
+                    if last_full_column > MAX_SHEET_COLUMNS or cells_written > MAX_SHEET_COLUMNS:
+                        raise _too_large(rows=False)
+                    element.clear()
+                elif element.tag == f"{_ODS_TABLE}table-row":
+                    rows_at += _repeats(element, "number-rows-repeated")
+                    rows_written += 1
+                    if (last_full_column and rows_at > MAX_SHEET_ROWS) or (
+                        rows_written > MAX_SHEET_ROWS
+                    ):
+                        raise _too_large(rows=True)
+                    columns_in_row = cells_written = last_full_column = 0
+                    element.clear()
+                elif element.tag == f"{_ODS_TABLE}table":
+                    return  # the first sheet is the one read
+    except ValidationFailed:
+        raise
+    except Exception:  # not XML, no content.xml, a DTD defusedxml refuses
+        raise _unreadable("not a readable .ods spreadsheet") from None
+
+
+def _repeats(element, attribute: str) -> int:
+    try:
+        return max(1, int(element.get(f"{_ODS_TABLE}{attribute}", "1")))
+    except ValueError:
+        return 1
 
 
 def _cell_text(value: object) -> str:
@@ -368,6 +444,12 @@ def _table(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
             rows = rows[blank:]
     # Spreadsheets append empty rows.
     return [(number, row) for number, row in rows if any(c.strip() for c in row)]
+
+
+def _too_large(rows: bool) -> ValidationFailed:
+    if rows:
+        return _unreadable(f"more than {MAX_SHEET_ROWS:,} rows")
+    return _unreadable(f"more than {MAX_SHEET_COLUMNS:,} columns")
 
 
 def _unreadable(why: str) -> ValidationFailed:

@@ -13,6 +13,7 @@ from tests.factories import (
     make_course,
     make_enrollment,
     make_institution,
+    make_ods,
     make_user,
     make_workbook,
 )
@@ -437,10 +438,19 @@ def _upload(client, k, content: bytes, name: str = "Attendances.xlsx"):
     )
 
 
-def test_moodle_excel_export_uploaded_as_downloaded(client, app, klass):
-    """Moodle's default export format is an .xlsx workbook laid out like its text export."""
+# Moodle's Attendance export offers an Excel (.xlsx) and an OpenOffice (.ods) download.
+WORKBOOK_FORMATS = pytest.mark.parametrize(
+    ("make_book", "name"),
+    [(make_workbook, "Attendances.xlsx"), (make_ods, "Attendances.ods")],
+    ids=["xlsx", "ods"],
+)
+
+
+@WORKBOOK_FORMATS
+def test_moodle_workbook_export_uploaded_as_downloaded(client, app, klass, make_book, name):
+    """Moodle's workbook exports are laid out like its text export."""
     k = klass
-    content = make_workbook(
+    content = make_book(
         [
             ["Course", "Biology, Year 9"],
             ["Group", "All participants"],
@@ -450,7 +460,7 @@ def test_moodle_excel_export_uploaded_as_downloaded(client, app, klass):
             ["Okafor", "Ben", "ben.okafor@school.example", "?", "L (1/2)", 0, 0],
         ]
     )
-    r = _upload(client, k, content)
+    r = _upload(client, k, content, name)
     assert r.status_code == 201, r.json
     assert _marks(app, k["course_id"]) == {
         (k["account"], _day(2)): "present",
@@ -459,11 +469,14 @@ def test_moodle_excel_export_uploaded_as_downloaded(client, app, klass):
     }
 
 
-def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(client, app, klass):
+@WORKBOOK_FORMATS
+def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(
+    client, app, klass, make_book, name
+):
     """Spreadsheet dates and numbers arrive as cell values, not text: read them as such."""
     k = klass
     day = datetime.combine(TODAY - timedelta(days=1), datetime.min.time()) + timedelta(hours=9)
-    content = make_workbook(
+    content = make_book(
         [
             ["user_id", "date", "status"],
             [k["account"], day, "present"],
@@ -471,14 +484,14 @@ def test_a_teachers_own_workbook_with_date_cells_and_numeric_ids(client, app, kl
             [k["lms"], "yesterday", "P"],
         ]
     )
-    r = _upload(client, k, content, "register.xlsx")
+    r = _upload(client, k, content, name)
     assert r.status_code == 422
     assert [e["path"] for e in r.json["errors"]] == ["row 4.date"]  # rows as the sheet shows
     assert _stored(app, k["course_id"]) == (0, 0)
     r = _upload(
         client,
         k,
-        make_workbook(
+        make_book(
             [
                 ["user_id", "date", "status"],
                 *[[k["account"], day, "present"], [float(k["lms"]), day.date(), "A"]],
@@ -502,6 +515,15 @@ def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, m
     with zipfile.ZipFile(ods, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         archive.writestr("content.xml", "<office:document-content/>")
+    # Well-formed, but no sheet in it; and one declaring entities (expansion attacks).
+    no_sheet, entities = io.BytesIO(), io.BytesIO()
+    for out, content in (
+        (no_sheet, "<document-content/>"),
+        (entities, '<!DOCTYPE d [<!ENTITY a "aaaa">]><document-content>&a;</document-content>'),
+    ):
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            archive.writestr("content.xml", content)
     valid = make_workbook([["email", "date", "status"], ["ana.diaz@school.example", _day(1), "P"]])
     broken_sheet = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(valid)) as source, zipfile.ZipFile(broken_sheet, "w") as out:
@@ -510,8 +532,11 @@ def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, m
             out.writestr(name, b"<sheetData><row" if name.endswith("sheet1.xml") else body)
     cases = [
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "an old .xls workbook"),
-        (ods.getvalue(), "an OpenDocument (.ods) file"),
-        (valid[: len(valid) // 2], "not a readable .xlsx workbook"),
+        (ods.getvalue(), "not a readable .ods spreadsheet"),
+        (make_ods([])[:-40], "not a readable .xlsx or .ods workbook"),
+        (no_sheet.getvalue(), "not a readable .ods spreadsheet"),
+        (entities.getvalue(), "not a readable .ods spreadsheet"),
+        (valid[: len(valid) // 2], "not a readable .xlsx or .ods workbook"),
         (broken_sheet.getvalue(), "not a readable .xlsx workbook"),
         ("email;date;status\nana@école.example;2026-11-20;P\n".encode("latin-1"), "not UTF-8"),
     ]
@@ -527,6 +552,42 @@ def test_sheets_that_cannot_be_read_are_refused_saying_why(client, app, klass, m
     r = _upload(client, k, valid)
     assert r.status_code == 422 and r.json["errors"][0]["message"] == "more than 2 columns"
     assert _stored(app, k["course_id"]) == (0, 0)
+
+
+def test_ods_repeats_are_bounded_as_unpacked_not_as_written(client, app, klass, monkeypatch):
+    """An .ods cell or row may say "repeated N times": a few bytes of upload can stand
+    for a billion cells. Bounds count them unpacked, but the empty rows and columns a
+    spreadsheet program writes out to the sheet's end are not cells."""
+    from masteryai_lti.engagement import attendance_sheet
+
+    k = klass
+    header, mark = ["email", "date", "status"], ["ana.diaz@school.example", _day(1), "P"]
+    filler = (
+        '<table:table-row table:number-rows-repeated="1048574">'
+        '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+    )
+    r = _upload(client, k, make_ods([header, mark], tail=filler), "as-saved-by-calc.ods")
+    assert r.status_code == 201, r.json
+    assert r.json["stored"] == 1
+
+    one_row_a_million_times = (
+        '<table:table-row table:number-rows-repeated="1000000">'
+        '<table:table-cell office:value-type="string"><text:p>P</text:p></table:table-cell>'
+        "</table:table-row>"
+    )
+    r = _upload(client, k, make_ods([header, mark], tail=one_row_a_million_times), "x.ods")
+    assert r.status_code == 422 and r.content_type == PROBLEM
+    assert r.json["errors"][0]["message"] == "more than 20,000 rows"
+
+    monkeypatch.setattr(attendance_sheet, "MAX_SHEET_COLUMNS", 3)
+    wide = (
+        '<table:table-row><table:table-cell table:number-columns-repeated="3"/>'
+        '<table:table-cell office:value-type="string"><text:p>P</text:p></table:table-cell>'
+        "</table:table-row>"
+    )
+    r = _upload(client, k, make_ods([header, mark], tail=wide), "x.ods")
+    assert r.status_code == 422 and r.json["errors"][0]["message"] == "more than 3 columns"
+    assert _stored(app, k["course_id"]) == (1, 1)
 
 
 def test_status_letters_of_another_language_are_read_only_once_explained(client, app, klass):
