@@ -659,6 +659,8 @@ class LaunchOutcome:
     message_type: str
     resource_link_pk: int | None
     target: dict | None
+    resource_link_id: str | None = None
+    resource_link_title: str = ""
 
     @property
     def landing(self) -> str:
@@ -883,6 +885,8 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         message_type=validated.message_type,
         resource_link_pk=link.id if link else None,
         target=link.target if link else None,
+        resource_link_id=link.resource_link_id if link else None,
+        resource_link_title=link.title if link else "",
     )
     custom = claims.get(LTI + "custom") or {}
     if (

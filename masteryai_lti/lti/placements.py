@@ -18,7 +18,7 @@ from masteryai_lti.core.errors import Conflict, NotFound
 from masteryai_lti.engagement import service as engagement
 from masteryai_lti.extensions import db
 from masteryai_lti.lti import outbox
-from masteryai_lti.lti.launch import LaunchOutcome
+from masteryai_lti.lti.launch import DUE_DATE_TARGETS, LaunchOutcome
 from masteryai_lti.lti.models import ResourceLink
 from masteryai_lti.mastery import service as mastery
 
@@ -46,6 +46,18 @@ def student_placement(outcome: LaunchOutcome) -> dict | None:
         )
         return {"assignment_id": None, "title": "Adaptive practice", "note": note}
     return {"assignment_id": assignment.id, "title": assignment.title, "note": ""}
+
+
+def dated_activity(outcome: LaunchOutcome) -> dict | None:
+    """The link a teacher launched from, when it is work with a due date (a placed
+    assignment): ``{"object_id", "title"}`` for the dashboard's due-date form, else None.
+    Moodle sends no due date for its External tool activities; the teacher sets it here."""
+    target = outcome.target or {}
+    if outcome.course_id is None or outcome.resource_link_id is None:
+        return None
+    if target.get("kind") not in DUE_DATE_TARGETS or outcome.course_role != "teacher":
+        return None
+    return {"object_id": outcome.resource_link_id, "title": outcome.resource_link_title}
 
 
 @mastery.placed_assignment_completed.connect

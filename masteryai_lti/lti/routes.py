@@ -135,6 +135,7 @@ def _landing(outcome: LaunchOutcome):
             items=deep_linking.placeable_items(outcome.course_id),
         )
     if outcome.landing == "teacher":
+        session["activity"] = placements.dated_activity(outcome)
         return render_template("lti/teacher.html", outcome=outcome, session=session)
     placement = placements.student_placement(outcome)
     if placement:

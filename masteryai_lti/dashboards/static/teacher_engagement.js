@@ -1,0 +1,263 @@
+// The teacher's engagement dashboard: at-risk students with reasons, the class table,
+// one student's breakdown, due dates and the attendance import. Everything comes from
+// /api/v1 with the launch's session token (window.masteryai, see session_script.html);
+// names and texts from the LMS are only ever set as text, never as HTML.
+(function () {
+  "use strict";
+  const session = window.masteryai;
+  const root = document.getElementById("engagement");
+  if (!session || !root || !session.course_id) return;
+  const base = "/api/v1/courses/" + session.course_id;
+  const PAGE_SIZE = 25;
+  const FACTOR_NAMES = {
+    attendance: "Attendance", submission: "Work handed in", quiz: "Quizzes",
+    interaction: "Interaction", timeliness: "On time", resource: "Materials opened",
+  };
+  const state = {sort: "score", page: 1, filter: "", student: null};
+  const $ = id => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([key, value]) => node.setAttribute(key, value));
+    children.forEach(child => node.append(child));
+    return node;
+  }
+
+  async function api(path, options) {
+    const init = Object.assign({}, options || {});
+    init.headers = Object.assign({"Authorization": session.authorization}, init.headers || {});
+    let reply;
+    try {
+      reply = await fetch(base + path, init);
+    } catch (error) {
+      return {ok: false, status: 0, body: {detail: "The tool cannot be reached; check your connection and try again."}};
+    }
+    const body = reply.status === 204 ? null : await reply.json().catch(() => null);
+    if (reply.status === 401) {
+      return {ok: false, status: 401, body: {detail: "Your session has expired: open the tool again from your course."}};
+    }
+    return {ok: reply.ok, status: reply.status, body: body};
+  }
+
+  // A problem+json body as text: what was wrong, then each field's message.
+  function problemNode(body) {
+    const box = el("div", {"class": "problem"});
+    box.append(el("p", {}, (body && (body.detail || body.title)) || "Something went wrong."));
+    const errors = (body && body.errors) || [];
+    if (errors.length) {
+      const list = el("ul", {});
+      errors.slice(0, 20).forEach(e => list.append(el("li", {}, (e.path ? e.path + ": " : "") + e.message)));
+      if (errors.length > 20) list.append(el("li", {}, "… and " + (errors.length - 20) + " more"));
+      box.append(list);
+    }
+    return box;
+  }
+
+  const percent = value => Math.round(value * 100) + " %";
+  const points = value => (Math.round(value * 10) / 10).toString();
+
+  function lastActive(days) {
+    if (days === null || days === undefined) return "never";
+    if (days === 0) return "today";
+    return days === 1 ? "yesterday" : days + " days ago";
+  }
+
+  function studentButton(row) {
+    const button = el("button", {"type": "button", "class": "student-link", "data-student": row.student_id},
+      row.full_name || ("Student " + row.student_id));
+    button.addEventListener("click", () => openStudent(row.student_id));
+    return button;
+  }
+
+  function bandText(row) {
+    return el("span", {"class": "band band-" + row.band}, points(row.score) + " · " + row.band);
+  }
+
+  // -- at risk ---------------------------------------------------------------------------
+  async function loadAtRisk() {
+    const reply = await api("/engagement/at-risk");
+    const section = $("at-risk");
+    section.hidden = false;
+    const list = $("at-risk-list");
+    if (!reply.ok) return list.replaceChildren(problemNode(reply.body));
+    const rows = reply.body.slice().sort((a, b) => b.risk - a.risk);
+    $("at-risk-none").hidden = rows.length > 0;
+    list.replaceChildren(...rows.map(row => {
+      const why = el("ul", {"class": "why"});
+      (row.reasons || []).forEach(reason => why.append(el("li", {}, reason.text)));
+      const summary = row.no_activity
+        ? "no activity yet"
+        : "risk " + percent(row.risk) + " · index " + points(row.score) + " · last active " + lastActive(row.days_since_active);
+      return el("li", {"data-student": row.student_id}, studentButton(row), " — ", summary, why);
+    }));
+  }
+
+  // -- class table -----------------------------------------------------------------------
+  async function loadTable() {
+    const query = new URLSearchParams({sort: state.sort, page: state.page, per_page: PAGE_SIZE});
+    if (state.filter === "at_risk") query.set("at_risk", "true");
+    else if (state.filter) query.set("band", state.filter);
+    const reply = await api("/engagement?" + query);
+    const status = $("engagement-status");
+    if (!reply.ok) {
+      status.replaceChildren(problemNode(reply.body));
+      return;
+    }
+    const table = reply.body;
+    $("class").hidden = false;
+    status.textContent = table.total || state.filter
+      ? "As of " + table.as_of + "."
+      : "No students yet: they appear here once they open the tool from the course, or once the roster is synced.";
+    $("class-caption").textContent = table.total + (table.total === 1 ? " student" : " students") +
+      (state.filter ? " shown by this filter" : "");
+    const body = $("class-table").tBodies[0];
+    body.replaceChildren(...table.items.map(row => el("tr", {"data-student": row.student_id},
+      el("td", {}, studentButton(row)),
+      el("td", {"data-label": "Index"}, bandText(row)),
+      el("td", {"data-label": "Trend"}, row.trend),
+      el("td", {"data-label": "Risk"}, row.flagged ? el("span", {"class": "flag"}, percent(row.risk) + " at risk") : percent(row.risk)),
+      el("td", {"data-label": "Last active"}, lastActive(row.days_since_active)))));
+    const pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
+    $("class-page").textContent = "Page " + state.page + " of " + pages;
+    $("class-prev").disabled = state.page <= 1;
+    $("class-next").disabled = state.page >= pages;
+    root.querySelectorAll("#class-table th[aria-sort]").forEach(th => {
+      const key = th.querySelector("button").dataset.sort;
+      th.setAttribute("aria-sort", state.sort === key ? "ascending" : state.sort === "-" + key ? "descending" : "none");
+    });
+  }
+
+  root.querySelectorAll("#class-table th button[data-sort]").forEach(button => {
+    button.addEventListener("click", () => {
+      const key = button.dataset.sort;
+      state.sort = state.sort === key ? "-" + key : key;
+      state.page = 1;
+      loadTable();
+    });
+  });
+  $("class-filter").addEventListener("change", event => {
+    state.filter = event.target.value;
+    state.page = 1;
+    loadTable();
+  });
+  $("class-prev").addEventListener("click", () => { state.page -= 1; loadTable(); });
+  $("class-next").addEventListener("click", () => { state.page += 1; loadTable(); });
+
+  // -- one student -------------------------------------------------------------------------
+  async function openStudent(studentId, focus = true) {
+    state.student = studentId;
+    const section = $("student");
+    const reply = await api("/engagement/students/" + studentId);
+    section.hidden = false;
+    if (!reply.ok) {
+      $("student-title").textContent = "Student " + studentId;
+      $("student-summary").replaceChildren(problemNode(reply.body));
+      return;
+    }
+    const b = reply.body;
+    $("student-title").textContent = b.full_name || ("Student " + b.student_id);
+    $("student-summary").textContent = "Engagement index " + points(b.score) + " (" + b.band + ", " + b.trend + "); " +
+      "risk of failing or withdrawing " + percent(b.risk) + (b.flagged ? ", flagged" : "") +
+      "; last active " + lastActive(b.days_since_active) + ".";
+    $("student-reasons").replaceChildren(...(b.reasons || []).map(r => el("li", {}, r.text)));
+    $("student-factors").tBodies[0].replaceChildren(...(b.factors || []).map(f => el("tr", {"data-factor": f.factor},
+      el("th", {"scope": "row"}, FACTOR_NAMES[f.factor] || f.factor),
+      el("td", {}, f.reason),
+      el("td", {}, f.weight > 0 ? points(f.contribution) + " of " + points(f.weight) : "not counted"))));
+    const missing = b.missing_work || [];
+    const box = $("student-missing");
+    box.hidden = missing.length === 0;
+    box.querySelector("ul").replaceChildren(...missing.map(m => el("li", {}, (m.title || m.object_id) + ", due " + m.due_date)));
+    if (focus) {
+      section.focus();
+      section.scrollIntoView({block: "start"});
+    }
+  }
+  $("student-close").addEventListener("click", () => { $("student").hidden = true; state.student = null; });
+
+  // -- due dates ---------------------------------------------------------------------------
+  const pad = n => String(n).padStart(2, "0");
+  function localInput(iso) {  // an ISO instant as the value of a datetime-local input
+    const d = new Date(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  async function saveDue(item, localValue) {
+    const reply = await api("/engagement/graded-items", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({items: [{object_id: item.object_id, kind: item.kind, title: item.title || "",
+        due_at: new Date(localValue).toISOString()}]}),
+    });
+    return dueChanged(reply, "Due date saved for " + (item.title || item.object_id) + ".");
+  }
+
+  async function dueChanged(reply, message) {
+    const status = $("due-status");
+    if (!reply.ok) return status.replaceChildren(problemNode(reply.body));
+    await Promise.all([loadDueDates(), refreshScores()]);
+    status.textContent = message;  // once the list shows it
+  }
+
+  async function loadDueDates() {
+    const reply = await api("/engagement/graded-items");
+    const list = $("due-list");
+    if (!reply.ok) return list.replaceChildren(problemNode(reply.body));
+    const items = reply.body;
+    $("due-none").hidden = items.length > 0;
+    list.replaceChildren(...items.map(item => {
+      const form = el("form", {"data-item": item.id});
+      const input = el("input", {"type": "datetime-local", "required": "", "value": localInput(item.due_at),
+        "aria-label": "Due date for " + (item.title || item.object_id)});
+      const remove = el("button", {"type": "button"}, "Remove");
+      form.append(input, el("button", {"type": "submit"}, "Save"), remove);
+      form.addEventListener("submit", event => { event.preventDefault(); saveDue(item, input.value); });
+      remove.addEventListener("click", async () => {
+        const reply = await api("/engagement/graded-items/" + item.id, {method: "DELETE"});
+        dueChanged(reply, "Removed " + (item.title || item.object_id) + " from graded work.");
+      });
+      const source = item.source === "lti" ? " (from the LMS)" : "";
+      return el("li", {}, el("strong", {}, item.title || item.object_id), " · " + item.kind + source + " ", form);
+    }));
+    const activity = session.activity;
+    const activityForm = $("activity-due");
+    if (activity) {
+      const known = items.find(i => i.object_id === activity.object_id && i.kind === "submission");
+      activityForm.hidden = !!known;  // once dated, it is edited in the list like the rest
+      $("activity-title").textContent = activity.title || "this activity";
+    }
+  }
+  $("activity-due").addEventListener("submit", event => {
+    event.preventDefault();
+    const activity = session.activity;
+    saveDue({object_id: activity.object_id, kind: "submission", title: activity.title}, event.target.elements.due_at.value);
+  });
+
+  // -- attendance --------------------------------------------------------------------------
+  $("attendance-form").addEventListener("submit", async event => {
+    event.preventDefault();
+    const form = event.target;
+    const result = $("attendance-result");
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    const data = new FormData();
+    data.append("file", file);
+    const statuses = form.elements.statuses.value.trim();
+    const query = statuses ? "?" + new URLSearchParams({statuses: statuses}) : "";
+    form.querySelector("button").disabled = true;
+    result.textContent = "Importing…";
+    const reply = await api("/attendance/import" + query, {method: "POST", body: data});
+    form.querySelector("button").disabled = false;
+    if (!reply.ok) return result.replaceChildren(problemNode(reply.body));
+    await refreshScores();
+    result.textContent = "Imported " + reply.body.stored + " marks: " + reply.body.changed + " new or changed.";
+  });
+
+  async function refreshScores() {
+    const jobs = [loadAtRisk(), loadTable()];
+    if (state.student !== null && !$("student").hidden) jobs.push(openStudent(state.student, false));
+    await Promise.all(jobs);
+  }
+
+  root.dataset.ready = "loading";
+  Promise.all([refreshScores(), loadDueDates()]).then(() => { root.dataset.ready = "yes"; });
+})();

@@ -1,0 +1,217 @@
+"""A teacher opens the tool from a Moodle-style assignment link and works the engagement
+dashboard in real Chromium: who is at risk and why, the class table, one student's
+breakdown, the assignment's due date, an attendance import.
+
+The launch runs through the test platform with Flask's client; the landing page it
+produced is then shown in Chromium at the tool's origin (as the player test does), and
+its script talks to the real tool over HTTP with the session token from the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.browser import BROWSER_MARKS, CHROMIUM, served
+from tests.factories import make_enrollment, make_user
+from tests.integration.lti.conftest import launch
+from tests.lti_platform import TestPlatform
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = BROWSER_MARKS
+
+PLACED = {
+    "https://purl.imsglobal.org/spec/lti/claim/custom": {
+        "masteryai_target": "adaptive_assignment",
+        "masteryai_id": "adaptive-practice",
+    },
+    "https://purl.imsglobal.org/spec/lti/claim/resource_link": {
+        "id": "moodle-cmid-77",
+        "title": "Fractions practice",
+    },
+}
+# An LMS hands the tool whatever name a person typed; it must show as text.
+HOSTILE_NAME = '<img src=x onerror="window.injected=1">Zed'
+
+
+@pytest.fixture
+def platform(app):
+    with TestPlatform() as started:
+        started.register_in(app)
+        yield started
+
+
+@pytest.fixture
+def tool_server(app):
+    with served(app) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def _session_of(html: str) -> dict:
+    match = re.search(r'id="masteryai-session" type="application/json">(.*?)</script>', html)
+    assert match, "the landing page carries the session"
+    return json.loads(match.group(1))
+
+
+def _class_of_five(app, course_id: int) -> dict[str, int]:
+    """Four students active on most of the last 20 days, one never seen; ids by name."""
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.engagement import service as engagement
+    from masteryai_lti.extensions import db
+    from masteryai_lti.identity.models import Institution
+
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        school = db.session.get(Institution, course.institution_id)
+        names = ["Ana Diaz", "Ben Okafor", "Chloe Martin", HOSTILE_NAME, "Dev Absent"]
+        ids, events = {}, []
+        now = datetime.now(UTC)
+        for n, name in enumerate(names):
+            email = f"s{n}@school.example"
+            student = make_user(school, email=email, full_name=name)
+            make_enrollment(course, student)
+            ids[name] = student.id
+            if name == "Dev Absent":
+                continue
+            for day in range(1, 21):
+                if day % (n + 2) == 0:  # each a little less often than the last
+                    continue
+                for k, kind in enumerate(("launch", "resource_view", "quiz", "interaction")):
+                    events.append(
+                        {
+                            "user_id": student.id,
+                            "course_id": course_id,
+                            "kind": kind,
+                            "occurred_at": now - timedelta(days=day, minutes=k),
+                            "source": "test",
+                            "source_id": f"{student.id}-{day}-{k}",
+                        }
+                    )
+        engagement.record_events(course.institution_id, events)
+    return ids
+
+
+def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_attendance(
+    app, client, platform, tool_server
+):
+    response = launch(client, platform, "teacher", extra_claims=PLACED)
+    assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    landing = response.get_data(as_text=True)
+    session = _session_of(landing)
+    assert session["activity"] == {"object_id": "moodle-cmid-77", "title": "Fractions practice"}
+    ids = _class_of_five(app, session["course_id"])
+    csv = f"email,date,status\ns0@school.example,{datetime.now(UTC).date()},present\n"
+
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            # A phone, in a timezone an hour ahead of UTC in winter.
+            context = browser.new_context(
+                viewport={"width": 375, "height": 720}, is_mobile=True, timezone_id="Europe/Berlin"
+            )
+            page = context.new_page()
+            page.route(
+                f"{tool_server}/lti/launch",
+                lambda route: route.fulfill(body=landing, content_type="text/html"),
+            )
+            page.goto(f"{tool_server}/lti/launch")
+            page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
+
+            # Who to reach out to: the student never seen, with a reason.
+            flagged = page.locator("#at-risk-list > li")
+            assert flagged.count() >= 1
+            absent = page.locator(f'#at-risk-list > li[data-student="{ids["Dev Absent"]}"]')
+            assert "no activity yet" in absent.inner_text()
+            assert absent.locator(".why li").count() >= 1
+
+            # The class table: everyone, sortable by name both ways.
+            rows = page.locator("#class-table tbody tr")
+            assert rows.count() == 5
+            page.click('#class-table button[data-sort="name"]')
+            page.wait_for_selector('#class-table th[aria-sort="ascending"] [data-sort="name"]')
+            first = page.locator("#class-table tbody tr").first.get_attribute("data-student")
+            page.click('#class-table button[data-sort="name"]')
+            page.wait_for_selector('#class-table th[aria-sort="descending"] [data-sort="name"]')
+            last = page.locator("#class-table tbody tr").first.get_attribute("data-student")
+            # "<" sorts before letters.
+            assert (int(first), int(last)) == (ids[HOSTILE_NAME], ids["Dev Absent"])
+            # The hostile name is text, not markup.
+            shown_name = page.locator(f'#class-table button[data-student="{ids[HOSTILE_NAME]}"]')
+            assert shown_name.inner_text() == HOSTILE_NAME
+            assert page.evaluate("window.injected === undefined")
+            assert page.locator("#engagement img").count() == 0
+
+            page.select_option("#class-filter", "at_risk")
+            page.wait_for_function(
+                "document.querySelector('#class-caption').textContent.includes('filter')"
+            )
+            at_risk_rows = page.locator("#class-table tbody tr")
+            assert at_risk_rows.count() == flagged.count()
+
+            # One student's breakdown: each factor against the class, points adding up.
+            page.select_option("#class-filter", "")
+            page.locator(f'#class-table tr[data-student="{ids["Ben Okafor"]}"] button').click()
+            page.wait_for_selector("#student:not([hidden]) #student-factors tbody tr")
+            assert page.locator("#student-title").inner_text() == "Ben Okafor"
+            breakdown = client.get(
+                f"/api/v1/courses/{session['course_id']}/engagement/students/{ids['Ben Okafor']}",
+                headers={"Authorization": "Bearer " + session["token"]},
+            ).get_json()
+            factor_rows = page.locator("#student-factors tbody tr")
+            assert factor_rows.count() == len(breakdown["factors"])
+            shown = page.locator("#student-factors tbody tr td").all_inner_texts()
+            assert breakdown["factors"][0]["reason"] in shown
+
+            # The assignment the teacher launched from gets its due date here.
+            form = page.locator("#activity-due")
+            assert form.is_visible()
+            assert "Fractions practice" in form.inner_text()
+            form.locator("input[name=due_at]").fill("2026-12-01T17:00")
+            form.locator("button[type=submit]").click()
+            page.wait_for_selector('#due-status:has-text("Due date saved")')
+            assert page.locator("#due-list li").count() == 1
+            assert not form.is_visible()  # now edited in the list
+
+            # Attendance, as a teacher uploads it; then a sheet that cannot be read.
+            page.set_input_files(
+                "#attendance-form input[name=file]",
+                files=[{"name": "register.csv", "mimeType": "text/csv", "buffer": csv.encode()}],
+            )
+            page.click("#attendance-form button[type=submit]")
+            page.wait_for_selector('#attendance-result:has-text("Imported")')
+            assert page.locator("#attendance-result").inner_text() == (
+                "Imported 1 marks: 1 new or changed."
+            )
+            page.set_input_files(
+                "#attendance-form input[name=file]",
+                files=[
+                    {
+                        "name": "bad.csv",
+                        "mimeType": "text/csv",
+                        "buffer": b"email,date,status\nnobody@school.example,2026-13-01,present\n",
+                    }
+                ],
+            )
+            page.click("#attendance-form button[type=submit]")
+            page.wait_for_selector("#attendance-result .problem li")
+            problem = page.locator("#attendance-result .problem").inner_text()
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        finally:
+            browser.close()
+
+    assert "cannot" in problem.lower() or "invalid" in problem.lower(), problem
+    assert "line 2" in problem, problem
+    assert fits, "the dashboard fits a phone screen without sideways scrolling"
+    items = client.get(
+        f"/api/v1/courses/{session['course_id']}/engagement/graded-items",
+        headers={"Authorization": "Bearer " + session["token"]},
+    ).get_json()
+    # 17:00 in Berlin on 1 December is 16:00 UTC.
+    assert [(i["object_id"], i["kind"], i["source"]) for i in items] == [
+        ("moodle-cmid-77", "submission", "teacher")
+    ]
+    assert datetime.fromisoformat(items[0]["due_at"]) == datetime(2026, 12, 1, 16, tzinfo=UTC)
