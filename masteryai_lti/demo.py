@@ -15,7 +15,11 @@ from masteryai_lti.identity.models import Institution, User
 
 DEMO_PASSWORD = "demo-password"
 DEMO_SLUG = "demo"
+DEMO_SCHOOL = "Demo School"
 STUDENT_COUNT = 30
+# The demo course as an LMS course: the development sandbox LMS launches into this
+# context, so a teacher opening the tool from the sandbox sees the demo class.
+DEMO_COURSE = {"id": "demo-algebra-1", "label": "ALG1", "title": "Algebra I"}
 
 
 @dataclass
@@ -49,7 +53,7 @@ def _user(
 def seed_demo() -> DemoData:
     """Create the demo data once; running it again finds and returns the same rows."""
     institution = identity.get_institution_by_slug(DEMO_SLUG) or identity.create_institution(
-        "Demo School", slug=DEMO_SLUG
+        DEMO_SCHOOL, slug=DEMO_SLUG
     )
     # One bcrypt hash for every demo account (they share a password): 31 hashes at the
     # production cost would add ~10 s to a newcomer's first start.
@@ -74,18 +78,23 @@ def seed_demo() -> DemoData:
         for n in range(1, STUDENT_COUNT + 1)
     ]
     course = db.session.scalar(
-        select(Course).where(Course.institution_id == institution.id, Course.code == "ALG1")
+        select(Course).where(
+            Course.institution_id == institution.id, Course.code == DEMO_COURSE["label"]
+        )
     )
     if course is None:
         course = Course(
             institution_id=institution.id,
-            title="Algebra I",
-            code="ALG1",
+            title=DEMO_COURSE["title"],
+            code=DEMO_COURSE["label"],
             description="Demo course with thirty students.",
             join_code="DEMOALG1",
+            lti_context_id=DEMO_COURSE["id"],
         )
         db.session.add(course)
         db.session.flush()
+    elif course.lti_context_id is None:  # seeded before the sandbox launched into it
+        course.lti_context_id = DEMO_COURSE["id"]
     courses.enroll(institution.id, course.id, teacher.id, "teacher", source="demo")
     for student in students:
         courses.enroll(institution.id, course.id, student.id, "student", source="demo")

@@ -6,12 +6,12 @@ import secrets
 
 import jwt
 
+from masteryai_lti.demo import DEMO_COURSE, DEMO_SCHOOL, DEMO_SLUG
 from masteryai_lti.lti import keys, registry
 from masteryai_lti.lti.models import LtiRegistration
 
 CLIENT_ID = "masteryai-sandbox"
 DEPLOYMENT_ID = "sandbox-deployment"
-INSTITUTION_SLUG = "sandbox"
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 LTI_DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 PURPOSE = "sandbox_platform"
@@ -45,8 +45,9 @@ def ensure_registration(issuer: str, auth_url: str) -> LtiRegistration:
         auth_login_url=auth_url,
         key_set=key_set,
         deployment_ids=[DEPLOYMENT_ID],
-        institution_slug=INSTITUTION_SLUG,
-        institution_name="Sandbox school",
+        # The demo school's LMS: its launches land in the demo course (with demo data).
+        institution_slug=DEMO_SLUG,
+        institution_name=DEMO_SCHOOL,
         platform_family="generic",
     )
 
@@ -77,7 +78,7 @@ def id_token(
         LTI + "deployment_id": DEPLOYMENT_ID,
         LTI + "target_link_uri": launch_url,
         LTI + "roles": who["roles"],
-        LTI + "context": {"id": "sandbox-course", "label": "SANDBOX", "title": "Sandbox course"},
+        LTI + "context": DEMO_COURSE,
         LTI + "tool_platform": {"guid": "masteryai-sandbox", "name": "MasteryAI sandbox LMS"},
     }
     if deep_link:

@@ -44,7 +44,9 @@ def index():
             "lti_deployment_id": platform.DEPLOYMENT_ID,
         }
         launches[name] = url_for("lti.login") + "?" + urlencode(params)
-    return render_template("lti_sandbox/index.html", launches=launches)
+    return render_template(
+        "lti_sandbox/index.html", launches=launches, course_title=platform.DEMO_COURSE["title"]
+    )
 
 
 @sandbox_bp.route("/auth", methods=["GET", "POST"])

@@ -27,7 +27,31 @@ def test_sandbox_launches_as_teacher(client):
 
     assert response.status_code == 200
     assert 'data-page="teacher"' in response.get_data(as_text=True)
-    assert "Sandbox course" in response.get_data(as_text=True)
+    assert "Algebra I" in response.get_data(as_text=True)
+
+
+def test_sandbox_teacher_lands_in_the_demo_course_with_its_class(app, client):
+    """A newcomer runs the demo and opens the sandbox: the teacher's dashboard has the
+    demo's thirty students and their month of activity to show."""
+    from masteryai_lti.cli import demo_command
+
+    app.test_cli_runner().invoke(demo_command)
+    with app.app_context():
+        from masteryai_lti.courses.models import Course
+
+        demo_course = db.session.query(Course).filter_by(code="ALG1").one()
+    html = _follow_sandbox_launch(client, "teacher").get_data(as_text=True)
+    session = json.loads(
+        re.search(r'id="masteryai-session" type="application/json">(.*?)</script>', html).group(1)
+    )
+    assert session["course_id"] == demo_course.id and session["role"] == "teacher"
+    assert 'id="engagement"' in html
+    table = client.get(
+        f"/api/v1/courses/{demo_course.id}/engagement?per_page=100",
+        headers={"Authorization": "Bearer " + session["token"]},
+    ).get_json()
+    assert table["total"] == 30
+    assert any(row["flagged"] for row in table["items"])
 
 
 def test_sandbox_launches_as_student(client):
