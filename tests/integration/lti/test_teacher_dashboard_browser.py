@@ -9,16 +9,14 @@ its script talks to the real tool over HTTP with the session token from the page
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, CHROMIUM, served
+from tests.browser import BROWSER_MARKS, CHROMIUM
 from tests.factories import make_enrollment, make_user
 from tests.integration.lti.conftest import launch
-from tests.lti_platform import TestPlatform
+from tests.integration.lti.test_placed_assignment import _session_of
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -36,25 +34,6 @@ PLACED = {
 }
 # An LMS hands the tool whatever name a person typed; it must show as text.
 HOSTILE_NAME = '<img src=x onerror="window.injected=1">Zed'
-
-
-@pytest.fixture
-def platform(app):
-    with TestPlatform() as started:
-        started.register_in(app)
-        yield started
-
-
-@pytest.fixture
-def tool_server(app):
-    with served(app) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def _session_of(html: str) -> dict:
-    match = re.search(r'id="masteryai-session" type="application/json">(.*?)</script>', html)
-    assert match, "the landing page carries the session"
-    return json.loads(match.group(1))
 
 
 def _class_of_five(app, course_id: int) -> dict[str, int]:
@@ -96,7 +75,7 @@ def _class_of_five(app, course_id: int) -> dict[str, int]:
 
 
 def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_attendance(
-    app, client, platform, tool_server
+    app, client, platform, live_tool
 ):
     response = launch(client, platform, "teacher", extra_claims=PLACED)
     assert response.status_code == 200, response.get_data(as_text=True)[:400]
@@ -115,10 +94,10 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
             )
             page = context.new_page()
             page.route(
-                f"{tool_server}/lti/launch",
+                f"{live_tool}/lti/launch",
                 lambda route: route.fulfill(body=landing, content_type="text/html"),
             )
-            page.goto(f"{tool_server}/lti/launch")
+            page.goto(f"{live_tool}/lti/launch")
             page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
 
             # Who to reach out to: the student never seen, with a reason.
