@@ -9,6 +9,7 @@
   if (!session || !root || !session.course_id) return;
   const base = "/api/v1/courses/" + session.course_id;
   const PAGE_SIZE = 25;
+  const AT_RISK_SHOWN = 5;  // the rest one click away: a long list hides who is first
   const FACTOR_NAMES = {
     attendance: "Attendance", submission: "Work handed in", quiz: "Quizzes",
     interaction: "Interaction", timeliness: "On time", resource: "Materials opened",
@@ -80,15 +81,24 @@
     section.hidden = false;
     const list = $("at-risk-list");
     if (!reply.ok) return list.replaceChildren(problemNode(reply.body));
-    const rows = reply.body.slice().sort((a, b) => b.risk - a.risk);
+    const rows = reply.body;  // most at risk first, as the API orders them
     $("at-risk-none").hidden = rows.length > 0;
-    list.replaceChildren(...rows.map(row => {
+    const more = $("at-risk-more");
+    more.hidden = rows.length <= AT_RISK_SHOWN;
+    more.textContent = "Show all " + rows.length;
+    more.onclick = () => {
+      list.querySelectorAll("li[hidden]").forEach(li => { li.hidden = false; });
+      more.hidden = true;
+    };
+    list.replaceChildren(...rows.map((row, index) => {
       const why = el("ul", {"class": "why"});
       (row.reasons || []).forEach(reason => why.append(el("li", {}, reason.text)));
       const summary = row.no_activity
         ? "no activity yet"
         : "risk " + percent(row.risk) + " · index " + points(row.score) + " · last active " + lastActive(row.days_since_active);
-      return el("li", {"data-student": row.student_id}, studentButton(row), " — ", summary, why);
+      const item = el("li", {"data-student": row.student_id}, studentButton(row), " — ", summary, why);
+      item.hidden = index >= AT_RISK_SHOWN;
+      return item;
     }));
   }
 
@@ -232,6 +242,45 @@
     saveDue({object_id: activity.object_id, kind: "submission", title: activity.title}, event.target.elements.due_at.value);
   });
 
+  // -- weights -------------------------------------------------------------------------
+  async function loadWeights() {
+    const reply = await api("/engagement/weights");
+    const fields = $("weights-fields");
+    if (!reply.ok) return fields.replaceChildren(problemNode(reply.body));
+    fields.replaceChildren(...Object.keys(FACTOR_NAMES).map(factor => el("label", {},
+      FACTOR_NAMES[factor] + " ",
+      el("input", {"type": "number", "name": factor, "min": "0", "max": "100", "step": "1", "required": "",
+        "value": reply.body.weights[factor]}))));
+    $("weights-form").elements.flag_at.value = Math.round(reply.body.flag_at * 100);
+    state.flagGap = reply.body.flag_at - reply.body.clear_below;
+    showWeightSum();
+  }
+
+  function showWeightSum() {
+    const inputs = Array.from($("weights-fields").querySelectorAll("input"));
+    const sum = inputs.reduce((total, input) => total + (Number(input.value) || 0), 0);
+    $("weights-sum").textContent = "Total: " + sum + (sum === 100 ? "" : " (must be 100)");
+  }
+  $("weights-fields").addEventListener("input", showWeightSum);
+
+  $("weights-form").addEventListener("submit", async event => {
+    event.preventDefault();
+    const form = event.target;
+    const weights = {};
+    $("weights-fields").querySelectorAll("input").forEach(input => { weights[input.name] = Number(input.value); });
+    const result = $("weights-result");
+    const flagAt = Number(form.elements.flag_at.value) / 100;
+    // A flag clears only below a lower line (so it does not flicker): keep the gap.
+    const clearBelow = Math.max(0.01, Math.round((flagAt - (state.flagGap || 0)) * 100) / 100);
+    const reply = await api("/engagement/weights", {
+      method: "PUT", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({weights: weights, flag_at: flagAt, clear_below: clearBelow}),
+    });
+    if (!reply.ok) return result.replaceChildren(problemNode(reply.body));
+    await refreshScores();
+    result.textContent = "Weights saved; the index and flags are recomputed with them.";
+  });
+
   // -- attendance --------------------------------------------------------------------------
   $("attendance-form").addEventListener("submit", async event => {
     event.preventDefault();
@@ -259,5 +308,5 @@
   }
 
   root.dataset.ready = "loading";
-  Promise.all([refreshScores(), loadDueDates()]).then(() => { root.dataset.ready = "yes"; });
+  Promise.all([refreshScores(), loadDueDates(), loadWeights()]).then(() => { root.dataset.ready = "yes"; });
 })();

@@ -36,8 +36,11 @@ PLACED = {
 HOSTILE_NAME = '<img src=x onerror="window.injected=1">Zed'
 
 
-def _class_of_five(app, course_id: int) -> dict[str, int]:
-    """Four students active on most of the last 20 days, one never seen; ids by name."""
+ABSENT = ["Dev Absent", *(f"Absent {n}" for n in range(1, 7))]
+
+
+def _class_of_eleven(app, course_id: int) -> dict[str, int]:
+    """Four students active on most of the last 20 days, seven never seen; ids by name."""
     from masteryai_lti.courses.models import Course
     from masteryai_lti.engagement import service as engagement
     from masteryai_lti.extensions import db
@@ -46,7 +49,7 @@ def _class_of_five(app, course_id: int) -> dict[str, int]:
     with app.app_context():
         course = db.session.get(Course, course_id)
         school = db.session.get(Institution, course.institution_id)
-        names = ["Ana Diaz", "Ben Okafor", "Chloe Martin", HOSTILE_NAME, "Dev Absent"]
+        names = ["Ana Diaz", "Ben Okafor", "Chloe Martin", HOSTILE_NAME, *ABSENT]
         ids, events = {}, []
         now = datetime.now(UTC)
         for n, name in enumerate(names):
@@ -54,7 +57,7 @@ def _class_of_five(app, course_id: int) -> dict[str, int]:
             student = make_user(school, email=email, full_name=name)
             make_enrollment(course, student)
             ids[name] = student.id
-            if name == "Dev Absent":
+            if name in ABSENT:
                 continue
             for day in range(1, 21):
                 if day % (n + 2) == 0:  # each a little less often than the last
@@ -82,7 +85,7 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     landing = response.get_data(as_text=True)
     session = _session_of(landing)
     assert session["activity"] == {"object_id": "moodle-cmid-77", "title": "Fractions practice"}
-    ids = _class_of_five(app, session["course_id"])
+    ids = _class_of_eleven(app, session["course_id"])
     csv = f"email,date,status\ns0@school.example,{datetime.now(UTC).date()},present\n"
 
     with playwright_api.sync_playwright() as pw:
@@ -102,14 +105,20 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
 
             # Who to reach out to: the student never seen, with a reason.
             flagged = page.locator("#at-risk-list > li")
-            assert flagged.count() >= 1
-            absent = page.locator(f'#at-risk-list > li[data-student="{ids["Dev Absent"]}"]')
-            assert "no activity yet" in absent.inner_text()
-            assert absent.locator(".why li").count() >= 1
+            # The first five are shown, the rest one click away.
+            flagged = page.locator("#at-risk-list > li")
+            assert flagged.count() >= len(ABSENT)
+            assert page.locator("#at-risk-list > li:visible").count() == 5
+            page.click("#at-risk-more")
+            assert page.locator("#at-risk-list > li:visible").count() == flagged.count()
+            for name in ABSENT:
+                absent = page.locator(f'#at-risk-list > li[data-student="{ids[name]}"]')
+                assert "no activity yet" in absent.inner_text()
+                assert absent.locator(".why li").count() >= 1
 
             # The class table: everyone, sortable by name both ways.
             rows = page.locator("#class-table tbody tr")
-            assert rows.count() == 5
+            assert rows.count() == 11
             page.click('#class-table button[data-sort="name"]')
             page.wait_for_selector('#class-table th[aria-sort="ascending"] [data-sort="name"]')
             first = page.locator("#class-table tbody tr").first.get_attribute("data-student")
@@ -155,6 +164,20 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
             assert page.locator("#due-list li").count() == 1
             assert not form.is_visible()  # now edited in the list
 
+            # Weights: a total other than 100 is said at once, and refused with the reason;
+            # a course without attendance moves its points to the work that is there.
+            weights = page.locator("#weights-form")
+            weights.locator("input[name=attendance]").fill("0")
+            assert page.locator("#weights-sum").inner_text() == "Total: 75 (must be 100)"
+            weights.locator("button[type=submit]").click()
+            page.wait_for_selector("#weights-result .problem")
+            assert "100" in page.locator("#weights-result").inner_text()
+            weights.locator("input[name=interaction]").fill("40")
+            weights.locator("input[name=flag_at]").fill("35")
+            assert page.locator("#weights-sum").inner_text() == "Total: 100"
+            weights.locator("button[type=submit]").click()
+            page.wait_for_selector('#weights-result:has-text("Weights saved")')
+
             # Attendance, as a teacher uploads it; then a sheet that cannot be read.
             page.set_input_files(
                 "#attendance-form input[name=file]",
@@ -185,6 +208,13 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     assert "cannot" in problem.lower() or "invalid" in problem.lower(), problem
     assert "line 2" in problem, problem
     assert fits, "the dashboard fits a phone screen without sideways scrolling"
+    settings = client.get(
+        f"/api/v1/courses/{session['course_id']}/engagement/weights",
+        headers={"Authorization": "Bearer " + session["token"]},
+    ).get_json()
+    assert (settings["weights"]["attendance"], settings["weights"]["interaction"]) == (0, 40)
+    # The flag line moved to 35 %; the clearing line kept its gap below it.
+    assert (settings["flag_at"], settings["clear_below"]) == (0.35, 0.25)
     items = client.get(
         f"/api/v1/courses/{session['course_id']}/engagement/graded-items",
         headers={"Authorization": "Bearer " + session["token"]},
