@@ -408,6 +408,21 @@ def effective_weights(weights: Mapping[str, int], active: np.ndarray) -> np.ndar
     return kept * (100.0 / total)
 
 
+def course_medians(raw: np.ndarray, last_day: np.ndarray) -> np.ndarray:
+    """Each factor's median over the students seen in the period (any activity or
+    handed-in work); zeros when nobody has been.
+
+    Students who never appeared are not the class's norm. A roster synced from the
+    LMS brings every enrolled student, most of whom may not have opened anything
+    yet: counted in, they made every median 0 once they were half the roster, and a
+    median of 0 gives full credit (see `normalise`) — the absent scored 100 too.
+    """
+    seen = (last_day >= 0) | (raw > 0).any(axis=1)
+    if not seen.any():
+        return np.zeros(raw.shape[1])
+    return np.median(raw[seen], axis=0)
+
+
 def normalise(raw: np.ndarray, median: np.ndarray) -> np.ndarray:
     """Course-relative credit in 0..1: the raw value over the course median, capped at 1.
 
@@ -549,7 +564,7 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
         median = np.asarray(ref.median, dtype=float)
     else:
         active = aux["has_signal"]
-        median = np.median(raw, axis=0) if n else np.zeros(len(FACTORS))
+        median = course_medians(raw, aux["last_day"])
     norm = normalise(raw, median)
     w = effective_weights(weights, active)
     norm = np.where(active[None, :], norm, 0.0)

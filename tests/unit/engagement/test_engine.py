@@ -50,10 +50,28 @@ def test_attendance_counts_distinct_active_days_in_period():
     ]
     c = course(rows)
     assert c.raw[:, F["attendance"]].tolist() == [2, 1, 0]
-    assert c.median[F["attendance"]] == 1
-    assert c.normalised[:, F["attendance"]].tolist() == [1.0, 1.0, 0.0]
-    assert c.student(2).factors[F["attendance"]].reason == "0 active days vs course median 1"
+    assert c.median[F["attendance"]] == 1.5  # of the students seen: 2 and 1
+    assert c.normalised[:, F["attendance"]].tolist() == [1.0, 1 / 1.5, 0.0]
+    assert c.student(2).factors[F["attendance"]].reason == "0 active days vs course median 1.5"
     assert c.days_since_active.tolist() == [0, 1, -1]
+
+
+def test_students_never_seen_are_not_the_class_norm():
+    """A roster synced from the LMS before most students opened anything: the medians
+    are those of the students who have, so the absent score nothing and the present
+    are told apart (counted in, the absent made every median 0: everyone scored 100)."""
+    rows = [(0, "resource_view", AS_OF - d, 1) for d in range(10)]
+    rows += [(1, "resource_view", AS_OF - d, 1) for d in range(5)]
+    rows += [(1, "interaction", AS_OF, 2)]
+    c = course(rows, roster=range(1, 8))
+    assert c.median[F["attendance"]] == 7.5
+    assert c.median[F["interaction"]] == 1  # of 0 and 2
+    assert c.score[2:].tolist() == [0.0] * 5
+    assert c.normalised[:2, F["attendance"]].tolist() == [1.0, pytest.approx(5 / 7.5)]
+    assert 0 < c.score[0] < 100 and 0 < c.score[1] < 100
+    nobody = course([])
+    assert nobody.median.tolist() == [0.0] * len(FACTORS)
+    assert nobody.score.tolist() == [0.0] * 3
 
 
 def test_count_factors_sum_event_counts_by_kind():
