@@ -125,6 +125,7 @@ def _landing(outcome: LaunchOutcome):
         "expires_in": lifetime,
         "launch_id": outcome.launch_id,
         "course_id": outcome.course_id,
+        "user_id": outcome.user_id,
         "role": outcome.course_role,
     }
     if outcome.message_type == DEEP_LINKING_REQUEST:

@@ -1,67 +1,16 @@
 // The teacher's engagement dashboard: at-risk students with reasons, the class table,
-// one student's breakdown, due dates and the attendance import. Everything comes from
-// /api/v1 with the launch's session token (window.masteryai, see session_script.html);
-// names and texts from the LMS are only ever set as text, never as HTML.
+// one student's breakdown, weights, due dates and the attendance import, all from
+// /api/v1 (dashboard.js: the session, text-only page building, problems).
 (function () {
   "use strict";
-  const session = window.masteryai;
+  const {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems} =
+    window.MasteryDashboard;
   const root = document.getElementById("engagement");
-  if (!session || !root || !session.course_id) return;
-  const base = "/api/v1/courses/" + session.course_id;
+  if (!base || !root) return;
   const PAGE_SIZE = 25;
   const AT_RISK_SHOWN = 5;  // the rest one click away: a long list hides who is first
-  const FACTOR_NAMES = {
-    attendance: "Attendance", submission: "Work handed in", quiz: "Quizzes",
-    interaction: "Interaction", timeliness: "On time", resource: "Materials opened",
-  };
   const state = {sort: "score", page: 1, filter: "", student: null};
   const $ = id => document.getElementById(id);
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => node.setAttribute(key, value));
-    children.forEach(child => node.append(child));
-    return node;
-  }
-
-  async function api(path, options) {
-    const init = Object.assign({}, options || {});
-    init.headers = Object.assign({"Authorization": session.authorization}, init.headers || {});
-    let reply;
-    try {
-      reply = await fetch(base + path, init);
-    } catch (error) {
-      return {ok: false, status: 0, body: {detail: "The tool cannot be reached; check your connection and try again."}};
-    }
-    const body = reply.status === 204 ? null : await reply.json().catch(() => null);
-    if (reply.status === 401) {
-      return {ok: false, status: 401, body: {detail: "Your session has expired: open the tool again from your course."}};
-    }
-    return {ok: reply.ok, status: reply.status, body: body};
-  }
-
-  // A problem+json body as text: what was wrong, then each field's message.
-  function problemNode(body) {
-    const box = el("div", {"class": "problem"});
-    box.append(el("p", {}, (body && (body.detail || body.title)) || "Something went wrong."));
-    const errors = (body && body.errors) || [];
-    if (errors.length) {
-      const list = el("ul", {});
-      errors.slice(0, 20).forEach(e => list.append(el("li", {}, (e.path ? e.path + ": " : "") + e.message)));
-      if (errors.length > 20) list.append(el("li", {}, "… and " + (errors.length - 20) + " more"));
-      box.append(list);
-    }
-    return box;
-  }
-
-  const percent = value => Math.round(value * 100) + " %";
-  const points = value => (Math.round(value * 10) / 10).toString();
-
-  function lastActive(days) {
-    if (days === null || days === undefined) return "never";
-    if (days === 0) return "today";
-    return days === 1 ? "yesterday" : days + " days ago";
-  }
 
   function studentButton(row) {
     const button = el("button", {"type": "button", "class": "student-link", "data-student": row.student_id},
@@ -170,14 +119,11 @@
       "risk of failing or withdrawing " + percent(b.risk) + (b.flagged ? ", flagged" : "") +
       "; last active " + lastActive(b.days_since_active) + ".";
     $("student-reasons").replaceChildren(...(b.reasons || []).map(r => el("li", {}, r.text)));
-    $("student-factors").tBodies[0].replaceChildren(...(b.factors || []).map(f => el("tr", {"data-factor": f.factor},
-      el("th", {"scope": "row"}, FACTOR_NAMES[f.factor] || f.factor),
-      el("td", {}, f.reason),
-      el("td", {}, f.weight > 0 ? points(f.contribution) + " of " + points(f.weight) : "not counted"))));
-    const missing = b.missing_work || [];
+    $("student-factors").tBodies[0].replaceChildren(...factorRows(b));
+    const missing = missingItems(b);
     const box = $("student-missing");
     box.hidden = missing.length === 0;
-    box.querySelector("ul").replaceChildren(...missing.map(m => el("li", {}, (m.title || m.object_id) + ", due " + m.due_date)));
+    box.querySelector("ul").replaceChildren(...missing);
     if (focus) {
       section.focus();
       section.scrollIntoView({block: "start"});

@@ -228,3 +228,83 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
         ("moodle-cmid-77", "submission", "teacher")
     ]
     assert datetime.fromisoformat(items[0]["due_at"]) == datetime(2026, 12, 1, 16, tzinfo=UTC)
+
+
+def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
+    app, client, platform, live_tool
+):
+    """A student opens the tool from the course on a phone: the work due that they have
+    not handed in comes first, then their activity against the class's."""
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.engagement import graded_items
+    from masteryai_lti.engagement import service as engagement
+    from masteryai_lti.extensions import db
+
+    response = launch(client, platform, "student")
+    assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    landing = response.get_data(as_text=True)
+    session = _session_of(landing)
+    assert 'id="my-engagement"' in landing
+    ids = _class_of_eleven(app, session["course_id"])
+    now = datetime.now(UTC)
+    with app.app_context():
+        course = db.session.get(Course, session["course_id"])
+        graded_items.declare_item(
+            course, "essay-1", "submission", now - timedelta(days=3), "Essay 1", "teacher"
+        )
+        db.session.commit()
+        engagement.record_events(
+            course.institution_id,
+            [
+                {
+                    "user_id": student,
+                    "course_id": course.id,
+                    "kind": "submission",
+                    "object_id": "essay-1",
+                    "occurred_at": now - timedelta(days=4),
+                    "source": "test",
+                    "source_id": f"essay-{student}",
+                }
+                for student in (ids["Ana Diaz"], ids["Ben Okafor"])
+            ]
+            + [
+                {
+                    "user_id": session["user_id"],
+                    "course_id": course.id,
+                    "kind": "resource_view",
+                    "occurred_at": now - timedelta(days=1),
+                    "source": "test",
+                    "source_id": "me-1",
+                }
+            ],
+        )
+
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 720}, is_mobile=True)
+            page.route(
+                f"{live_tool}/lti/launch",
+                lambda route: route.fulfill(body=landing, content_type="text/html"),
+            )
+            page.goto(f"{live_tool}/lti/launch")
+            page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
+            missing = page.locator("#my-missing li").all_inner_texts()
+            summary = page.locator("#my-summary").inner_text()
+            factors = page.locator("#my-factors tbody tr[data-factor]").count()
+            text = page.locator("main").inner_text()
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        finally:
+            browser.close()
+
+    mine = client.get(
+        f"/api/v1/courses/{session['course_id']}/engagement/students/{session['user_id']}",
+        headers={"Authorization": "Bearer " + session["token"]},
+    ).get_json()
+    assert [m["title"] for m in mine["missing_work"]] == ["Essay 1"]
+    assert missing == [f"Essay 1, due {mine['missing_work'][0]['due_date']}"]
+    assert summary.startswith(f"Engagement index {mine['score']:g} of 100")
+    assert factors == len(mine["factors"])
+    assert "risk" not in text.lower()
+    assert f"{round(mine['risk'] * 100)} %" not in text
+    assert fits, "the student's page fits a phone screen"
