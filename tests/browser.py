@@ -36,3 +36,25 @@ def served(app) -> Iterator[int]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@contextmanager
+def landing_in_chromium(tool_url: str, landing_html: str, **context_options) -> Iterator:
+    """The page a launch produced, shown in Chromium at the tool's origin (so its script
+    talks to the real tool over HTTP); a phone's viewport unless ``context_options``
+    say otherwise. Yields the Playwright page."""
+    from playwright.sync_api import sync_playwright
+
+    options = {"viewport": {"width": 375, "height": 720}, "is_mobile": True, **context_options}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_context(**options).new_page()
+            page.route(
+                f"{tool_url}/lti/launch",
+                lambda route: route.fulfill(body=landing_html, content_type="text/html"),
+            )
+            page.goto(f"{tool_url}/lti/launch")
+            yield page
+        finally:
+            browser.close()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, CHROMIUM, served
+from tests.browser import BROWSER_MARKS, landing_in_chromium, served
 from tests.integration.lti.conftest import launch
 from tests.integration.lti.services_support import started_services_platform
 from tests.integration.lti.test_placed_assignment import PLACED, _course_with_items, _session_of
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_MARKS
 
@@ -45,34 +45,24 @@ def test_student_answers_every_question_on_a_phone_and_the_grade_is_sent(
     questions = len(assignment["items"])
     assert questions >= 2
 
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True)
-            page.route(
-                f"{tool_server}/lti/launch",
-                lambda route: route.fulfill(body=landing, content_type="text/html"),
-            )
-            page.goto(f"{tool_server}/lti/launch")
-            answered = 0
-            for _ in range(questions):
-                prompt = page.locator("#player .prompt")
-                prompt.wait_for(timeout=15000)
-                value = prompts_to_answers[prompt.inner_text()]
-                wrong = answered == 0
-                page.fill("#player input[name=text]", str(value + 1 if wrong else value))
-                page.click("#player button[type=submit]")
-                verdict = page.locator("#player .verdict")
-                verdict.wait_for(timeout=15000)
-                assert verdict.inner_text() == ("Not quite." if wrong else "Correct.")
-                answered += 1
-                page.click("#player button[type=button]")
-            finished = page.locator("#finished")
-            finished.wait_for(timeout=15000)
-            text = finished.inner_text()
-            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        finally:
-            browser.close()
+    with landing_in_chromium(tool_server, landing, viewport={"width": 375, "height": 667}) as page:
+        answered = 0
+        for _ in range(questions):
+            prompt = page.locator("#player .prompt")
+            prompt.wait_for(timeout=15000)
+            value = prompts_to_answers[prompt.inner_text()]
+            wrong = answered == 0
+            page.fill("#player input[name=text]", str(value + 1 if wrong else value))
+            page.click("#player button[type=submit]")
+            verdict = page.locator("#player .verdict")
+            verdict.wait_for(timeout=15000)
+            assert verdict.inner_text() == ("Not quite." if wrong else "Correct.")
+            answered += 1
+            page.click("#player button[type=button]")
+        finished = page.locator("#finished")
+        finished.wait_for(timeout=15000)
+        text = finished.inner_text()
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     assert text == f"Done: {questions - 1} of {questions} correct."
     assert fits, "the player fits a phone screen without sideways scrolling"

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, CHROMIUM
+from tests.browser import BROWSER_MARKS, landing_in_chromium
 from tests.factories import make_enrollment, make_user
 from tests.integration.lti.conftest import launch
 from tests.integration.lti.test_placed_assignment import _session_of
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_MARKS
 
@@ -88,126 +88,113 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     ids = _class_of_eleven(app, session["course_id"])
     csv = f"email,date,status\ns0@school.example,{datetime.now(UTC).date()},present\n"
 
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            # A phone, in a timezone an hour ahead of UTC in winter.
-            context = browser.new_context(
-                viewport={"width": 375, "height": 720}, is_mobile=True, timezone_id="Europe/Berlin"
-            )
-            page = context.new_page()
-            page.route(
-                f"{live_tool}/lti/launch",
-                lambda route: route.fulfill(body=landing, content_type="text/html"),
-            )
-            page.goto(f"{live_tool}/lti/launch")
-            page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
+    # A phone, in a timezone an hour ahead of UTC in winter.
+    with landing_in_chromium(live_tool, landing, timezone_id="Europe/Berlin") as page:
+        page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
 
-            # Who to reach out to: the student never seen, with a reason.
-            flagged = page.locator("#at-risk-list > li")
-            # The first five are shown, the rest one click away.
-            flagged = page.locator("#at-risk-list > li")
-            assert flagged.count() >= len(ABSENT)
-            assert page.locator("#at-risk-list > li:visible").count() == 5
-            page.click("#at-risk-more")
-            assert page.locator("#at-risk-list > li:visible").count() == flagged.count()
-            for name in ABSENT:
-                absent = page.locator(f'#at-risk-list > li[data-student="{ids[name]}"]')
-                assert "no activity yet" in absent.inner_text()
-                assert absent.locator(".why li").count() >= 1
+        # Who to reach out to: the student never seen, with a reason.
+        flagged = page.locator("#at-risk-list > li")
+        # The first five are shown, the rest one click away.
+        flagged = page.locator("#at-risk-list > li")
+        assert flagged.count() >= len(ABSENT)
+        assert page.locator("#at-risk-list > li:visible").count() == 5
+        page.click("#at-risk-more")
+        assert page.locator("#at-risk-list > li:visible").count() == flagged.count()
+        for name in ABSENT:
+            absent = page.locator(f'#at-risk-list > li[data-student="{ids[name]}"]')
+            assert "no activity yet" in absent.inner_text()
+            assert absent.locator(".why li").count() >= 1
 
-            # The class table: everyone, sortable by name both ways.
-            rows = page.locator("#class-table tbody tr")
-            assert rows.count() == 11
-            # Never seen: nothing to credit, though they are most of the class.
-            for name in ABSENT:
-                index = page.locator(f'#class-table tr[data-student="{ids[name]}"] td').nth(1)
-                assert index.inner_text() == "0 · low"
-            page.click('#class-table button[data-sort="name"]')
-            page.wait_for_selector('#class-table th[aria-sort="ascending"] [data-sort="name"]')
-            first = page.locator("#class-table tbody tr").first.get_attribute("data-student")
-            page.click('#class-table button[data-sort="name"]')
-            page.wait_for_selector('#class-table th[aria-sort="descending"] [data-sort="name"]')
-            last = page.locator("#class-table tbody tr").first.get_attribute("data-student")
-            # "<" sorts before letters.
-            assert (int(first), int(last)) == (ids[HOSTILE_NAME], ids["Dev Absent"])
-            # The hostile name is text, not markup.
-            shown_name = page.locator(f'#class-table button[data-student="{ids[HOSTILE_NAME]}"]')
-            assert shown_name.inner_text() == HOSTILE_NAME
-            assert page.evaluate("window.injected === undefined")
-            assert page.locator("#engagement img").count() == 0
+        # The class table: everyone, sortable by name both ways.
+        rows = page.locator("#class-table tbody tr")
+        assert rows.count() == 11
+        # Never seen: nothing to credit, though they are most of the class.
+        for name in ABSENT:
+            index = page.locator(f'#class-table tr[data-student="{ids[name]}"] td').nth(1)
+            assert index.inner_text() == "0 · low"
+        page.click('#class-table button[data-sort="name"]')
+        page.wait_for_selector('#class-table th[aria-sort="ascending"] [data-sort="name"]')
+        first = page.locator("#class-table tbody tr").first.get_attribute("data-student")
+        page.click('#class-table button[data-sort="name"]')
+        page.wait_for_selector('#class-table th[aria-sort="descending"] [data-sort="name"]')
+        last = page.locator("#class-table tbody tr").first.get_attribute("data-student")
+        # "<" sorts before letters.
+        assert (int(first), int(last)) == (ids[HOSTILE_NAME], ids["Dev Absent"])
+        # The hostile name is text, not markup.
+        shown_name = page.locator(f'#class-table button[data-student="{ids[HOSTILE_NAME]}"]')
+        assert shown_name.inner_text() == HOSTILE_NAME
+        assert page.evaluate("window.injected === undefined")
+        assert page.locator("#engagement img").count() == 0
 
-            page.select_option("#class-filter", "at_risk")
-            page.wait_for_function(
-                "document.querySelector('#class-caption').textContent.includes('filter')"
-            )
-            at_risk_rows = page.locator("#class-table tbody tr")
-            assert at_risk_rows.count() == flagged.count()
+        page.select_option("#class-filter", "at_risk")
+        page.wait_for_function(
+            "document.querySelector('#class-caption').textContent.includes('filter')"
+        )
+        at_risk_rows = page.locator("#class-table tbody tr")
+        assert at_risk_rows.count() == flagged.count()
 
-            # One student's breakdown: each factor against the class, points adding up.
-            page.select_option("#class-filter", "")
-            page.locator(f'#class-table tr[data-student="{ids["Ben Okafor"]}"] button').click()
-            page.wait_for_selector("#student:not([hidden]) #student-factors tbody tr")
-            assert page.locator("#student-title").inner_text() == "Ben Okafor"
-            breakdown = client.get(
-                f"/api/v1/courses/{session['course_id']}/engagement/students/{ids['Ben Okafor']}",
-                headers={"Authorization": "Bearer " + session["token"]},
-            ).get_json()
-            factor_rows = page.locator("#student-factors tbody tr")
-            assert factor_rows.count() == len(breakdown["factors"])
-            shown = page.locator("#student-factors tbody tr td").all_inner_texts()
-            assert breakdown["factors"][0]["reason"] in shown
+        # One student's breakdown: each factor against the class, points adding up.
+        page.select_option("#class-filter", "")
+        page.locator(f'#class-table tr[data-student="{ids["Ben Okafor"]}"] button').click()
+        page.wait_for_selector("#student:not([hidden]) #student-factors tbody tr")
+        assert page.locator("#student-title").inner_text() == "Ben Okafor"
+        breakdown = client.get(
+            f"/api/v1/courses/{session['course_id']}/engagement/students/{ids['Ben Okafor']}",
+            headers={"Authorization": "Bearer " + session["token"]},
+        ).get_json()
+        factor_rows = page.locator("#student-factors tbody tr")
+        assert factor_rows.count() == len(breakdown["factors"])
+        shown = page.locator("#student-factors tbody tr td").all_inner_texts()
+        assert breakdown["factors"][0]["reason"] in shown
 
-            # The assignment the teacher launched from gets its due date here.
-            form = page.locator("#activity-due")
-            assert form.is_visible()
-            assert "Fractions practice" in form.inner_text()
-            form.locator("input[name=due_at]").fill("2026-12-01T17:00")
-            form.locator("button[type=submit]").click()
-            page.wait_for_selector('#due-status:has-text("Due date saved")')
-            assert page.locator("#due-list li").count() == 1
-            assert not form.is_visible()  # now edited in the list
+        # The assignment the teacher launched from gets its due date here.
+        form = page.locator("#activity-due")
+        assert form.is_visible()
+        assert "Fractions practice" in form.inner_text()
+        form.locator("input[name=due_at]").fill("2026-12-01T17:00")
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector('#due-status:has-text("Due date saved")')
+        assert page.locator("#due-list li").count() == 1
+        assert not form.is_visible()  # now edited in the list
 
-            # Weights: a total other than 100 is said at once, and refused with the reason;
-            # a course without attendance moves its points to the work that is there.
-            weights = page.locator("#weights-form")
-            weights.locator("input[name=attendance]").fill("0")
-            assert page.locator("#weights-sum").inner_text() == "Total: 75 (must be 100)"
-            weights.locator("button[type=submit]").click()
-            page.wait_for_selector("#weights-result .problem")
-            assert "100" in page.locator("#weights-result").inner_text()
-            weights.locator("input[name=interaction]").fill("40")
-            weights.locator("input[name=flag_at]").fill("35")
-            assert page.locator("#weights-sum").inner_text() == "Total: 100"
-            weights.locator("button[type=submit]").click()
-            page.wait_for_selector('#weights-result:has-text("Weights saved")')
+        # Weights: a total other than 100 is said at once, and refused with the reason;
+        # a course without attendance moves its points to the work that is there.
+        weights = page.locator("#weights-form")
+        weights.locator("input[name=attendance]").fill("0")
+        assert page.locator("#weights-sum").inner_text() == "Total: 75 (must be 100)"
+        weights.locator("button[type=submit]").click()
+        page.wait_for_selector("#weights-result .problem")
+        assert "100" in page.locator("#weights-result").inner_text()
+        weights.locator("input[name=interaction]").fill("40")
+        weights.locator("input[name=flag_at]").fill("35")
+        assert page.locator("#weights-sum").inner_text() == "Total: 100"
+        weights.locator("button[type=submit]").click()
+        page.wait_for_selector('#weights-result:has-text("Weights saved")')
 
-            # Attendance, as a teacher uploads it; then a sheet that cannot be read.
-            page.set_input_files(
-                "#attendance-form input[name=file]",
-                files=[{"name": "register.csv", "mimeType": "text/csv", "buffer": csv.encode()}],
-            )
-            page.click("#attendance-form button[type=submit]")
-            page.wait_for_selector('#attendance-result:has-text("Imported")')
-            assert page.locator("#attendance-result").inner_text() == (
-                "Imported 1 marks: 1 new or changed."
-            )
-            page.set_input_files(
-                "#attendance-form input[name=file]",
-                files=[
-                    {
-                        "name": "bad.csv",
-                        "mimeType": "text/csv",
-                        "buffer": b"email,date,status\nnobody@school.example,2026-13-01,present\n",
-                    }
-                ],
-            )
-            page.click("#attendance-form button[type=submit]")
-            page.wait_for_selector("#attendance-result .problem li")
-            problem = page.locator("#attendance-result .problem").inner_text()
-            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        finally:
-            browser.close()
+        # Attendance, as a teacher uploads it; then a sheet that cannot be read.
+        page.set_input_files(
+            "#attendance-form input[name=file]",
+            files=[{"name": "register.csv", "mimeType": "text/csv", "buffer": csv.encode()}],
+        )
+        page.click("#attendance-form button[type=submit]")
+        page.wait_for_selector('#attendance-result:has-text("Imported")')
+        assert page.locator("#attendance-result").inner_text() == (
+            "Imported 1 marks: 1 new or changed."
+        )
+        page.set_input_files(
+            "#attendance-form input[name=file]",
+            files=[
+                {
+                    "name": "bad.csv",
+                    "mimeType": "text/csv",
+                    "buffer": b"email,date,status\nnobody@school.example,2026-13-01,present\n",
+                }
+            ],
+        )
+        page.click("#attendance-form button[type=submit]")
+        page.wait_for_selector("#attendance-result .problem li")
+        problem = page.locator("#attendance-result .problem").inner_text()
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     assert "cannot" in problem.lower() or "invalid" in problem.lower(), problem
     assert "line 2" in problem, problem
@@ -279,23 +266,13 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
             ],
         )
 
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 720}, is_mobile=True)
-            page.route(
-                f"{live_tool}/lti/launch",
-                lambda route: route.fulfill(body=landing, content_type="text/html"),
-            )
-            page.goto(f"{live_tool}/lti/launch")
-            page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
-            missing = page.locator("#my-missing li").all_inner_texts()
-            summary = page.locator("#my-summary").inner_text()
-            factors = page.locator("#my-factors tbody tr[data-factor]").count()
-            text = page.locator("main").inner_text()
-            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        finally:
-            browser.close()
+    with landing_in_chromium(live_tool, landing) as page:
+        page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
+        missing = page.locator("#my-missing li").all_inner_texts()
+        summary = page.locator("#my-summary").inner_text()
+        factors = page.locator("#my-factors tbody tr[data-factor]").count()
+        text = page.locator("main").inner_text()
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     mine = client.get(
         f"/api/v1/courses/{session['course_id']}/engagement/students/{session['user_id']}",
