@@ -75,6 +75,9 @@ def test_launch_lands_right_with_third_party_cookies_refused(
                 except playwright_api.TimeoutError:
                     tool_frame = page.frame(name="tool")
                     pytest.fail("no landing; the tool frame shows:\n" + tool_frame.content())
+                # The landing's dashboard reads the API as it loads; let it finish, so
+                # that no request is in flight when the browser closes.
+                frame.locator("[data-ready=yes]").wait_for(timeout=30000)
                 text = landing.inner_text()
                 token_ok = page.frame(name="tool").evaluate(
                     "() => typeof window.masteryai.token === 'string' "
