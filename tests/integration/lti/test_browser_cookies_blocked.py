@@ -56,7 +56,15 @@ def test_launch_lands_right_with_third_party_cookies_refused(
         launch_posts: list[dict] = []
         with playwright_api.sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                browser_profile, executable_path=CHROMIUM, headless=True
+                browser_profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                # The tool frame in the page's own process: with site isolation each
+                # hop of the launch (platform, tool, platform, tool) swaps the frame's
+                # process, and Playwright was seen to lose the frame on the last hop
+                # (the landing loaded, the frame tree still showed /lti/launch). The
+                # cookie policy under test does not depend on the process model.
+                args=["--disable-site-isolation-trials"],
             )
             try:
                 page = context.new_page()
