@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, landing_in_chromium, served
+from tests.browser import BROWSER_MARKS, landing_in_chromium
 from tests.integration.lti.conftest import launch
 from tests.integration.lti.services_support import started_services_platform
 from tests.integration.lti.test_placed_assignment import PLACED, _course_with_items, _session_of
@@ -24,14 +24,8 @@ def services_platform(app):
     yield from started_services_platform(app)
 
 
-@pytest.fixture
-def tool_server(app):
-    with served(app) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
 def test_student_answers_every_question_on_a_phone_and_the_grade_is_sent(
-    app, client, services_platform, tool_server
+    app, client, services_platform, live_tool
 ):
     platform = services_platform
     _, answers = _course_with_items(app, client, platform, count=3)
@@ -45,7 +39,7 @@ def test_student_answers_every_question_on_a_phone_and_the_grade_is_sent(
     questions = len(assignment["items"])
     assert questions >= 2
 
-    with landing_in_chromium(tool_server, landing, viewport={"width": 375, "height": 667}) as page:
+    with landing_in_chromium(live_tool, landing, viewport={"width": 375, "height": 667}) as page:
         answered = 0
         for _ in range(questions):
             prompt = page.locator("#player .prompt")
