@@ -384,6 +384,11 @@ def on_user_seen(institution_id: int, user_id: int) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _schedule_requeued(session: Session) -> None:
+    # Fired when a savepoint is released too (a launch links several identities, each
+    # in its own): the requeued rows are not committed yet, and a job started now
+    # could read the outbox without them and end, leaving them waiting.
+    if session.in_nested_transaction():
+        return
     requeued = session.info.pop("xapi_requeued", None)
     if not requeued:
         return

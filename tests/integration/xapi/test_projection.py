@@ -196,3 +196,29 @@ def test_a_person_linked_during_a_request_is_projected_when_it_ends(
         app.do_teardown_request()
     assert _states() == [PROJECTED]
     assert recorded["attempts"][0][1] == user.id
+
+
+def test_a_linked_actor_is_scheduled_when_the_link_commits_not_before(
+    lrs, institution, monkeypatch
+):
+    from masteryai_lti.identity import service as identities
+
+    lrs.post(statement(8, result={"success": True}))
+    assert _states() == [UNKNOWN_ACTOR]
+    user = make_user(institution)
+    make_enrollment(make_course(institution), user, role="student")
+
+    class Queue:
+        inline = False
+        enqueued: list = []
+
+        def enqueue(self, func, *args):
+            self.enqueued.append((func, *args))
+
+    monkeypatch.setattr(projection, "jobs", Queue())
+    identities.link_identity(institution.id, user.id, "mbox", "mailto:learner8@example.org")
+    # A second identity, as a launch links: its savepoint is released before the commit.
+    identities.link_identity(institution.id, user.id, "account", "https://lms.example|8")
+    assert Queue.enqueued == []
+    db.session.commit()
+    assert Queue.enqueued == [(projection.project_pending, institution.id)]
