@@ -15,10 +15,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """Start ``redis-server`` on a free loopback port; ``stop()`` kills it."""
+    """Start ``redis-server`` on a free loopback port; ``stop()`` kills it.
 
-    def __init__(self) -> None:
+    With ``data_dir`` it keeps its data there (append-only file), as a production
+    Redis does: after ``stop()`` and ``start()`` on the same port every key is back.
+    """
+
+    def __init__(self, data_dir: str | None = None) -> None:
         self.port = free_port()
+        self.data_dir = data_dir
         self.process: subprocess.Popen | None = None
 
     @property
@@ -38,8 +43,11 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always", "--dir", self.data_dir]
+                    if self.data_dir
+                    else ["--appendonly", "no"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -4,6 +4,11 @@ Redis is only ever a cache here (DESIGN.md section 7): every failure is logged a
 answered as a miss, so the app keeps serving from PostgreSQL while Redis is down.
 After a failure the cache stays away from Redis for a short back-off so a dead
 server does not add a connect timeout to every request.
+
+A delete that cannot reach Redis is an invalidation that did not happen: the entry
+would be served again once Redis answers (after a stall, a network cut, a restart from
+its snapshot, or simply during the back-off). Such deletes are owed and replayed before
+anything else the next time this process reaches Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import redis
 log = logging.getLogger(__name__)
 
 _BACKOFF_SECONDS = 2.0
+# Owed deletes kept at most; past this the oldest are forgotten (and logged), their
+# entries left to their time-to-live. Engagement views, the bulk, live six hours.
+_OWED_MAX = 10_000
 
 
 class _MemoryStore:
@@ -78,11 +86,16 @@ class Cache:
         self._memory = _MemoryStore()
         self._down_until = 0.0
         self.prefix = "masteryai:"
+        # Keys whose delete failed, in order (a dict as an ordered set), under a lock:
+        # gthread workers share the cache.
+        self._owed: dict[str, None] = {}
+        self._owed_lock = threading.Lock()
 
     def init_app(self, app) -> None:
         url = app.config.get("REDIS_URL")
         self._down_until = 0.0
         self._memory = _MemoryStore()
+        self._owed = {}
         if url:
             self._redis = redis.Redis.from_url(
                 url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
@@ -107,6 +120,8 @@ class Cache:
         if time.monotonic() < self._down_until:
             return default
         try:
+            if self._owed:
+                self._pay_owed(self._redis)
             return operation(self._redis)
         except redis.RedisError as exc:
             log.warning("cache unavailable, serving without it: %s", exc)
@@ -160,15 +175,48 @@ class Cache:
         )
 
     def delete(self, *keys: str) -> None:
-        """Forget ``keys``; a no-op for missing keys or when Redis is down."""
+        """Forget ``keys``; a no-op for missing keys. When Redis is down the delete is
+        owed and done as soon as this process reaches Redis again."""
         if not keys:
             return
-        self._call(
-            lambda r: (
-                r.delete(*(self.prefix + k for k in keys)) if r else self._memory.delete(*keys)
-            ),
-            None,
-        )
+
+        def operation(r) -> bool:
+            if r is None:
+                self._memory.delete(*keys)
+            else:
+                r.delete(*(self.prefix + k for k in keys))
+            return True
+
+        if not self._call(operation, False):
+            self._owe(keys)
+
+    def _owe(self, keys: tuple[str, ...]) -> None:
+        with self._owed_lock:
+            for key in keys:
+                self._owed.pop(key, None)
+                self._owed[key] = None
+            dropped = len(self._owed) - _OWED_MAX
+            for key in list(self._owed)[: max(dropped, 0)]:
+                del self._owed[key]
+        if dropped > 0:
+            log.warning(
+                "cache: %d owed deletes forgotten; their entries expire on their own", dropped
+            )
+
+    def _pay_owed(self, r: redis.Redis) -> None:
+        with self._owed_lock:
+            keys = list(self._owed)
+        if keys:
+            r.delete(*(self.prefix + k for k in keys))
+            log.info("cache: %d deletes owed since Redis was unreachable are done", len(keys))
+        with self._owed_lock:
+            for key in keys:
+                self._owed.pop(key, None)
+
+    @property
+    def owed_deletes(self) -> int:
+        """How many deletes wait for Redis to answer again."""
+        return len(self._owed)
 
     def incr(self, key: str, ttl: int | None = None) -> int | None:
         """Increment a counter (created at 1 with ``ttl``); None when Redis is down."""

@@ -90,3 +90,46 @@ def test_rq_queue_takes_jobs_by_import_path():
         assert bucket == [5]
     finally:
         server.stop()
+
+
+@pytest.mark.redis
+def test_a_delete_redis_missed_is_done_once_it_answers(monkeypatch, tmp_path):
+    from masteryai_lti.core import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_BACKOFF_SECONDS", 0.0)
+    server = RedisServer(data_dir=str(tmp_path)).start()
+    try:
+        cache = Cache()
+        cache.init_app(_App(REDIS_URL=server.url))
+        cache.set("view", {"as": "before"})
+        cache.set("other", 1)
+        server.stop()
+        cache.delete("view")  # never reaches Redis
+        assert cache.owed_deletes == 1
+        server.start()  # back from its data, the old view with it
+        # The first call that reaches Redis does the owed delete before its own work.
+        assert cache.get("other") == 1
+        assert cache.owed_deletes == 0
+        assert cache.get("view") is None
+        assert server_keys(server) == {"masteryai:other"}
+    finally:
+        server.stop()
+
+
+def test_owed_deletes_are_bounded(monkeypatch):
+    from masteryai_lti.core import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_OWED_MAX", 3)
+    monkeypatch.setattr(cache_module, "_BACKOFF_SECONDS", 60.0)
+    cache = Cache()
+    # Nothing listens on port 1: every call fails, then the back-off answers for it.
+    cache.init_app(_App(REDIS_URL="redis://127.0.0.1:1/0"))
+    for key in ("a", "b", "c", "d", "b"):
+        cache.delete(key)
+    assert list(cache._owed) == ["c", "d", "b"]
+
+
+def server_keys(server: RedisServer) -> set[str]:
+    import redis
+
+    return set(redis.Redis.from_url(server.url, decode_responses=True).keys("*"))
