@@ -9,7 +9,8 @@ def course_view(course_id: int) -> str:
 
 
 def course_view_stamp(course_id: int) -> str:
-    """A short token naming the current view; processes reuse a parsed copy while it matches."""
+    """A token naming the course's data since its last change: every change deletes it,
+    and a view is used (from Redis or a process's parsed copy) only under its token."""
     return f"engagement:course:{course_id}:stamp"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-import time
+import uuid
 from collections import OrderedDict
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -770,10 +770,30 @@ def _remember(course_id: int, view: dict) -> None:
         _parsed_views.popitem(last=False)
 
 
-def _store_view(course_id: int, view: dict) -> None:
-    view["stamp"] = f"{view['as_of']}:{time.time_ns()}"
+def _view_stamp(course_id: int) -> str | None:
+    """The token naming the course's data as it is now, or None when the cache is down.
+
+    Every change deletes it (`_course_changed`); the first reader after that draws a
+    new one *before* reading the database, and the view it computes is cached under
+    it. An event committed while a view is being computed deletes the token that view
+    will carry, so the view is never served: taking the token after computing (as
+    before) let such a view stand, without the event, until the next change.
+    """
+    key = keys.course_view_stamp(course_id)
+    stamp = cache.get(key)
+    if stamp is None:
+        cache.set_if_absent(key, uuid.uuid4().hex, ttl=VIEW_TTL)
+        stamp = cache.get(key)
+    return stamp
+
+
+def _is_current(view: dict | None, stamp: str, as_of: date) -> bool:
+    return view is not None and view.get("stamp") == stamp and view["as_of"] == as_of.isoformat()
+
+
+def _store_view(course_id: int, view: dict, stamp: str) -> None:
+    view["stamp"] = stamp
     cache.set(keys.course_view(course_id), view, ttl=VIEW_TTL)
-    cache.set(keys.course_view_stamp(course_id), view["stamp"], ttl=VIEW_TTL)
     cache.set(
         keys.course_reference(course_id),
         {"as_of": view["as_of"], **view["reference"]},
@@ -785,17 +805,18 @@ def _store_view(course_id: int, view: dict) -> None:
 def course_view(course_id: int, as_of: date | None = None) -> dict:
     """The cached course view, recomputed from PostgreSQL when the cache is cold or down."""
     as_of = _as_of(as_of)
-    stamp = cache.get(keys.course_view_stamp(course_id))
-    if stamp is not None and stamp.startswith(as_of.isoformat()):
-        local = _parsed_views.get(course_id)
-        if local is not None and local.get("stamp") == stamp:
-            return local
-        view = cache.get(keys.course_view(course_id))
-        if view is not None and view.get("stamp") == stamp:
-            _remember(course_id, view)
-            return view
+    stamp = _view_stamp(course_id)
+    if stamp is None:
+        return compute_course_view(course_id, as_of)
+    local = _parsed_views.get(course_id)
+    if _is_current(local, stamp, as_of):
+        return local
+    view = cache.get(keys.course_view(course_id))
+    if _is_current(view, stamp, as_of):
+        _remember(course_id, view)
+        return view
     view = compute_course_view(course_id, as_of)
-    _store_view(course_id, view)
+    _store_view(course_id, view, stamp)
     return view
 
 
@@ -1156,8 +1177,10 @@ def recompute_course(course_id: int, as_of: date | None = None) -> dict:
     course = db.session.get(Course, course_id)
     if course is None:
         return {"course_id": course_id, "students": 0}
+    stamp = _view_stamp(course_id)
     view = compute_course_view(course_id, as_of)
-    _store_view(course_id, view)
+    if stamp is not None:
+        _store_view(course_id, view, stamp)
     db.session.execute(
         EngagementSnapshot.__table__.delete().where(
             EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on == as_of

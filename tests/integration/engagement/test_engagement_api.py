@@ -376,31 +376,36 @@ def test_recompute_writes_snapshots_history_and_keeps_flags(client, app, runner)
             assert r["flagged"] == (r["risk"] >= 0.4 or r["no_activity"])
 
 
-def test_redis_down_gives_the_same_answers_from_postgres(client, app, make_app):
+@pytest.mark.redis
+def test_redis_stopped_gives_the_same_answers_from_postgres(client, app, make_app):
+    from masteryai_lti.engagement import keys
+    from masteryai_lti.extensions import cache
+    from tests.redis_server import RedisServer
+
     w = _world(app)
     url = f"/api/v1/courses/{w['course_id']}/engagement?sort=student_id"
-    good = client.get(url, headers=w["teacher"]).json
-    down = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    student_url = f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}"
+    headers = w["teacher"]
+    server = RedisServer().start()
     try:
-        with down.app_context():
-            headers = w["teacher"]
-            dead = down.test_client().get(url, headers=headers)
-            student = down.test_client().get(
-                f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}",
-                headers=headers,
-            )
+        served = make_app(REDIS_URL=server.url)
+        with served.app_context():
+            web = served.test_client()
+            good = web.get(url, headers=headers).json
+            ok = web.get(student_url, headers=headers).json
+            assert cache.get(keys.course_view(w["course_id"])) is not None
+            server.stop()
+            dead = web.get(url, headers=headers)
+            student = web.get(student_url, headers=headers)
     finally:
-        from masteryai_lti.extensions import cache
-
-        cache.init_app(app)  # the cache is process-wide: give the next tests Redis back
+        server.stop()
+        cache.init_app(app)  # the cache is process-wide: give the next tests theirs back
     assert dead.status_code == 200
     assert dead.json["items"] == good["items"]
     assert student.status_code == 200
-    ok = client.get(
-        f"/api/v1/courses/{w['course_id']}/engagement/students/{w['kids'][2]}", headers=headers
-    ).json
     assert student.json["score"] == ok["score"]
     assert student.json["factors"] == ok["factors"]
+    assert student.json["reasons"] == ok["reasons"]
 
 
 def test_events_for_unknown_dates_fall_outside_the_period(app):
