@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import Select, select
+from blinker import Namespace
+from sqlalchemy import Select, event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -16,6 +18,41 @@ from masteryai_lti.identity.models import User, UserIdentity
 
 # No 0/O or 1/I/L: join codes are read aloud and typed from a board.
 _JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+_signals = Namespace()
+# Sent after the commit, once per course whose membership changed (someone enrolled,
+# came back, left or changed role: a launch, a roster sync, the API, a join code), with
+# the course id. Features that keep per-roster figures in a cache drop them; without
+# this a student synced from the LMS stayed off the class table until the next event.
+roster_changed = _signals.signal("courses.roster-changed")
+_ROSTER_CHANGED = "courses_roster_changed"
+
+
+def _note_roster_change(_mapper, _connection, target: Enrollment) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_ROSTER_CHANGED, set()).add(target.course_id)
+
+
+for _event_name in ("after_insert", "after_update", "after_delete"):
+    event.listen(Enrollment, _event_name, _note_roster_change)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_roster_changes(session: Session) -> None:
+    # Fired for savepoints too; only the outermost commit makes the change visible.
+    if session.in_nested_transaction():
+        return
+    for course_id in sorted(session.info.pop(_ROSTER_CHANGED, ())):
+        roster_changed.send(course_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_roster_changes(session: Session, previous_transaction) -> None:
+    # A savepoint rolled back leaves the outer transaction's changes to come: keep them
+    # (announcing a change that did not happen only costs a recomputation).
+    if previous_transaction.parent is None:
+        session.info.pop(_ROSTER_CHANGED, None)
 
 
 def _new_join_code() -> str:

@@ -32,7 +32,7 @@ from masteryai_lti.core.policy import (
     visible_course,
 )
 from masteryai_lti.courses.models import Course, Enrollment
-from masteryai_lti.courses.service import full_names, student_ids
+from masteryai_lti.courses.service import full_names, roster_changed, student_ids
 from masteryai_lti.engagement import keys
 from masteryai_lti.engagement.engine import (
     DEFAULT_WEIGHTS,
@@ -247,16 +247,33 @@ _CHANGED_COURSES = "engagement_changed_courses"
 
 @sa_event.listens_for(Session, "after_commit")
 def _invalidate_committed_courses(session: Session) -> None:
+    # Fired when a savepoint is released too: the rows are not visible to other
+    # sessions until the outermost commit, and a view recomputed in between would be
+    # cached without them.
+    if session.in_nested_transaction():
+        return
     for course_id in session.info.pop(_CHANGED_COURSES, ()):
         cache.delete(keys.course_reference(course_id))
     for course_id in session.info.pop(_DIRTY_COURSES, ()):
         _course_changed(course_id)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_rolled_back_courses(session: Session) -> None:
-    session.info.pop(_DIRTY_COURSES, None)
-    session.info.pop(_CHANGED_COURSES, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_courses(session: Session, previous_transaction) -> None:
+    # Only the outermost rollback undoes everything. A savepoint rolled back (a
+    # concurrent duplicate, say) leaves the events recorded before it to be
+    # committed, and their invalidation with them.
+    if previous_transaction.parent is None:
+        session.info.pop(_DIRTY_COURSES, None)
+        session.info.pop(_CHANGED_COURSES, None)
+
+
+@roster_changed.connect
+def _roster_changed(course_id: int) -> None:
+    """Someone joined or left the course: the class view and its medians are stale
+    (a student synced from the LMS must show, and be flagged, before any activity)."""
+    cache.delete(keys.course_reference(course_id))
+    _course_changed(course_id)
 
 
 ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")

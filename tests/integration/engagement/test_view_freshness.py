@@ -1,4 +1,5 @@
-"""The cached class view follows every change that alters it."""
+"""The cached class view follows every change that alters it: membership, and events
+recorded inside larger transactions (savepoints released or rolled back on the way)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.factories import bearer, make_user
 from tests.integration.engagement.test_engagement_api import _world
 from tests.redis_server import RedisServer
 
@@ -29,6 +31,87 @@ def _launch(w, student_id: int, source_id: str) -> dict:
         "source": "lti",
         "source_id": source_id,
     }
+
+
+def test_members_added_and_removed_through_the_api_show_at_once(client, app):
+    w = _world(app)
+    assert len(_table(client, w)) == 6  # the view is cached from here on
+    with app.app_context():
+        newcomer = make_user(w["school"], role="student", full_name="New Comer").id
+    base = f"/api/v1/courses/{w['course_id']}/members"
+    added = client.post(base, json={"user_id": newcomer, "role": "student"}, headers=w["teacher"])
+    assert added.status_code == 201, added.get_json()
+
+    rows = _table(client, w)
+    assert rows[newcomer]["no_activity"] and rows[newcomer]["flagged"]
+
+    removed = client.delete(f"{base}/{w['kids'][0]}", headers=w["teacher"])
+    assert removed.status_code == 204
+    assert w["kids"][0] not in _table(client, w)
+
+
+def test_a_student_joining_by_code_shows_at_once(client, app):
+    w = _world(app)
+    assert len(_table(client, w)) == 6
+    with app.app_context():
+        joiner = make_user(w["school"], role="student")
+        headers, joiner_id = bearer(joiner), joiner.id
+    joined = client.post(
+        "/api/v1/courses/join", json={"join_code": w["course"].join_code}, headers=headers
+    )
+    assert joined.status_code in (200, 201), joined.get_json()
+    assert joiner_id in _table(client, w)
+
+
+def test_a_rolled_back_savepoint_keeps_the_events_recorded_before_it(client, app):
+    w = _world(app)
+    quiet = w["kids"][5]
+    assert _table(client, w)[quiet]["no_activity"]
+    with app.app_context():
+        from masteryai_lti.engagement import service
+        from masteryai_lti.extensions import db
+
+        service.record_events(w["school"].id, [_launch(w, quiet, "sp-1")], commit=False)
+        # Later work in the same transaction fails inside a savepoint (a concurrent
+        # duplicate, say) and is rolled back alone; the event is still committed.
+        try:
+            with db.session.begin_nested():
+                raise LookupError("the savepoint's own work failed")
+        except LookupError:
+            pass
+        db.session.commit()
+
+    assert not _table(client, w)[quiet]["no_activity"]
+
+
+def test_a_released_savepoint_does_not_invalidate_before_the_commit(client, app):
+    w = _world(app)
+    quiet = w["kids"][5]
+    assert _table(client, w)[quiet]["no_activity"]
+    with app.app_context():
+        from masteryai_lti.engagement import service
+        from masteryai_lti.extensions import db
+
+        service.record_events(w["school"].id, [_launch(w, quiet, "sp-2")], commit=False)
+        with db.session.begin_nested():
+            pass  # a savepoint released: the event is still uncommitted
+
+        # Another request reads the class table now: it cannot see the event yet, and
+        # caches what it sees.
+        seen = {}
+
+        def other_request():
+            with app.app_context():
+                seen.update(service.course_view(w["course_id"]))
+
+        reader = threading.Thread(target=other_request)
+        reader.start()
+        reader.join()
+        row = next(r for r in seen["students"] if r["student_id"] == quiet)
+        assert row["no_activity"]
+        db.session.commit()
+
+    assert not _table(client, w)[quiet]["no_activity"]
 
 
 def test_an_event_committed_while_the_view_is_computed_is_not_left_out(client, app, monkeypatch):

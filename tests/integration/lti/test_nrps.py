@@ -268,3 +268,38 @@ def test_a_failing_roster_refresh_never_breaks_the_teacher_launch(app, client, s
 
     with app.app_context():
         assert courses.student_ids(course_id) == []
+
+
+def test_the_class_table_follows_the_synced_roster(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=3)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    headers = auth_for(app, lti_user(app, platform, "teacher"))
+    table = f"/api/v1/courses/{course_id}/engagement?per_page=100"
+    with app.app_context():
+        roster.sync_course(course_id)
+    before = client.get(table, headers=headers).get_json()
+    assert before["total"] == 4  # 3 learners and the platform's student, cached now
+
+    platform.members = [m for m in platform.members if m["user_id"] != "learner-sub-0"]
+    platform.add_members(2, role=ROLE_LEARNER, prefix="newcomer")
+    with app.app_context():
+        roster.sync_course(course_id)
+        institution_id = lti_user(app, platform, "teacher").institution_id
+
+        def user_id(sub):
+            return identity.find_user_by_identity(
+                institution_id, "lti", f"{platform.issuer}|{sub}"
+            ).id
+
+        departed = user_id("learner-sub-0")
+        newcomers = {user_id(f"newcomer-sub-{n}") for n in (0, 1)}
+
+    after = client.get(table, headers=headers).get_json()
+    rows = {row["student_id"]: row for row in after["items"]}
+    assert after["total"] == 5
+    assert departed not in rows
+    # Synced students who have not opened anything yet are flagged at once.
+    assert all(rows[n]["no_activity"] and rows[n]["flagged"] for n in newcomers)
+    at_risk = client.get(f"/api/v1/courses/{course_id}/engagement/at-risk", headers=headers)
+    assert newcomers <= {row["student_id"] for row in at_risk.get_json()}
