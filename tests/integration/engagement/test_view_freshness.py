@@ -22,6 +22,15 @@ def _table(client, w) -> dict[int, dict]:
     return {row["student_id"]: row for row in response.get_json()["items"]}
 
 
+@pytest.fixture
+def cached(client, app):
+    """A course whose class view is cached, and its student who has never been active."""
+    w = _world(app)
+    quiet = w["kids"][5]
+    assert _table(client, w)[quiet]["no_activity"]
+    return w, quiet
+
+
 def _launch(w, student_id: int, source_id: str) -> dict:
     return {
         "user_id": student_id,
@@ -63,10 +72,8 @@ def test_a_student_joining_by_code_shows_at_once(client, app):
     assert joiner_id in _table(client, w)
 
 
-def test_a_rolled_back_savepoint_keeps_the_events_recorded_before_it(client, app):
-    w = _world(app)
-    quiet = w["kids"][5]
-    assert _table(client, w)[quiet]["no_activity"]
+def test_a_rolled_back_savepoint_keeps_the_events_recorded_before_it(client, app, cached):
+    w, quiet = cached
     with app.app_context():
         from masteryai_lti.engagement import service
         from masteryai_lti.extensions import db
@@ -84,10 +91,8 @@ def test_a_rolled_back_savepoint_keeps_the_events_recorded_before_it(client, app
     assert not _table(client, w)[quiet]["no_activity"]
 
 
-def test_a_released_savepoint_does_not_invalidate_before_the_commit(client, app):
-    w = _world(app)
-    quiet = w["kids"][5]
-    assert _table(client, w)[quiet]["no_activity"]
+def test_a_released_savepoint_does_not_invalidate_before_the_commit(client, app, cached):
+    w, quiet = cached
     with app.app_context():
         from masteryai_lti.engagement import service
         from masteryai_lti.extensions import db
