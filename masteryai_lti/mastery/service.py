@@ -1101,16 +1101,27 @@ def _link_assignment(user_id: int, attempt: Attempt) -> None:
     if not remaining:
         assignment = db.session.get(Assignment, pick.assignment_id)
         assignment.status = "completed"
-        # Remembered for the caller that commits (submit_answer announces placed ones).
+        # Remembered for the caller that commits: `announce_completed_assignments`.
         db.session.info.setdefault(_COMPLETED_ASSIGNMENTS, []).append(assignment.id)
 
 
 _COMPLETED_ASSIGNMENTS = "mastery_completed_assignments"
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_rolled_back_completions(session: Session) -> None:
-    session.info.pop(_COMPLETED_ASSIGNMENTS, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_completions(session: Session, previous_transaction) -> None:
+    # A savepoint rolled back leaves completions noted before it to be committed (one
+    # undone inside it is no longer "completed" and is not announced).
+    if previous_transaction.parent is None:
+        session.info.pop(_COMPLETED_ASSIGNMENTS, None)
+
+
+def announce_completed_assignments() -> None:
+    """After the caller's commit: announce the placed assignments its attempts completed,
+    whichever way the last answer came (the player, an import), so the grade reaches
+    the LMS. Runs SQL, so never from inside a commit hook."""
+    for assignment_id in db.session.info.pop(_COMPLETED_ASSIGNMENTS, []):
+        _announce_completed_placement(assignment_id)
 
 
 @dataclass
@@ -1176,8 +1187,7 @@ def submit_answer(
     views = [
         v for v in _mastery_views(course, actor.user_id, utcnow()) if v.concept_id in concept_ids
     ]
-    for assignment_id in db.session.info.pop(_COMPLETED_ASSIGNMENTS, []):
-        _announce_completed_placement(assignment_id)
+    announce_completed_assignments()
     return SubmissionResult(
         attempt=attempt,
         correct=attempt.correct,
@@ -1318,6 +1328,7 @@ def import_attempts(actor: Actor, course_id: int, text: str) -> ImportReport:
         else:
             report.created += 1
     db.session.commit()
+    announce_completed_assignments()
     return report
 
 

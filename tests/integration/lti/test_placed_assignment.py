@@ -317,3 +317,37 @@ def test_a_due_date_removed_in_the_lms_is_withdrawn_even_with_a_warm_cache(
     ).get_json()
     assert breakdown["missing_work"] == []
     assert next(f for f in breakdown["factors"] if f["factor"] == "submission")["weight"] == 0
+
+
+def test_an_assignment_completed_by_imported_attempts_posts_the_grade(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=2)
+    session = _student_launch(client, platform)
+    headers = {"Authorization": "Bearer " + session["token"]}
+    [first, last] = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}", headers=headers
+    ).get_json()["items"]
+    reply = client.post(
+        f"/api/v1/courses/{course_id}/attempts",
+        json={"item_id": first["item_id"], "response": {"value": answers[first["item_id"]]}},
+        headers=headers,
+    )
+    assert reply.status_code == 201, reply.get_json()
+    assert platform.scores == []
+
+    # The student answered the last question on paper; the teacher imports it.
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    student_id = lti_user(app, platform, "student").id
+    key = f"frac-{answers[last['item_id']]}"  # as _course_with_items names them
+    csv = f"student,item,correct,timestamp\n{student_id},{key},0,2026-12-01T10:00:00+00:00\n"
+    imported = client.post(
+        f"/api/v1/courses/{course_id}/attempts/import", json={"content": csv}, headers=teacher
+    )
+    assert imported.status_code == 200, imported.get_json()
+    assert imported.get_json()["created"] == 1
+
+    [score] = platform.scores
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (1.0, 2.0)
+    assert score["userId"] == platform.users["student"].sub
