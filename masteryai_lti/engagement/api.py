@@ -156,6 +156,18 @@ class SettingsSchema(Schema):
     )
     flag_at = fields.Float(load_default=None, validate=validate.Range(min=0, max=1))
     clear_below = fields.Float(load_default=None, validate=validate.Range(min=0, max=1))
+    outcome_rate = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "share of the course's students who usually fail or withdraw; "
+            "the risk probabilities are calibrated to it. null: the model's own "
+            "(model_outcome_rate); absent: unchanged"
+        },
+    )
+    model_outcome_rate = fields.Float(
+        dump_only=True,
+        metadata={"description": "the share in the data the risk model was fitted on"},
+    )
 
 
 @blp.route("/<int:course_id>/engagement")
@@ -206,7 +218,7 @@ class Weights(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, SettingsSchema)
     def get(self, course_id):
-        """The course's factor weights and at-risk thresholds."""
+        """The course's factor weights, at-risk thresholds and outcome rate."""
         return service.get_settings(current_actor(), course_id)
 
     @blp.doc(security=BEARER)
@@ -214,7 +226,8 @@ class Weights(MethodView):
     @blp.response(200, SettingsSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="Weights invalid")
     def put(self, payload, course_id):
-        """Replace the weights (six integers summing to 100) and optionally thresholds."""
+        """Replace the weights (six integers summing to 100), optionally thresholds and the
+        outcome rate; 422 lists every invalid value and changes nothing."""
         return service.put_settings(current_actor(), course_id, **payload)
 
 

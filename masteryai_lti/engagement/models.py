@@ -134,7 +134,8 @@ class GradedItem(db.Model):
 
 
 class EngagementSettings(db.Model):
-    """Per-course factor weights (summing to 100) and at-risk thresholds."""
+    """Per-course factor weights (summing to 100), at-risk thresholds and the share of
+    students who usually fail or withdraw (null: the risk model's own)."""
 
     __tablename__ = "engagement_settings"
 
@@ -145,6 +146,7 @@ class EngagementSettings(db.Model):
     weights: Mapped[dict] = mapped_column(JsonDocument)
     flag_at: Mapped[float] = mapped_column(Float, default=0.5)
     clear_below: Mapped[float] = mapped_column(Float, default=0.4)
+    outcome_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

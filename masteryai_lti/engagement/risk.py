@@ -78,6 +78,31 @@ class RiskModel:
         z = self.intercept + x @ self.coef
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
+    @property
+    def outcome_rate(self) -> float | None:
+        """The share of students who failed or withdrew in the data it was fitted on."""
+        rate = self.provenance.get("positive_rate")
+        return None if rate is None else float(rate)
+
+    def for_outcome_rate(self, rate: float | None) -> RiskModel:
+        """This model for a course where ``rate`` of the students usually fail or withdraw.
+
+        The shipped model learned OULAD's distance-learning rate (44 %); a school class
+        with 10 % would read every probability three to four times too high. Assuming
+        students who fail look alike in both places and only their share differs (label
+        shift), the log-odds move by the difference of the two rates' log-odds
+        (Saerens, Latinne & Decaestecker 2002): the order of students, and so every
+        AUC, is unchanged; the probabilities fit the course. ``None`` keeps the model.
+        """
+        if rate is None or self.outcome_rate is None or rate == self.outcome_rate:
+            return self
+        shift = _log_odds(rate) - _log_odds(self.outcome_rate)
+        return RiskModel(self.coef, self.intercept + shift, self.provenance)
+
+
+def _log_odds(p: float) -> float:
+    return float(np.log(p) - np.log1p(-p))
+
 
 def load_model(path: Path | str = MODEL_PATH) -> RiskModel:
     """Read a model JSON file (default: the one shipped with the package)."""
@@ -143,19 +168,48 @@ def features(course: CourseEngagement, raw: np.ndarray | None = None) -> np.ndar
     )
 
 
-@dataclass(frozen=True)
-class RiskThresholds:
-    """Per-course flag thresholds: flag at ``flag_at``, clear only below ``clear_below``.
+# The outcome rates a course may declare: a share, not a certainty either way.
+OUTCOME_RATE_RANGE = (0.01, 0.95)
 
-    The gap between the two is the hysteresis that keeps flags from flickering.
+
+class RiskSettingsError(ValueError):
+    """Per-course risk settings that do not hold, each problem with its field."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """Per-course risk settings.
+
+    Flag at ``flag_at``, clear only below ``clear_below``: the gap between the two is
+    the hysteresis that keeps flags from flickering. ``outcome_rate`` is the share of
+    the course's students who usually fail or withdraw, to which probabilities are
+    calibrated (`RiskModel.for_outcome_rate`); None keeps the model's own.
     """
 
     flag_at: float = 0.5
     clear_below: float = 0.4
+    outcome_rate: float | None = None
 
     def __post_init__(self) -> None:
+        errors = []
         if not 0.0 < self.clear_below <= self.flag_at < 1.0:
-            raise ValueError("thresholds need 0 < clear_below <= flag_at < 1")
+            errors.append(
+                {"path": "clear_below", "message": "thresholds need 0 < clear_below <= flag_at < 1"}
+            )
+        low, high = OUTCOME_RATE_RANGE
+        if self.outcome_rate is not None and not low <= self.outcome_rate <= high:
+            errors.append(
+                {
+                    "path": "outcome_rate",
+                    "message": f"a share between {low:g} and {high:g}, or null for the model's own",
+                }
+            )
+        if errors:
+            raise RiskSettingsError(errors)
 
 
 @dataclass(frozen=True)
@@ -257,16 +311,18 @@ class CourseRisk:
 def assess_course(
     course: CourseEngagement,
     model: RiskModel,
-    thresholds: RiskThresholds | None = None,
+    settings: RiskSettings | None = None,
     previously_flagged: Sequence[bool] | np.ndarray | None = None,
 ) -> CourseRisk:
     """Probability, flag and counterfactual reason impacts for every roster student.
 
-    Roster students with no activity in the period are always flagged. A student
+    Probabilities are calibrated to the course's ``settings.outcome_rate`` when it has
+    one. Roster students with no activity in the period are always flagged. A student
     flagged before stays flagged until the probability falls below
-    ``thresholds.clear_below``.
+    ``settings.clear_below``.
     """
-    th = thresholds or RiskThresholds()
+    th = settings or RiskSettings()
+    model = model.for_outcome_rate(th.outcome_rate)
     x = features(course)
     p = model.predict(x)
     prev = (

@@ -60,7 +60,12 @@ from masteryai_lti.engagement.models import (
     EngagementSnapshot,
     GradedItem,
 )
-from masteryai_lti.engagement.risk import RiskThresholds, assess_course, load_model
+from masteryai_lti.engagement.risk import (
+    RiskSettings,
+    RiskSettingsError,
+    assess_course,
+    load_model,
+)
 from masteryai_lti.extensions import cache, db, jobs
 
 log = logging.getLogger(__name__)
@@ -386,11 +391,11 @@ def _settings(course_id: int) -> EngagementSettings | None:
     return db.session.get(EngagementSettings, course_id)
 
 
-def _weights_and_thresholds(course_id: int) -> tuple[dict, RiskThresholds]:
+def _weights_and_risk_settings(course_id: int) -> tuple[dict, RiskSettings]:
     s = _settings(course_id)
     if s is None:
-        return dict(DEFAULT_WEIGHTS), RiskThresholds()
-    return dict(s.weights), RiskThresholds(s.flag_at, s.clear_below)
+        return dict(DEFAULT_WEIGHTS), RiskSettings()
+    return dict(s.weights), RiskSettings(s.flag_at, s.clear_below, s.outcome_rate)
 
 
 def _as_of(as_of: date | None) -> date:
@@ -484,7 +489,7 @@ def load_course_input(
         submissions=submissions,
         as_of_day=end,
         period_days=period,
-        weights=weights if weights is not None else _weights_and_thresholds(course_id)[0],
+        weights=weights if weights is not None else _weights_and_risk_settings(course_id)[0],
         reference=reference,
         other_courses=other_courses,
         earlier_runs=earlier_runs,
@@ -746,10 +751,10 @@ def _table_rows(course, risk) -> list[dict]:
 
 
 def _assess(course_id: int, course, as_of: date):
-    _, thresholds = _weights_and_thresholds(course_id)
+    _, settings = _weights_and_risk_settings(course_id)
     prev = _previous_flags(course_id, as_of)
     previous = [prev.get(uid, False) for uid in course.roster.tolist()]
-    return assess_course(course, risk_model(), thresholds, previous), thresholds
+    return assess_course(course, risk_model(), settings, previous), settings
 
 
 def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
@@ -757,7 +762,7 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
     as_of = _as_of(as_of)
     inp = load_course_input(course_id, as_of)
     course = compute_course(inp)
-    risk, thresholds = _assess(course_id, course, as_of)
+    risk, settings = _assess(course_id, course, as_of)
     return {
         "course_id": course_id,
         "as_of": as_of.isoformat(),
@@ -768,7 +773,8 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
             **course_reference(course).to_dict(),
             "items": [[it.key, it.kind, it.due_day, it.title] for it in inp.items],
         },
-        "thresholds": {"flag_at": thresholds.flag_at, "clear_below": thresholds.clear_below},
+        "thresholds": {"flag_at": settings.flag_at, "clear_below": settings.clear_below},
+        "outcome_rate": settings.outcome_rate,
         "students": _table_rows(course, risk),
     }
 
@@ -839,7 +845,7 @@ def course_view(course_id: int, as_of: date | None = None) -> dict:
 
 def _student_context(
     course_id: int, student_id: int, before: date
-) -> tuple[bool, dict, RiskThresholds, bool]:
+) -> tuple[bool, dict, RiskSettings, bool]:
     """Enrolment, course settings and the last snapshot's flag in one round trip.
 
     Scoring one student after an event is a handful of tiny queries; on a busy
@@ -878,15 +884,16 @@ def _student_context(
             setting(settings.weights),
             setting(settings.flag_at),
             setting(settings.clear_below),
+            setting(settings.outcome_rate),
         )
     ).one()
-    is_enrolled, was_flagged, weights, flag_at, clear_below = row
+    is_enrolled, was_flagged, weights, flag_at, clear_below, outcome_rate = row
     if weights is None:
-        return bool(is_enrolled), dict(DEFAULT_WEIGHTS), RiskThresholds(), bool(was_flagged)
+        return bool(is_enrolled), dict(DEFAULT_WEIGHTS), RiskSettings(), bool(was_flagged)
     return (
         bool(is_enrolled),
         dict(weights),
-        RiskThresholds(flag_at, clear_below),
+        RiskSettings(flag_at, clear_below, outcome_rate),
         bool(was_flagged),
     )
 
@@ -902,7 +909,7 @@ SELECT
   (SELECT flagged FROM engagement_snapshots
    WHERE course_id = %(c)s AND user_id = %(u)s AND taken_on < %(before)s
    ORDER BY taken_on DESC LIMIT 1),
-  s.weights, s.flag_at, s.clear_below,
+  s.weights, s.flag_at, s.clear_below, s.outcome_rate,
   (SELECT array_agg(ARRAY[day - %(start)s, quiz, interaction, resource_view,
                           attendance + submission + launch])
    FROM engagement_days
@@ -943,13 +950,13 @@ def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
         row = cursor.fetchone()
         if row is None:
             raise NotFound("No such course.")
-        enrolled, previous, weights, flag_at, clear_below, days, work, other, earlier = row
+        enrolled, previous, weights, flag_at, clear_below, rate, days, work, other, earlier = row
     finally:
         cursor.close()
     if weights is None:
-        weights, thresholds = dict(DEFAULT_WEIGHTS), RiskThresholds()
+        weights, settings = dict(DEFAULT_WEIGHTS), RiskSettings()
     else:
-        weights, thresholds = dict(weights), RiskThresholds(flag_at, clear_below)
+        weights, settings = dict(weights), RiskSettings(flag_at, clear_below, rate)
     matrix = np.zeros((0, 6), dtype=np.int64)
     if days:
         matrix = np.asarray(days, dtype=np.int64).reshape(-1, 5)
@@ -969,7 +976,7 @@ def _student_input_pg(course_id: int, student_id: int, as_of: date, ref: dict):
         other_courses=[other],
         earlier_runs=[earlier],
     )
-    return bool(enrolled), thresholds, bool(previous), inp
+    return bool(enrolled), settings, bool(previous), inp
 
 
 def student_view(course_id: int, student_id: int, as_of: date | None = None) -> dict:
@@ -983,11 +990,11 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
     ref = cache.get(keys.course_reference(course_id))
     fresh_ref = ref is not None and ref.get("as_of") == as_of.isoformat()
     if fresh_ref and db.session.get_bind().dialect.name == "postgresql":
-        enrolled, thresholds, previous, inp = _student_input_pg(course_id, student_id, as_of, ref)
+        enrolled, settings, previous, inp = _student_input_pg(course_id, student_id, as_of, ref)
         if not enrolled:
             raise NotFound("This student is not enrolled in the course.")
     else:
-        enrolled, weights, thresholds, previous = _student_context(course_id, student_id, as_of)
+        enrolled, weights, settings, previous = _student_context(course_id, student_id, as_of)
         if not enrolled:
             raise NotFound("This student is not enrolled in the course.")
         if not fresh_ref:
@@ -1001,7 +1008,7 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
             weights=weights,
         )
     course = compute_course(inp)
-    risk = assess_course(course, risk_model(), thresholds, [previous])
+    risk = assess_course(course, risk_model(), settings, [previous])
     row = course.student(0).to_dict()
     verdict = risk.student(0)
     row.update(
@@ -1141,10 +1148,20 @@ def _named_rows(rows: list[dict], fields: tuple[str, ...]) -> list[dict]:
 
 
 def get_settings(actor: Actor, course_id: int) -> dict:
-    """Weights and thresholds of a course (its members may read them)."""
+    """Weights, thresholds and outcome rate of a course (its members may read them)."""
     visible_course(actor, db.session.get(Course, course_id))
-    weights, th = _weights_and_thresholds(course_id)
-    return {"weights": weights, "flag_at": th.flag_at, "clear_below": th.clear_below}
+    weights, settings = _weights_and_risk_settings(course_id)
+    return {
+        "weights": weights,
+        "flag_at": settings.flag_at,
+        "clear_below": settings.clear_below,
+        "outcome_rate": settings.outcome_rate,
+        "model_outcome_rate": risk_model().outcome_rate,
+    }
+
+
+# `put_settings` leaves a setting the request does not name as it is.
+KEEP = object()
 
 
 def put_settings(
@@ -1153,33 +1170,40 @@ def put_settings(
     weights: dict,
     flag_at: float | None = None,
     clear_below: float | None = None,
+    outcome_rate: float | None | object = KEEP,
 ) -> dict:
-    """Replace a course's weights (and optionally thresholds); 422 on invalid values."""
+    """Replace a course's weights (and optionally thresholds and outcome rate, where
+    None means the model's own); 422 listing every invalid value, nothing stored."""
     course = visible_course(actor, db.session.get(Course, course_id))
     ensure_can_teach(actor, course)
+    errors = []
     try:
         clean = validate_weights(weights)
     except WeightsError as exc:
-        raise ValidationFailed(
-            "Weights must be six integers 0-100 summing to 100.",
-            errors=[
-                field_error(f"weights.{e['path']}".rstrip("."), e["message"]) for e in exc.errors
-            ],
-        ) from None
-    current = _settings(course_id)
-    _, th = _weights_and_thresholds(course_id)
-    flag_at = th.flag_at if flag_at is None else flag_at
-    clear_below = th.clear_below if clear_below is None else clear_below
+        errors += [
+            field_error(f"weights.{e['path']}".rstrip("."), e["message"]) for e in exc.errors
+        ]
+    _, current_settings = _weights_and_risk_settings(course_id)
     try:
-        RiskThresholds(flag_at, clear_below)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), errors=[field_error("clear_below", str(exc))]) from None
+        settings = RiskSettings(
+            current_settings.flag_at if flag_at is None else flag_at,
+            current_settings.clear_below if clear_below is None else clear_below,
+            current_settings.outcome_rate if outcome_rate is KEEP else outcome_rate,
+        )
+    except RiskSettingsError as exc:
+        errors += [field_error(e["path"], e["message"]) for e in exc.errors]
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} setting(s) invalid; nothing was changed.", errors=errors
+        )
+    current = _settings(course_id)
     if current is None:
         current = EngagementSettings(course_id=course_id, institution_id=course.institution_id)
         db.session.add(current)
     current.weights = clean
-    current.flag_at = flag_at
-    current.clear_below = clear_below
+    current.flag_at = settings.flag_at
+    current.clear_below = settings.clear_below
+    current.outcome_rate = settings.outcome_rate
     db.session.commit()
     _course_changed(course_id)
     return get_settings(actor, course_id)

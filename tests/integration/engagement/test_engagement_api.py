@@ -498,10 +498,50 @@ def test_record_events_can_join_the_callers_transaction(client, app):
     assert row["no_activity"] is False and row["days_since_active"] == 0
 
 
+def test_outcome_rate_calibrates_the_risk_and_keeps_the_order(client, app):
+    w = _world(app)
+    base = f"/api/v1/courses/{w['course_id']}"
+    url = f"{base}/engagement/weights"
+
+    def risks():
+        items = client.get(f"{base}/engagement?per_page=100", headers=w["teacher"]).json["items"]
+        return {i["student_id"]: (i["risk"], i["flagged"]) for i in items}
+
+    settings = client.get(url, headers=w["student0"]).json
+    assert settings["outcome_rate"] is None
+    model_rate = settings["model_outcome_rate"]
+    assert 0.3 < model_rate < 0.6  # OULAD's share of Withdrawn or Fail
+    weights = settings["weights"]
+    before = risks()
+
+    school = client.put(url, json={"weights": weights, "outcome_rate": 0.1}, headers=w["teacher"])
+    assert school.status_code == 200, school.json
+    assert school.json["outcome_rate"] == 0.1
+    after = risks()
+    assert all(after[k][0] < before[k][0] for k in before)
+    by_risk = sorted(before, key=lambda k: before[k][0])
+    assert sorted(after, key=lambda k: after[k][0]) == by_risk
+    assert after[w["kids"][5]][1]  # never active: flagged whatever the rate
+    one = client.get(f"{base}/engagement/students/{w['kids'][1]}", headers=w["teacher"]).json
+    assert one["risk"] == after[w["kids"][1]][0]
+
+    kept = client.put(url, json={"weights": weights, "flag_at": 0.6}, headers=w["teacher"])
+    assert kept.json["outcome_rate"] == 0.1 and kept.json["flag_at"] == 0.6
+    heavier = {**weights, "attendance": weights["attendance"] + 5, "resource": 5}
+    bad = client.put(url, json={"weights": heavier, "outcome_rate": 1.2}, headers=w["teacher"])
+    assert bad.status_code == 422 and bad.content_type == PROBLEM
+    assert [e["path"] for e in bad.json["errors"]] == ["outcome_rate"]
+    assert client.get(url, headers=w["teacher"]).json["weights"] == weights  # nothing stored
+
+    reset = client.put(url, json={"weights": weights, "outcome_rate": None}, headers=w["teacher"])
+    assert reset.json["outcome_rate"] is None
+    assert {k: r for k, (r, _) in risks().items()} == {k: r for k, (r, _) in before.items()}
+
+
 def test_one_student_scored_after_an_event_matches_the_class_view(client, app):
     """The single-student path (one query against the cached course reference) gives
     every student the score, risk, flag and breakdown the full computation gives,
-    with custom weights, thresholds and graded quizzes in play."""
+    with custom weights, thresholds, outcome rate and graded quizzes in play."""
     w = _world(app)
     cid = w["course_id"]
     r = client.put(
@@ -517,6 +557,7 @@ def test_one_student_scored_after_an_event_matches_the_class_view(client, app):
             },
             "flag_at": 0.45,
             "clear_below": 0.3,
+            "outcome_rate": 0.15,
         },
         headers=w["teacher"],
     )

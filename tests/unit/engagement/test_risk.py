@@ -17,7 +17,8 @@ from masteryai_lti.engagement.engine import (
 from masteryai_lti.engagement.risk import (
     FEATURES,
     RiskModel,
-    RiskThresholds,
+    RiskSettings,
+    RiskSettingsError,
     assess_course,
     features,
     fit_logistic,
@@ -49,7 +50,7 @@ def test_roster_students_with_no_activity_are_flagged(model):
     c = compute_course(
         type(inp)(roster, inp.activity, inp.items, inp.submissions, inp.as_of_day, 30)
     )
-    r = assess_course(c, model, RiskThresholds(0.95, 0.9))
+    r = assess_course(c, model, RiskSettings(0.95, 0.9))
     for sid in (99998, 99999):
         verdict = r.student(c.index_of(sid))
         assert verdict.flagged and verdict.no_activity
@@ -98,7 +99,7 @@ def test_first_reason_is_the_best_counterfactual(model, seed):
 
 def test_hysteresis_keeps_a_flag_until_clearly_better(model):
     c = compute_course(generated_course(200))
-    th = RiskThresholds(flag_at=0.5, clear_below=0.4)
+    th = RiskSettings(flag_at=0.5, clear_below=0.4)
     r = assess_course(c, model, th)
     between = (r.probability >= 0.4) & (r.probability < 0.5) & (c.days_since_active >= 0)
     assert between.any()
@@ -109,9 +110,31 @@ def test_hysteresis_keeps_a_flag_until_clearly_better(model):
     assert not r.flagged[between].any()
 
 
-def test_thresholds_are_validated():
-    with pytest.raises(ValueError):
-        RiskThresholds(flag_at=0.3, clear_below=0.5)
+def test_settings_are_validated_naming_each_field():
+    with pytest.raises(RiskSettingsError) as bad:
+        RiskSettings(flag_at=0.3, clear_below=0.5, outcome_rate=1.0)
+    assert [e["path"] for e in bad.value.errors] == ["clear_below", "outcome_rate"]
+    for rate in (0.0, -0.1, 0.99):
+        with pytest.raises(RiskSettingsError):
+            RiskSettings(outcome_rate=rate)
+    assert RiskSettings(outcome_rate=0.01).outcome_rate == 0.01
+
+
+def test_an_outcome_rate_recalibrates_without_reordering(model):
+    c = compute_course(generated_course(300))
+    oulad = assess_course(c, model)
+    school = assess_course(c, model, RiskSettings(outcome_rate=0.1))
+    same = assess_course(c, model, RiskSettings(outcome_rate=model.outcome_rate))
+    assert (same.probability == oulad.probability).all()
+    assert (school.probability < oulad.probability).all()
+    order = np.argsort(oulad.probability, kind="stable")
+    assert (np.diff(school.probability[order]) >= 0).all()
+    # The same lever comes first for every student: the shift moves every counterfactual
+    # by the same log-odds, and a larger log-odds change is a larger drop.
+    assert (school.drop_if_median.argmax(axis=1) == oulad.drop_if_median.argmax(axis=1)).all()
+    # Calibrated: the mean probability moves from near the model's share towards the course's.
+    assert abs(school.probability.mean() - 0.1) < abs(oulad.probability.mean() - 0.1)
+    assert model.for_outcome_rate(None) is model
 
 
 def test_fit_logistic_recovers_a_known_model():
@@ -224,7 +247,7 @@ def test_enrolment_context_raises_risk_and_is_cited_after_the_factors(model):
     # The index measures engagement only: circumstances leave it alone.
     assert loaded.score.tolist() == plain.score.tolist()
     before = assess_course(plain, model).probability
-    r = assess_course(loaded, model, RiskThresholds(0.05, 0.01))
+    r = assess_course(loaded, model, RiskSettings(0.05, 0.01))
     touched = (other > 0) | (earlier > 0)
     assert (r.probability[touched] > before[touched]).all()
     assert r.probability[~touched] == pytest.approx(before[~touched])
