@@ -197,8 +197,17 @@
       FACTOR_NAMES[factor] + " ",
       el("input", {"type": "number", "name": factor, "min": "0", "max": "100", "step": "1", "required": "",
         "value": reply.body.weights[factor]}))));
-    $("weights-form").elements.flag_at.value = Math.round(reply.body.flag_at * 100);
+    const form = $("weights-form");
+    form.elements.flag_at.value = Math.round(reply.body.flag_at * 100);
     state.flagGap = reply.body.flag_at - reply.body.clear_below;
+    const rate = reply.body.outcome_rate;
+    form.elements.outcome_rate.value = rate === null ? "" : Math.round(rate * 100);
+    // Left empty the model keeps the share it learned from (OULAD, distance learning).
+    const learned = Math.round(reply.body.model_outcome_rate * 100);
+    form.elements.outcome_rate.placeholder = String(learned);
+    $("outcome-rate-help").textContent = "Likelihoods are calibrated to this share. Left " +
+      "empty, they assume " + learned + " %, as in the distance-learning courses the model " +
+      "learned from; in a class where fewer fail, say so and they read lower.";
     showWeightSum();
   }
 
@@ -218,9 +227,12 @@
     const flagAt = Number(form.elements.flag_at.value) / 100;
     // A flag clears only below a lower line (so it does not flicker): keep the gap.
     const clearBelow = Math.max(0.01, Math.round((flagAt - (state.flagGap || 0)) * 100) / 100);
+    const rateText = form.elements.outcome_rate.value.trim();
+    const outcomeRate = rateText === "" ? null : Number(rateText) / 100;
     const reply = await api("/engagement/weights", {
       method: "PUT", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({weights: weights, flag_at: flagAt, clear_below: clearBelow}),
+      body: JSON.stringify({weights: weights, flag_at: flagAt, clear_below: clearBelow,
+                            outcome_rate: outcomeRate}),
     });
     if (!reply.ok) return result.replaceChildren(problemNode(reply.body));
     await refreshScores();

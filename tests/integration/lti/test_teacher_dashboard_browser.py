@@ -168,8 +168,21 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
         weights.locator("input[name=interaction]").fill("40")
         weights.locator("input[name=flag_at]").fill("35")
         assert page.locator("#weights-sum").inner_text() == "Total: 100"
+        # Likelihoods assume the model's own share of students who fail or withdraw
+        # until the teacher gives the course's.
+        rate = weights.locator("input[name=outcome_rate]")
+        assert rate.input_value() == "" and rate.get_attribute("placeholder") == "44"
+        assert "44 %" in page.locator("#outcome-rate-help").inner_text()
+        ben = f'#class-table tr[data-student="{ids["Ben Okafor"]}"] td'
+        risk_before = page.locator(ben).nth(3).inner_text()
+        rate.fill("12")
         weights.locator("button[type=submit]").click()
         page.wait_for_selector('#weights-result:has-text("Weights saved")')
+        page.wait_for_function(
+            f"document.querySelectorAll('{ben}')[3].textContent !== {risk_before!r}"
+        )
+        risk_after = page.locator(ben).nth(3).inner_text()
+        assert int(risk_after.split()[0]) < int(risk_before.split()[0]), (risk_before, risk_after)
 
         # Attendance, as a teacher uploads it; then a sheet that cannot be read.
         page.set_input_files(
@@ -206,6 +219,7 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     assert (settings["weights"]["attendance"], settings["weights"]["interaction"]) == (0, 40)
     # The flag line moved to 35 %; the clearing line kept its gap below it.
     assert (settings["flag_at"], settings["clear_below"]) == (0.35, 0.25)
+    assert settings["outcome_rate"] == 0.12
     items = client.get(
         f"/api/v1/courses/{session['course_id']}/engagement/graded-items",
         headers={"Authorization": "Bearer " + session["token"]},
