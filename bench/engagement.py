@@ -54,6 +54,21 @@ def proc_cpu(pids: list[int]) -> float:
     return total / tick
 
 
+def schema_is_current(db) -> bool:
+    """Whether the bench database has every table and column of today's models: one
+    built before a schema change cannot be reused (create_all adds no columns)."""
+    inspector = sa.inspect(db.engine)
+    for table in db.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            print(f"the bench database has no table {table.name}: rebuilding it")
+            return False
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        if not {c.name for c in table.columns} <= present:
+            print(f"the bench database predates a change to {table.name}: rebuilding it")
+            return False
+    return True
+
+
 def ensure_database(name: str) -> str:
     admin = sa.create_engine(
         "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
@@ -265,7 +280,7 @@ def main() -> None:
     )
     with app.app_context():
         course = None
-        if args.reuse and sa.inspect(db.engine).has_table("engagement_events"):
+        if args.reuse and schema_is_current(db):
             course = db.session.scalar(sa.select(Course).where(Course.join_code == "BENCH001"))
         if course is None or not args.reuse:
             t = time.perf_counter()
