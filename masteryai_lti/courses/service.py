@@ -7,11 +7,12 @@ import secrets
 from blinker import Namespace
 from sqlalchemy import Select, event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import object_session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
+from masteryai_lti.core.transactions import OnCommit
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import User, UserIdentity
@@ -25,34 +26,24 @@ _signals = Namespace()
 # the course id. Features that keep per-roster figures in a cache drop them; without
 # this a student synced from the LMS stayed off the class table until the next event.
 roster_changed = _signals.signal("courses.roster-changed")
-_ROSTER_CHANGED = "courses_roster_changed"
+
+
+def _announce_roster_changes(course_ids: set[int]) -> None:
+    for course_id in sorted(course_ids):
+        roster_changed.send(course_id)
+
+
+_changed_rosters = OnCommit("courses-rosters", _announce_roster_changes)
 
 
 def _note_roster_change(_mapper, _connection, target: Enrollment) -> None:
     session = object_session(target)
     if session is not None:
-        session.info.setdefault(_ROSTER_CHANGED, set()).add(target.course_id)
+        _changed_rosters.add(session, [target.course_id])
 
 
 for _event_name in ("after_insert", "after_update", "after_delete"):
     event.listen(Enrollment, _event_name, _note_roster_change)
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_roster_changes(session: Session) -> None:
-    # Fired for savepoints too; only the outermost commit makes the change visible.
-    if session.in_nested_transaction():
-        return
-    for course_id in sorted(session.info.pop(_ROSTER_CHANGED, ())):
-        roster_changed.send(course_id)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_roster_changes(session: Session, previous_transaction) -> None:
-    # A savepoint rolled back leaves the outer transaction's changes to come: keep them
-    # (announcing a change that did not happen only costs a recomputation).
-    if previous_transaction.parent is None:
-        session.info.pop(_ROSTER_CHANGED, None)
 
 
 def _new_join_code() -> str:

@@ -18,10 +18,9 @@ from functools import lru_cache
 import numpy as np
 from flask import current_app
 from sqlalchemy import Integer, bindparam, cast, func, select
-from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
@@ -31,6 +30,7 @@ from masteryai_lti.core.policy import (
     ensure_can_view_student,
     visible_course,
 )
+from masteryai_lti.core.transactions import OnCommit
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.courses.service import full_names, roster_changed, student_ids
 from masteryai_lti.engagement import keys
@@ -240,37 +240,23 @@ def _after_commit_invalidate(course_ids: set[int], *, reference: bool = False) -
     Invalidating earlier would let a concurrent read cache a view without the
     new rows; a rolled-back transaction invalidates nothing.
     """
-    session = db.session()
-    session.info.setdefault(_DIRTY_COURSES, set()).update(course_ids)
     if reference:
-        session.info.setdefault(_CHANGED_COURSES, set()).update(course_ids)
+        _stale_references.add(db.session, course_ids)
+    _stale_views.add(db.session, course_ids)
 
 
-_DIRTY_COURSES = "engagement_dirty_courses"
-_CHANGED_COURSES = "engagement_changed_courses"
+def _drop_references(course_ids: set[int]) -> None:
+    cache.delete(*(keys.course_reference(course_id) for course_id in course_ids))
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _invalidate_committed_courses(session: Session) -> None:
-    # Fired when a savepoint is released too: the rows are not visible to other
-    # sessions until the outermost commit, and a view recomputed in between would be
-    # cached without them.
-    if session.in_nested_transaction():
-        return
-    for course_id in session.info.pop(_CHANGED_COURSES, ()):
-        cache.delete(keys.course_reference(course_id))
-    for course_id in session.info.pop(_DIRTY_COURSES, ()):
+def _drop_views(course_ids: set[int]) -> None:
+    for course_id in course_ids:
         _course_changed(course_id)
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_courses(session: Session, previous_transaction) -> None:
-    # Only the outermost rollback undoes everything. A savepoint rolled back (a
-    # concurrent duplicate, say) leaves the events recorded before it to be
-    # committed, and their invalidation with them.
-    if previous_transaction.parent is None:
-        session.info.pop(_DIRTY_COURSES, None)
-        session.info.pop(_CHANGED_COURSES, None)
+# References first: a view rebuilt after its drop stores a fresh reference with it.
+_stale_references = OnCommit("engagement-references", _drop_references)
+_stale_views = OnCommit("engagement-views", _drop_views)
 
 
 @roster_changed.connect

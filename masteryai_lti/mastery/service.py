@@ -24,9 +24,7 @@ from functools import lru_cache
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, func, select
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
@@ -42,6 +40,7 @@ from masteryai_lti.core.policy import (
     ensure_can_teach,
     ensure_can_view_student,
 )
+from masteryai_lti.core.transactions import OnCommit
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.extensions import db
@@ -1102,25 +1101,20 @@ def _link_assignment(user_id: int, attempt: Attempt) -> None:
         assignment = db.session.get(Assignment, pick.assignment_id)
         assignment.status = "completed"
         # Remembered for the caller that commits: `announce_completed_assignments`.
-        db.session.info.setdefault(_COMPLETED_ASSIGNMENTS, []).append(assignment.id)
+        _completed_assignments.add(db.session, [assignment.id])
 
 
-_COMPLETED_ASSIGNMENTS = "mastery_completed_assignments"
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_completions(session: Session, previous_transaction) -> None:
-    # A savepoint rolled back leaves completions noted before it to be committed (one
-    # undone inside it is no longer "completed" and is not announced).
-    if previous_transaction.parent is None:
-        session.info.pop(_COMPLETED_ASSIGNMENTS, None)
+# Announcing runs SQL, so the ids wait for the caller's commit instead of a hook. One
+# completed inside a savepoint that then rolled back is no longer "completed" and is
+# not announced.
+_completed_assignments = OnCommit("mastery-completed-assignments")
 
 
 def announce_completed_assignments() -> None:
     """After the caller's commit: announce the placed assignments its attempts completed,
     whichever way the last answer came (the player, an import), so the grade reaches
     the LMS. Runs SQL, so never from inside a commit hook."""
-    for assignment_id in db.session.info.pop(_COMPLETED_ASSIGNMENTS, []):
+    for assignment_id in sorted(_completed_assignments.take(db.session)):
         _announce_completed_placement(assignment_id)
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.transactions import OnCommit
 from masteryai_lti.extensions import cache, db, jobs
 from masteryai_lti.xapi.indexing import actor_identity
 from masteryai_lti.xapi.models import (
@@ -366,7 +366,7 @@ def requeue_for_identities(institution_id: int, identities: Iterable[tuple[str, 
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        db.session.info.setdefault("xapi_requeued", set()).add(institution_id)
+        _requeued.add(db.session, [institution_id])
     return result.rowcount or 0
 
 
@@ -382,24 +382,21 @@ def on_user_seen(institution_id: int, user_id: int) -> None:
     requeue_for_identities(institution_id, [(kind, value) for kind, value in identities])
 
 
-@event.listens_for(Session, "after_commit")
-def _schedule_requeued(session: Session) -> None:
-    # Fired when a savepoint is released too (a launch links several identities, each
-    # in its own): the requeued rows are not committed yet, and a job started now
-    # could read the outbox without them and end, leaving them waiting.
-    if session.in_nested_transaction():
-        return
-    requeued = session.info.pop("xapi_requeued", None)
-    if not requeued:
-        return
+def _schedule_requeued(requeued: set[int]) -> None:
+    # Handed over at the outermost commit only: a launch links several identities, each
+    # in its own savepoint, and a job started before the launch commits could read the
+    # outbox without the requeued rows and end, leaving them waiting.
     if jobs.inline:
         # No SQL may run inside a commit: project when the request ends instead
         # (``drain_after_request``), or at the next drain outside a request.
-        session.info.setdefault("xapi_project_later", set()).update(requeued)
+        db.session.info.setdefault("xapi_project_later", set()).update(requeued)
         return
     for institution_id in requeued:
         if cache.set_if_absent(scheduled_key(institution_id), 1, ttl=60):
             jobs.enqueue(project_pending, institution_id)
+
+
+_requeued = OnCommit("xapi-requeued", _schedule_requeued)
 
 
 def drain_after_request(error: BaseException | None = None) -> None:
