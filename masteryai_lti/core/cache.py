@@ -195,10 +195,10 @@ class Cache:
             for key in keys:
                 self._owed.pop(key, None)
                 self._owed[key] = None
-            dropped = len(self._owed) - _OWED_MAX
-            for key in list(self._owed)[: max(dropped, 0)]:
-                del self._owed[key]
-        if dropped > 0:
+            dropped = max(len(self._owed) - _OWED_MAX, 0)
+            for _ in range(dropped):
+                del self._owed[next(iter(self._owed))]  # the oldest
+        if dropped:
             log.warning(
                 "cache: %d owed deletes forgotten; their entries expire on their own", dropped
             )

@@ -760,7 +760,6 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
             "items": [[it.key, it.kind, it.due_day, it.title] for it in inp.items],
         },
         "thresholds": {"flag_at": settings.flag_at, "clear_below": settings.clear_below},
-        "outcome_rate": settings.outcome_rate,
         "students": _table_rows(course, risk),
     }
 
@@ -1169,12 +1168,12 @@ def put_settings(
         errors += [
             field_error(f"weights.{e['path']}".rstrip("."), e["message"]) for e in exc.errors
         ]
-    _, current_settings = _weights_and_risk_settings(course_id)
+    _, before = _weights_and_risk_settings(course_id)
     try:
         settings = RiskSettings(
-            current_settings.flag_at if flag_at is None else flag_at,
-            current_settings.clear_below if clear_below is None else clear_below,
-            current_settings.outcome_rate if outcome_rate is KEEP else outcome_rate,
+            before.flag_at if flag_at is None else flag_at,
+            before.clear_below if clear_below is None else clear_below,
+            before.outcome_rate if outcome_rate is KEEP else outcome_rate,
         )
     except RiskSettingsError as exc:
         errors += [field_error(e["path"], e["message"]) for e in exc.errors]
