@@ -181,6 +181,14 @@ def make_app():
     from masteryai_lti import create_app
 
     def build(**overrides):
-        return create_app(base_config(**overrides))
+        from masteryai_lti.extensions import limiter
+
+        built = create_app(base_config(**overrides))
+        # The limiter is process-wide and `init_app` keeps its "storage is dead" flag:
+        # after a test that stopped its Redis, the new app would count in memory and
+        # drop those counts when it finds its own Redis alive (a flood test then sees
+        # its fourth attempt counted as the first).
+        limiter._storage_dead = False
+        return built
 
     return build
