@@ -166,6 +166,9 @@ def create_app(config=None) -> Flask:
     db.init_app(app)
     _enable_sqlite_foreign_keys(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    from masteryai_lti.core.cache_generation import DatabaseGeneration
+
+    app.extensions["masteryai_cache_generations"] = DatabaseGeneration(app)
     cache.init_app(app)
     jobs.init_app(app)
     _configure_jwt(app)

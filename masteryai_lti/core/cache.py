@@ -7,8 +7,10 @@ server does not add a connect timeout to every request.
 
 A delete that cannot reach Redis is an invalidation that did not happen: the entry
 would be served again once Redis answers (after a stall, a network cut, a restart from
-its snapshot, or simply during the back-off). Such deletes are owed and replayed before
-anything else the next time this process reaches Redis.
+its data, or simply during the back-off), by this process or any other. So every key
+carries a generation kept in the database (`core.cache_generation`), and a missed
+delete starts a new one: each process picks it up within
+``GENERATION_REFRESH_SECONDS`` and no longer sees any entry of the old generation.
 """
 
 from __future__ import annotations
@@ -17,16 +19,25 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_SECONDS = 2.0
-# Owed deletes kept at most; past this the oldest are forgotten (and logged), their
-# entries left to their time-to-live. Engagement views, the bulk, live six hours.
-_OWED_MAX = 10_000
+# How stale a process's idea of the generation may be: after a missed delete, other
+# processes may serve the entry for at most this long (not for its time-to-live:
+# six hours for an engagement view).
+GENERATION_REFRESH_SECONDS = 5.0
+
+
+class GenerationStore(Protocol):
+    """Where the generation lives; both answer None when the store is unreachable."""
+
+    def read(self) -> str | None: ...
+
+    def advance(self) -> str | None: ...
 
 
 class _MemoryStore:
@@ -86,22 +97,27 @@ class Cache:
         self._memory = _MemoryStore()
         self._down_until = 0.0
         self.prefix = "masteryai:"
-        # Keys whose delete failed, in order (a dict as an ordered set), under a lock:
-        # gthread workers share the cache.
-        self._owed: dict[str, None] = {}
-        self._owed_lock = threading.Lock()
+        self._generations: GenerationStore | None = None
+        self._generation = ""
+        self._generation_read_at: float | None = None
 
     def init_app(self, app) -> None:
+        """Bind to the app's Redis (``REDIS_URL``; none: process memory) and to the
+        generation store the app keeps in ``extensions["masteryai_cache_generations"]``."""
         url = app.config.get("REDIS_URL")
         self._down_until = 0.0
         self._memory = _MemoryStore()
-        self._owed = {}
+        self._generation = ""
+        self._generation_read_at = None
         if url:
             self._redis = redis.Redis.from_url(
                 url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
             )
+            # Process memory misses no delete: only Redis needs generations.
+            self._generations = app.extensions.get("masteryai_cache_generations")
         else:
             self._redis = None
+            self._generations = None
         app.extensions["masteryai_cache"] = self
 
     @property
@@ -120,13 +136,24 @@ class Cache:
         if time.monotonic() < self._down_until:
             return default
         try:
-            if self._owed:
-                self._pay_owed(self._redis)
             return operation(self._redis)
         except redis.RedisError as exc:
             log.warning("cache unavailable, serving without it: %s", exc)
             self._down_until = time.monotonic() + _BACKOFF_SECONDS
             return default
+
+    def redis_key(self, key: str) -> str:
+        """The Redis key under which ``key`` lives now (prefix and generation)."""
+        store = self._generations
+        if store is not None:
+            now = time.monotonic()
+            read_at = self._generation_read_at
+            if read_at is None or now - read_at >= GENERATION_REFRESH_SECONDS:
+                token = store.read()
+                if token is not None:
+                    self._generation = token
+                self._generation_read_at = now
+        return f"{self.prefix}{self._generation}:{key}" if self._generation else self.prefix + key
 
     @property
     def available(self) -> bool:
@@ -141,7 +168,7 @@ class Cache:
 
     def get(self, key: str) -> Any:
         """The value stored under ``key``, or None when absent or when Redis is down."""
-        raw = self._call(lambda r: r.get(self.prefix + key) if r else self._memory.get(key), None)
+        raw = self._call(lambda r: r.get(self.redis_key(key)) if r else self._memory.get(key), None)
         return None if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> bool:
@@ -150,7 +177,9 @@ class Cache:
         return bool(
             self._call(
                 lambda r: (
-                    r.set(self.prefix + key, raw, ex=ttl) if r else self._memory.set(key, raw, ttl)
+                    r.set(self.redis_key(key), raw, ex=ttl)
+                    if r
+                    else self._memory.set(key, raw, ttl)
                 ),
                 False,
             )
@@ -166,7 +195,7 @@ class Cache:
         return bool(
             self._call(
                 lambda r: (
-                    r.set(self.prefix + key, raw, ex=ttl, nx=True)
+                    r.set(self.redis_key(key), raw, ex=ttl, nx=True)
                     if r
                     else self._memory.set(key, raw, ttl, only_if_absent=True)
                 ),
@@ -175,8 +204,8 @@ class Cache:
         )
 
     def delete(self, *keys: str) -> None:
-        """Forget ``keys``; a no-op for missing keys. When Redis is down the delete is
-        owed and done as soon as this process reaches Redis again."""
+        """Forget ``keys``; a no-op for missing keys. When Redis does not take the
+        delete, a new generation starts, so that no process reads these entries again."""
         if not keys:
             return
 
@@ -184,39 +213,24 @@ class Cache:
             if r is None:
                 self._memory.delete(*keys)
             else:
-                r.delete(*(self.prefix + k for k in keys))
+                r.delete(*(self.redis_key(k) for k in keys))
             return True
 
         if not self._call(operation, False):
-            self._owe(keys)
+            self._start_generation(len(keys))
 
-    def _owe(self, keys: tuple[str, ...]) -> None:
-        with self._owed_lock:
-            for key in keys:
-                self._owed.pop(key, None)
-                self._owed[key] = None
-            dropped = max(len(self._owed) - _OWED_MAX, 0)
-            for _ in range(dropped):
-                del self._owed[next(iter(self._owed))]  # the oldest
-        if dropped:
-            log.warning(
-                "cache: %d owed deletes forgotten; their entries expire on their own", dropped
+    def _start_generation(self, missed: int) -> None:
+        token = self._generations.advance() if self._generations is not None else None
+        if token is None:
+            log.error(
+                "cache: %d deletes missed Redis and no new generation could start; "
+                "their entries may be served until they expire",
+                missed,
             )
-
-    def _pay_owed(self, r: redis.Redis) -> None:
-        with self._owed_lock:
-            keys = list(self._owed)
-        if keys:
-            r.delete(*(self.prefix + k for k in keys))
-            log.info("cache: %d deletes owed since Redis was unreachable are done", len(keys))
-        with self._owed_lock:
-            for key in keys:
-                self._owed.pop(key, None)
-
-    @property
-    def owed_deletes(self) -> int:
-        """How many deletes wait for Redis to answer again."""
-        return len(self._owed)
+            return
+        self._generation = token
+        self._generation_read_at = time.monotonic()
+        log.warning("cache: %d deletes missed Redis; new generation %s", missed, token)
 
     def incr(self, key: str, ttl: int | None = None) -> int | None:
         """Increment a counter (created at 1 with ``ttl``); None when Redis is down."""
@@ -225,15 +239,17 @@ class Cache:
             if r is None:
                 return self._memory.incr(key, ttl)
             pipe = r.pipeline()
-            pipe.incr(self.prefix + key)
+            name = self.redis_key(key)
+            pipe.incr(name)
             if ttl:
-                pipe.expire(self.prefix + key, ttl, nx=True)
+                pipe.expire(name, ttl, nx=True)
             return pipe.execute()[0]
 
         return self._call(operation, None)
 
     def clear(self) -> None:
-        """Drop every key of this app (tests and `flask masteryai cache-clear`)."""
+        """Drop every key of this app, of every generation (tests and
+        `flask masteryai cache-clear`)."""
         if self._redis is None:
             self._memory.clear()
             return

@@ -226,9 +226,10 @@ def invalidate_cached_registrations() -> None:
     if not has_app_context():
         return
     _store().clear()
-    # A random token, never a counter: a cache that lost its data cannot bring an
-    # old token back to life.
-    cache.set(_GENERATION_KEY, secrets.token_hex(8))
+    # Deleted, not overwritten: the next reader draws a new random token, and a delete
+    # Redis misses starts a new cache generation (core.cache), so an old token cannot
+    # come back with a Redis restarted from its data.
+    cache.delete(_GENERATION_KEY)
 
 
 def _view(row) -> RegistrationView:

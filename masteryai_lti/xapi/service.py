@@ -325,7 +325,7 @@ def schedule_projection(institution_id: int) -> None:
     now = time.monotonic()
     if _job_reads_after.get(institution_id, 0.0) > now:
         return
-    key = cache.prefix + projection.scheduled_key(institution_id)
+    key = cache.redis_key(projection.scheduled_key(institution_id))
     try:
         pipe = client.pipeline(transaction=False)
         pipe.set(key, "1", ex=_SCHEDULE_TTL_S, nx=True)

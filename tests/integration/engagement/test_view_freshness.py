@@ -181,6 +181,6 @@ def make_config_app(app, redis_url: str):
 
     class ConfigOnly:
         config = {**app.config, "REDIS_URL": redis_url}
-        extensions: dict = {}
+        extensions = dict(app.extensions)  # the app's cache generation store with it
 
     return ConfigOnly()

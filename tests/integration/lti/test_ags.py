@@ -245,7 +245,7 @@ def test_token_is_cached_per_scope_until_expiry_and_renewed_after_revocation(
         )
         assert cache.get(key) in platform.issued_tokens
         if cache.client is not None:  # Redis: the TTL follows the platform's expires_in
-            ttl = cache.client.ttl(cache.prefix + key)
+            ttl = cache.client.ttl(cache.redis_key(key))
             assert platform.token_lifetime - 60 <= ttl <= platform.token_lifetime
 
     platform.issued_tokens.clear()  # the platform revokes every token

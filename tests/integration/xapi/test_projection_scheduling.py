@@ -65,7 +65,7 @@ def test_an_old_flag_gives_no_quiet_window(queued):
     queue, clock, cache = queued
     client = cache.client
     # Set 10 s ago by another process (TTL 60 s, 50 s left): its job may read any moment.
-    client.set(cache.prefix + _flag(92), "1", ex=50)
+    client.set(cache.redis_key(_flag(92)), "1", ex=50)
     service.schedule_projection(92)
     assert queue.enqueued == []
     cache.delete(_flag(92))  # the job cleared it and read the outbox
