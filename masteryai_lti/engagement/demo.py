@@ -1,6 +1,7 @@
 """Demo signals for the engagement feature: a month of activity for the demo course's
-students, from steady to fading to absent, so the class table, breakdowns and at-risk
-flags have something to show on first run. Idempotent on the events' source ids.
+students, from steady to fading to absent, and the month's daily snapshots, so the class
+table, breakdowns, histories and at-risk flags have something to show on first run.
+Idempotent: events on their source ids, snapshots on their day.
 """
 
 from __future__ import annotations
@@ -87,3 +88,8 @@ def seed_demo(summary) -> None:
                 }
             )
     service.record_events(summary.institution.id, events)
+    # Each day's snapshot, as the nightly recompute would have written it over the month,
+    # so that a student's history has something to show on first run. Oldest first: a
+    # day's flags carry on from the day before's.
+    for days_ago in range(27, -1, -1):
+        service.recompute_course(summary.course.id, as_of=today.date() - timedelta(days=days_ago))

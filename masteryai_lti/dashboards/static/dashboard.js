@@ -69,5 +69,70 @@ window.MasteryDashboard = (function () {
     return (breakdown.missing_work || []).map(m => el("li", {}, (m.title || m.object_id) + ", due " + m.due_date));
   }
 
-  return {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems};
+  // A student's index day by day (one snapshot a day from the periodic recompute), over
+  // the last HISTORY_DAYS days: a sentence, and a line from 0 to 100 whose accessible
+  // name is that sentence. With `flags` (the teacher's view) the days the student was
+  // flagged are dots and the sentence counts them; a student's own view has neither.
+  const HISTORY_DAYS = 56;
+  const DAY_MS = 86400000;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attrs) {
+    const node = document.createElementNS(SVG_NS, tag);
+    Object.entries(attrs).forEach(([key, value]) => node.setAttribute(key, value));
+    return node;
+  }
+
+  function history(snapshots, flags) {
+    const day = date => Date.parse(date + "T00:00:00Z") / DAY_MS;
+    const all = snapshots || [];
+    const last = all.length ? day(all[all.length - 1].date) : 0;
+    const shown = all.filter(s => day(s.date) > last - HISTORY_DAYS);
+    if (shown.length === 0) {
+      return {summary: "No history yet: the index is recorded once a day.", chart: null};
+    }
+    const first = shown[0], latest = shown[shown.length - 1];
+    let summary = (flags ? "Index " : "Your index: ") + points(first.score) + " on " + first.date;
+    if (shown.length > 1) {
+      const lowest = Math.min(...shown.map(s => s.score));
+      summary += ", " + points(latest.score) + " on " + latest.date + " (lowest " + points(lowest) + ")";
+    }
+    if (flags) {
+      const flagged = shown.filter(s => s.flagged);
+      summary += flagged.length
+        ? "; flagged on " + flagged.length + " of " + shown.length + " days, last on " + flagged[flagged.length - 1].date
+        : "; not flagged on any of these " + shown.length + " days";
+    }
+    summary += ".";
+    const width = 300, height = 80, pad = 4;
+    const span = Math.max(1, last - day(first.date));
+    const x = s => pad + (day(s.date) - day(first.date)) / span * (width - 2 * pad);
+    const y = s => pad + (100 - s.score) / 100 * (height - 2 * pad);
+    const chart = svg("svg", {"viewBox": "0 0 " + width + " " + height, "class": "history", "role": "img",
+      "aria-label": summary});
+    [0, 50, 100].forEach(level => chart.append(svg("line", {"class": "grid", "x1": 0, "x2": width,
+      "y1": pad + (100 - level) / 100 * (height - 2 * pad), "y2": pad + (100 - level) / 100 * (height - 2 * pad)})));
+    chart.append(svg("polyline", {"class": "index", "points": shown.map(s => x(s) + "," + y(s)).join(" ")}));
+    shown.filter(s => flags && s.flagged).forEach(s =>
+      chart.append(svg("circle", {"class": "flagged", "cx": x(s), "cy": y(s), "r": 2.5})));
+    return {summary, chart};
+  }
+
+  // The history reply shown in `box` (a block with a .history-summary): the sentence,
+  // then the chart and its legend.
+  function showHistory(box, reply, flags) {
+    const text = box.querySelector(".history-summary");
+    box.querySelectorAll("svg, .legend").forEach(node => node.remove());
+    if (!reply.ok) return text.replaceChildren(problemNode(reply.body));
+    const {summary, chart} = history(reply.body, flags);
+    text.textContent = summary;
+    if (!chart) return;
+    const legend = flags
+      ? "Line: the index, 0 to 100, one point a day. Red dots: days flagged at risk."
+      : "Line: your index, 0 to 100, one point a day.";
+    text.after(chart, el("p", {"class": "muted legend"}, legend));
+  }
+
+  return {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems,
+    showHistory};
 })();

@@ -1,14 +1,16 @@
 // A student's own engagement (dashboard.js: the session, text-only page building):
-// missing work first, then each factor against the class median. The risk figure the
-// API also returns is not shown: flags are for the teacher to act on.
+// missing work first, then each factor against the class median, then their index over
+// the last weeks. The risk figure and the flags the API also returns are not shown: they
+// are for the teacher to act on.
 (function () {
   "use strict";
-  const {session, api, problemNode, points, factorRows, missingItems} = window.MasteryDashboard;
+  const {session, api, problemNode, points, factorRows, missingItems, showHistory} = window.MasteryDashboard;
   const root = document.getElementById("my-engagement");
   if (!root || !session.course_id) return;
   const $ = id => document.getElementById(id);
 
-  api("/engagement/students/" + session.user_id).then(reply => {
+  const mine = "/engagement/students/" + session.user_id;
+  Promise.all([api(mine), api(mine + "/history")]).then(([reply, past]) => {
     const summary = $("my-summary");
     if (!reply.ok) {
       summary.replaceChildren(problemNode(reply.body));
@@ -25,6 +27,8 @@
     const rows = factorRows(b);
     $("my-factors").hidden = rows.length === 0;
     $("my-factors").tBodies[0].replaceChildren(...rows);
+    $("my-history").hidden = b.no_activity;
+    showHistory($("my-history"), past, false);
     root.dataset.ready = "yes";
   });
 })();

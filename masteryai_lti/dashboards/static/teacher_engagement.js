@@ -3,8 +3,8 @@
 // /api/v1 (dashboard.js: the session, text-only page building, problems).
 (function () {
   "use strict";
-  const {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems} =
-    window.MasteryDashboard;
+  const {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems,
+    showHistory} = window.MasteryDashboard;
   const root = document.getElementById("engagement");
   if (!base || !root) return;
   const PAGE_SIZE = 25;
@@ -106,8 +106,10 @@
   async function openStudent(studentId, focus = true) {
     state.student = studentId;
     const section = $("student");
-    const reply = await api("/engagement/students/" + studentId);
+    const [reply, past] = await Promise.all([
+      api("/engagement/students/" + studentId), api("/engagement/students/" + studentId + "/history")]);
     section.hidden = false;
+    showHistory($("student-history"), past, true);
     if (!reply.ok) {
       $("student-title").textContent = "Student " + studentId;
       $("student-summary").replaceChildren(problemNode(reply.body));

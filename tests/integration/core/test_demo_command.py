@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from masteryai_lti.courses.models import Enrollment
-from masteryai_lti.engagement.models import EngagementEvent
+from masteryai_lti.engagement.models import EngagementEvent, EngagementSnapshot
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, User
 from masteryai_lti.mastery.models import Attempt, Item
@@ -14,7 +14,15 @@ from masteryai_lti.mastery.models import Attempt, Item
 def _counts():
     return tuple(
         db.session.scalar(select(func.count()).select_from(model))
-        for model in (Institution, User, Enrollment, Attempt, Item, EngagementEvent)
+        for model in (
+            Institution,
+            User,
+            Enrollment,
+            Attempt,
+            Item,
+            EngagementEvent,
+            EngagementSnapshot,
+        )
     )
 
 
@@ -72,3 +80,34 @@ def test_demo_course_has_mastery_and_engagement_to_show(runner, app, client):
     ).get_json()
     submission = next(f for f in breakdown["factors"] if f["factor"] == "submission")
     assert submission["raw"] == 0.0 and submission["course_median"] > 0
+
+
+def test_demo_students_have_a_month_of_history(runner, app, client):
+    assert runner.invoke(args=["masteryai", "demo"]).exit_code == 0
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "teacher@demo.example", "password": "demo-password"}
+    ).get_json()
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    [course] = client.get("/api/v1/courses", headers=headers).get_json()
+    with app.app_context():
+        steady, absent = (
+            db.session.scalar(select(User.id).where(User.email == email))
+            for email in ("student01@demo.example", "student10@demo.example")
+        )
+
+    def history(student):
+        url = f"/api/v1/courses/{course['id']}/engagement/students/{student}/history"
+        return client.get(url, headers=headers).get_json()
+
+    steady_days, absent_days = history(steady), history(absent)
+    # One snapshot a day for four weeks, ending today with today's figures.
+    assert len(steady_days) == len(absent_days) == 28
+    dates = [day["date"] for day in steady_days]
+    assert dates == sorted(set(dates))
+    today = client.get(
+        f"/api/v1/courses/{course['id']}/engagement/students/{steady}", headers=headers
+    ).get_json()
+    assert steady_days[-1]["score"] == today["score"]
+    # The student who never came was flagged every day; the steady one not at the end.
+    assert all(day["flagged"] for day in absent_days)
+    assert not steady_days[-1]["flagged"]

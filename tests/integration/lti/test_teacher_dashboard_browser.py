@@ -77,6 +77,26 @@ def _class_of_eleven(app, course_id: int) -> dict[str, int]:
     return ids
 
 
+def _daily_snapshots(app, course_id: int, days: int) -> None:
+    """What the nightly recompute writes, for each of the last ``days`` days."""
+    from masteryai_lti.engagement import service as engagement
+
+    today = datetime.now(UTC).date()
+    with app.app_context():
+        for days_ago in range(days - 1, -1, -1):
+            engagement.recompute_course(course_id, as_of=today - timedelta(days=days_ago))
+
+
+def _shown(value: float) -> str:
+    """A score as the dashboards print it (one decimal, none when whole)."""
+    return f"{round(value, 1):g}"
+
+
+def _history(client, session: dict, student: int) -> list[dict]:
+    url = f"/api/v1/courses/{session['course_id']}/engagement/students/{student}/history"
+    return client.get(url, headers={"Authorization": "Bearer " + session["token"]}).get_json()
+
+
 def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_attendance(
     app, client, platform, live_tool
 ):
@@ -86,6 +106,7 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     session = _session_of(landing)
     assert session["activity"] == {"object_id": "moodle-cmid-77", "title": "Fractions practice"}
     ids = _class_of_eleven(app, session["course_id"])
+    _daily_snapshots(app, session["course_id"], days=14)
     csv = f"email,date,status\ns0@school.example,{datetime.now(UTC).date()},present\n"
 
     # A phone, in a timezone an hour ahead of UTC in winter.
@@ -146,6 +167,26 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
         assert factor_rows.count() == len(breakdown["factors"])
         shown = page.locator("#student-factors tbody tr td").all_inner_texts()
         assert breakdown["factors"][0]["reason"] in shown
+
+        # ...and how the index went, day by day: a sentence and a line, flagged days dotted.
+        for name in ("Ben Okafor", "Dev Absent"):
+            page.locator(f'#class-table tr[data-student="{ids[name]}"] button').click()
+            page.wait_for_selector(f'#student-title:text-is("{name}")')
+            page.wait_for_selector("#student-history svg.history")
+            past = _history(client, session, ids[name])
+            summary = page.locator("#student-history .history-summary").inner_text()
+            first, last = past[0], past[-1]
+            assert summary.startswith(
+                f"Index {_shown(first['score'])} on {first['date']}, "
+                f"{_shown(last['score'])} on {last['date']}"
+            ), summary
+            line = page.locator("#student-history polyline").get_attribute("points")
+            assert len(line.split()) == len(past) == 14
+            flagged_days = sum(day["flagged"] for day in past)
+            assert page.locator("#student-history circle.flagged").count() == flagged_days
+            if name == "Dev Absent":
+                assert flagged_days == 14
+                assert "flagged on 14 of 14 days" in summary
 
         # The assignment the teacher launched from gets its due date here.
         form = page.locator("#activity-due")
@@ -280,8 +321,13 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
             ],
         )
 
+    _daily_snapshots(app, session["course_id"], days=3)
+
     with landing_in_chromium(live_tool, landing) as page:
         page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
+        history = page.locator("#my-history .history-summary").inner_text()
+        history_points = page.locator("#my-history polyline").get_attribute("points")
+        history_dots = page.locator("#my-history circle").count()
         missing = page.locator("#my-missing li").all_inner_texts()
         summary = page.locator("#my-summary").inner_text()
         factors = page.locator("#my-factors tbody tr[data-factor]").count()
@@ -298,4 +344,9 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
     assert factors == len(mine["factors"])
     assert "risk" not in text.lower()
     assert f"{round(mine['risk'] * 100)} %" not in text
+    # Their own index over the days, without the teacher's flags.
+    past = _history(client, session, session["user_id"])
+    assert len(history_points.split()) == len(past) == 3
+    assert history.startswith(f"Your index: {_shown(past[0]['score'])} on {past[0]['date']}")
+    assert history_dots == 0 and "flag" not in text.lower()
     assert fits, "the student's page fits a phone screen"
