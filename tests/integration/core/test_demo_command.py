@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from masteryai_lti.courses.models import Enrollment
@@ -48,13 +49,20 @@ def test_demo_is_idempotent_and_prints_logins(runner, app, client):
     assert login.status_code == 200
 
 
-def test_demo_course_has_mastery_and_engagement_to_show(runner, app, client):
+@pytest.fixture
+def demo_teacher(runner, client):
+    """The demo seeded; the teacher's headers and their course."""
     assert runner.invoke(args=["masteryai", "demo"]).exit_code == 0
     login = client.post(
         "/api/v1/auth/login", json={"email": "teacher@demo.example", "password": "demo-password"}
     ).get_json()
     headers = {"Authorization": f"Bearer {login['access_token']}"}
     [course] = client.get("/api/v1/courses", headers=headers).get_json()
+    return headers, course
+
+
+def test_demo_course_has_mastery_and_engagement_to_show(demo_teacher, app, client):
+    headers, course = demo_teacher
 
     heatmap = client.get(f"/api/v1/courses/{course['id']}/mastery/heatmap", headers=headers)
     table = client.get(
@@ -82,13 +90,8 @@ def test_demo_course_has_mastery_and_engagement_to_show(runner, app, client):
     assert submission["raw"] == 0.0 and submission["course_median"] > 0
 
 
-def test_demo_students_have_a_month_of_history(runner, app, client):
-    assert runner.invoke(args=["masteryai", "demo"]).exit_code == 0
-    login = client.post(
-        "/api/v1/auth/login", json={"email": "teacher@demo.example", "password": "demo-password"}
-    ).get_json()
-    headers = {"Authorization": f"Bearer {login['access_token']}"}
-    [course] = client.get("/api/v1/courses", headers=headers).get_json()
+def test_demo_students_have_a_month_of_history(demo_teacher, app, client):
+    headers, course = demo_teacher
     with app.app_context():
         steady, absent = (
             db.session.scalar(select(User.id).where(User.email == email))
