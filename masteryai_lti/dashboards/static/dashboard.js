@@ -113,6 +113,8 @@ window.MasteryDashboard = (function () {
     [0, 50, 100].forEach(level => chart.append(svg("line", {"class": "grid", "x1": 0, "x2": width,
       "y1": pad + (100 - level) / 100 * (height - 2 * pad), "y2": pad + (100 - level) / 100 * (height - 2 * pad)})));
     chart.append(svg("polyline", {"class": "index", "points": shown.map(s => x(s) + "," + y(s)).join(" ")}));
+    // The latest day always has a mark: with a single snapshot there is no line to see.
+    chart.append(svg("circle", {"class": "latest", "cx": x(latest), "cy": y(latest), "r": 2.5}));
     shown.filter(s => flags && s.flagged).forEach(s =>
       chart.append(svg("circle", {"class": "flagged", "cx": x(s), "cy": y(s), "r": 2.5})));
     return {summary, chart};

@@ -327,7 +327,8 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
         page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
         history = page.locator("#my-history .history-summary").inner_text()
         history_points = page.locator("#my-history polyline").get_attribute("points")
-        history_dots = page.locator("#my-history circle").count()
+        history_dots = page.locator("#my-history circle.flagged").count()
+        latest_mark = page.locator("#my-history circle.latest").count()
         missing = page.locator("#my-missing li").all_inner_texts()
         summary = page.locator("#my-summary").inner_text()
         factors = page.locator("#my-factors tbody tr[data-factor]").count()
@@ -349,4 +350,5 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
     assert len(history_points.split()) == len(past) == 3
     assert history.startswith(f"Your index: {_shown(past[0]['score'])} on {past[0]['date']}")
     assert history_dots == 0 and "flag" not in text.lower()
+    assert latest_mark == 1
     assert fits, "the student's page fits a phone screen"
