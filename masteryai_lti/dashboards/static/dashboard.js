@@ -107,11 +107,12 @@ window.MasteryDashboard = (function () {
     const width = 300, height = 80, pad = 4;
     const span = Math.max(1, last - day(first.date));
     const x = s => pad + (day(s.date) - day(first.date)) / span * (width - 2 * pad);
-    const y = s => pad + (100 - s.score) / 100 * (height - 2 * pad);
+    const level = score => pad + (100 - score) / 100 * (height - 2 * pad);
+    const y = s => level(s.score);
     const chart = svg("svg", {"viewBox": "0 0 " + width + " " + height, "class": "history", "role": "img",
       "aria-label": summary});
-    [0, 50, 100].forEach(level => chart.append(svg("line", {"class": "grid", "x1": 0, "x2": width,
-      "y1": pad + (100 - level) / 100 * (height - 2 * pad), "y2": pad + (100 - level) / 100 * (height - 2 * pad)})));
+    [0, 50, 100].forEach(score => chart.append(svg("line", {"class": "grid", "x1": 0, "x2": width,
+      "y1": level(score), "y2": level(score)})));
     chart.append(svg("polyline", {"class": "index", "points": shown.map(s => x(s) + "," + y(s)).join(" ")}));
     // The latest day always has a mark: with a single snapshot there is no line to see.
     chart.append(svg("circle", {"class": "latest", "cx": x(latest), "cy": y(latest), "r": 2.5}));
