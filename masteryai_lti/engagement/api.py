@@ -96,6 +96,9 @@ class BreakdownSchema(TableRowSchema):
 
 
 class AtRiskSchema(TableRowSchema):
+    flagged_since = fields.String(
+        metadata={"description": "ISO date the flag went up; it carries over while it stays up"}
+    )
     reasons = fields.List(fields.Nested(ReasonSchema))
 
 

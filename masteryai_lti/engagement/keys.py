@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+# The shape of a cached class view's rows. Bump it when they change (2: flagged_since),
+# so that a view cached by the previous release is never read by this one.
+VIEW_FORMAT = 2
+
 
 def course_view(course_id: int) -> str:
     """The computed class view (every student's index, risk and reasons)."""
-    return f"engagement:course:{course_id}:view"
+    return f"engagement:course:{course_id}:view:v{VIEW_FORMAT}"
 
 
 def course_view_stamp(course_id: int) -> str:

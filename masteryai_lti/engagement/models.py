@@ -171,4 +171,6 @@ class EngagementSnapshot(db.Model):
     band: Mapped[str] = mapped_column(String(10))
     risk: Mapped[float] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first day of the run of flagged days this one belongs to (None when not flagged).
+    flagged_since: Mapped[date | None] = mapped_column(Date)
     factors: Mapped[dict] = mapped_column(JsonDocument)

@@ -690,7 +690,9 @@ def _activity_from_days(data: np.ndarray, roster: list[int], start: int) -> Acti
     )
 
 
-def _previous_flags(course_id: int, before: date) -> dict[int, bool]:
+def _previous_flags(course_id: int, before: date) -> dict[int, tuple[bool, date | None]]:
+    """Each student's flag on the latest snapshot before ``before``, with the day the
+    flag was first raised (None when not flagged)."""
     latest = db.session.scalar(
         select(func.max(EngagementSnapshot.taken_on)).where(
             EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on < before
@@ -698,16 +700,29 @@ def _previous_flags(course_id: int, before: date) -> dict[int, bool]:
     )
     if latest is None:
         return {}
-    return dict(
-        db.session.execute(
-            select(EngagementSnapshot.user_id, EngagementSnapshot.flagged).where(
-                EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on == latest
-            )
-        ).all()
+    rows = db.session.execute(
+        select(
+            EngagementSnapshot.user_id,
+            EngagementSnapshot.flagged,
+            EngagementSnapshot.flagged_since,
+        ).where(EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on == latest)
     )
+    # Snapshots written before flagged_since existed: the flag is known from that day.
+    return {
+        user: (flagged, (since or latest) if flagged else None) for user, flagged, since in rows
+    }
 
 
-def _table_rows(course, risk) -> list[dict]:
+def _flagged_since(flagged: list[bool], roster: list[int], previous: dict, as_of: date) -> list:
+    """The day each flagged student's flag went up: carried over while it stays up."""
+    out = []
+    for student, now in zip(roster, flagged, strict=True):
+        was_flagged, since = previous.get(student, (False, None))
+        out.append(None if not now else (since if was_flagged else as_of).isoformat())
+    return out
+
+
+def _table_rows(course, risk, flagged_since: list) -> list[dict]:
     """Compact per-student rows for the class view; reasons only for flagged students."""
     scores = course.score.tolist()
     probs = np.round(risk.probability, 4).tolist()
@@ -726,6 +741,7 @@ def _table_rows(course, risk) -> list[dict]:
             "trend": trends[i],
             "risk": probs[i],
             "flagged": flagged[i],
+            "flagged_since": flagged_since[i],
             "no_activity": since[i] < 0,
             "days_since_active": None if since[i] < 0 else since[i],
             "contributions": contributions[i],
@@ -737,10 +753,14 @@ def _table_rows(course, risk) -> list[dict]:
 
 
 def _assess(course_id: int, course, as_of: date):
+    """Risk and flags (with the day each flag went up) against the last snapshot's flags."""
     _, settings = _weights_and_risk_settings(course_id)
     prev = _previous_flags(course_id, as_of)
-    previous = [prev.get(uid, False) for uid in course.roster.tolist()]
-    return assess_course(course, risk_model(), settings, previous), settings
+    roster = course.roster.tolist()
+    previous = [prev.get(uid, (False, None))[0] for uid in roster]
+    risk = assess_course(course, risk_model(), settings, previous)
+    since = _flagged_since(risk.flagged.tolist(), roster, prev, as_of)
+    return risk, settings, since
 
 
 def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
@@ -748,7 +768,7 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
     as_of = _as_of(as_of)
     inp = load_course_input(course_id, as_of)
     course = compute_course(inp)
-    risk, settings = _assess(course_id, course, as_of)
+    risk, settings, flagged_since = _assess(course_id, course, as_of)
     return {
         "course_id": course_id,
         "as_of": as_of.isoformat(),
@@ -760,7 +780,7 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
             "items": [[it.key, it.kind, it.due_day, it.title] for it in inp.items],
         },
         "thresholds": {"flag_at": settings.flag_at, "clear_below": settings.clear_below},
-        "students": _table_rows(course, risk),
+        "students": _table_rows(course, risk, flagged_since),
     }
 
 
@@ -1024,7 +1044,7 @@ def _described(items: list[DueItem]) -> list[dict]:
 SORT_KEYS = {"score", "risk", "student_id", "days_since_active", "name"}
 _ROW_FIELDS = ("student_id", "score", "band", "trend", "risk")
 TABLE_FIELDS = (*_ROW_FIELDS, "flagged", "no_activity", "days_since_active")
-AT_RISK_FIELDS = (*_ROW_FIELDS, "no_activity", "days_since_active", "reasons")
+AT_RISK_FIELDS = (*_ROW_FIELDS, "flagged_since", "no_activity", "days_since_active", "reasons")
 
 
 def class_table(
@@ -1222,6 +1242,7 @@ def recompute_course(course_id: int, as_of: date | None = None) -> dict:
             "band": r["band"],
             "risk": r["risk"],
             "flagged": r["flagged"],
+            "flagged_since": date.fromisoformat(r["flagged_since"]) if r["flagged_since"] else None,
             "factors": dict(zip(FACTORS, r["contributions"], strict=True)),
         }
         for r in view["students"]

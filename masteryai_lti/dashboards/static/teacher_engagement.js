@@ -42,9 +42,10 @@
     list.replaceChildren(...rows.map((row, index) => {
       const why = el("ul", {"class": "why"});
       (row.reasons || []).forEach(reason => why.append(el("li", {}, reason.text)));
-      const summary = row.no_activity
+      const summary = (row.no_activity
         ? "no activity yet"
-        : "risk " + percent(row.risk) + " · index " + points(row.score) + " · last active " + lastActive(row.days_since_active);
+        : "risk " + percent(row.risk) + " · index " + points(row.score) + " · last active " + lastActive(row.days_since_active)) +
+        (row.flagged_since ? " · flagged since " + row.flagged_since : "");
       const item = el("li", {"data-student": row.student_id}, studentButton(row), " — ", summary, why);
       item.hidden = index >= AT_RISK_SHOWN;
       return item;

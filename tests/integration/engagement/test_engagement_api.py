@@ -727,3 +727,61 @@ def test_enrolment_context_counts_live_other_courses_and_earlier_runs(app):
         # are at higher risk than the two without.
         assert risks[kids[2].id] == risks[kids[3].id]
         assert risks[kids[0].id] > risks[kids[3].id] and risks[kids[1].id] > risks[kids[3].id]
+
+
+def test_a_flag_keeps_the_day_it_went_up(client, app):
+    """The at-risk list says since when each student has been flagged: the day carries
+    over from snapshot to snapshot while the flag stays up, and starts again after it
+    came down."""
+    import sqlalchemy as sa
+
+    from masteryai_lti.engagement import service
+    from masteryai_lti.engagement.models import EngagementSnapshot
+    from masteryai_lti.extensions import db
+
+    w = _world(app)
+    cid = w["course_id"]
+    settings_url = f"/api/v1/courses/{cid}/engagement/weights"
+    weights = client.get(settings_url, headers=w["teacher"]).json["weights"]
+
+    def bar(flag_at: float, as_of: date) -> None:
+        put = client.put(
+            settings_url,
+            json={"weights": weights, "flag_at": flag_at, "clear_below": flag_at - 0.1},
+            headers=w["teacher"],
+        )
+        assert put.status_code == 200, put.json
+        with app.app_context():
+            service.recompute_course(cid, as_of=as_of)
+
+    first, second, third = (NOW.date() - timedelta(days=k) for k in (3, 2, 1))
+    bar(0.99, first)  # a bar only the never-seen reach (they are flagged whatever the bar)
+    bar(0.99, second)
+    bar(0.3, third)  # the bar drops: who it catches is flagged from that day
+
+    at_risk = client.get(f"/api/v1/courses/{cid}/engagement/at-risk", headers=w["teacher"]).json
+    since = {row["student_id"]: row["flagged_since"] for row in at_risk}
+    never_seen = w["kids"][5]
+    assert since[never_seen] == first.isoformat()
+    caught = {s for s, day in since.items() if day == third.isoformat()}
+    assert caught and never_seen not in caught
+    with app.app_context():
+        kept = db.session.scalars(
+            sa.select(EngagementSnapshot.flagged_since).where(
+                EngagementSnapshot.course_id == cid, EngagementSnapshot.user_id == never_seen
+            )
+        ).all()
+    assert kept == [first, first, first]
+
+    # The bar goes back up: the flags it caught come down, and so does their date.
+    bar(0.99, NOW.date())
+    with app.app_context():
+        today = dict(
+            db.session.execute(
+                sa.select(EngagementSnapshot.user_id, EngagementSnapshot.flagged_since).where(
+                    EngagementSnapshot.course_id == cid, EngagementSnapshot.taken_on == NOW.date()
+                )
+            ).all()
+        )
+    assert all(today[s] is None for s in caught)
+    assert today[never_seen] == first

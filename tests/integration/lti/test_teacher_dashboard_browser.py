@@ -121,9 +121,12 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
         assert page.locator("#at-risk-list > li:visible").count() == 5
         page.click("#at-risk-more")
         assert page.locator("#at-risk-list > li:visible").count() == flagged.count()
+        # Flagged on each of the fortnight's snapshots: since its first day.
+        first_day = datetime.now(UTC).date() - timedelta(days=13)
         for name in ABSENT:
             absent = page.locator(f'#at-risk-list > li[data-student="{ids[name]}"]')
             assert "no activity yet" in absent.inner_text()
+            assert f"flagged since {first_day.isoformat()}" in absent.inner_text()
             assert absent.locator(".why li").count() >= 1
 
         # The class table: everyone, sortable by name both ways.
