@@ -263,8 +263,8 @@ _stale_views = OnCommit("engagement-views", _drop_views)
 def _roster_changed(course_id: int) -> None:
     """Someone joined or left the course: the class view and its medians are stale
     (a student synced from the LMS must show, and be flagged, before any activity)."""
-    cache.delete(keys.course_reference(course_id))
-    _course_changed(course_id)
+    _drop_references({course_id})
+    _drop_views({course_id})
 
 
 ROLLUP_COLUMNS = ("attendance", "submission", "quiz", "interaction", "resource_view", "launch")
@@ -690,9 +690,9 @@ def _activity_from_days(data: np.ndarray, roster: list[int], start: int) -> Acti
     )
 
 
-def _previous_flags(course_id: int, before: date) -> dict[int, tuple[bool, date | None]]:
-    """Each student's flag on the latest snapshot before ``before``, with the day the
-    flag was first raised (None when not flagged)."""
+def _previous_flags(course_id: int, before: date) -> dict[int, date]:
+    """The students flagged on the latest snapshot before ``before``, each with the day
+    their flag went up."""
     latest = db.session.scalar(
         select(func.max(EngagementSnapshot.taken_on)).where(
             EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on < before
@@ -701,25 +701,14 @@ def _previous_flags(course_id: int, before: date) -> dict[int, tuple[bool, date 
     if latest is None:
         return {}
     rows = db.session.execute(
-        select(
-            EngagementSnapshot.user_id,
-            EngagementSnapshot.flagged,
-            EngagementSnapshot.flagged_since,
-        ).where(EngagementSnapshot.course_id == course_id, EngagementSnapshot.taken_on == latest)
+        select(EngagementSnapshot.user_id, EngagementSnapshot.flagged_since).where(
+            EngagementSnapshot.course_id == course_id,
+            EngagementSnapshot.taken_on == latest,
+            EngagementSnapshot.flagged.is_(True),
+        )
     )
     # Snapshots written before flagged_since existed: the flag is known from that day.
-    return {
-        user: (flagged, (since or latest) if flagged else None) for user, flagged, since in rows
-    }
-
-
-def _flagged_since(flagged: list[bool], roster: list[int], previous: dict, as_of: date) -> list:
-    """The day each flagged student's flag went up: carried over while it stays up."""
-    out = []
-    for student, now in zip(roster, flagged, strict=True):
-        was_flagged, since = previous.get(student, (False, None))
-        out.append(None if not now else (since if was_flagged else as_of).isoformat())
-    return out
+    return {user: since or latest for user, since in rows}
 
 
 def _table_rows(course, risk, flagged_since: list) -> list[dict]:
@@ -755,11 +744,14 @@ def _table_rows(course, risk, flagged_since: list) -> list[dict]:
 def _assess(course_id: int, course, as_of: date):
     """Risk and flags (with the day each flag went up) against the last snapshot's flags."""
     _, settings = _weights_and_risk_settings(course_id)
-    prev = _previous_flags(course_id, as_of)
+    flagged_before = _previous_flags(course_id, as_of)
     roster = course.roster.tolist()
-    previous = [prev.get(uid, (False, None))[0] for uid in roster]
-    risk = assess_course(course, risk_model(), settings, previous)
-    since = _flagged_since(risk.flagged.tolist(), roster, prev, as_of)
+    risk = assess_course(course, risk_model(), settings, [uid in flagged_before for uid in roster])
+    # A flag carries its first day while it stays up; a new one starts today.
+    since = [
+        (flagged_before.get(uid) or as_of).isoformat() if flagged else None
+        for uid, flagged in zip(roster, risk.flagged.tolist(), strict=True)
+    ]
     return risk, settings, since
 
 
