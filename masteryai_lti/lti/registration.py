@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
+from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from masteryai_lti.extensions import db
 from masteryai_lti.lti import registry
 from masteryai_lti.lti.models import LtiRegistration
@@ -159,19 +159,23 @@ def register_dynamically(
         "registration_response": answer,
         "registered_via": "dynamic_registration",
     }
-    registration = registry.register_platform(
-        issuer=platform.issuer,
-        client_id=client.client_id,
-        auth_login_url=platform.authorization_endpoint,
-        auth_token_url=platform.token_endpoint,
-        key_set_url=platform.jwks_uri,
-        auth_audience=platform.authorization_server,
-        deployment_ids=[client.deployment_id] if client.deployment_id else [],
-        institution_name=_institution_name(platform),
-        status="pending" if requires_approval else "active",
-        platform_metadata=metadata,
-        deployment_source="registration",
-    )
+    try:
+        registration = registry.register_platform(
+            issuer=platform.issuer,
+            client_id=client.client_id,
+            auth_login_url=platform.authorization_endpoint,
+            auth_token_url=platform.token_endpoint,
+            key_set_url=platform.jwks_uri,
+            auth_audience=platform.authorization_server,
+            deployment_ids=[client.deployment_id] if client.deployment_id else [],
+            institution_name=_institution_name(platform),
+            status="pending" if requires_approval else "active",
+            platform_metadata=metadata,
+            deployment_source="registration",
+            create_only=True,
+        )
+    except Conflict as exc:
+        raise RegistrationRefused(str(exc)) from exc
     log.info(
         "dynamic registration of %s client %s stored (registration %s, %s)",
         platform.issuer,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from masteryai_lti.lti.grading import ALL_SCOPES as AGS_SCOPES
+from masteryai_lti.lti.quirks.canvas import CANVAS_ISSUERS
 
 SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 TOOL_SCOPES = (*AGS_SCOPES, SCOPE_NRPS)
@@ -96,25 +97,36 @@ def _https_or_loopback(url: str, allow_insecure: bool) -> bool:
     )
 
 
+def _host_and_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "", None
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return (parts.hostname or "").lower(), port if port is not None else default
+
+
 def issuer_matches_configuration_url(issuer: str, configuration_url: str) -> bool:
     """§3.5.1: the issuer must belong to the host that served the configuration.
 
-    Equal hosts pass. A hosted platform whose configuration lives on a customer's
-    subdomain while its issuer is a sibling name (hosted Canvas: configuration on
-    ``school.instructure.com``, issuer ``https://canvas.instructure.com``) passes when
-    both are under the issuer's parent domain; a bare two-label parent (``com``'s
-    children) is not enough, so ``evil.com`` can never claim ``canvas.other.com``.
+    Equal hosts on the same port pass. The one exception is hosted Canvas, whose
+    issuer (``https://canvas.instructure.com``) is shared by every school while
+    the configuration comes from the school's own subdomain
+    (``school.instructure.com``): a subdomain of the issuer's parent domain passes
+    for those issuers only. A general sibling rule would let any host of a school's
+    domain (``people.school.edu``) speak for its LMS (``moodle.school.edu``); and
+    another port on the LMS's host is another service, not the LMS.
     """
-    issuer_host = (urlsplit(issuer).hostname or "").lower()
-    config_host = (urlsplit(configuration_url).hostname or "").lower()
-    if not issuer_host or not config_host:
+    issuer_host, issuer_port = _host_and_port(issuer)
+    config_host, config_port = _host_and_port(configuration_url)
+    if not issuer_host or not config_host or issuer_port != config_port:
         return False
     if issuer_host == config_host:
         return True
-    labels = issuer_host.split(".")
-    if len(labels) < 3:
+    if issuer.rstrip("/") not in CANVAS_ISSUERS:
         return False
-    parent = ".".join(labels[1:])
+    parent = issuer_host.split(".", 1)[1]
     return config_host.endswith("." + parent)
 
 

@@ -54,17 +54,28 @@ def register_platform(
     status: str = "active",
     platform_metadata: dict | None = None,
     deployment_source: str = "admin",
+    create_only: bool = False,
 ) -> LtiRegistration:
     """Create or update the registration (issuer, client_id) and its deployments. Commits.
 
     The registration belongs to ``institution_id``, or to the institution with
     ``institution_slug`` (created with ``institution_name`` when absent), or to a
     new institution named after the platform. Re-registering the same pair updates
-    its endpoints but never moves it to another institution.
+    its endpoints but never moves it to another institution. With ``create_only``
+    an existing pair is a Conflict and nothing changes: for callers nobody
+    authenticated (dynamic registration), since the pair is public — it is in
+    every login URL — and updating would hand the tenant's logins and key set to
+    whoever asked.
     """
     if not key_set_url and not key_set:
         raise Conflict("A platform needs a key set URL or a static key set.")
     registration = find_registration(issuer, client_id)
+    if registration is not None and create_only:
+        raise Conflict(
+            f"This LMS (issuer {issuer}, client id {client_id}) is already registered "
+            f"(registration {registration.id}); a registration is never replaced "
+            "through dynamic registration."
+        )
     if registration is None:
         if institution_id is None:
             institution = (

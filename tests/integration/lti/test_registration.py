@@ -181,6 +181,54 @@ def test_issuer_on_another_host_is_refused(app, client, lms):
     assert lms.registrations == [] and _registrations(app) == 0
 
 
+def test_issuer_on_another_port_of_the_same_host_is_refused(app, client, lms):
+    with ServicesPlatform() as impostor:
+        # Another service on the LMS's host claims the LMS's issuer.
+        impostor.openid_configuration = lambda: {
+            **ServicesPlatform.openid_configuration(impostor),
+            "issuer": lms.issuer,
+        }
+
+        response = _register(client, impostor)
+
+    assert response.status_code == 400
+    assert "issuer" in response.get_data(as_text=True)
+    assert impostor.registrations == [] and _registrations(app) == 0
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_registration_answer_naming_a_registered_client_changes_nothing(make_app, lms, held):
+    """The (issuer, client_id) pair is public (every login URL carries it): whoever
+    answers a registration with it must not take over the tenant's endpoints, nor
+    lock the real LMS out by setting it pending."""
+    client = make_app(LTI_REGISTRATION_REQUIRES_APPROVAL=held).test_client()
+    assert _register(client, lms).status_code == 200
+    if held:
+        with client.application.app_context():
+            registration_id = db.session.scalar(select(LtiRegistration.id))
+        runner = client.application.test_cli_runner()
+        assert runner.invoke(args=["lti", "approve-platform", str(registration_id)]).exit_code == 0
+    lms.registrations.clear()  # the next answer names dyn-client-1 again
+    original = lms.openid_configuration
+    lms.openid_configuration = lambda: {
+        **original(),
+        "authorization_endpoint": lms.base_url + "/elsewhere/auth",
+        "jwks_uri": lms.base_url + "/elsewhere/jwks",
+    }
+
+    response = _register(client, lms)
+
+    assert response.status_code == 400
+    assert "already registered" in response.get_data(as_text=True)
+    with client.application.app_context():
+        [registration] = db.session.scalars(select(LtiRegistration)).all()
+        assert registration.client_id == "dyn-client-1"
+        assert registration.auth_login_url == lms.auth_url
+        assert registration.key_set_url == lms.jwks_url
+        assert registration.status == "active"
+    assert launch(client, lms, "teacher").status_code == 200
+
+
 def test_platform_refusing_the_registration_is_reported(app, client, lms):
     lms.registration_status = 400
 

@@ -113,6 +113,11 @@ def test_loopback_http_only_when_allowed():
         ("https://canvas.instructure.com", "https://instructure.com.evil.io/x", False),
         ("https://lms.example", "https://evil.example/x", False),
         ("https://lms.example", "https://sub.lms.example/x", False),
+        # Any host of a school's domain is not its LMS; another port is another service.
+        ("https://moodle.school.edu", "https://people.school.edu/~x/cfg.json", False),
+        ("https://moodle.school.edu", "https://moodle.school.edu:8443/cfg.json", False),
+        ("https://moodle.school.edu", "https://moodle.school.edu:443/cfg.json", True),
+        ("http://127.0.0.1:5001", "http://127.0.0.1:5002/cfg.json", False),
         ("not a url", "https://lms.example/x", False),
     ],
 )
