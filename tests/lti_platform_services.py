@@ -74,6 +74,10 @@ class ServicesPlatform(TestPlatform):
     registration_token: str = field(default_factory=lambda: "reg-token-" + uuid.uuid4().hex[:8])
     registration_status: int = 201
     product_family_code: str = "moodle"
+    # Published as the openid-configuration's authorization_server when set.
+    authorization_server: str | None = None
+    # The client assertion's aud the token endpoint accepts (default: its own URL).
+    token_audience: str | None = None
     down: bool = False
     # Only the roster service fails (500) while this is set.
     nrps_down: bool = False
@@ -246,7 +250,7 @@ class ServicesPlatform(TestPlatform):
                     assertion,
                     public_key,
                     algorithms=["RS256"],
-                    audience=platform.token_url,
+                    audience=platform.token_audience or platform.token_url,
                     options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
                 )
             except jwt.InvalidTokenError as exc:
@@ -469,7 +473,9 @@ class ServicesPlatform(TestPlatform):
 
     def openid_configuration(self) -> dict:
         """The platform's openid-configuration (LTI Dynamic Registration 1.0 §3.4.1)."""
+        extra = {"authorization_server": self.authorization_server}
         return {
+            **{name: value for name, value in extra.items() if value},
             "issuer": self.issuer,
             "authorization_endpoint": self.auth_url,
             "token_endpoint": self.token_url,

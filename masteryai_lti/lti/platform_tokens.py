@@ -22,7 +22,7 @@ import requests
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.extensions import cache
-from masteryai_lti.lti import keys
+from masteryai_lti.lti import keys, quirks
 from masteryai_lti.lti.keys import SigningKey
 from masteryai_lti.lti.models import LtiRegistration
 from masteryai_lti.lti.service_client import (
@@ -58,8 +58,9 @@ class PlatformAccess:
     """What the token endpoint needs to know about one platform registration.
 
     ``audience`` is the platform's ``authorization_server`` / token audience when it
-    differs from the token URL (Moodle and Canvas both document one); by default
-    the assertion is addressed to the token URL itself (Security Framework §4.1.1).
+    differs from the token URL and the platform accepts it (Canvas publishes one it
+    does not accept: ``quirks``); by default the assertion is addressed to the token
+    URL itself (Security Framework §4.1.1).
     """
 
     registration_id: int
@@ -231,7 +232,9 @@ def service_client_for(
         registration_id=registration.id,
         client_id=registration.client_id,
         token_url=registration.auth_token_url,
-        audience=registration.auth_audience or None,
+        audience=quirks.for_family(registration.platform_family).token_audience(
+            registration.auth_token_url, registration.auth_audience or None
+        ),
     )
     tokens = PlatformTokens(
         access, cache=cache, http=http, signing_key=keys.signing_key, clock=clock

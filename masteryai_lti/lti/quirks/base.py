@@ -58,6 +58,14 @@ class PlatformQuirks:
         email = (claims.get("email") or "").strip().lower()
         return email or None
 
+    def token_audience(self, token_url: str, authorization_server: str | None) -> str:
+        """The ``aud`` of the client assertion sent to the token endpoint.
+
+        LTI Dynamic Registration 1.0 §3.4.1: the platform's ``authorization_server``
+        when it declared one, else the token endpoint URL.
+        """
+        return authorization_server or token_url
+
     def adjust_content_item(self, item: dict) -> dict:
         """A deep-linking content item as this platform wants it (default unchanged)."""
         return item

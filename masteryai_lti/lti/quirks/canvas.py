@@ -30,6 +30,11 @@ class CanvasQuirks(PlatformQuirks):
         # tool to address it through window.parent.frames, never window.parent.
         return lti_storage_target or "post_message_forwarding"
 
+    def token_audience(self, token_url: str, authorization_server: str | None) -> str:
+        # Canvas publishes a bare host as authorization_server but accepts only its
+        # token URL as the assertion's aud ("the 'aud' is invalid" otherwise).
+        return token_url
+
     def adjust_content_item(self, item: dict) -> dict:
         # Canvas opens iframe items in the course frame only when told the window
         # size; without it assignments open at a tiny default height.

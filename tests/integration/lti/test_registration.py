@@ -115,6 +115,34 @@ def test_registered_platform_services_work_with_the_registered_client(app, clien
     assert lms.token_requests[-1]["scope"] == SCOPE_NRPS
 
 
+@pytest.mark.parametrize(
+    "family, authorization_server, accepted_audience",
+    [
+        # Canvas publishes a bare host but accepts only its token URL as aud.
+        ("canvas", "sso.canvas.example", None),
+        # Elsewhere the declared authorization server is the audience (DR §3.4.1).
+        ("moodle", "https://auth.lms.example/token", "https://auth.lms.example/token"),
+    ],
+)
+def test_token_requests_use_the_audience_the_platform_accepts(
+    app, client, lms, family, authorization_server, accepted_audience
+):
+    from masteryai_lti.lti import roster
+    from masteryai_lti.lti.models import ResourceLink
+
+    lms.product_family_code = family
+    lms.authorization_server = authorization_server
+    lms.token_audience = accepted_audience
+    assert _register(client, lms).status_code == 200
+    assert launch(client, lms, "teacher").status_code == 200
+    with app.app_context():
+        course_id = db.session.scalar(select(ResourceLink.course_id))
+        report = roster.sync_course(course_id)
+
+    assert report.members == 2
+    assert lms.issued_tokens
+
+
 def test_each_platform_registration_is_a_new_institution(app, client, lms):
     with ServicesPlatform() as second:
         second.tool_jwks_provider = jwks_reader(app)
