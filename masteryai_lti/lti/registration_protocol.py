@@ -27,6 +27,13 @@ CUSTOM_PARAMETERS = {DUE_DATE_PARAMETER: "$ResourceLink.submission.endDateTime"}
 MESSAGE_RESOURCE_LINK = "LtiResourceLinkRequest"
 MESSAGE_DEEP_LINKING = "LtiDeepLinkingRequest"
 
+# Where the platform shows each message (the message's optional ``placements``,
+# §3.3.3). Canvas needs them: it turns a message without placements into a single
+# link_selection entry, so the deep-linking picker (graded assignments) and the
+# course navigation link would be missing. Moodle ignores the member.
+RESOURCE_LINK_PLACEMENTS = ("course_navigation",)
+DEEP_LINKING_PLACEMENTS = ("assignment_selection", "link_selection")
+
 # Claims the tool asks the platform to include in launches (§3.3.1).
 REQUESTED_CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
 
@@ -185,6 +192,7 @@ def registration_request(tool: ToolEndpoints, platform: PlatformConfiguration) -
             "type": MESSAGE_RESOURCE_LINK,
             "target_link_uri": tool.launch_url,
             "label": tool.name,
+            "placements": list(RESOURCE_LINK_PLACEMENTS),
         }
     ]
     if platform.deep_linking_supported:
@@ -193,6 +201,7 @@ def registration_request(tool: ToolEndpoints, platform: PlatformConfiguration) -
                 "type": MESSAGE_DEEP_LINKING,
                 "target_link_uri": tool.deep_linking_url,
                 "label": f"Add {tool.name} activity",
+                "placements": list(DEEP_LINKING_PLACEMENTS),
             }
         )
     request = {
@@ -261,14 +270,19 @@ def canvas_developer_key(tool: ToolEndpoints) -> dict:
                 "settings": {
                     "text": tool.name,
                     "placements": [
-                        {
-                            "placement": "course_navigation",
-                            "message_type": MESSAGE_RESOURCE_LINK,
-                            "target_link_uri": tool.launch_url,
-                            "text": tool.name,
-                        },
-                        {**deep_link_placement, "placement": "assignment_selection"},
-                        {**deep_link_placement, "placement": "link_selection"},
+                        *(
+                            {
+                                "placement": placement,
+                                "message_type": MESSAGE_RESOURCE_LINK,
+                                "target_link_uri": tool.launch_url,
+                                "text": tool.name,
+                            }
+                            for placement in RESOURCE_LINK_PLACEMENTS
+                        ),
+                        *(
+                            {**deep_link_placement, "placement": placement}
+                            for placement in DEEP_LINKING_PLACEMENTS
+                        ),
                     ],
                 },
             }

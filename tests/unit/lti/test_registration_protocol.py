@@ -140,9 +140,11 @@ def test_registration_request_asks_for_every_scope_and_both_messages():
     assert request["logo_uri"] == TOOL.logo_url
     config = request[TOOL_CONFIGURATION]
     assert config["domain"] == "tool.example"
-    assert [m["type"] for m in config["messages"]] == [
-        "LtiResourceLinkRequest",
-        "LtiDeepLinkingRequest",
+    # Canvas turns a message without placements into one link_selection entry, which
+    # would leave no course navigation link and no assignment picker.
+    assert [(m["type"], m["placements"]) for m in config["messages"]] == [
+        ("LtiResourceLinkRequest", ["course_navigation"]),
+        ("LtiDeepLinkingRequest", ["assignment_selection", "link_selection"]),
     ]
     # Every launch asks for the link's due date (LTI 1.3 core substitution variable).
     assert config["custom_parameters"] == {"due_at": "$ResourceLink.submission.endDateTime"}
