@@ -308,6 +308,26 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         return auth_login_url + separator + urlencode(params)
 
 
+def _unusable_registration(issuer: str, client_id: str | None) -> LtiLaunchError:
+    """What the LMS admin must know when a login names no usable registration."""
+    row = registry.registration_view(issuer, client_id)
+    if row is not None and row.status == "pending":
+        return LtiLaunchError(
+            "pending",
+            f"This LMS's registration with MasteryAI (registration {row.id}) is waiting for "
+            "the MasteryAI administrator's approval: they run "
+            f"`flask lti approve-platform {row.id}`.",
+            status=403,
+        )
+    return LtiLaunchError(
+        "issuer",
+        f"This LMS (issuer {issuer or 'missing'}, client id {client_id or 'not sent'}) is not "
+        "registered with MasteryAI: register the tool again from the LMS, or send these "
+        "values to the MasteryAI administrator.",
+        status=403,
+    )
+
+
 def begin_login(launch_url: str) -> LoginRedirect:
     """Handle a third-party initiated login (GET or POST) of the current request."""
     request = FlaskRequest()
@@ -321,10 +341,8 @@ def begin_login(launch_url: str) -> LoginRedirect:
     except OIDCException as exc:
         message = str(exc)
         if "registration" in message.lower():
-            raise LtiLaunchError(
-                "issuer",
-                "This LMS (issuer and client id) is not registered with the tool.",
-                status=403,
+            raise _unusable_registration(
+                request.get_param("iss") or "", request.get_param("client_id") or None
             ) from exc
         raise LtiLaunchError("login", f"Invalid login request: {message}.") from exc
     login = oidc.login_state

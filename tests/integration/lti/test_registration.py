@@ -160,11 +160,16 @@ def test_registration_held_for_approval_until_the_admin_approves(make_app, lms):
     response = _register(client, lms)
 
     assert response.status_code == 200
-    assert 'data-pending="true"' in response.get_data(as_text=True)
-    refused = client.get("/lti/login", query_string=lms.login_params("teacher"))
-    assert refused.status_code >= 400
+    page = response.get_data(as_text=True)
+    assert 'data-pending="true"' in page
     with held_app.app_context():
         registration_id = db.session.scalar(select(LtiRegistration.id))
+    assert f"flask lti approve-platform {registration_id}" in page
+    # The login tells the LMS admin the registration waits, and what to ask for.
+    refused = client.get("/lti/login", query_string=lms.login_params("teacher"))
+    assert refused.status_code == 403
+    assert 'data-reason="pending"' in refused.get_data(as_text=True)
+    assert f"flask lti approve-platform {registration_id}" in refused.get_data(as_text=True)
 
     result = held_app.test_cli_runner().invoke(
         args=["lti", "approve-platform", str(registration_id)]
