@@ -839,6 +839,13 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
     claims = validated.claims
     quirk = quirks.for_family(validated.platform_family)
     mapped = map_roles(claims.get(LTI + "roles"))
+    if mapped.course_role == "observer":
+        raise LtiLaunchError(
+            "role",
+            "MasteryAI has no view for parents and mentors yet. The students you follow "
+            "see their own progress when they open it from the course.",
+            403,
+        )
     if validated.message_type == DEEP_LINKING_REQUEST and mapped.course_role != "teacher":
         raise LtiLaunchError("role", "Only teachers can add this tool's content to a course.", 403)
     if not validated.deployment_known:

@@ -9,6 +9,9 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 # LTI 1.3 core §A.2.3 context roles, with their sub-roles (…/Instructor#TeachingAssistant).
 _TEACHER_CONTEXT_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
 _STUDENT_CONTEXT_ROLES = ("Learner",)
+# Parents and mentors (Canvas observers, Moodle's parent role): they follow a
+# student, they are not one, so they must not join the class as learners.
+_OBSERVER_CONTEXT_ROLES = ("Mentor",)
 # §A.2.1 and §A.2.2: system and institution Administrator.
 _ADMIN_ROLES = (
     LIS + "system/person#Administrator",
@@ -19,7 +22,8 @@ _ADMIN_ROLES = (
 
 @dataclass(frozen=True)
 class MappedRole:
-    """The course role a launch gives (teacher or student) and whether the person is an admin."""
+    """The course role a launch gives (teacher, student or observer) and whether the
+    person is an admin. Observers are never enrolled."""
 
     course_role: str
     is_admin: bool
@@ -42,7 +46,8 @@ def _context_role_name(role: str) -> str | None:
 
 def map_roles(roles: list[str] | None) -> MappedRole:
     """Instructor, TeachingAssistant, ContentDeveloper → teacher; Learner → student;
-    institution/system Administrator → admin of the institution (and teacher in the course).
+    Mentor without Learner → observer; institution/system Administrator → admin of the
+    institution (and teacher in the course).
 
     A launch with no recognised role is treated as a student: the least privilege.
     """
@@ -51,4 +56,6 @@ def map_roles(roles: list[str] | None) -> MappedRole:
     names = {_context_role_name(r) for r in roles} - {None}
     if is_admin or names & set(_TEACHER_CONTEXT_ROLES):
         return MappedRole("teacher", is_admin)
+    if names & set(_OBSERVER_CONTEXT_ROLES) and not names & set(_STUDENT_CONTEXT_ROLES):
+        return MappedRole("observer", False)
     return MappedRole("student", False)

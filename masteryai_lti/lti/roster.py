@@ -60,6 +60,7 @@ class RosterSyncReport:
     users_created: int = 0
     enrollments_active: int = 0
     enrollments_deactivated: int = 0
+    observers: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -70,6 +71,7 @@ class RosterSyncReport:
             "users_created": self.users_created,
             "enrollments_active": self.enrollments_active,
             "enrollments_deactivated": self.enrollments_deactivated,
+            "observers": self.observers,
             "skipped": len(self.skipped),
         }
 
@@ -230,7 +232,13 @@ def sync_course(
         client, url, quirk, context_id=course.lti_context_id, page_size=page_size, report=report
     )
     report.members = len(members)
-    present = {_upsert_member(registration, course, member, report) for member in members}
+    enrolled = [
+        member for member in members if map_roles(list(member.roles)).course_role != "observer"
+    ]
+    # Parents and mentors are not enrolled; one enrolled as a student before is
+    # deactivated with the departed below.
+    report.observers = len(members) - len(enrolled)
+    present = {_upsert_member(registration, course, member, report) for member in enrolled}
     if present:
         _deactivate_departed(registration, course, present, report)
     db.session.commit()

@@ -209,3 +209,17 @@ def test_login_redirect_carries_the_oidc_parameters(client, platform):
     assert query["lti_message_hint"] == "teacher"
     assert query["redirect_uri"] == "http://localhost/lti/launch"
     assert len(query["nonce"]) >= 32 and query["state"]
+
+
+def test_a_parent_or_mentor_is_told_there_is_no_view_and_nothing_is_recorded(app, client, platform):
+    platform.users["parent"] = PlatformUser(
+        "parent-sub", ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"], "Pat Parent"
+    )
+    before = counts(app)
+
+    response = launch(client, platform, "parent")
+
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert 'data-reason="role"' in html and "parents and mentors" in html
+    assert counts(app) == before

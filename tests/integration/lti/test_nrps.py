@@ -19,6 +19,8 @@ from tests.integration.lti.services_support import (
 )
 from tests.lti_platform import ROLE_INSTRUCTOR, ROLE_LEARNER
 
+ROLE_MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
+
 
 @pytest.fixture
 def services_platform(app):
@@ -138,6 +140,39 @@ def test_resync_is_idempotent_and_marks_departed_and_inactive_members(
             select(Enrollment.status).where(Enrollment.user_id == teacher.id)
         )
         assert status == "active"
+
+
+def test_parents_and_mentors_on_the_roster_are_not_enrolled(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=2)
+    platform.add_members(1, role=ROLE_MENTOR, prefix="parent")
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        report = roster.sync_course(course_id)
+
+        assert report.observers == 1 and report.as_dict()["observers"] == 1
+        assert report.users_created == 3  # the two learners and the platform's student
+        institution_id = lti_user(app, platform, "teacher").institution_id
+        parent = f"{platform.issuer}|parent-sub-0"
+        assert identity.find_user_by_identity(institution_id, "lti", parent) is None
+        assert len(courses.student_ids(course_id)) == 3
+
+
+def test_a_parent_enrolled_as_a_student_before_leaves_the_class(app, client, services_platform):
+    """Earlier releases read Mentor as a learner: the next sync takes them out."""
+    platform = services_platform
+    _roster_with(platform, learners=2)
+    [parent] = platform.add_members(1, role=ROLE_LEARNER, prefix="parent")
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        roster.sync_course(course_id)
+        assert len(courses.student_ids(course_id)) == 4
+        parent["roles"] = [ROLE_MENTOR]
+
+        report = roster.sync_course(course_id)
+
+        assert report.enrollments_deactivated == 1
+        assert len(courses.student_ids(course_id)) == 3
 
 
 def test_failed_page_changes_nothing(app, client, services_platform):

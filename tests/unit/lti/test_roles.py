@@ -25,7 +25,10 @@ S = "http://purl.imsglobal.org/vocab/lis/v2/system/person"
         ([f"{INST}#Administrator"], "teacher", "admin"),
         ([f"{S}#Administrator", f"{M}#Learner"], "teacher", "admin"),
         ([f"{INST}#Student", f"{M}#Learner"], "student", "student"),
-        ([f"{M}#Mentor"], "student", "student"),
+        # Parents and mentors (Canvas observers) follow a student; they are not one.
+        ([f"{M}#Mentor"], "observer", "observer"),
+        ([f"{M}#Mentor", f"{M}#Learner"], "student", "student"),
+        ([f"{M}#Mentor", f"{M}#Instructor"], "teacher", "teacher"),
         ([], "student", "student"),
         (None, "student", "student"),
     ],
