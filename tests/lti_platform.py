@@ -391,7 +391,11 @@ class TestPlatform:
             # An LMS course page framing the tool, the way Moodle and Canvas do, plus
             # the platform side of LTI client-side postMessage storage.
             user = request.args.get("user", "student")
-            params = platform.login_params(user, lti_storage_target="_parent")
+            # ?storage=none: an LMS without platform storage (Moodle 4.x).
+            storage = (
+                {} if request.args.get("storage") == "none" else {"lti_storage_target": "_parent"}
+            )
+            params = platform.login_params(user, **storage)
             src = platform.tool_login_url + "?" + urlencode(params)
             return Response(COURSE_PAGE.replace("__SRC__", str(escape(src))))
 

@@ -428,7 +428,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LtiLaunchError(
                 "state",
                 "The browser did not send back the login cookie, so this launch cannot be "
-                "tied to the login that started it. Open the tool in a new window, or allow "
+                "tied to the login that started it: the page was reloaded (a launch is used "
+                "once) or the browser blocks cookies in this frame. Open the activity again "
+                "from the course; if this keeps happening, open it in a new window or allow "
                 "cookies for this site.",
             )
         return self

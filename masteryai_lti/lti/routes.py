@@ -29,7 +29,12 @@ from masteryai_lti.lti.launch import (
     validate_launch,
 )
 from masteryai_lti.lti.models import LtiRegistration
-from masteryai_lti.lti.session import configure_app, issue_session_token, state_cookie_name
+from masteryai_lti.lti.session import (
+    configure_app,
+    cookies_can_be_secure,
+    issue_session_token,
+    state_cookie_name,
+)
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
 
@@ -73,6 +78,18 @@ def login():
                 nonce=result.login.nonce,
                 origin=result.login.storage_origin,
                 frame=result.storage_frame,
+            )
+        )
+    elif request.headers.get("Sec-Fetch-Dest") == "iframe":
+        # In a frame and without platform storage (Moodle): check the browser keeps
+        # the login cookie there, else offer the launch in a new window.
+        response = current_app.make_response(
+            render_template(
+                "lti/login_cookie_check.html",
+                auth_url=result.auth_url,
+                login_url=url_for("lti.login"),
+                login_params=request.values.to_dict(),
+                secure_cookie=cookies_can_be_secure(),
             )
         )
     else:

@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
 from flask_jwt_extended import create_access_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pylti1p3.contrib.flask import FlaskCookieService
@@ -99,12 +99,24 @@ def state_cookie_name(sid: str) -> str:
     return f"{STATE_COOKIE_PREFIX}-state-{sid}"
 
 
+def cookies_can_be_secure() -> bool:
+    """Whether the current request's browser accepts ``Secure`` cookies from us.
+
+    Behind HTTPS, of course; browsers also treat ``http://localhost`` as a secure
+    context (Chrome, Firefox), which lets a developer run the iframe flow there.
+    """
+    return request.is_secure or request.host.rsplit(":", 1)[0] == "localhost"
+
+
 class IframeCookieService(FlaskCookieService):
     """pylti1p3's Flask cookie service with iframe-safe flags.
 
-    Behind HTTPS cookies are ``SameSite=None; Secure`` so the browser sends them
-    in the LMS iframe; on plain-http development hosts browsers refuse that
-    combination, so they fall back to ``Lax`` (and platform storage takes over).
+    Where cookies can be ``Secure`` they are ``SameSite=None; Secure; Partitioned``:
+    SameSite=None so the browser sends them in the LMS iframe, and Partitioned
+    (CHIPS) so browsers that refuse third-party cookies still keep them for that
+    LMS's frames (Chrome, Edge, Firefox). Elsewhere (plain-http development hosts)
+    browsers refuse that combination, so they fall back to ``Lax`` and platform
+    storage or a new window takes over.
     """
 
     def _get_key(self, key: str) -> str:
@@ -112,7 +124,7 @@ class IframeCookieService(FlaskCookieService):
         return key
 
     def update_response(self, response):
-        secure = bool(self._request.is_secure())
+        secure = cookies_can_be_secure()
         for key, data in self._cookie_data_to_set.items():
             response.set_cookie(
                 key,
@@ -122,6 +134,7 @@ class IframeCookieService(FlaskCookieService):
                 httponly=True,
                 path="/",
                 samesite="None" if secure else "Lax",
+                partitioned=secure,
             )
         return response
 

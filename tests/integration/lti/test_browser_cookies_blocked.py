@@ -1,12 +1,12 @@
 """A real browser with third-party cookies refused still lands on the right page.
 
 The LMS course page (the test platform, at 127.0.0.1) frames the tool (served
-at ``localhost``: another site). Chromium runs with third-party cookies blocked;
-besides, over plain http the tool's cookies are ``SameSite=Lax``, which browsers
-refuse to set or send inside a cross-site frame. The launch must therefore go
-through LTI client-side OIDC with platform storage (postMessage
-``lti.put_data`` / ``lti.get_data``). The test checks that the launch POST really
-carried no cookie, and that the learner lands on the student page.
+at ``localhost``: another site). Chromium runs with third-party cookies blocked.
+Where the browser keeps no cookie of the tool's in the frame at all (Safari; a
+content rule imitates it here), the launch goes through LTI client-side OIDC with
+platform storage (postMessage ``lti.put_data`` / ``lti.get_data``) when the LMS
+offers it, and otherwise (Moodle) through a new window the frame offers. Where it
+keeps partitioned cookies (Chromium), the login cookie does.
 """
 
 from __future__ import annotations
@@ -34,15 +34,34 @@ def tool_on_localhost(app):
         yield f"http://localhost:{port}"
 
 
-@pytest.fixture
-def browser_profile():
-    # Chromium's own setting "Block third-party cookies", set in a fresh profile.
+def _profile(*, frames_keep_no_cookies: bool) -> str:
+    # Chromium's own setting "Block third-party cookies", set in a fresh profile. It
+    # still keeps partitioned (CHIPS) cookies in frames; Safari keeps none, which a
+    # rule blocking the tool's cookies under the LMS's pages (and only there) imitates.
     directory = tempfile.mkdtemp(prefix="masteryai-chromium-")
     os.makedirs(os.path.join(directory, "Default"))
+    profile: dict = {"block_third_party_cookies": True, "cookie_controls_mode": 1}
+    if frames_keep_no_cookies:
+        profile["content_settings"] = {
+            "exceptions": {"cookies": {"http://localhost:*,http://127.0.0.1:*": {"setting": 2}}}
+        }
     with open(os.path.join(directory, "Default", "Preferences"), "w") as prefs:
-        json.dump(
-            {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}, prefs
-        )
+        json.dump({"profile": profile}, prefs)
+    return directory
+
+
+@pytest.fixture
+def browser_profile():
+    """A browser that keeps no cookie of the tool's in the LMS's frames (Safari)."""
+    directory = _profile(frames_keep_no_cookies=True)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def chrome_profile():
+    """Chromium blocking third-party cookies, partitioned ones excepted."""
+    directory = _profile(frames_keep_no_cookies=False)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -120,3 +139,89 @@ def test_launch_lands_right_with_third_party_cookies_refused(
         record = db.session.scalar(select(LaunchRecord))
         assert record.state_binding == "platform_storage"
         assert record.role == page_name
+
+
+def _wait_for(locator, page, seconds: float = 45) -> None:
+    """Wait for ``locator`` while the frame moves between processes (see above)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            locator.wait_for(timeout=5000)
+            return
+        except playwright_api.Error:
+            if time.monotonic() > deadline:
+                frames = ", ".join(f.url for f in page.frames)
+                pytest.fail(f"nothing within {seconds} s; frames at: {frames}")
+
+
+def _browser(pw, profile):
+    return pw.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--disable-site-isolation-trials"],
+    )
+
+
+def _binding_of_the_launch(app) -> tuple[str, str]:
+    with app.app_context():
+        from sqlalchemy import select
+
+        from masteryai_lti.extensions import db
+        from masteryai_lti.lti.models import LaunchRecord
+
+        record = db.session.scalar(select(LaunchRecord))
+        return record.state_binding, record.role
+
+
+def test_without_platform_storage_chromium_keeps_the_partitioned_login_cookie(
+    app, tool_on_localhost, chrome_profile
+):
+    """Moodle offers no platform storage: in Chromium blocking third-party cookies the
+    partitioned login cookie still ties the launch to its login, inside the frame."""
+    with TestPlatform() as platform:
+        platform.register_in(app, tool_base_url=tool_on_localhost)
+        with playwright_api.sync_playwright() as pw:
+            context = _browser(pw, chrome_profile)
+            try:
+                page = context.new_page()
+                page.goto(f"{platform.base_url}/course?user=student&storage=none")
+                frame = page.frame_locator("#tool")
+                _wait_for(frame.locator('main[data-page="student"]'), page)
+                frame.locator("[data-ready=yes]").wait_for(timeout=30000)
+            finally:
+                context.close()
+
+    assert _binding_of_the_launch(app) == ("cookie", "student")
+
+
+def test_without_platform_storage_a_browser_keeping_no_cookie_launches_in_a_new_window(
+    app, tool_on_localhost, browser_profile
+):
+    """Moodle offers no platform storage and Safari keeps no cookie in the frame: the
+    frame offers a new window, where the launch completes as a first-party page."""
+    with TestPlatform() as platform:
+        platform.register_in(app, tool_base_url=tool_on_localhost)
+        with playwright_api.sync_playwright() as pw:
+            context = _browser(pw, browser_profile)
+            try:
+                page = context.new_page()
+                page.goto(f"{platform.base_url}/course?user=student&storage=none")
+                frame = page.frame_locator("#tool")
+                button = frame.locator("#open-new-window")
+                _wait_for(button, page)
+                explanation = frame.locator("#new-window").inner_text()
+                with context.expect_page() as opened:
+                    button.click()
+                window = opened.value
+                landing = window.locator('main[data-page="student"]')
+                _wait_for(landing, window)
+                window.locator("[data-ready=yes]").wait_for(timeout=30000)
+                text = landing.inner_text()
+            finally:
+                context.close()
+
+    assert "blocks cookies" in explanation
+    assert "Algebra I" in text
+    assert counts(app).launches == 1
+    assert _binding_of_the_launch(app) == ("cookie", "student")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
@@ -139,6 +141,34 @@ def test_state_cookie_is_samesite_none_secure_behind_https(client, platform):
 
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if "lti1p3-state-" in c)
     assert "Secure" in cookie and "SameSite=None" in cookie and "HttpOnly" in cookie
+    # Partitioned (CHIPS): kept in the LMS's frame by browsers blocking third-party cookies.
+    assert "Partitioned" in cookie
+
+
+def test_a_login_in_a_frame_checks_the_cookie_before_going_to_the_lms(client, platform):
+    params = platform.login_params("student")
+
+    response = client.get(
+        "/lti/login",
+        query_string=params,
+        base_url="https://localhost",
+        headers={"Sec-Fetch-Dest": "iframe"},
+    )
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-page="lti-login-cookie-check"' in html
+    assert any("lti1p3-state-" in c for c in response.headers.getlist("Set-Cookie"))
+    # The way on to the LMS, and a new window restarting the same login.
+    assert json.dumps(platform.auth_url)[:-1] in html
+    assert 'target="_blank"' in html
+    for name, value in params.items():
+        assert f'name="{name}" value="{value}"' in html
+    # A top-level login (a new window, or no frame) goes straight to the LMS.
+    top_level = client.get(
+        "/lti/login", query_string=params, headers={"Sec-Fetch-Dest": "document"}
+    )
+    assert top_level.status_code == 302
 
 
 def test_proxy_headers_make_the_cookie_secure(make_app, platform):
