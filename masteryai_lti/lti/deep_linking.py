@@ -70,6 +70,12 @@ BUILT_IN = (
 )
 
 
+def accepts_multiple(settings: dict) -> bool:
+    """Whether the platform takes several items back (Deep Linking 2.0 §4.4.1:
+    ``accept_multiple``, true when absent; Canvas's assignment picker says false)."""
+    return str(settings.get("accept_multiple", True)).lower() != "false"
+
+
 def register_placeable_provider(provider: PlaceableProvider) -> PlaceableProvider:
     """Add ``provider(course_id) -> [Placeable]`` to the picker. Usable as a decorator."""
     if provider not in _providers:

@@ -53,6 +53,8 @@ from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.identity.models import User, UserIdentity
 from masteryai_lti.lti import quirks, registry, roster
+from masteryai_lti.lti.deep_linking import SETTINGS_CLAIM as DEEP_LINKING_SETTINGS
+from masteryai_lti.lti.deep_linking import accepts_multiple
 from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce
 from masteryai_lti.lti.registration_protocol import DUE_DATE_PARAMETER
 from masteryai_lti.lti.roles import map_roles
@@ -681,6 +683,7 @@ class LaunchOutcome:
     target: dict | None
     resource_link_id: str | None = None
     resource_link_title: str = ""
+    accepts_multiple: bool = True  # deep linking: the platform takes several items
 
     @property
     def landing(self) -> str:
@@ -914,6 +917,7 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
         target=link.target if link else None,
         resource_link_id=link.resource_link_id if link else None,
         resource_link_title=link.title if link else "",
+        accepts_multiple=accepts_multiple(claims.get(DEEP_LINKING_SETTINGS) or {}),
     )
     custom = claims.get(LTI + "custom") or {}
     if (

@@ -151,6 +151,7 @@ def _landing(outcome: LaunchOutcome):
             outcome=outcome,
             session=session,
             items=deep_linking.placeable_items(outcome.course_id),
+            accepts_multiple=outcome.accepts_multiple,
         )
     if outcome.landing == "teacher":
         session["activity"] = placements.dated_activity(outcome)
@@ -190,13 +191,14 @@ def deep_linking_return():
         raise LtiLaunchError("deep_linking", "Only teachers can add content.", 403)
     registration = db.session.get(LtiRegistration, record.registration_id)
     quirk = quirks.for_family(registration.platform_family)
-    chosen = set(request.form.getlist("item"))
+    # Cancel returns an empty selection: the LMS closes its picker, nothing added.
+    chosen = set() if request.form.get("cancel") else set(request.form.getlist("item"))
     available = {p.key: p for p in deep_linking.placeable_items(record.course_id)}
     unknown = chosen - set(available)
     if unknown:
         raise LtiLaunchError("deep_linking", f"Unknown items: {', '.join(sorted(unknown))}.")
     settings = record.claims.get(deep_linking.SETTINGS_CLAIM) or {}
-    if len(chosen) > 1 and str(settings.get("accept_multiple", True)).lower() == "false":
+    if len(chosen) > 1 and not deep_linking.accepts_multiple(settings):
         raise LtiLaunchError("deep_linking", "This LMS accepts one item at a time.")
     launch_url = url_for("lti.launch", _external=True)
     items = [

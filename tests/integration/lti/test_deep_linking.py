@@ -149,3 +149,47 @@ def test_registered_providers_extend_the_picker(client, platform):
         deep_linking._providers.remove(projects)
 
     assert 'value="project-7"' in page and "Bridge project" in page
+
+
+def _single_pick_settings(platform) -> dict:
+    # Canvas's assignment picker: one item back.
+    return {
+        LTI_DL + "deep_linking_settings": {
+            "deep_link_return_url": platform.deep_link_return_url,
+            "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["iframe", "window"],
+            "accept_multiple": False,
+            "data": "opaque-platform-data-single",
+        }
+    }
+
+
+def test_a_platform_taking_one_item_gets_a_single_choice_picker(client, platform):
+    response = launch(
+        client,
+        platform,
+        "teacher",
+        message_type="LtiDeepLinkingRequest",
+        extra_claims=_single_pick_settings(platform),
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'data-accepts-multiple="false"' in page
+    assert 'type="radio" name="item"' in page and 'type="checkbox"' not in page
+    # The usual picker takes several.
+    assert 'type="checkbox" name="item"' in _picker(client, platform)[0]
+
+
+def test_cancel_returns_nothing_to_the_platform(client, platform):
+    import jwt
+
+    _, fields = _picker(client, platform)
+
+    response = client.post(
+        "/lti/deep_linking/return",
+        data={**fields, "item": "class-dashboard", "cancel": "1"},
+    )
+
+    _, form = _autopost(response)
+    claims = jwt.decode(form["JWT"], options={"verify_signature": False})
+    assert claims[LTI_DL + "content_items"] == []
