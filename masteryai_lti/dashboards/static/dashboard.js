@@ -83,9 +83,17 @@ window.MasteryDashboard = (function () {
     return node;
   }
 
-  function history(snapshots, flags) {
+  // `current` (the breakdown shown above, or null) stands for today: snapshots are
+  // written by the nightly recompute, so today's may be missing or older than a
+  // change of weights or a new event, and the line must not contradict the figures.
+  function history(snapshots, flags, current) {
     const day = date => Date.parse(date + "T00:00:00Z") / DAY_MS;
-    const all = snapshots || [];
+    let all = snapshots || [];
+    if (current) {
+      const today = new Date().toISOString().slice(0, 10);
+      all = all.filter(s => s.date !== today).concat(
+        [{date: today, score: current.score, flagged: Boolean(current.flagged)}]);
+    }
     const last = all.length ? day(all[all.length - 1].date) : 0;
     const shown = all.filter(s => day(s.date) > last - HISTORY_DAYS);
     if (shown.length === 0) {
@@ -122,12 +130,12 @@ window.MasteryDashboard = (function () {
   }
 
   // The history reply shown in `box` (a block with a .history-summary): the sentence,
-  // then the chart and its legend.
-  function showHistory(box, reply, flags) {
+  // then the chart and its legend; `current` as in history().
+  function showHistory(box, reply, flags, current) {
     const text = box.querySelector(".history-summary");
     box.querySelectorAll("svg, .legend").forEach(node => node.remove());
     if (!reply.ok) return text.replaceChildren(problemNode(reply.body));
-    const {summary, chart} = history(reply.body, flags);
+    const {summary, chart} = history(reply.body, flags, current);
     text.textContent = summary;
     if (!chart) return;
     const legend = flags

@@ -20,7 +20,7 @@
     const b = reply.body;
     summary.textContent = b.no_activity
       ? "Nothing recorded for you in this course yet: it fills in as you take part."
-      : "Engagement index " + points(b.score) + " of 100 (" + b.band + ", " + b.trend + ").";
+      : "Engagement index " + points(b.score) + " of 100 (" + b.band + "); your weekly activity is " + b.trend + ".";
     const missing = missingItems(b);
     $("my-missing").hidden = missing.length === 0;
     $("my-missing").querySelector("ul").replaceChildren(...missing);
@@ -28,7 +28,7 @@
     $("my-factors").hidden = rows.length === 0;
     $("my-factors").tBodies[0].replaceChildren(...rows);
     $("my-history").hidden = b.no_activity;
-    showHistory($("my-history"), past, false);
+    showHistory($("my-history"), past, false, b);
     root.dataset.ready = "yes";
   });
 })();

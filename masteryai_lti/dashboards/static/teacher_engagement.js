@@ -74,7 +74,7 @@
     body.replaceChildren(...table.items.map(row => el("tr", {"data-student": row.student_id},
       el("td", {}, studentButton(row)),
       el("td", {"data-label": "Index"}, bandText(row)),
-      el("td", {"data-label": "Trend"}, row.trend),
+      el("td", {"data-label": "Weekly activity"}, row.trend),
       el("td", {"data-label": "Risk"}, row.flagged ? el("span", {"class": "flag"}, percent(row.risk) + " at risk") : percent(row.risk)),
       el("td", {"data-label": "Last active"}, lastActive(row.days_since_active)))));
     const pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
@@ -110,7 +110,7 @@
     const [reply, past] = await Promise.all([
       api("/engagement/students/" + studentId), api("/engagement/students/" + studentId + "/history")]);
     section.hidden = false;
-    showHistory($("student-history"), past, true);
+    showHistory($("student-history"), past, true, reply.ok ? reply.body : null);
     if (!reply.ok) {
       $("student-title").textContent = "Student " + studentId;
       $("student-summary").replaceChildren(problemNode(reply.body));
@@ -118,7 +118,7 @@
     }
     const b = reply.body;
     $("student-title").textContent = b.full_name || ("Student " + b.student_id);
-    $("student-summary").textContent = "Engagement index " + points(b.score) + " (" + b.band + ", " + b.trend + "); " +
+    $("student-summary").textContent = "Engagement index " + points(b.score) + " (" + b.band + "); weekly activity " + b.trend + "; " +
       "risk of failing or withdrawing " + percent(b.risk) + (b.flagged ? ", flagged" : "") +
       "; last active " + lastActive(b.days_since_active) + ".";
     $("student-reasons").replaceChildren(...(b.reasons || []).map(r => el("li", {}, r.text)));

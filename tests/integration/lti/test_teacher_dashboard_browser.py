@@ -77,6 +77,20 @@ def _class_of_eleven(app, course_id: int) -> dict[str, int]:
     return ids
 
 
+LONG_ACTIVITY = (
+    "https://content.school.example/xapi/activities/unit-4/lesson-12/"
+    "quiz-with-a-long-identifier-and-no-title"
+)
+
+
+def _institution(app, user_id: int) -> int:
+    from masteryai_lti.extensions import db
+    from masteryai_lti.identity.models import User
+
+    with app.app_context():
+        return db.session.get(User, user_id).institution_id
+
+
 def _daily_snapshots(app, course_id: int, days: int) -> None:
     """What the nightly recompute writes, for each of the last ``days`` days."""
     from masteryai_lti.engagement import service as engagement
@@ -297,6 +311,10 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
         graded_items.declare_item(
             course, "essay-1", "submission", now - timedelta(days=3), "Essay 1", "teacher"
         )
+        # An xAPI activity with no title: its address is what the student reads.
+        graded_items.declare_item(
+            course, LONG_ACTIVITY, "submission", now - timedelta(days=2), "", "teacher"
+        )
         db.session.commit()
         engagement.record_events(
             course.institution_id,
@@ -342,8 +360,8 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
         f"/api/v1/courses/{session['course_id']}/engagement/students/{session['user_id']}",
         headers={"Authorization": "Bearer " + session["token"]},
     ).get_json()
-    assert [m["title"] for m in mine["missing_work"]] == ["Essay 1"]
-    assert missing == [f"Essay 1, due {mine['missing_work'][0]['due_date']}"]
+    assert [m["title"] for m in mine["missing_work"]] == ["Essay 1", LONG_ACTIVITY]
+    assert missing == [f"{m['title']}, due {m['due_date']}" for m in mine["missing_work"]]
     assert summary.startswith(f"Engagement index {mine['score']:g} of 100")
     assert factors == len(mine["factors"])
     assert "risk" not in text.lower()
@@ -355,3 +373,47 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
     assert history_dots == 0 and "flag" not in text.lower()
     assert latest_mark == 1
     assert fits, "the student's page fits a phone screen"
+
+
+def test_the_history_line_ends_on_the_figures_shown_above_it(app, client, platform, live_tool):
+    """Snapshots are written by the nightly recompute; an event after it shows in the
+    breakdown at once, and so must it on the line's last day."""
+    from masteryai_lti.engagement import service as engagement
+
+    response = launch(client, platform, "teacher")
+    landing = response.get_data(as_text=True)
+    session = _session_of(landing)
+    ids = _class_of_eleven(app, session["course_id"])
+    _daily_snapshots(app, session["course_id"], days=3)
+    ben = ids["Ben Okafor"]
+    with app.app_context():
+        engagement.record_events(
+            _institution(app, ben),
+            [
+                {
+                    "user_id": ben,
+                    "course_id": session["course_id"],
+                    "kind": "resource_view",
+                    "occurred_at": datetime.now(UTC),
+                    "source": "test",
+                    "source_id": "ben-today",
+                }
+            ],
+        )
+    auth = {"Authorization": "Bearer " + session["token"]}
+    now = client.get(
+        f"/api/v1/courses/{session['course_id']}/engagement/students/{ben}", headers=auth
+    ).get_json()
+    past = _history(client, session, ben)
+    assert past[-1]["score"] != now["score"]  # the snapshot is from before the event
+
+    with landing_in_chromium(live_tool, landing) as page:
+        page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
+        page.locator(f'#class-table tr[data-student="{ben}"] button').click()
+        page.wait_for_selector("#student-history svg.history")
+        summary = page.locator("#student-history .history-summary").inner_text()
+        points = page.locator("#student-history polyline").get_attribute("points")
+
+    today = datetime.now(UTC).date().isoformat()
+    assert f", {_shown(now['score'])} on {today}" in summary, summary
+    assert len(points.split()) == len(past) == 3
