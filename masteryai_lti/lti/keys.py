@@ -112,7 +112,13 @@ def public_jwks(purpose: str = "tool") -> dict:
         .where(ToolKey.purpose == purpose, ToolKey.status.in_(("active", "retired")))
         .order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
     )
-    return {"keys": [dict(key.public_jwk) for key in keys]}
+    return {"keys": [_published(key.public_jwk) for key in keys]}
+
+
+def _published(jwk: dict) -> dict:
+    # PyJWT adds key_ops next to our use; RFC 7517 §4.3 says not to publish both (a
+    # strict platform may refuse the set). Keys stored before carry it: drop it here.
+    return {name: value for name, value in jwk.items() if name != "key_ops"}
 
 
 def list_keys(purpose: str = "tool") -> list[ToolKey]:

@@ -17,6 +17,8 @@ def test_jwks_publishes_an_rs256_key_with_kid(client):
     key = body["keys"][0]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig" and key["kid"]
     assert "d" not in key and "p" not in key  # never the private half
+    # RFC 7517 §4.3: "use" and "key_ops" SHOULD NOT be used together.
+    assert "key_ops" not in key
 
 
 def test_rotate_key_signs_with_the_new_key_and_keeps_the_old_published(app, client, runner):
