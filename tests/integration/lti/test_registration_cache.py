@@ -63,7 +63,8 @@ def test_a_held_registration_refuses_the_next_login_at_once(app, client, platfor
     response = client.get("/lti/login", query_string=platform.login_params("student"))
 
     assert response.status_code == 403
-    assert 'data-reason="issuer"' in response.get_data(as_text=True)
+    # Held for approval, and said so (not "not registered").
+    assert 'data-reason="pending"' in response.get_data(as_text=True)
 
 
 def test_a_change_in_another_process_reaches_this_one_at_once(app, client, make_app, platform):
