@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from masteryai_lti.core.errors import ApiError
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema
-from masteryai_lti.lti import grading, outbox, roster
+from masteryai_lti.lti import grading, outbox, placements, roster
 from masteryai_lti.lti.outbox_models import OUTBOX_STATUSES
 from masteryai_lti.lti.service_client import PlatformServiceError
 
@@ -28,6 +28,9 @@ class GradePostSchema(Schema):
     resource_link_pk = fields.Integer(required=True)
     user_id = fields.Integer(required=True)
     lti_user_id = fields.String(dump_only=True)
+    student_name = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "The learner's name"}
+    )
     score_given = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
     score_maximum = fields.Float(load_default=None, allow_none=True)
     activity_progress = fields.String(
@@ -69,6 +72,29 @@ class RosterSyncSchema(Schema):
     enrollments_active = fields.Integer()
     enrollments_deactivated = fields.Integer()
     skipped = fields.Integer()
+
+
+class SessionCountSchema(Schema):
+    correct = fields.Float()
+    total = fields.Integer()
+    sessions = fields.Integer()
+
+
+class GradeStatusSchema(Schema):
+    state = fields.String(
+        metadata={"description": "not_graded, on_finish, pending, sent, failed or not_sent"}
+    )
+    message = fields.String(metadata={"description": "What to tell the student"})
+
+
+class PlacementResultSchema(Schema):
+    assignment_id = fields.Integer()
+    status = fields.String(metadata={"description": "open or completed"})
+    answered = fields.Integer()
+    correct = fields.Float(metadata={"description": "Answers' scores summed (right = 1)"})
+    total = fields.Integer()
+    best = fields.Nested(SessionCountSchema, allow_none=True)
+    grade = fields.Nested(GradeStatusSchema)
 
 
 class LmsUnavailable(ApiError):
@@ -117,6 +143,16 @@ def resend(course_id, post_id):
 def resend_failed(course_id):
     """Send every failed grade post of the course again."""
     return {"resent": outbox.resend_all_failed(current_actor(), course_id)}
+
+
+@blp.route("/<int:course_id>/assignments/<int:assignment_id>/grade")
+@blp.doc(security=BEARER)
+@blp.response(200, PlacementResultSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="Not your assignment")
+def placement_grade(course_id, assignment_id):
+    """A practice session as recorded (answered, correct), the best session on its LMS
+    placement, and whether that grade reached the gradebook (students: their own)."""
+    return placements.placement_result(current_actor(), course_id, assignment_id)
 
 
 @blp.route("/<int:course_id>/links/<int:resource_link_pk>/results")

@@ -84,6 +84,30 @@ def _lti_user_id(link: ResourceLink, user_id: int) -> str:
     return values[0][len(prefix) :]
 
 
+def link_takes_scores(resource_link_pk: int | None) -> bool:
+    """Whether grades can be sent for this link: its launches carried an AGS claim
+    granting the score scope. False for an unknown link."""
+    link = db.session.get(ResourceLink, resource_link_pk) if resource_link_pk else None
+    if link is None:
+        return False
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
+    return endpoint is not None and endpoint.grants(grading.SCOPE_SCORE)
+
+
+def latest_post(resource_link_pk: int, user_id: int, source: str) -> ScoreOutboxEntry | None:
+    """The newest grade post from ``source`` for a learner on a link, or None."""
+    return db.session.scalar(
+        select(ScoreOutboxEntry)
+        .where(
+            ScoreOutboxEntry.resource_link_pk == resource_link_pk,
+            ScoreOutboxEntry.user_id == user_id,
+            ScoreOutboxEntry.source == source,
+        )
+        .order_by(ScoreOutboxEntry.id.desc())
+        .limit(1)
+    )
+
+
 def record_score(
     *,
     resource_link_pk: int,
@@ -327,10 +351,25 @@ def drain_outbox(
     return report.as_dict()
 
 
+@dataclass(frozen=True)
+class GradePost:
+    """A grade post as teachers see it: the outbox entry and the learner's name."""
+
+    entry: ScoreOutboxEntry
+    student_name: str | None
+
+    def __getattr__(self, name: str):
+        # Everything else reads through to the entry (score, status, last_error...).
+        if name == "entry":  # not set yet: never recurse
+            raise AttributeError(name)
+        return getattr(self.entry, name)
+
+
 def posts_for_course(
     actor: Actor, course_id: int, status: str | None = None, limit: int = 200
-) -> list[ScoreOutboxEntry]:
-    """A course's grade posts, newest first, for its teachers and admins."""
+) -> list[GradePost]:
+    """A course's grade posts, newest first, with each learner's name, for its
+    teachers and admins."""
     course = courses.course_for_actor(actor, course_id)
     ensure_can_teach(actor, course)
     query = select(ScoreOutboxEntry).where(
@@ -339,7 +378,9 @@ def posts_for_course(
     )
     if status:
         query = query.where(ScoreOutboxEntry.status == status)
-    return list(db.session.scalars(query.order_by(ScoreOutboxEntry.id.desc()).limit(limit)))
+    entries = list(db.session.scalars(query.order_by(ScoreOutboxEntry.id.desc()).limit(limit)))
+    names = courses.full_names([e.user_id for e in entries if e.user_id is not None])
+    return [GradePost(e, names.get(e.user_id) or None) for e in entries]
 
 
 def resend(actor: Actor, course_id: int, entry_id: int) -> ScoreOutboxEntry:

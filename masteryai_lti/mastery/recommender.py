@@ -11,7 +11,10 @@ and the items the student answered lately, build a personalised assignment:
    a desirable-difficulty band (hard enough to teach, easy enough to succeed),
    spread from the top of the band to the bottom so the concept's items climb
    easy -> medium -> hard around the student's level; never an item answered
-   within ``recent_days``.
+   within ``recent_days`` while the concept has unanswered ones. A concept not yet
+   mastered whose every item was answered lately is practised again (items
+   answered wrong first, then the least recently answered), so a struggling
+   student with a small bank is never told there is nothing left to do.
 3. *Why*: every pick carries a sentence a teacher or student can read.
 
 Everything here is plain data in, plain data out; the clock is an argument.
@@ -76,10 +79,12 @@ class ItemCandidate:
 
 @dataclass(frozen=True)
 class AnsweredItem:
-    """One item the student answered and when."""
+    """One answer the student gave to an item, when, and whether it was right
+    (None when the caller does not say)."""
 
     item_id: Hashable
     answered_at: datetime
+    correct: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,10 @@ class GeneratorSettings:
     # closest item for a concept that has nothing nearer (so it is not starved).
     band_tolerance: float = 0.15
     recent_days: float = 7.0
+    # A concept not yet mastered whose items were all answered within recent_days is
+    # practised again rather than left out: a small bank must not lock a struggling
+    # student out for a week (wrong answers first, then the least recently answered).
+    repractice_when_exhausted: bool = True
     review_after_days: float = 14.0
     review_share: float = 0.2
     max_focus_concepts: int = 2
@@ -154,6 +163,8 @@ class Pick:
     predicted_success: float
     in_band: bool
     reason: str
+    # Answered within recent_days before: re-practice of an exhausted concept.
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,26 +319,37 @@ def generate_assignment(
 ) -> GeneratedAssignment:
     """Build one student's assignment of up to ``settings.length`` items.
 
-    Guarantees: no item answered within ``settings.recent_days`` of ``now``; no
-    item touching an excluded concept; no item touching a concept whose
-    prerequisites are not ready unless that concept is pinned; practice items of
-    each concept ordered from easiest to hardest.
+    Guarantees: no item answered within ``settings.recent_days`` of ``now``, except
+    re-practice of a concept not yet mastered that has no other item left (see
+    ``repractice_when_exhausted``); no item touching an excluded concept; no item
+    touching a concept whose prerequisites are not ready unless that concept is
+    pinned; practice items ordered from easiest to hardest.
     """
     settings = settings or GeneratorSettings()
     predict = predict or default_predict_success
     focus, review, skipped = plan_concepts(graph, states, settings, now)
 
     recent_cutoff = now - timedelta(days=settings.recent_days)
-    recent = {a.item_id for a in answered if a.answered_at >= recent_cutoff}
+    last_answers = _last_answers(answered)
+    recent = {i for i, a in last_answers.items() if a.answered_at >= recent_cutoff}
     allowed = _allowed_concepts(graph, states, settings)
     by_concept: dict[str, list[ItemCandidate]] = {}
+    answered_lately: dict[str, list[ItemCandidate]] = {}
     for item in items:
-        if item.id in recent or not item.concept_keys:
+        if not item.concept_keys:
             continue
         if not all(k in allowed for k in item.concept_keys):
             continue
+        pool = answered_lately if item.id in recent else by_concept
         for k in item.concept_keys:
-            by_concept.setdefault(k, []).append(item)
+            pool.setdefault(k, []).append(item)
+    again: set[str] = set()
+    if settings.repractice_when_exhausted:
+        for plan in focus:
+            key = plan.concept_key
+            if not by_concept.get(key) and answered_lately.get(key):
+                by_concept[key] = answered_lately[key]
+                again.add(key)
 
     length = max(0, settings.length)
     review_slots = 0
@@ -364,16 +386,29 @@ def generate_assignment(
         quotas = _split(remaining, len(group))
         carry = 0
         for plan, quota in zip(group, quotas, strict=True):
-            picks = _pick_items(
-                plan,
-                by_concept[plan.concept_key],
-                quota + carry,
-                used,
-                states,
-                settings,
-                predict,
-                graph,
-            )
+            if plan.concept_key in again:
+                picks = _pick_again(
+                    plan,
+                    by_concept[plan.concept_key],
+                    quota + carry,
+                    used,
+                    last_answers,
+                    states,
+                    settings,
+                    predict,
+                    graph,
+                )
+            else:
+                picks = _pick_items(
+                    plan,
+                    by_concept[plan.concept_key],
+                    quota + carry,
+                    used,
+                    states,
+                    settings,
+                    predict,
+                    graph,
+                )
             carry = quota + carry - len(picks)
             if picks:
                 chosen_plans.append(plan)
@@ -386,9 +421,10 @@ def generate_assignment(
         # A few items per reviewed concept (up to 3) rather than one each of many.
         quotas = _split(review_budget, min(len(review), -(-review_budget // 3)))
         for plan, quota in zip(review, quotas, strict=False):
+            fresh = [] if plan.concept_key in again else by_concept.get(plan.concept_key, [])
             picks = _pick_items(
                 plan,
-                by_concept.get(plan.concept_key, []),
+                fresh,
                 quota,
                 used,
                 states,
@@ -477,6 +513,82 @@ def _pick_items(
 
 
 _KIND_TEXT = {"pinned": "Pinned concept", "practice": "Practise", "review": "Review"}
+
+
+def _last_answers(answered: Iterable[AnsweredItem]) -> dict[Hashable, AnsweredItem]:
+    """Each item's latest answer."""
+    last: dict[Hashable, AnsweredItem] = {}
+    for answer in answered:
+        seen = last.get(answer.item_id)
+        if seen is None or answer.answered_at > seen.answered_at:
+            last[answer.item_id] = answer
+    return last
+
+
+def _pick_again(
+    plan: ConceptPlan,
+    candidates: list[ItemCandidate],
+    count: int,
+    used: set[Hashable],
+    last_answers: Mapping[Hashable, AnsweredItem],
+    states: Mapping[str, ConceptState],
+    settings: GeneratorSettings,
+    predict: SuccessPredictor,
+    graph: ConceptGraph,
+) -> list[Pick]:
+    """Re-practice of a concept whose every item was answered lately: ``count`` of them,
+    those answered wrong last time first, then the least recently answered.
+
+    The band does not filter here: the bank has nothing fresher, and an item the
+    student got wrong is the one most worth another go. The caller orders all practice
+    by difficulty, so the session still climbs easy -> medium -> hard.
+    """
+    if count <= 0:
+        return []
+    low, high = settings.band
+    middle = (low + high) / 2
+    scored = [(predict(item, states), item) for item in candidates if item.id not in used]
+
+    def priority(entry: tuple[float, ItemCandidate]):
+        p, item = entry
+        last = last_answers.get(item.id)
+        return (
+            last is None or last.correct is not False,  # answered wrong last time first
+            last.answered_at.timestamp() if last else float("-inf"),
+            abs(p - middle),
+            str(item.id),
+        )
+
+    name = graph.concepts[plan.concept_key].name
+    picks: list[Pick] = []
+    for p, item in sorted(scored, key=priority)[:count]:
+        used.add(item.id)
+        last = last_answers.get(item.id)
+        label = item.difficulty_label or label_for_difficulty(item.effective_difficulty)
+        if last is not None and last.correct is False:
+            history = "answered wrong last time"
+        elif last is not None and last.correct:
+            history = "answered right last time"
+        else:
+            history = "answered lately"
+        picks.append(
+            Pick(
+                item_id=item.id,
+                concept_key=plan.concept_key,
+                kind=plan.kind,
+                difficulty_label=label,
+                difficulty=item.effective_difficulty,
+                predicted_success=p,
+                in_band=low <= p <= high,
+                reason=(
+                    f"{_KIND_TEXT[plan.kind]} {name} again ({plan.mastery:.0f}/100): {label} "
+                    f"item, {history}; every {name} item was answered in the last "
+                    f"{settings.recent_days:g} days and {name} is not mastered yet"
+                ),
+                again=True,
+            )
+        )
+    return picks
 
 
 def _allowed_concepts(

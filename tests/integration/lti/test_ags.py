@@ -381,6 +381,7 @@ def test_grade_posts_list_shows_the_score_and_the_teacher_page_exists(
 
     assert (post["score_given"], post["score_maximum"], post["status"]) == (4.0, 5.0, "sent")
     assert post["lti_user_id"] == "student-sub-1" and post["source"] == "teacher"
+    assert post["student_name"] == platform.users["student"].name  # teachers read names
     page = client.get("/lti/grade-posts")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

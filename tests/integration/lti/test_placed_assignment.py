@@ -126,7 +126,7 @@ def _course_with_more_items(app, client, platform, course_id: int) -> None:
     assert response.status_code == 201, response.get_json()
 
 
-def test_reopening_gives_the_same_open_assignment_then_fresh_practice_once_done(
+def test_reopening_gives_the_same_open_assignment_then_more_practice_once_done(
     app, client, services_platform
 ):
     platform = services_platform
@@ -139,16 +139,17 @@ def test_reopening_gives_the_same_open_assignment_then_fresh_practice_once_done(
     items = _answer_placed_assignment(client, course_id, again, answers)
     assert [s["scoreGiven"] for s in platform.scores] == [float(len(items))]
 
-    # Both items were just answered and are not repeated within a week: nothing to give.
-    later = launch(client, platform, "student", extra_claims=PLACED)
-    assert "answered every question there is to practise" in later.get_data(as_text=True)
-    with app.app_context():
-        statuses = dict(db.session.execute(select(Assignment.id, Assignment.status)).all())
-    assert statuses == {first["assignment_id"]: "completed"}
+    # Both items were just answered, but two answers do not master the concept: rather
+    # than a week's lock-out, the student practises them again.
+    repeat = _student_launch(client, platform)
+    assert repeat["assignment_id"] != first["assignment_id"]
+    assert {i["item_id"] for i in _questions(client, course_id, repeat)} == set(answers)
 
+    # A new item in the bank comes before any repeat.
+    _answer_placed_assignment(client, course_id, repeat, answers)
     _course_with_more_items(app, client, platform, course_id)
     fresh = _student_launch(client, platform)
-    assert fresh["assignment_id"] != first["assignment_id"]
+    assert [i["item_key"] for i in _questions(client, course_id, fresh)] == ["frac-extra"]
 
 
 def test_a_course_without_items_says_so_and_keeps_no_empty_assignment(
@@ -192,6 +193,16 @@ def _placed_due(due: str | None) -> dict:
 
 def _factor(breakdown: dict, name: str) -> float:
     return next(f["raw"] for f in breakdown["factors"] if f["factor"] == name)
+
+
+def _questions(client, course_id: int, session: dict) -> list:
+    """The questions of the launched student's assignment, in order."""
+    reply = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}",
+        headers={"Authorization": "Bearer " + session["token"]},
+    )
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()["items"]
 
 
 def _answer_placed_assignment(client, course_id: int, session: dict, answers: dict) -> list:
@@ -351,3 +362,244 @@ def test_an_assignment_completed_by_imported_attempts_posts_the_grade(
     [score] = platform.scores
     assert (score["scoreGiven"], score["scoreMaximum"]) == (1.0, 2.0)
     assert score["userId"] == platform.users["student"].sub
+
+
+# -- grades, results and re-practice of the placed assignment -------------------------
+
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+
+
+def _answer(client, course_id: int, session: dict, question: dict, value) -> dict:
+    reply = client.post(
+        f"/api/v1/courses/{course_id}/attempts",
+        json={"item_id": question["item_id"], "response": {"value": value}},
+        headers={"Authorization": "Bearer " + session["token"]},
+    )
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()
+
+
+def _sit(client, course_id: int, session: dict, answers: dict, wrong: int = 0) -> list:
+    """Answer the session's questions, the first ``wrong`` of them wrongly."""
+    questions = _questions(client, course_id, session)
+    for n, question in enumerate(questions):
+        right = answers[question["item_id"]]
+        _answer(client, course_id, session, question, right + 1 if n < wrong else right)
+    return questions
+
+
+def _result(client, course_id: int, session: dict) -> dict:
+    reply = client.get(
+        f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}/grade",
+        headers={"Authorization": "Bearer " + session["token"]},
+    )
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()
+
+
+def _add_items(app, client, platform, course_id: int, values: range) -> dict:
+    """More numeric items ``What is v + 0?`` for the course; returns ``{item id: v}``."""
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    added = {}
+    for value in values:
+        response = client.post(
+            f"/api/v1/courses/{course_id}/items",
+            json={
+                "key": f"frac-{value}",
+                "kind": "numeric",
+                "prompt": f"What is {value} + 0?",
+                "concepts": ["frac"],
+                "difficulty_label": "easy",
+                "answer": {"value": value, "tolerance": 0},
+            },
+            headers=teacher,
+        )
+        assert response.status_code == 201, response.get_json()
+        added[response.get_json()["id"]] = value
+    return added
+
+
+def test_a_weaker_later_session_never_lowers_the_grade(app, client, services_platform):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=3)
+
+    good = _student_launch(client, platform)
+    _sit(client, course_id, good, answers, wrong=1)  # 2 of 3
+    answers |= _add_items(app, client, platform, course_id, range(3, 6))
+    poor = _student_launch(client, platform)  # the finish screen invites more practice
+    assert poor["assignment_id"] != good["assignment_id"]
+    _sit(client, course_id, poor, answers, wrong=99)  # none right
+
+    sent = [(s["scoreGiven"], s["scoreMaximum"]) for s in platform.scores]
+    assert sent == [(2.0, 3.0), (2.0, 3.0)], "the best session, never the latest"
+    assert "best of 2 sessions" in platform.scores[-1]["comment"]
+    assert "latest: 0 of" in platform.scores[-1]["comment"]
+    [result] = platform.results.values()
+    assert (result["resultScore"], result["resultMaximum"]) == (2.0, 3.0)
+
+    answers |= _add_items(app, client, platform, course_id, range(6, 9))
+    best = _student_launch(client, platform)
+    questions = _sit(client, course_id, best, answers)  # all right: the grade goes up
+    total = float(len(questions))
+    assert (platform.scores[-1]["scoreGiven"], platform.scores[-1]["scoreMaximum"]) == (
+        total,
+        total,
+    )
+    assert _result(client, course_id, poor)["best"] == {
+        "correct": total,
+        "total": len(questions),
+        "sessions": 3,
+    }
+
+
+def test_the_session_result_comes_from_the_server_across_a_reopening(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=3)
+    first = _student_launch(client, platform)
+    questions = _questions(client, course_id, first)
+    _answer(client, course_id, first, questions[0], answers[questions[0]["item_id"]])
+
+    reopened = _student_launch(client, platform)  # a new page: nothing counted on the client
+    assert reopened["assignment_id"] == first["assignment_id"]
+    midway = _result(client, course_id, reopened)
+    assert (midway["status"], midway["answered"], midway["correct"]) == ("open", 1, 1.0)
+    assert midway["total"] == len(questions)
+    assert midway["grade"]["state"] == "on_finish"
+    for question in questions[1:]:
+        _answer(client, course_id, reopened, question, answers[question["item_id"]])
+
+    done = _result(client, course_id, reopened)
+    assert (done["status"], done["answered"]) == ("completed", len(questions))
+    assert (done["correct"], done["total"]) == (float(len(questions)), len(questions))
+    assert done["grade"]["state"] == "sent"
+    assert f"{len(questions)} of {len(questions)}" in done["grade"]["message"]
+
+
+def test_students_see_only_their_own_session_result(app, client, services_platform):
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.identity.models import Institution
+    from tests.factories import make_enrollment, make_user
+
+    platform = services_platform
+    course_id, _ = _course_with_items(app, client, platform, count=1)
+    session = _student_launch(client, platform)
+    url = f"/api/v1/courses/{course_id}/assignments/{session['assignment_id']}/grade"
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        classmate = make_user(db.session.get(Institution, course.institution_id))
+        make_enrollment(course, classmate)
+        db.session.commit()
+
+    assert client.get(url, headers=auth_for(app, classmate)).status_code == 404
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    assert client.get(url, headers=teacher).status_code == 200
+
+
+def test_a_struggling_student_practises_again_from_easy_to_hard(app, client, services_platform):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=6)
+    first = _student_launch(client, platform)
+    questions = _questions(client, course_id, first)
+    assert len(questions) == 6, "the whole bank of the first concept"
+    for n, question in enumerate(questions):  # the two hardest ones wrong: 4 of 6
+        right = answers[question["item_id"]]
+        _answer(client, course_id, first, question, right + 1 if n >= 4 else right)
+
+    launched = launch(client, platform, "student", extra_claims=PLACED)
+
+    html = launched.get_data(as_text=True)
+    assert "nothing for you to practise" not in html and 'id="player"' in html
+    again = _session_of(html)
+    assert again["assignment_id"] != first["assignment_id"]
+    repeat = _questions(client, course_id, again)
+    assert {q["item_id"] for q in repeat} == {q["item_id"] for q in questions}
+    ladder = ["easy", "medium", "hard"]
+    labels = [ladder.index(q["difficulty_label"]) for q in repeat]
+    assert labels == sorted(labels), "easy -> medium -> hard"
+    assert all("again" in q["reason"] for q in repeat)
+
+
+def test_an_ungraded_link_says_so_and_sends_no_grade(app, client, services_platform):
+    platform = services_platform
+    response = launch(client, platform, "teacher", drop_claims=(AGS_CLAIM,))
+    assert response.status_code == 200
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    course_id = _session_of(response.get_data(as_text=True))["course_id"]
+    graph = {"concepts": [{"key": "frac", "name": "Fractions", "prerequisites": []}]}
+    client.put(
+        f"/api/v1/courses/{course_id}/concept-graph", json={"document": graph}, headers=teacher
+    )
+    item = client.post(
+        f"/api/v1/courses/{course_id}/items",
+        json={
+            "key": "one",
+            "kind": "numeric",
+            "prompt": "1?",
+            "concepts": ["frac"],
+            "answer": {"value": 1},
+        },
+        headers=teacher,
+    ).get_json()
+
+    landing = launch(client, platform, "student", extra_claims=PLACED, drop_claims=(AGS_CLAIM,))
+    html = landing.get_data(as_text=True)
+    assert "not graded in your course gradebook" in html
+    assert "goes to your course gradebook" not in html
+    session = _session_of(html)
+    _sit(client, course_id, session, {item["id"]: 1})
+
+    result = _result(client, course_id, session)
+    assert result["status"] == "completed"
+    assert result["grade"]["state"] == "not_graded"
+    assert "not graded" in result["grade"]["message"]
+    assert platform.scores == []
+    with app.app_context():
+        assert db.session.scalar(select(ScoreOutboxEntry)) is None
+
+
+def test_a_failed_grade_post_is_told_to_the_student_and_named_for_the_teacher(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=1)
+    session = _student_launch(client, platform)
+    platform.line_items.pop(1)  # the gradebook column was deleted in the LMS: 404
+
+    _sit(client, course_id, session, answers)
+
+    result = _result(client, course_id, session)
+    assert result["grade"]["state"] == "failed"
+    assert "could not be sent" in result["grade"]["message"]
+    assert "gradebook has" not in result["grade"]["message"]
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    [post] = client.get(
+        f"/api/v1/courses/{course_id}/grade-posts",
+        query_string={"status": "failed"},
+        headers=teacher,
+    ).get_json()
+    assert post["student_name"] == platform.users["student"].name
+
+
+def test_a_grade_waiting_for_the_lms_is_said_to_be_on_its_way(app, client, services_platform):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=1)
+    session = _student_launch(client, platform)
+    platform.down = True  # the LMS is down for maintenance: the outbox will retry
+
+    _sit(client, course_id, session, answers)
+
+    grade = _result(client, course_id, session)["grade"]
+    assert grade["state"] == "pending"
+    assert "on its way" in grade["message"] and "1 of 1" in grade["message"]
+
+
+def test_the_teacher_page_links_to_the_grade_posts(app, client, services_platform):
+    platform = services_platform
+    response = launch(client, platform, "teacher")
+
+    html = response.get_data(as_text=True)
+
+    assert 'id="grade-posts-link"' in html and 'href="/lti/grade-posts"' in html
+    assert '"/lti/grade-posts#"' in html  # the session goes in the fragment

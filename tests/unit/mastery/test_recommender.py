@@ -179,7 +179,10 @@ def test_generator_properties(mastery, pinned, answered, length):
     assert len(result.picks) <= length
     assert len({p.item_id for p in result.picks}) == len(result.picks)
     for pick in result.picks:
-        assert pick.item_id not in recent
+        # A recent item comes back only as re-practice of a concept with no other left.
+        assert (pick.item_id not in recent) != pick.again
+        if pick.again:
+            assert all(f"{pick.concept_key}{i}" in recent for i in range(9))
         assert pick.reason
         for prereq in graph.prerequisites[pick.concept_key]:
             ready = mastery.get(prereq, 0.0) >= config.mastery_threshold
