@@ -89,6 +89,13 @@ class Settings:
         self.LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get(
             "LOGIN_RATE_LIMIT_PER_ACCOUNT", "10 per minute"
         )
+        # Registration answers 409 for an address that has an account (a clear sign-up
+        # error), which tells whether an address is registered: throttled per client
+        # address so it is no fast way to probe addresses. A school behind one NAT
+        # address that signs up a whole class at once may need more.
+        self.REGISTER_RATE_LIMIT_PER_IP = os.environ.get(
+            "REGISTER_RATE_LIMIT_PER_IP", "10 per minute; 100 per day"
+        )
         # The password hashing cost; tests lower it to keep the suite quick.
         self.BCRYPT_ROUNDS = _int("BCRYPT_ROUNDS", 12)
         # Plain http is allowed on loopback in development and tests only.
@@ -143,6 +150,11 @@ class TestSettings(DevelopmentSettings):
         super().__init__()
         self.TESTING = True
         self.BCRYPT_ROUNDS = 4
+        # The suite signs up hundreds of accounts from 127.0.0.1; tests of the limit set
+        # their own.
+        self.REGISTER_RATE_LIMIT_PER_IP = os.environ.get(
+            "REGISTER_RATE_LIMIT_PER_IP", "1000 per minute"
+        )
 
 
 class ProductionSettings(Settings):

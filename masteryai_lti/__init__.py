@@ -104,7 +104,18 @@ def _configure_jwt(app: Flask) -> None:
     jwt.unauthorized_loader(lambda reason: unauthorized(f"Missing bearer token: {reason}"))
     jwt.invalid_token_loader(lambda reason: unauthorized(f"Invalid token: {reason}"))
     jwt.expired_token_loader(lambda header, payload: unauthorized("The access token has expired."))
-    jwt.revoked_token_loader(lambda header, payload: unauthorized("The token was revoked."))
+    jwt.revoked_token_loader(
+        lambda header, payload: unauthorized("The token was revoked: its session was ended.")
+    )
+
+    @jwt.token_in_blocklist_loader
+    def _session_revoked(_header, payload) -> bool:
+        # Logout and refresh-token reuse revoke a session (a refresh-token family);
+        # the access tokens issued in it must stop working too, not live out their
+        # lifetime. The same query loads the user the request acts for.
+        from masteryai_lti.identity import service
+
+        return service.access_token_revoked(payload)
 
 
 def _register_feature(app: Flask, feature: str) -> None:
@@ -160,7 +171,7 @@ def create_app(config=None) -> Flask:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )
 
-    from masteryai_lti.core import errors, health, static_assets
+    from masteryai_lti.core import api_input, errors, health, static_assets
     from masteryai_lti.extensions import api, cache, cors, db, jobs, limiter, migrate
 
     db.init_app(app)
@@ -177,11 +188,19 @@ def create_app(config=None) -> Flask:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5})
+    # Registered before the limiter's own hook so it runs after it (Flask runs
+    # after_request hooks last-registered first).
+    app.after_request(_retry_after_only_when_refused)
     limiter.init_app(app)
+    # After the limiter: every request is counted before its body is looked at.
+    api_input.init_app(app)
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": app.config.get("ALLOWED_ORIGINS") or []}},
         supports_credentials=False,
+        # Scripts in another origin (an LMS page) may read how to page and how long
+        # to wait after a 429.
+        expose_headers=["X-Pagination", "Retry-After"],
     )
     _configure_api_docs(app)
     api.init_app(app)
@@ -196,6 +215,15 @@ def create_app(config=None) -> Flask:
     # After every extension: ours must override flask-smorest's JSON error bodies.
     errors.register_error_handlers(app)
     return app
+
+
+def _retry_after_only_when_refused(response):
+    """flask-limiter sends Retry-After with every limited response, a successful login
+    included; the header means "come back later" (RFC 9110 10.2.3), so it stays only on
+    429 and 503."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def _migrations_dir():

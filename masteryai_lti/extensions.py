@@ -7,13 +7,13 @@ from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from masteryai_lti.core.cache import Cache
 from masteryai_lti.core.jobs import JobQueue
+from masteryai_lti.core.openapi import ProblemApi
 
 # Named constraints so migrations can drop and alter them on every database
 # (SQLite batch mode needs names to find them).
@@ -36,7 +36,7 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
-api = Api()
+api = ProblemApi()
 cache = Cache()
 jobs = JobQueue()
 # Storage is chosen in create_app: Redis when configured, memory otherwise; when

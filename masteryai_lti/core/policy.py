@@ -53,9 +53,15 @@ def current_actor() -> Actor:
     if actor is not None:
         return actor
     from masteryai_lti.identity.models import User
+    from masteryai_lti.identity.service import user_id_of_subject
 
     verify_jwt_in_request()
-    user = db.session.get(User, int(get_jwt_identity()))
+    user_id = user_id_of_subject(get_jwt_identity())
+    # The token check (identity.service.access_token_revoked) loaded the user already.
+    loaded = g.get("masteryai_token_user")
+    user = (
+        loaded[1] if loaded is not None and loaded[0] == user_id else db.session.get(User, user_id)
+    )
     if user is None or not user.is_active:
         raise Unauthorized("This account no longer exists or is disabled.")
     actor = actor_for_user(user)

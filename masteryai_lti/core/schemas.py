@@ -32,3 +32,9 @@ class EmailAddress(fields.String):
         except EmailNotValidError as exc:
             raise ValidationError(f"Not a valid e-mail address: {exc}") from exc
         return checked.normalized.lower()
+
+
+def not_blank(value: str) -> None:
+    """Validator: text that is only whitespace names nothing (a title, a person's name)."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")

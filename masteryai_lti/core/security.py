@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 import bcrypt
 from flask import current_app
@@ -16,19 +17,35 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
 
 
+def _rounds() -> int:
+    return int(current_app.config.get("BCRYPT_ROUNDS", 12))
+
+
 def hash_password(password: str) -> str:
     """A bcrypt hash of ``password`` at the configured cost."""
-    rounds = current_app.config.get("BCRYPT_ROUNDS", 12)
-    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(_rounds())).decode("ascii")
 
 
-# Verifying against this when the account does not exist keeps login timing flat.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(4)).decode("ascii")
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    return bcrypt.hashpw(_prehash(secrets.token_urlsafe(16)), bcrypt.gensalt(rounds)).decode(
+        "ascii"
+    )
+
+
+def dummy_password_hash() -> str:
+    """What a login for an unknown account is checked against.
+
+    bcrypt's time doubles with each unit of cost, so the dummy must have the cost of
+    real hashes: at a lower one an unknown address answered in milliseconds and a known
+    one in a quarter of a second, which told anyone which addresses have accounts.
+    """
+    return _dummy_hash(_rounds())
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """Whether ``password`` matches; spends bcrypt time even without a hash."""
-    candidate = (password_hash or _DUMMY_HASH).encode("ascii")
+    """Whether ``password`` matches; spends the same bcrypt time without a hash."""
+    candidate = (password_hash or dummy_password_hash()).encode("ascii")
     matched = bcrypt.checkpw(_prehash(password), candidate)
     return matched and password_hash is not None
 

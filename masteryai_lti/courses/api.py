@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from masteryai_lti.core.policy import current_actor, require_roles
-from masteryai_lti.core.schemas import EmailAddress, ProblemSchema
+from masteryai_lti.core.schemas import EmailAddress, ProblemSchema, not_blank
 from masteryai_lti.courses import service
 from masteryai_lti.extensions import db
 
@@ -24,7 +24,7 @@ BEARER = [{"bearerAuth": []}]
 class CourseSchema(Schema):
     id = fields.Integer(dump_only=True)
     institution_id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
     join_code = fields.String(dump_only=True)
@@ -33,7 +33,7 @@ class CourseSchema(Schema):
 
 
 class CourseUpdateSchema(Schema):
-    title = fields.String(validate=validate.Length(min=1, max=200))
+    title = fields.String(validate=[validate.Length(min=1, max=200), not_blank])
     code = fields.String(allow_none=True, validate=validate.Length(max=64))
     description = fields.String(validate=validate.Length(max=5000))
 
@@ -80,6 +80,10 @@ class _SelectPage(Page):
 
     @property
     def items(self):
+        # A page past the end is empty; asking the database for it could overflow
+        # its OFFSET (a 64-bit integer) with a page number big enough.
+        if self.page_params.first_item >= self.page_params.item_count:
+            return []
         query = self.collection.offset(self.page_params.first_item).limit(
             self.page_params.page_size
         )
@@ -149,7 +153,11 @@ class Members(MethodView):
     @blp.alt_response(403, schema=ProblemSchema, description="Not a teacher of the course")
     @blp.alt_response(404, schema=ProblemSchema, description="No such course or user")
     def post(self, payload, course_id):
-        """Enroll a user of your institution (or a student without one)."""
+        """Enroll a user of your institution.
+
+        Accounts of no institution (self-registered students) join with the course's
+        join code; any other account is 404 here, as anything outside your institution.
+        """
         return service.add_member(current_actor(), course_id, **payload)
 
 

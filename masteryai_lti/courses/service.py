@@ -87,7 +87,8 @@ def update_course(actor: Actor, course_id: int, changes: dict) -> Course:
     ensure_can_teach(actor, course)
     for field in ("title", "code", "description"):
         if field in changes:
-            setattr(course, field, changes[field])
+            value = changes[field]
+            setattr(course, field, value.strip() if field == "title" else value)
     db.session.commit()
     return course
 
@@ -133,8 +134,12 @@ def _user_for_enrollment(actor: Actor, user_id: int | None, email: str | None) -
         user = db.session.get(User, user_id)
     elif email:
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    # A user of another institution is reported as absent, like any foreign id.
-    if user is None or user.institution_id not in (None, actor.institution_id):
+    # Only users of the actor's institution: another tenant's are reported absent like
+    # any foreign id, and so are accounts of no institution (self-registered students).
+    # Enrolling one used to move it into the course's institution, so any teacher
+    # (a self-registered one owns an institution) could take over any such account;
+    # they join with the course's join code instead, which they choose to use.
+    if user is None or user.institution_id is None or user.institution_id != actor.institution_id:
         raise NotFound("No such user.")
     return user
 
@@ -142,10 +147,7 @@ def _user_for_enrollment(actor: Actor, user_id: int | None, email: str | None) -
 def add_member(
     actor: Actor, course_id: int, *, role: str, user_id: int | None = None, email: str | None = None
 ) -> Enrollment:
-    """A course's teacher (or an admin) enrolls a user of the institution.
-
-    A self-registered student with no institution yet joins this one.
-    """
+    """A course's teacher (or an admin) enrolls a user of the institution."""
     course = course_for_actor(actor, course_id)
     ensure_can_teach(actor, course)
     user = _user_for_enrollment(actor, user_id, email)
@@ -154,8 +156,6 @@ def add_member(
             "A student account cannot teach a course.",
             errors=[field_error("role", "Students can only be enrolled as students.")],
         )
-    if user.institution_id is None:
-        user.institution_id = course.institution_id
     enrollment = enroll(course.institution_id, course.id, user.id, role, source="api")
     db.session.commit()
     return enrollment
@@ -192,7 +192,12 @@ def members(actor: Actor, course_id: int) -> list[tuple[Enrollment, User]]:
 
 
 def join_course_by_code(user: User, join_code: str) -> Enrollment:
-    """A student joins the course with ``join_code``; does not commit."""
+    """A student joins the course with ``join_code``; does not commit.
+
+    Joining never lowers a role: a teacher of the course who uses its code (to check
+    it works, say) stays its teacher. A membership that ended comes back as a student
+    one: the code is the students' way in, not a way back to teaching.
+    """
     course = db.session.scalar(select(Course).where(Course.join_code == join_code.strip().upper()))
     if course is None:
         raise ValidationFailed(
@@ -202,6 +207,15 @@ def join_course_by_code(user: User, join_code: str) -> Enrollment:
     if user.institution_id not in (None, course.institution_id):
         raise Conflict("This account belongs to another institution.")
     user.institution_id = course.institution_id
+    current = db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.course_id == course.id,
+            Enrollment.user_id == user.id,
+            Enrollment.status == "active",
+        )
+    )
+    if current is not None:
+        return current
     return enroll(course.institution_id, course.id, user.id, "student", source="join_code")
 
 

@@ -11,6 +11,7 @@ for OULAD); ``as_of_day`` is the clock: the engine never reads the time itself.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -79,7 +80,14 @@ def validate_weights(weights: Mapping[str, object]) -> dict[str, int]:
             errors.append({"path": name, "message": "missing weight"})
             continue
         value = weights[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            errors.append({"path": name, "message": "must be an integer"})
+            continue
+        # int() of an infinite or NaN float raises (JSON's 1e400 reads as infinity).
+        if isinstance(value, float) and not math.isfinite(value):
+            errors.append({"path": name, "message": "must be between 0 and 100"})
+            continue
+        if value != int(value):
             errors.append({"path": name, "message": "must be an integer"})
             continue
         if not 0 <= value <= 100:

@@ -52,6 +52,7 @@ def declare_graded_items(actor: Actor, course_id: int, items: list[dict]) -> lis
     ensure_can_teach(actor, course)
     first: dict[tuple[str, str], int] = {}
     errors = []
+    due: list[datetime] = []
     for n, item in enumerate(items):
         key = (item["object_id"], item["kind"])
         if key in first:
@@ -59,18 +60,17 @@ def declare_graded_items(actor: Actor, course_id: int, items: list[dict]) -> lis
                 field_error(f"items[{n}].object_id", f"repeats items[{first[key]}] (same kind)")
             )
         first.setdefault(key, n)
+        try:
+            due.append(_utc(item["due_at"]))
+        except OverflowError:
+            errors.append(field_error(f"items[{n}].due_at", "falls outside years 1-9999 in UTC"))
     if errors:
-        raise ValidationFailed("Each graded item may be declared once.", errors=errors)
+        raise ValidationFailed("Some graded items are invalid; see errors.", errors=errors)
     declared = [
         declare_item(
-            course,
-            item["object_id"],
-            item["kind"],
-            _utc(item["due_at"]),
-            item.get("title") or "",
-            TEACHER,
+            course, item["object_id"], item["kind"], due_at, item.get("title") or "", TEACHER
         )
-        for item in items
+        for item, due_at in zip(items, due, strict=True)
     ]
     db.session.commit()
     return [_as_dict(item) for item in declared]
@@ -114,7 +114,7 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
         return True
     try:
         due_at = _utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not ISO 8601, or past year 9999 once in UTC
         return False
     if existing is not None and (existing.source == TEACHER or existing.due_at == due_at):
         return False
@@ -157,6 +157,7 @@ def declare_item(
 
 def _utc(moment: datetime) -> datetime:
     # A due date without a zone is read as UTC, as the LMS's ISO 8601 values are.
+    # Raises OverflowError when the instant falls outside years 1-9999 in UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

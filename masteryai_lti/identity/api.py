@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from masteryai_lti.core.policy import current_actor, require_roles
-from masteryai_lti.core.schemas import EmailAddress, ProblemSchema
+from masteryai_lti.core.schemas import EmailAddress, ProblemSchema, not_blank
 from masteryai_lti.extensions import limiter
 from masteryai_lti.identity import service
 
@@ -32,7 +34,7 @@ class RegisterSchema(Schema):
     password = fields.String(
         required=True, validate=validate.Length(min=8, max=256), load_only=True
     )
-    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    full_name = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     role = fields.String(required=True, validate=validate.OneOf(["teacher", "student"]))
     invitation_code = fields.String(
         load_default=None,
@@ -87,18 +89,42 @@ class InvitationOutSchema(Schema):
 
 
 def _account_key() -> str:
-    body = request.get_json(silent=True) or {}
+    """The per-account login limit's key: the e-mail address the body names.
+
+    A key function must never raise: flask-limiter takes any exception for a broken
+    store and falls back to fresh in-memory counters, which let a flood through. A
+    body too large or not JSON names no account; such a request is keyed by address
+    (and still gets its 413 or 400 from the view).
+    """
+    fallback = f"ip:{request.remote_addr}"
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        return fallback
+    try:
+        body = request.get_json(silent=True)
+    except Exception:  # a chunked body over the limit, a client that went away
+        return fallback
     email = body.get("email") if isinstance(body, dict) else None
-    return f"account:{str(email).strip().lower()}" if email else f"ip:{request.remote_addr}"
+    if not isinstance(email, str) or not email.strip():
+        return fallback
+    # Hashed: the key stays short whatever the client sent.
+    return "account:" + hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
 
 
 @blp.route("/register", methods=["POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT_PER_IP"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
 @blp.alt_response(409, schema=ProblemSchema, description="E-mail address already registered")
 @blp.alt_response(422, schema=ProblemSchema, description="Invalid field")
+@blp.alt_response(429, schema=ProblemSchema, description="Too many attempts; see Retry-After")
 def register(payload):
-    """Create an account (teachers get an institution of their own unless invited)."""
+    """Create an account (teachers get an institution of their own unless invited).
+
+    An address already registered is a 409, so this endpoint tells whether an address
+    has an account: the usual trade-off for a clear sign-up error. It is rate-limited
+    per client address to keep that from becoming a fast way to probe addresses.
+    """
     return service.register_user(**payload)
 
 

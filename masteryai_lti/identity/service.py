@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from masteryai_lti.core.api_input import fits_64_bits
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
     Conflict,
@@ -32,6 +33,10 @@ from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, Invitation, RefreshToken, User, UserIdentity
 
 _user_seen_callbacks: list[Callable[[int, int], None]] = []
+
+# The access-token claim naming its session: the refresh-token family it was issued in
+# ("sid", the JWT claim registered for a session id, RFC 8417 / OpenID Connect).
+SESSION_CLAIM = "sid"
 
 
 @dataclass(frozen=True)
@@ -169,9 +174,16 @@ def authenticate(email: str, password: str) -> User:
 def _issue_pair(user: User, family_id: str | None = None) -> TokenPair:
     config = current_app.config
     access_minutes = config["ACCESS_TOKEN_EXPIRE_MINUTES"]
+    family_id = family_id or secrets.token_hex(16)
     access = create_access_token(
         identity=str(user.id),
-        additional_claims={"role": user.role, "institution_id": user.institution_id},
+        # ``sid``: the session (refresh-token family) the token belongs to, so that
+        # revoking the family refuses its access tokens too (access_token_revoked).
+        additional_claims={
+            "role": user.role,
+            "institution_id": user.institution_id,
+            SESSION_CLAIM: family_id,
+        },
         expires_delta=timedelta(minutes=access_minutes),
     )
     refresh = new_token()
@@ -181,7 +193,7 @@ def _issue_pair(user: User, family_id: str | None = None) -> TokenPair:
             user_id=user.id,
             institution_id=user.institution_id,
             token_hash=token_digest(refresh),
-            family_id=family_id or secrets.token_hex(16),
+            family_id=family_id,
             issued_at=now,
             expires_at=now + timedelta(days=config["REFRESH_TOKEN_EXPIRE_DAYS"]),
         )
@@ -195,6 +207,46 @@ def login(email: str, password: str) -> TokenPair:
     pair = _issue_pair(user)
     db.session.commit()
     return pair
+
+
+def user_id_of_subject(subject: object) -> int:
+    """The user id an access token's ``sub`` names, else Unauthorized (never a 500)."""
+    if isinstance(subject, str) and subject.isascii() and subject.isdigit():
+        if fits_64_bits(subject):
+            return int(subject)
+    raise Unauthorized("Invalid token: its subject is not a user id.")
+
+
+def access_token_revoked(claims: Mapping) -> bool:
+    """Whether an access token's session was revoked (logout, or a refresh token reused).
+
+    Called for every request with a bearer token. One query answers it and loads the
+    token's user, which :func:`~masteryai_lti.core.policy.current_actor` then takes
+    from ``g`` instead of asking again, so revocation costs no extra round trip.
+    Tokens without a session claim (LTI launch sessions, tokens from before sessions
+    were named) are not tied to a refresh-token family and are never revoked here.
+    A subject that is no user id is an invalid token (401).
+    """
+    user_id = user_id_of_subject(claims.get("sub"))
+    session_id = claims.get(SESSION_CLAIM)
+    query = select(User).where(User.id == user_id)
+    if session_id is None:
+        user = db.session.scalar(query)
+        revoked = False
+    else:
+        ended = (
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == str(session_id),
+                RefreshToken.user_id == user_id,
+                RefreshToken.revoked_at.is_not(None),
+            )
+            .exists()
+        )
+        row = db.session.execute(select(User, ended).where(User.id == user_id)).first()
+        user, revoked = (row[0], bool(row[1])) if row is not None else (None, False)
+    g.masteryai_token_user = (user_id, user)
+    return revoked
 
 
 def _revoke_family(family_id: str) -> None:

@@ -22,13 +22,23 @@ ATTEMPT_SOURCES = ("player", "xapi", "import")
 
 
 class ConceptMap(db.Model):
-    """A concept graph of an institution, reusable by several courses."""
+    """A concept graph of an institution, reusable by several courses.
+
+    It belongs to the course it was made for (``owner_course_id``): that course's
+    teachers and the institution's admins change it and see its item bank; teachers of
+    other courses using it read the graph and practise on it, nothing more. None once
+    the owning course is deleted (or for a graph whose owner an upgrade could not
+    tell): then only admins change it.
+    """
 
     __tablename__ = "mastery_concept_maps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(
         ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    owner_course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("courses.id", ondelete="SET NULL"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")

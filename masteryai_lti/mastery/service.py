@@ -140,20 +140,47 @@ def course_concept_map(course_id: int) -> ConceptMap | None:
     )
 
 
+def _ensure_can_manage(actor: Actor, course: Course, concept_map: ConceptMap) -> None:
+    """Raise unless the actor may change ``concept_map`` and read its item bank.
+
+    A graph several courses use belongs to the course it was made for: a change to it
+    changes every course using it, and its items carry their answers. So teachers of
+    the owning course and the institution's admins manage it; a teacher whose course
+    only uses it reads the graph and practises on it (README: teachers manage the
+    courses they teach). ``course`` is one the actor teaches (checked by the caller).
+    """
+    owner = concept_map.owner_course_id
+    if actor.is_admin or owner == course.id:
+        return
+    if owner is not None and course_role(actor, owner) == "teacher":
+        return
+    raise Forbidden(
+        "This course uses a concept graph shared by its owning course: only that "
+        "course's teachers and the institution's admins change it or see its item bank."
+    )
+
+
 def _map_for(actor: Actor, course_id: int, *, teach: bool = False) -> tuple[Course, ConceptMap]:
+    """The course's map; ``teach``: for managing it (its items, concepts, mappings)."""
     course = _teachable_course(actor, course_id) if teach else _course(actor, course_id)
     concept_map = course_concept_map(course.id)
     if concept_map is None:
         raise NotFound("This course has no concept graph yet.")
+    if teach:
+        _ensure_can_manage(actor, course, concept_map)
     return course, concept_map
 
 
 def _ensure_map(actor: Actor, course_id: int) -> tuple[Course, ConceptMap]:
-    """The course's map, creating an empty one on first use (teachers only)."""
+    """The course's map to change, creating an empty one on first use (teachers only)."""
     course = _teachable_course(actor, course_id)
     concept_map = course_concept_map(course.id)
-    if concept_map is None:
-        concept_map = ConceptMap(institution_id=course.institution_id, name=course.title)
+    if concept_map is not None:
+        _ensure_can_manage(actor, course, concept_map)
+    else:
+        concept_map = ConceptMap(
+            institution_id=course.institution_id, name=course.title, owner_course_id=course.id
+        )
         db.session.add(concept_map)
         db.session.flush()
         db.session.add(
@@ -181,7 +208,11 @@ def list_concept_maps(actor: Actor) -> list[ConceptMap]:
 
 
 def use_concept_map(actor: Actor, course_id: int, concept_map_id: int) -> ConceptMap:
-    """Make a course use an existing concept map of the same institution (reuse)."""
+    """Make a course use an existing concept map of the same institution (reuse).
+
+    The map stays its owning course's: teachers of this course read it, and change
+    it only if they also teach that course (:func:`_ensure_can_manage`).
+    """
     course = _teachable_course(actor, course_id)
     concept_map = db.session.get(ConceptMap, concept_map_id)
     if concept_map is None or concept_map.institution_id != course.institution_id:

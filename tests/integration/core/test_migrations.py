@@ -68,3 +68,81 @@ def test_upgrade_from_empty_matches_models(empty_database):
             remaining = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
         assert remaining == set()
         db.engine.dispose()
+
+
+def test_concept_graphs_get_the_owner_their_data_shows(empty_database):
+    """0017: a graph used by one course is that course's; a shared one is the course it
+    was named after; a shared one named after none of them has no owner (admins only)."""
+    from masteryai_lti import create_app
+    from masteryai_lti.extensions import db
+
+    app = create_app(base_config(SQLALCHEMY_DATABASE_URI=empty_database, REDIS_URL=""))
+    at = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="0016_engagement_flagged_since")
+        with db.engine.begin() as connection:
+            run = connection.execute
+            run(
+                sa.text(
+                    "INSERT INTO institutions (id, slug, name, created_at) "
+                    "VALUES (1, 'school', 'School', :at)"
+                ),
+                {"at": at},
+            )
+            # The course that reused the graph got the lower id: ownership is not "first id".
+            for course_id, title in [
+                (1, "Trap"),
+                (2, "Algebra I"),
+                (3, "Geometry"),
+                (4, "Year 7"),
+                (5, "Year 8"),
+            ]:
+                run(
+                    sa.text(
+                        "INSERT INTO courses (id, institution_id, title, description, "
+                        "created_at, updated_at) VALUES (:id, 1, :title, '', :at, :at)"
+                    ),
+                    {"id": course_id, "title": title, "at": at},
+                )
+            for map_id, name, users in [
+                (1, "Algebra I", (1, 2)),
+                (2, "Geometry", (3,)),
+                (3, "Department maths", (4, 5)),
+            ]:
+                run(
+                    sa.text(
+                        "INSERT INTO mastery_concept_maps (id, institution_id, name, "
+                        "description, created_at, updated_at) VALUES (:id, 1, :name, '', :at, :at)"
+                    ),
+                    {"id": map_id, "name": name, "at": at},
+                )
+                for course_id in users:
+                    run(
+                        sa.text(
+                            "INSERT INTO mastery_course_maps (course_id, institution_id, "
+                            "concept_map_id) VALUES (:course, 1, :map)"
+                        ),
+                        {"course": course_id, "map": map_id},
+                    )
+                run(
+                    sa.text(
+                        "INSERT INTO mastery_concepts (institution_id, concept_map_id, key, "
+                        "name, description) VALUES (1, :map, 'k', 'K', '')"
+                    ),
+                    {"map": map_id},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            owners = dict(
+                connection.execute(
+                    sa.text("SELECT id, owner_course_id FROM mastery_concept_maps")
+                ).all()
+            )
+            # SQLite rebuilds the table to add the foreign key: what refers to it stays.
+            links = connection.scalar(sa.text("SELECT COUNT(*) FROM mastery_course_maps"))
+            concepts = connection.scalar(sa.text("SELECT COUNT(*) FROM mastery_concepts"))
+            if connection.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert owners == {1: 2, 2: 3, 3: None}
+        assert (links, concepts) == (5, 3)
+        db.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -127,3 +129,52 @@ def test_app_keeps_serving_when_redis_stops(make_app):
         assert registered.status_code == 201
     finally:
         server.stop()
+
+
+def _resolve(spec, node):
+    while isinstance(node, dict) and "$ref" in node:
+        kind, name = node["$ref"].split("/")[-2:]
+        node = spec["components"][kind][name]
+    return node
+
+
+def test_openapi_documents_errors_as_problem_json(client):
+    spec = client.get("/api/openapi.json").json
+    validate(spec)
+    assert "Error" not in spec["components"]["schemas"]
+    problem = spec["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for status, response in operation["responses"].items():
+                if status != "default" and int(status) < 400:
+                    continue
+                content = _resolve(spec, response).get("content", {})
+                where = f"{method.upper()} {path} {status}"
+                assert set(content) == {"application/problem+json"}, where
+                schema = content["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, where
+                checked += 1
+            if operation.get("security"):
+                assert "401" in operation["responses"], f"{method.upper()} {path} lacks 401"
+    assert checked > 50
+
+
+def test_openapi_declares_x_pagination_as_the_json_text_it_is(client, app):
+    spec = client.get("/api/openapi.json").json
+    header = _resolve(
+        spec, spec["paths"]["/api/v1/courses"]["get"]["responses"]["200"]["headers"]["X-Pagination"]
+    )
+    assert header.get("schema", {}).get("type") != "object"
+    media = header["content"]["application/json"]["schema"]
+    assert _resolve(spec, media)["properties"]["total"]["type"] == "integer"
+    with app.app_context():
+        school = make_institution()
+        teacher = make_user(school, role="teacher")
+        make_course(school, teacher)
+        headers = bearer(teacher)
+    sent = client.get("/api/v1/courses", headers=headers).headers["X-Pagination"]
+    assert json.loads(sent)["total"] == 1

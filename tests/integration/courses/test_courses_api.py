@@ -100,7 +100,7 @@ def test_update_course(client, app):
 def test_enroll_list_unenroll(client, app):
     world = _setup(app)
     with app.app_context():
-        newcomer = make_user(None, role="student", email="newcomer@school.example")
+        newcomer = make_user(world["school"], role="student", email="newcomer@school.example")
     course_id = world["course"].id
     added = client.post(
         f"/api/v1/courses/{course_id}/members",
@@ -164,4 +164,120 @@ def test_student_joins_by_code(client, app):
 def test_unauthenticated_is_401(client):
     response = client.get("/api/v1/courses")
     assert response.status_code == 401
+    assert response.content_type == PROBLEM
+
+
+def test_teacher_cannot_adopt_a_user_without_institution(client, app):
+    """A self-registered teacher owns a new institution; enrolling someone by id must not
+    move an unaffiliated account (or another tenant's) into it: those join by code."""
+    world = _setup(app)
+    with app.app_context():
+        loner = make_user(None, role="student", email="loner@school.example")
+        loner_id = loner.id
+    course_id = world["course"].id
+    for body in ({"user_id": loner_id}, {"email": "loner@school.example"}):
+        response = client.post(
+            f"/api/v1/courses/{course_id}/members", json=body, headers=world["teacher"]
+        )
+        assert response.status_code == 404, body
+        assert response.content_type == PROBLEM
+    with app.app_context():
+        from masteryai_lti.courses.models import Enrollment
+        from masteryai_lti.extensions import db
+        from masteryai_lti.identity.models import User
+
+        assert db.session.get(User, loner_id).institution_id is None
+        assert db.session.query(Enrollment).filter_by(user_id=loner_id).count() == 0
+        headers = bearer(db.session.get(User, loner_id))
+    # The road in for such an account is the course's join code.
+    joined = client.post(
+        "/api/v1/courses/join", json={"join_code": world["course"].join_code}, headers=headers
+    )
+    assert joined.status_code == 201
+
+
+def test_self_registered_teacher_cannot_take_over_unaffiliated_student(client, app):
+    student = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "victim@school.example",
+            "password": "correct-horse-battery",
+            "full_name": "Victim",
+            "role": "student",
+        },
+    ).json
+    client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "attacker@evil.example",
+            "password": "correct-horse-battery",
+            "full_name": "Attacker",
+            "role": "teacher",
+        },
+    )
+    token = client.post(
+        "/api/v1/auth/login",
+        json={"email": "attacker@evil.example", "password": "correct-horse-battery"},
+    ).json["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    course = client.post("/api/v1/courses", json={"title": "Trap"}, headers=headers).json
+    response = client.post(
+        f"/api/v1/courses/{course['id']}/members", json={"user_id": student["id"]}, headers=headers
+    )
+    assert response.status_code == 404
+    members = client.get(f"/api/v1/courses/{course['id']}/members", headers=headers).json
+    assert student["id"] not in {m["user_id"] for m in members}
+
+
+def test_teacher_joining_own_course_by_code_stays_teacher(client, app):
+    world = _setup(app)
+    course = world["course"]
+    joined = client.post(
+        "/api/v1/courses/join", json={"join_code": course.join_code}, headers=world["teacher"]
+    )
+    assert joined.status_code in (200, 201)
+    assert joined.json["role"] == "teacher"
+    # Still allowed to do what teachers do.
+    members = client.get(f"/api/v1/courses/{course.id}/members", headers=world["teacher"])
+    assert members.status_code == 200
+    roles = {m["user_id"]: m["role"] for m in members.json}
+    assert roles[world["teacher_id"]] == "teacher"
+
+
+def test_blank_title_is_422(client, app):
+    world = _setup(app)
+    for title in ("   ", "\t\n"):
+        created = client.post("/api/v1/courses", json={"title": title}, headers=world["teacher"])
+        assert created.status_code == 422, title
+        assert created.json["errors"][0]["path"] == "title"
+        patched = client.patch(
+            f"/api/v1/courses/{world['course'].id}", json={"title": title}, headers=world["teacher"]
+        )
+        assert patched.status_code == 422
+        assert patched.json["errors"][0]["path"] == "title"
+
+
+def test_page_far_past_the_end_is_an_empty_page(client, app):
+    world = _setup(app)
+    for page in ("101457449407197488", str(2**70)):
+        response = client.get(f"/api/v1/courses?page={page}", headers=world["teacher"])
+        assert response.status_code in (200, 422), page
+        if response.status_code == 200:
+            assert response.json == []
+        else:
+            assert response.json["errors"][0]["path"] == "page"
+
+
+def test_huge_ids_in_the_path_are_404(client, app):
+    world = _setup(app)
+    for course_id in (str(2**31), str(2**63), str(10**30), "9" * 5000):
+        response = client.get(f"/api/v1/courses/{course_id}", headers=world["teacher"])
+        assert response.status_code == 404, course_id
+        assert response.content_type == PROBLEM
+    response = client.post(
+        f"/api/v1/courses/{world['course'].id}/members",
+        json={"user_id": 10**30},
+        headers=world["teacher"],
+    )
+    assert response.status_code in (404, 422)
     assert response.content_type == PROBLEM

@@ -32,6 +32,7 @@ def test_defaults(monkeypatch):
         "ACCESS_TOKEN_EXPIRE_MINUTES",
         "MASTERY_THRESHOLD",
         "MAX_REQUEST_BYTES",
+        "REGISTER_RATE_LIMIT_PER_IP",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = DevelopmentSettings()
@@ -43,6 +44,7 @@ def test_defaults(monkeypatch):
     assert settings.MASTERY_THRESHOLD == 70
     assert settings.JOBS_INLINE is True
     assert settings.MAX_CONTENT_LENGTH == 64 * 1024 * 1024  # request bodies are bounded
+    assert settings.REGISTER_RATE_LIMIT_PER_IP == "10 per minute; 100 per day"
 
 
 def test_environment_overrides(monkeypatch):
