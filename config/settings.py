@@ -81,6 +81,8 @@ class Settings:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
         self.ALLOWED_ORIGINS = _list("ALLOWED_ORIGINS", [])
+        # Unset (None): the xAPI endpoint uses ALLOWED_ORIGINS.
+        self.XAPI_ALLOWED_ORIGINS = _list("XAPI_ALLOWED_ORIGINS", []) or None
         self.ACCESS_TOKEN_EXPIRE_MINUTES = _int("ACCESS_TOKEN_EXPIRE_MINUTES", 30)
         self.REFRESH_TOKEN_EXPIRE_DAYS = _int("REFRESH_TOKEN_EXPIRE_DAYS", 7)
         self.ENGAGEMENT_CALCULATION_PERIOD_DAYS = _int("ENGAGEMENT_CALCULATION_PERIOD_DAYS", 30)

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
@@ -1139,6 +1139,184 @@ def _link_assignment(user_id: int, attempt: Attempt) -> None:
 # completed inside a savepoint that then rolled back is no longer "completed" and is
 # not announced.
 _completed_assignments = OnCommit("mastery-completed-assignments")
+
+
+def withdraw_attempts(institution_id: int, source: str, source_ids: Sequence[str]) -> int:
+    """Remove attempts whose evidence was withdrawn (a voided xAPI statement) and
+    recompute each affected student's mastery from the attempts left; returns how many
+    attempts went.
+
+    One attempt cannot be subtracted from a student's model (every later update built
+    on it), so the student's learner model, concept snapshots and evidence trail are
+    replayed through the engine from the remaining attempts, oldest first. Shared state
+    learned from everyone (item difficulties, concept priors) keeps what it learned: one
+    answer fewer moves it little and it cannot be unlearned exactly; the item's answer
+    counts are corrected. Joins the caller's transaction (no commit).
+    """
+    if not source_ids:
+        return 0
+    attempts = list(
+        db.session.scalars(
+            select(Attempt).where(
+                Attempt.institution_id == institution_id,
+                Attempt.source == source,
+                Attempt.source_id.in_(list(source_ids)),
+            )
+        )
+    )
+    if not attempts:
+        return 0
+    users = sorted({attempt.user_id for attempt in attempts})
+    for user_id in users:
+        # Lock first, as record_attempt does: an answer of the same student arriving
+        # meanwhile waits for the replay instead of updating the model being rebuilt.
+        _learner(institution_id, user_id, lock=True)
+    for attempt in attempts:
+        _uncount(institution_id, attempt)
+    ids = [attempt.id for attempt in attempts]
+    db.session.execute(delete(AttemptConcept).where(AttemptConcept.attempt_id.in_(ids)))
+    db.session.execute(
+        delete(Attempt).where(Attempt.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    for attempt in attempts:
+        db.session.expunge(attempt)
+    for user_id in users:
+        _replay_student(institution_id, user_id)
+    db.session.flush()
+    return len(ids)
+
+
+def _uncount(institution_id: int, attempt: Attempt) -> None:
+    """Take an attempt out of its item's (or activity mapping's) answer counts."""
+    if attempt.item_id is not None:
+        target = db.session.get(Item, attempt.item_id)
+    elif attempt.activity_id:
+        _, target, _ = _resolve_target(institution_id, None, attempt.activity_id, attempt.course_id)
+    else:
+        target = None
+    if target is None:
+        return
+    target.response_count = max((target.response_count or 0) - 1, 0)
+    if isinstance(target, Item) and attempt.correct:
+        target.correct_count = max((target.correct_count or 0) - 1, 0)
+
+
+def _replay_student(institution_id: int, user_id: int) -> None:
+    """Rebuild one student's learner model, mastery snapshots and evidence trail from
+    their stored attempts, as ``_apply_to_mastery`` built them one attempt at a time."""
+    params, threshold = mastery_params(), _threshold()
+    learner = _learner(institution_id, user_id, lock=True)
+    attempts = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.institution_id == institution_id, Attempt.user_id == user_id)
+            .order_by(Attempt.occurred_at, Attempt.id)
+        )
+    )
+    concepts_of: dict[int, list[int]] = {}
+    if attempts:
+        for attempt_id, concept_id in db.session.execute(
+            select(AttemptConcept.attempt_id, AttemptConcept.concept_id).where(
+                AttemptConcept.attempt_id.in_([a.id for a in attempts])
+            )
+        ):
+            concepts_of.setdefault(attempt_id, []).append(concept_id)
+    concept_rows = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Concept).where(
+                Concept.id.in_(sorted({c for ids in concepts_of.values() for c in ids}))
+            )
+        )
+    }
+    prerequisites = _prerequisite_ids({c.concept_map_id for c in concept_rows.values()})
+    # A copy: the replay must not teach the shared priors this student's answers again.
+    priors = _concept_priors(concept_rows.values())
+    items = {
+        i.id: i
+        for i in db.session.scalars(
+            select(Item).where(Item.id.in_(sorted({a.item_id for a in attempts if a.item_id})))
+        )
+    }
+    mappings: dict[tuple[str, int | None], ActivityMapping | None] = {}
+    student = engine.StudentState.new(params)
+    latest: dict[int, tuple[engine.ConceptMastery, datetime]] = {}
+    trail = []
+    for attempt in attempts:
+        concept_ids = sorted(c for c in concepts_of.get(attempt.id, []) if c in concept_rows)
+        if not concept_ids:
+            continue
+        if attempt.item_id is not None:
+            target = items.get(attempt.item_id)
+        else:
+            key = (attempt.activity_id or "", attempt.course_id)
+            if key not in mappings:
+                mappings[key] = _resolve_target(
+                    institution_id, None, attempt.activity_id, attempt.course_id
+                )[1]
+            target = mappings[key]
+        item_state = engine.ItemState(
+            difficulty=target.difficulty if target is not None else 0.0,
+            var=target.difficulty_var
+            if target is not None and target.difficulty_var is not None
+            else params.item_var,
+            responses=target.response_count if target is not None else 0,
+        )
+        keys = [str(c) for c in concept_ids]
+        before = {
+            k: engine.concept_mastery(
+                params, student, k, attempt.occurred_at, threshold, prerequisites, priors
+            )
+            for k in keys
+        }
+        engine.update(
+            params,
+            student,
+            item_state,
+            keys,
+            attempt.correct,
+            attempt.occurred_at,
+            attempt.duration_s,
+            prerequisites,
+            priors,
+        )
+        for concept_id, k in zip(concept_ids, keys, strict=True):
+            after = engine.concept_mastery(
+                params, student, k, attempt.occurred_at, threshold, prerequisites, priors
+            )
+            latest[concept_id] = (after, attempt.occurred_at)
+            trail.append(
+                {
+                    "attempt_id": attempt.id,
+                    "concept_id": concept_id,
+                    "mastery_before": before[k].mastery,
+                    "mastery_after": after.mastery,
+                }
+            )
+    learner.state = student.to_dict()
+    learner.updated_at = utcnow()
+    if trail:
+        db.session.execute(update(AttemptConcept), trail)
+    states = {
+        s.concept_id: s
+        for s in db.session.scalars(select(MasteryState).where(MasteryState.user_id == user_id))
+    }
+    for concept_id, row in states.items():
+        if concept_id not in latest:
+            db.session.delete(row)
+    for concept_id, (after, practiced_at) in latest.items():
+        row = states.get(concept_id)
+        if row is None:
+            row = MasteryState(
+                institution_id=institution_id, user_id=user_id, concept_id=concept_id
+            )
+            db.session.add(row)
+        row.mastery = after.mastery
+        row.uncertainty = after.uncertainty
+        row.peak_mastery = after.peak_mastery if after.peak_mastery is not None else after.mastery
+        row.attempts = after.attempts
+        row.correct = after.correct
+        row.last_practiced_at = practiced_at
 
 
 def announce_completed_assignments() -> None:

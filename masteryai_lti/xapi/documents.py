@@ -178,6 +178,8 @@ def _parse_json(content: bytes) -> object:
         return json.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise bad_request("body", "an application/json document must be UTF-8") from None
+    except RecursionError:
+        raise bad_request("body", "the document is nested too deeply to read") from None
     except ValueError as exc:
         raise bad_request(
             "body", f"the document is not valid JSON ({exc.msg} at {exc.pos})"

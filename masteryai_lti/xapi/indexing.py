@@ -15,6 +15,11 @@ from typing import Any
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 IFI_KINDS = ("mbox", "mbox_sha1sum", "openid", "account")
+# Marks in ``agent_keys`` for the members of a Group that is the actor or the object:
+# the ``agent`` filter matches such statements too (Communication 2.1.3), and a mark
+# goes through the same refs b-tree as the related agents. Agent keys start "agent|" or
+# "group|", so a mark is never mistaken for one.
+MEMBER_MARK = "member|"
 
 
 def actor_identity(agent: dict) -> tuple[str, str] | None:
@@ -59,6 +64,23 @@ def _agents_of(actor: dict | None) -> list[str]:
     return keys
 
 
+def member_mark(key: str) -> str:
+    """The ``agent_keys`` entry saying that the agent ``key`` is a member of the
+    statement's actor or object Group."""
+    return MEMBER_MARK + key
+
+
+def _member_marks(agent: dict | None) -> list[str]:
+    if not isinstance(agent, dict) or agent.get("objectType") != "Group":
+        return []
+    marks = []
+    for member in agent.get("member") or []:
+        key = agent_key(member)
+        if key:
+            marks.append(member_mark(key))
+    return marks
+
+
 def _related(statement: dict, agents: list[str], activities: list[str]) -> None:
     agents.extend(_agents_of(statement.get("actor")))
     target = statement.get("object") or {}
@@ -85,6 +107,9 @@ def index_fields(statement: dict) -> dict[str, Any]:
     agents: list[str] = []
     activities: list[str] = []
     _related(statement, agents, activities)
+    agents.extend(_member_marks(statement.get("actor")))
+    if target_type == "Group":
+        agents.extend(_member_marks(target))
     context = statement.get("context") or {}
     return {
         "actor_key": agent_key(statement.get("actor")),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,6 +146,43 @@ def _downstream():
     except ImportError:
         record_attempt = None
     return record_events, record_attempt
+
+
+def withdraw_projections(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> None:
+    """Undo what these statements were projected into, now that they are voided.
+
+    A voided statement must not count (Data 2.3.2): its engagement events leave the
+    events and the daily rollup (as a corrected attendance mark does) and its mastery
+    attempt is removed, the student's mastery replayed from the attempts left. Runs in
+    the voiding statement's transaction, so both stand or fall together; the services'
+    caches are invalidated when it commits. A statement voided before it was projected
+    has nothing to withdraw and is skipped by ``project_row``.
+    """
+    source_ids = sorted(str(statement_id) for statement_id in statement_ids)
+    if not source_ids:
+        return
+    try:
+        from masteryai_lti.engagement.service import withdraw_events
+    except ImportError:  # the engagement service is not installed in this build
+        withdraw_events = None
+    try:
+        from masteryai_lti.mastery.service import withdraw_attempts
+    except ImportError:
+        withdraw_attempts = None
+    if withdraw_events is not None:
+        withdraw_events(institution_id, "xapi", source_ids)
+    if withdraw_attempts is not None:
+        withdraw_attempts(institution_id, "xapi", source_ids)
+    db.session.execute(
+        update(XapiStatement)
+        .where(
+            XapiStatement.institution_id == institution_id,
+            XapiStatement.statement_id.in_([uuid.UUID(s) for s in source_ids]),
+            XapiStatement.projection_state == PROJECTED,
+        )
+        .values(projection_state=SKIPPED, projection_note="voided: projection withdrawn")
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass

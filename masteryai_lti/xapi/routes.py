@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Unauthorized, problem_response
 from masteryai_lti.extensions import limiter
-from masteryai_lti.xapi import lookup, service
+from masteryai_lti.xapi import json_input, lookup, service
 from masteryai_lti.xapi.credentials import CredentialInfo, authenticate
 from masteryai_lti.xapi.indexing import accepted_languages
 from masteryai_lti.xapi.multipart import (
@@ -34,6 +34,8 @@ from masteryai_lti.xapi.multipart import (
 )
 from masteryai_lti.xapi.service import Attachments, XapiBadRequest, bad_request
 from masteryai_lti.xapi.validation import (
+    VERSION_1_RE,
+    VERSION_2_RE,
     is_iri,
     parse_statement_query,
     validate_agent_parameter,
@@ -84,9 +86,11 @@ def negotiate_version(header: str | None) -> str:
             "X-Experience-API-Version", "the X-Experience-API-Version header is required"
         )
     value = header.strip()
-    if value in ("1.0", "1.0.0", "1.0.1", "1.0.2", "1.0.3"):
+    # Communication 3.3: a version starting "1.0." is read as the latest 1.0 patch
+    # (patch versions add no rules), and so is the bare "1.0"; likewise 2.0.x.
+    if VERSION_1_RE.match(value):
         return "1.0.3"
-    if value in ("2.0", "2.0.0"):
+    if VERSION_2_RE.match(value):
         return "2.0.0"
     raise bad_request(
         "X-Experience-API-Version",
@@ -133,7 +137,23 @@ def _single_params(pairs) -> tuple[dict[str, str], list[str]]:
     return params, repeated
 
 
+def _refuse_nul(params: dict[str, str]) -> None:
+    # A NUL (%00) reaches PostgreSQL as a text value it cannot hold; every parameter is
+    # text compared with stored columns, so no parameter may carry one.
+    for name, value in params.items():
+        if "\x00" in name or "\x00" in value:
+            raise bad_request(
+                json_input.shown(name), "parameters must not contain the NUL character (%00)"
+            )
+
+
 def _read_request() -> XapiRequest:
+    xreq = _undo_alternate_syntax()
+    _refuse_nul(xreq.params)
+    return xreq
+
+
+def _undo_alternate_syntax() -> XapiRequest:
     params, repeated = _single_params(request.args.items(multi=True))
     if "method" not in params:
         # The request's own headers, read-only: nothing writes to them.
@@ -220,13 +240,11 @@ def _challenge() -> dict[str, str]:
 
 
 def _json_body(xreq: XapiRequest, raw: bytes | None = None) -> object:
-    data = xreq.body if raw is None else raw
     try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise bad_request("body", "the body must be UTF-8 encoded JSON") from None
-    except ValueError as exc:
-        raise bad_request("body", f"the body is not valid JSON ({exc.msg} at {exc.pos})") from None
+        return json_input.loads(xreq.body if raw is None else raw)
+    except json_input.JsonInputError as exc:
+        # Nothing is stored: the body is refused before validation even starts.
+        raise bad_request(exc.path, exc.message) from None
 
 
 def _statements_and_attachments(xreq: XapiRequest) -> tuple[object, Attachments]:
@@ -257,9 +275,15 @@ def _statements_and_attachments(xreq: XapiRequest) -> tuple[object, Attachments]
             raise bad_request(
                 f"parts[{index}]", "Content-Transfer-Encoding of an attachment part must be binary"
             )
-        if service.sha256_hex(part.body) != sha2:
+        algorithm = service.sha2_name(sha2)
+        if algorithm is None:
             raise bad_request(
-                f"parts[{index}]", "X-Experience-API-Hash is not the SHA-256 of the part"
+                f"parts[{index}]",
+                "X-Experience-API-Hash must be a SHA-2 hex digest (SHA-256, SHA-384 or SHA-512)",
+            )
+        if not service.matches_sha2(part.body, sha2):
+            raise bad_request(
+                f"parts[{index}]", f"X-Experience-API-Hash is not the {algorithm} of the part"
             )
         attachments.parts[sha2] = (
             part.headers.get("content-type", "application/octet-stream"),
@@ -306,9 +330,13 @@ def _problems(problems) -> XapiBadRequest:
 def statements():
     """Statement resource (Communication 2.1; 2.0 4.1.6.1)."""
     xreq, credential = authenticated_request()
+    request.environ[_INSTITUTION] = credential.institution_id
     if xreq.multi:
         raise bad_request(xreq.multi[0], "a parameter may be given only once")
     if xreq.method in ("GET", "HEAD"):
+        # Before the query: a write committing while it runs has left the in-flight
+        # register, and a header taken afterwards could pass its statements.
+        request.environ[_CONSISTENT_THROUGH] = service.consistent_through(credential.institution_id)
         response = _get(xreq, credential)
         if xreq.method == "HEAD" or request.method == "HEAD":
             response.set_data(b"")
@@ -352,7 +380,7 @@ def _get(xreq: XapiRequest, credential: CredentialInfo) -> Response:
         if len(params) > 1:
             raise bad_request("more", "a more token replaces every other parameter")
         page, filters = service.query_statements(
-            credential, more=params["more"], more_url=request.path
+            credential, more=params["more"], more_url=_statements_path()
         )
         return _result_response(credential, page, filters, languages, xreq.version)
     query, problems = parse_statement_query(params, xreq.version)
@@ -368,8 +396,14 @@ def _get(xreq: XapiRequest, credential: CredentialInfo) -> Response:
         if xreq.version.startswith("2."):
             response.headers["Last-Modified"] = _http_date(statement.get("stored"))
         return response
-    page, filters = service.query_statements(credential, query, more_url=request.path)
+    page, filters = service.query_statements(credential, query, more_url=_statements_path())
     return _result_response(credential, page, filters, languages, xreq.version)
+
+
+def _statements_path() -> str:
+    # Behind a proxy that mounts us under a prefix (X-Forwarded-Prefix via ProxyFix),
+    # request.path lacks it; the script root carries it, so the link stays followable.
+    return request.script_root + request.path
 
 
 def _http_date(stored: str | None) -> str:
@@ -448,13 +482,23 @@ def about():
     )
 
 
+# Per request, in the WSGI environ: ``g`` lives as long as the app context, which a
+# caller holding one shares between requests.
+_INSTITUTION = "masteryai.xapi.institution_id"
+_CONSISTENT_THROUGH = "masteryai.xapi.consistent_through"
+
+
 @bp.after_request
 def _xapi_headers(response: Response) -> Response:
     # Communication 3.3: every response names the version; 2.1.3.s2.b5: statement
     # responses carry Consistent-Through whatever their status.
     response.headers["X-Experience-API-Version"] = getattr(g, "xapi_version", None) or LATEST
     if request.path.endswith("/statements"):
-        response.headers["X-Experience-API-Consistent-Through"] = service.consistent_through()
+        environ = request.environ
+        through = environ.get(_CONSISTENT_THROUGH) or service.consistent_through(
+            environ.get(_INSTITUTION), fresh=False
+        )
+        response.headers["X-Experience-API-Consistent-Through"] = through
     return response
 
 

@@ -11,13 +11,14 @@ statement as a no-op and with a different one as 409 Conflict.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import redis
 from flask import current_app
@@ -25,7 +26,7 @@ from flask import current_app
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from masteryai_lti.extensions import cache, db, jobs
-from masteryai_lti.xapi import storage
+from masteryai_lti.xapi import consistency, storage
 from masteryai_lti.xapi.comparison import same_statement, statement_differences
 from masteryai_lti.xapi.credentials import CredentialInfo
 from masteryai_lti.xapi.cursor import Cursor, CursorInvalid, decode_cursor, encode_cursor
@@ -40,10 +41,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
-# Writes commit within this long of taking their ``stored`` time; the
-# Consistent-Through header stays this far behind the clock so it never promises a
-# statement an in-flight transaction is still writing.
-CONSISTENCY_MARGIN = timedelta(milliseconds=500)
 
 
 class XapiBadRequest(BadRequest):
@@ -202,10 +199,32 @@ def store_statements(
         raws = [{**raws[0], "id": statement_id}]
     attachments = attachments or Attachments()
     _check_attachments(raws, attachments)
-    now = utcnow()
-    # Millisecond precision: the JSON ``stored`` and the indexed column must agree
-    # exactly, or since/until and paging would disagree with what clients read.
-    stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # In flight from before ``stored`` is taken until the batch is committed, so that no
+    # reader's Consistent-Through header passes it meanwhile (see ``consistency``). The
+    # instant has millisecond precision: the JSON ``stored`` and the indexed column must
+    # agree exactly, or since/until and paging would disagree with what clients read.
+    with consistency.writing(credential.institution_id, utcnow) as stored:
+        return _store(
+            credential,
+            raws,
+            attachments,
+            version=version,
+            home_page=home_page,
+            stored=stored,
+            batch=isinstance(payload, list),
+        )
+
+
+def _store(
+    credential: CredentialInfo,
+    raws: list[dict],
+    attachments: Attachments,
+    *,
+    version: str,
+    home_page: str,
+    stored: datetime,
+    batch: bool,
+) -> list[str]:
     stored_text = format_utc(stored)
     authority = authority_for(credential, home_page)
     statements = [
@@ -223,6 +242,7 @@ def store_statements(
             db.session.rollback()
             raise bad_request(f"statements[{index}].attachments", str(exc)) from None
     fields = [index_fields(s) for s in statements]
+    _ensure_can_void(credential, statements, fields, batch=batch)
     if (
         not attachments.parts
         and not any(index["is_voiding"] for index in fields)
@@ -251,7 +271,22 @@ def store_statements(
             for index, row in enumerate(rows):
                 if row["statement_id"] in inserted:
                     continue
-                differences = statement_differences(existing[row["statement_id"]], raws[index])
+                document, writer = existing[row["statement_id"]]
+                differences = statement_differences(document, raws[index])
+                if differences and not _can_read_statement(credential, writer):
+                    # Which fields differ would reveal the stored statement, field by
+                    # field, to a credential that may not read it.
+                    where = f"statements[{index}]." if batch else ""
+                    raise Conflict(
+                        f"Statement {row['statement_id']} is already stored with different "
+                        "content.",
+                        errors=[
+                            {
+                                "path": f"{where}id",
+                                "message": "this id is already stored with different content",
+                            }
+                        ],
+                    )
                 if differences:
                     raise Conflict(
                         f"Statement {row['statement_id']} is already stored with different "
@@ -269,7 +304,11 @@ def store_statements(
             for row in rows
             if row["is_voiding"] and row["statement_id"] in inserted
         }
-        storage.mark_voided(credential.institution_id, targets | outcome.targeted)
+        voided = storage.mark_voided(credential.institution_id, targets | outcome.targeted)
+        if voided:
+            from masteryai_lti.xapi.projection import withdraw_projections
+
+            withdraw_projections(credential.institution_id, voided)
         if attachments.parts:
             storage.insert_attachments(
                 [
@@ -291,6 +330,51 @@ def store_statements(
     if inserted:
         schedule_projection(credential.institution_id)
     return [s["id"] for s in statements]
+
+
+def _can_read_statement(credential: CredentialInfo, writer: int | None) -> bool:
+    return credential.can_read_all or (credential.can_read and writer == credential.id)
+
+
+def _ensure_can_void(
+    credential: CredentialInfo, statements: list[dict], fields: list[dict], *, batch: bool
+) -> None:
+    """A credential voids only statements it may read: with ``read-all`` any of the
+    institution, otherwise those it wrote itself (stored earlier, or new in this batch).
+
+    Content gets a ``write,read-mine`` credential whose secret travels to the browser;
+    without this rule a learner could void everyone else's statements with it. A target
+    not stored yet is refused too: it could later arrive from another credential, and
+    the stored voiding statement would void it then.
+    """
+    if credential.can_read_all:
+        return
+    targets = {
+        index: uuid.UUID(index_row["object_statement_id"])
+        for index, index_row in enumerate(fields)
+        if index_row["is_voiding"]
+    }
+    if not targets:
+        return
+    writers = storage.statement_writers(credential.institution_id, set(targets.values()))
+    new_here = {uuid.UUID(statement["id"]) for statement in statements}
+    for index, target in targets.items():
+        if target in writers:
+            allowed = writers[target] == credential.id
+        else:
+            allowed = target in new_here
+        if not allowed:
+            where = f"statements[{index}]." if batch else ""
+            raise Forbidden(
+                f"This credential may void only statements it wrote itself; {target} is "
+                "not one of them (voiding another's statements needs scope 'read-all').",
+                errors=[
+                    {
+                        "path": f"{where}object.id",
+                        "message": "not a statement this credential wrote",
+                    }
+                ],
+            )
 
 
 # Per process: until when (monotonic seconds) a queued projection job of an institution
@@ -444,8 +528,14 @@ def query_statements(
         snapshot_row = storage.newest_row_id()
         ascending = bool(query.ascending)
         issued = now
-    requested = int(filters.get("limit") or 0)
-    page_size = min(requested, MAX_PAGE_SIZE) if requested > 0 else DEFAULT_PAGE_SIZE
+    requested = filters.get("limit")
+    if requested is None:
+        page_size = DEFAULT_PAGE_SIZE
+    elif int(requested) == 0:
+        # Communication 2.1.3: limit 0 means "the maximum the server will allow".
+        page_size = MAX_PAGE_SIZE
+    else:
+        page_size = min(int(requested), MAX_PAGE_SIZE)
     rows = storage.find_statements(
         credential.institution_id,
         _statement_filter(filters, credential),
@@ -492,9 +582,12 @@ def shape_statements(statements: list[dict], fmt: str, languages: list[str]) -> 
     return [format_statement(statement, fmt, languages) for statement in statements]
 
 
-def consistent_through(now: datetime | None = None) -> str:
-    """The X-Experience-API-Consistent-Through value (Communication 2.1.3.s2.b5)."""
-    return format_utc((now or utcnow()) - CONSISTENCY_MARGIN)
+def consistent_through(institution_id: int | None = None, *, fresh: bool = True) -> str:
+    """The X-Experience-API-Consistent-Through value (Communication 2.1.3.s2.b5) for a
+    reader of ``institution_id``: never later than the ``stored`` of a write still in
+    flight. Take it before reading statements; ``fresh=False`` (other responses) may
+    reuse a recent value."""
+    return format_utc(consistency.consistent_through(institution_id, utcnow, fresh=fresh))
 
 
 def attachments_for(institution_id: int, statements: list[dict]) -> list[tuple[str, str, bytes]]:
@@ -502,6 +595,20 @@ def attachments_for(institution_id: int, statements: list[dict]) -> list[tuple[s
     return storage.attachment_data(institution_id, attachment_hashes(statements))
 
 
-def sha256_hex(data: bytes) -> str:
-    """Hex SHA-256, the xAPI attachment hash (X-Experience-API-Hash)."""
-    return hashlib.sha256(data).hexdigest()
+# Data 2.4.11: ``sha2`` is a SHA-2 digest of the attachment (Communication 1.5.2 names
+# the part by it); the digest's length says which SHA-2 function made it.
+SHA2_BY_HEX_LENGTH = {56: "SHA-224", 64: "SHA-256", 96: "SHA-384", 128: "SHA-512"}
+
+
+def sha2_name(sha2: str) -> str | None:
+    """``SHA-384`` for a 96-digit hex digest, and so on; None for no SHA-2 length."""
+    return SHA2_BY_HEX_LENGTH.get(len(sha2))
+
+
+def matches_sha2(data: bytes, sha2: str) -> bool:
+    """Whether ``sha2`` (hex) is the SHA-2 digest of ``data`` its length implies."""
+    name = sha2_name(sha2)
+    if name is None:
+        return False
+    digest = hashlib.new(name.replace("-", "").lower(), data).hexdigest()
+    return hmac.compare_digest(digest, sha2.lower())

@@ -22,10 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_, type_coerce, update
+from sqlalchemy import and_, exists, func, or_, select, tuple_, type_coerce, union, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
 
 from masteryai_lti.extensions import db
+from masteryai_lti.xapi.indexing import member_mark
 from masteryai_lti.xapi.models import XapiAttachment, XapiStatement, XapiStatementRef
 
 S = XapiStatement
@@ -351,36 +353,62 @@ def _text(value) -> str | None:
     return str(value) if value is not None else None
 
 
-def stored_statements(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> dict:
-    """Stored statement JSON by id, for comparing re-posted statements."""
+def stored_statements(
+    institution_id: int, statement_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[dict, int | None]]:
+    """Stored statement JSON and the credential that wrote it, by id, for comparing
+    re-posted statements (and for telling who may see what differs)."""
     ids = list(statement_ids)
     if not ids:
         return {}
     result = db.session.execute(
-        select(S.statement_id, S.statement).where(
+        select(S.statement_id, S.statement, S.credential_id).where(
             S.institution_id == institution_id, S.statement_id.in_(ids)
         )
     )
-    return {sid: document for sid, document in result}
+    return {sid: (document, credential_id) for sid, document, credential_id in result}
 
 
-def mark_voided(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> None:
+def statement_writers(
+    institution_id: int, statement_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int | None]:
+    """The credential that wrote each of these statements, for those stored."""
+    ids = list(statement_ids)
+    if not ids:
+        return {}
+    result = db.session.execute(
+        select(S.statement_id, S.credential_id).where(
+            S.institution_id == institution_id, S.statement_id.in_(ids)
+        )
+    )
+    return {sid: credential_id for sid, credential_id in result}
+
+
+def mark_voided(institution_id: int, statement_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Void these statements, except voiding statements themselves: a voiding statement
     that targets another voiding statement is stored and ignored (Data 2.3.2, XAPI-00016).
+
+    Returns the statements voided by this call (not voided before), whose projections
+    the caller withdraws. On PostgreSQL the UPDATE waits for a projection worker that
+    holds one of these rows (``FOR UPDATE``) to commit, so what it projected is visible
+    to the withdrawal that follows.
     """
     ids = list(statement_ids)
     if not ids:
-        return
+        return set()
     table = S.__table__
-    db.session.execute(
+    voided = db.session.execute(
         update(table)
         .where(
             table.c.institution_id == institution_id,
             table.c.is_voiding.is_(False),
+            table.c.voided.is_(False),
             table.c.statement_id.in_(ids),
         )
         .values(voided=True)
+        .returning(table.c.statement_id)
     )
+    return set(voided.scalars())
 
 
 def insert_attachments(rows: Sequence[dict]) -> None:
@@ -447,13 +475,39 @@ def _mentions(institution_id: int, kind: str, column, value: str):
     return and_(S.id.in_(found), _json_array_contains(column, value))
 
 
+def _actor_or_object(institution_id: int, key: str):
+    """Statements whose actor or object is the agent ``key``, or a Group that has it as
+    a member (Communication 2.1.3, ``agent``).
+
+    Three index probes (actor, object agent, member marks in the refs b-tree) united
+    before they meet the statements table: an OR over them, the member branch being a
+    subquery, would leave PostgreSQL only a scan of the whole tenant to filter.
+    """
+    mark = member_mark(key)
+    member = aliased(S)
+    matches = union(
+        select(S.id).where(S.institution_id == institution_id, S.actor_key == key),
+        select(S.id).where(S.institution_id == institution_id, S.object_agent_key == key),
+        select(XapiStatementRef.statement_pk)
+        .join(member, member.id == XapiStatementRef.statement_pk)
+        .where(
+            XapiStatementRef.institution_id == institution_id,
+            XapiStatementRef.kind == "agent",
+            XapiStatementRef.ref_hash == ref_hash(mark),
+            # A hash is not the value: recheck the statement's own list.
+            _json_array_contains(member.agent_keys, mark),
+        ),
+    )
+    return S.id.in_(matches)
+
+
 def _content_conditions(institution_id: int, f: StatementFilter) -> list:
     conditions = [S.institution_id == institution_id]
     if f.agent_key:
         if f.related_agents:
             conditions.append(_mentions(institution_id, "agent", S.agent_keys, f.agent_key))
         else:
-            conditions.append(or_(S.actor_key == f.agent_key, S.object_agent_key == f.agent_key))
+            conditions.append(_actor_or_object(institution_id, f.agent_key))
     if f.verb_id:
         conditions.append(S.verb_id == f.verb_id)
     if f.activity_id:

@@ -85,7 +85,12 @@ def parse_timestamp(text: object) -> tuple[datetime, str]:
         )
     except ValueError as exc:
         raise TimestampError(f"not a calendar date-time ({exc})") from None
-    instant = local.replace(tzinfo=UTC) - timedelta(minutes=offset or 0)
+    try:
+        instant = local.replace(tzinfo=UTC) - timedelta(minutes=offset or 0)
+    except OverflowError:
+        # 0001-01-01T00:00:00+05:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in
+        # year 10000: valid ISO 8601, but not instants anything here can hold.
+        raise TimestampError("out of range: in UTC it falls outside years 1 to 9999") from None
     return instant, fraction
 
 
@@ -109,7 +114,11 @@ def format_utc(instant: datetime, fraction: str | None = None) -> str:
         digits = digits[:3] if digits.endswith("000") else digits
     else:
         digits = (fraction + "000")[: max(3, len(fraction))]
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + "." + digits + "Z"
+    # Not strftime: glibc writes year 1 as "1", which is no ISO 8601 date.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{digits}Z"
+    )
 
 
 def to_utc_timestamp(text: str) -> str:

@@ -13,16 +13,26 @@ and signatures are the storage layer's business).
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from masteryai_lti.xapi.json_input import (
+    JsonInputError,
+    first_unstorable,
+    loads,
+    shown,
+    too_deep,
+)
 from masteryai_lti.xapi.language import is_language_tag
 from masteryai_lti.xapi.timestamps import TimestampError, is_duration, parse_timestamp
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+# How deeply an extension value may nest arrays and objects: the statement around it
+# takes at most ~8 of json_input.MAX_DEPTH's levels.
+EXTENSION_MAX_DEPTH = 48
 
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -36,8 +46,8 @@ _MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
 _MEDIA_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+(?:\s*;.*)?$")
 # Data 2.4.10: accept every version starting "1.0." (semantic versioning, so pre-release
 # and build suffixes such as 1.0.3-rc1 count) and the bare "1.0" the suite also sends.
-_VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
-_VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
+VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
+VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
 
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_TYPES = frozenset(
@@ -240,6 +250,11 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"{what} must be a number, not {_kind(value)}")
             return False
+        if isinstance(value, float) and not math.isfinite(value):
+            # Python's json reads NaN, Infinity and 1e400; JSON (RFC 8259 6) has no such
+            # numbers and PostgreSQL's jsonb refuses them.
+            self.fail(path, f"{what} must be a finite number")
+            return False
         return True
 
     def _iri(self, value: object, path: str, what: str) -> None:
@@ -270,12 +285,27 @@ class _Checker:
                 self.fail(child, f"{what} values must be strings, not {_kind(text)}")
 
     def extensions(self, value: object, path: str) -> None:
-        """Data 2.4.4.1 / 4.1: keys are IRIs; values may be any JSON, null included."""
+        """Data 2.4.4.1 / 4.1: keys are IRIs; values may be any JSON, null included.
+
+        Extensions are the only free-form JSON of a statement, so the only place it can
+        nest without bound: deeper than ``EXTENSION_MAX_DEPTH`` is refused, as are
+        values no store can keep (NUL, unpaired surrogates, non-finite numbers).
+        """
         if value is None or not self._object(value, path, "extensions"):
             return
-        for key in value:
+        for key, item in value.items():
+            child = path + "." + shown(key)
             if not is_iri(key):
-                self.fail(path + "." + key, "extension keys must be IRIs with a scheme")
+                self.fail(child, "extension keys must be IRIs with a scheme")
+            if isinstance(item, dict | list) and too_deep(item, EXTENSION_MAX_DEPTH):
+                self.fail(
+                    child,
+                    f"extension value is nested more than {EXTENSION_MAX_DEPTH} levels deep",
+                )
+            elif isinstance(item, str | float | dict | list):
+                found = first_unstorable(item, child, EXTENSION_MAX_DEPTH)
+                if found is not None:
+                    self.fail(*found)
 
     # -- actors -----------------------------------------------------------------------
 
@@ -770,7 +800,7 @@ class _Checker:
         """Data 2.4.10 (XAPI-00101): 1.0 or 1.0.x; 2.0 also takes 2.0.x."""
         if not self._string(value, path, "version"):
             return
-        if _VERSION_1_RE.match(value) or (self.v2 and _VERSION_2_RE.match(value)):
+        if VERSION_1_RE.match(value) or (self.v2 and VERSION_2_RE.match(value)):
             return
         accepted = '"1.0", "1.0.x" or "2.0.x"' if self.v2 else '"1.0" or "1.0.x"'
         self.fail(path, f"version must be {accepted}, not {value!r}")
@@ -858,7 +888,8 @@ class StatementQuery:
     related_agents: bool = False
     since: str | None = None
     until: str | None = None
-    limit: int = 0
+    # None: not given (the default page size); 0: "the maximum the server will allow".
+    limit: int | None = None
     format: str = "exact"
     attachments: bool = False
     ascending: bool = False
@@ -877,8 +908,10 @@ def validate_agent_parameter(
 ) -> tuple[dict | None, list[Problem]]:
     """Parse the JSON ``agent`` parameter: an Agent or identified Group (Communication 2.1.3)."""
     try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
+        value = loads(text, root=path)
+    except JsonInputError as exc:
+        if exc.path != path:  # valid JSON, with a value no store can keep
+            return None, [Problem(exc.path, exc.message)]
         return None, [Problem(path, "agent must be a JSON-encoded Agent or Group object")]
     checker = _Checker(version)
     checker.actor(value, path)

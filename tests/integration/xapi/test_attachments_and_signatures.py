@@ -190,3 +190,26 @@ def test_x5c_certificate_must_verify_the_signature(rsa_key):
     assert verify_jws(f"{header}.{body}.{_b64(good)}").verified_with_certificate
     with pytest.raises(SignatureInvalid):
         verify_jws(f"{header}.{body}.{_b64(b'x' * 256)}")
+
+
+@pytest.mark.parametrize("algorithm", ["sha384", "sha512"])
+def test_attachments_hashed_with_sha384_or_sha512_round_trip(lrs, algorithm):
+    # Data 2.4.11: sha2 is "the SHA-2 hash of the Attachment data" (SHA-256, -384, -512).
+    data = f"attachment hashed with {algorithm}".encode()
+    sha2 = hashlib.new(algorithm, data).hexdigest()
+    payload = statement(attachments=[{**_attachment(data), "sha2": sha2}])
+    response = _post_multipart(lrs, _multipart(payload, [("text/plain", data, sha2)]))
+    assert response.status_code == 200, response.json
+    got = lrs.get(statementId=response.json[0], attachments="true")
+    assert got.mimetype == "multipart/mixed" and data in got.data
+    assert f"X-Experience-API-Hash: {sha2}".encode() in got.data
+
+
+def test_a_part_must_match_the_sha2_algorithm_its_length_names(lrs):
+    data = b"hashed with sha512, labelled with the sha384 of something else"
+    sha2 = hashlib.sha384(b"something else").hexdigest()
+    payload = statement(attachments=[{**_attachment(data), "sha2": sha2}])
+    response = _post_multipart(lrs, _multipart(payload, [("text/plain", data, sha2)]))
+    assert response.status_code == 400
+    assert response.json["errors"][0]["path"] == "parts[1]"
+    assert "SHA-384" in response.json["errors"][0]["message"]

@@ -129,3 +129,121 @@ def test_agents_resource_returns_a_person(lrs):
         "name": ["Ada"],
     }
     assert lrs.get("/xapi/agents", agent="{not json").status_code == 400
+
+
+def test_any_1_0_x_version_is_accepted_as_1_0_3(lrs):
+    # Communication 3.3: "... MUST accept requests with a version header starting with 1.0."
+    for version in ("1.0", "1.0.0", "1.0.3", "1.0.4", "1.0.17"):
+        response = lrs.get(headers={"X-Experience-API-Version": version})
+        assert response.status_code == 200, (version, response.json)
+        assert response.headers["X-Experience-API-Version"] == "1.0.3"
+    for version in ("1.1.0", "1.0x", "1.01", "0.95"):
+        response = lrs.get(headers={"X-Experience-API-Version": version})
+        assert response.status_code == 400, version
+        assert response.json["errors"][0]["path"] == "X-Experience-API-Version"
+
+
+ACTIVITY = "http://example.org/activity/secret"
+
+
+def _activity_statement(n: int, name: str) -> dict:
+    return statement(
+        n,
+        actor={"mbox": f"mailto:learner{n}@example.org", "name": f"Learner {n}"},
+        object={"id": ACTIVITY, "definition": {"name": {"en-US": name}}},
+    )
+
+
+def test_activities_and_agents_need_a_read_scope(client, institution, lrs):
+    lrs.post(_activity_statement(1, "Other's quiz"))
+    writer = issue_credential(institution.id, "forwarder", ["write"])
+    only_writes = Lrs(client, writer.key, writer.secret)
+    agent = '{"mbox": "mailto:learner1@example.org"}'
+    for url, params in (
+        ("/xapi/activities", {"activityId": ACTIVITY}),
+        ("/xapi/agents", {"agent": agent}),
+    ):
+        response = only_writes.get(url, **params)
+        assert response.status_code == 403, (url, response.json)
+        assert response.mimetype == "application/problem+json"
+
+
+def test_read_mine_learns_about_activities_and_agents_only_from_its_own_statements(
+    client, institution, lrs
+):
+    lrs.post(_activity_statement(1, "Written by the forwarder"))
+    issued = issue_credential(institution.id, "content", ["write", "read-mine"])
+    content = Lrs(client, issued.key, issued.secret)
+    other = '{"mbox": "mailto:learner1@example.org"}'
+    assert content.get("/xapi/activities", activityId=ACTIVITY).json == {
+        "objectType": "Activity",
+        "id": ACTIVITY,
+    }
+    assert content.get("/xapi/agents", agent=other).json == {
+        "objectType": "Person",
+        "mbox": ["mailto:learner1@example.org"],
+    }
+    content.post(_activity_statement(2, "Written by the content"))
+    mine = content.get("/xapi/activities", activityId=ACTIVITY).json
+    assert mine["definition"]["name"] == {"en-US": "Written by the content"}
+    me = content.get("/xapi/agents", agent='{"mbox": "mailto:learner2@example.org"}').json
+    assert me["name"] == ["Learner 2"]
+    # read-all sees every statement's details.
+    assert lrs.get("/xapi/agents", agent=other).json["name"] == ["Learner 1"]
+
+
+def _void(target: str) -> dict:
+    return statement(
+        9,
+        verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+        object={"objectType": "StatementRef", "id": target},
+    )
+
+
+def test_read_mine_may_void_only_statements_it_wrote(client, institution, lrs):
+    from sqlalchemy import func, select
+
+    from masteryai_lti.extensions import db
+    from masteryai_lti.xapi.models import XapiStatement
+
+    issued = issue_credential(institution.id, "content", ["write", "read-mine"])
+    content = Lrs(client, issued.key, issued.secret)
+    others = lrs.post(statement(1)).json[0]
+    own = content.post(statement(2)).json[0]
+    before = db.session.scalar(select(func.count()).select_from(XapiStatement))
+
+    refused = content.post([_void(own), _void(others)])
+    assert refused.status_code == 403, refused.json
+    assert refused.json["errors"][0]["path"] == "statements[1].object.id"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(XapiStatement)) == before
+    assert lrs.get(statementId=others).status_code == 200
+    # Nor a statement not stored yet: it could arrive later from anyone.
+    assert content.post(_void(str(uuid.uuid4()))).status_code == 403
+
+    assert content.post(_void(own)).status_code == 200
+    assert content.get(voidedStatementId=own).status_code == 200
+    target = str(uuid.uuid4())
+    batch = content.post([{**statement(3), "id": target}, _void(target)])
+    assert batch.status_code == 200, batch.json
+    # read-all voids anything of the institution.
+    assert lrs.post(_void(others)).status_code == 200
+
+
+def test_a_conflict_tells_what_differs_only_to_who_can_read_the_stored_statement(
+    client, institution, lrs
+):
+    sid = str(uuid.uuid4())
+    assert lrs.put(sid, statement(1, result={"response": "secret answer"})).status_code == 204
+    issued = issue_credential(institution.id, "content", ["write", "read-mine"])
+    content = Lrs(client, issued.key, issued.secret)
+    blind = content.put(sid, statement(1, result={"response": "guess"}))
+    assert blind.status_code == 409
+    body = blind.get_data(as_text=True)
+    assert "result" not in body and "differs at" not in body
+    assert blind.json["errors"] == [
+        {"path": "id", "message": "this id is already stored with different content"}
+    ]
+    seeing = lrs.put(sid, statement(1, result={"response": "guess"}))
+    assert seeing.status_code == 409
+    assert "result.response" in seeing.json["errors"][0]["path"]

@@ -111,6 +111,8 @@ class _ClientSession:
         class _Response:
             status_code = response.status_code
             text = response.get_data(as_text=True)
+            content = response.get_data()
+            headers = dict(response.headers)
 
             def json(self):
                 return response.json
@@ -226,3 +228,74 @@ def test_admin_api_overrides_engagement_rules(client, institution):
     )
     assert gone.status_code == 204
     assert engagement_kind(verb, None, projection._overrides(institution.id)) == "resource_view"
+
+
+def test_import_rejects_lines_no_store_can_keep_and_may_void_any_statement(
+    runner, institution, lrs, tmp_path
+):
+    forwarded = lrs.post(statement(1)).json[0]
+    voiding = {
+        **statement(2),
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": forwarded},
+    }
+    lines = [
+        json.dumps(statement(3, result={"response": "a\u0000b"})),
+        json.dumps(statement(4, result={"score": {"raw": 31337}})).replace("31337", "NaN"),
+        json.dumps(voiding),
+    ]
+    path = tmp_path / "statements.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(args=["xapi", "import", str(path), "--institution", institution.slug])
+    assert result.exit_code == 0, result.output
+    assert "rejected line 1: result.response: contains the NUL character" in result.output
+    assert "rejected line 2: result.score.raw: must be a finite number" in result.output
+    # The operator's import voids what a forwarding LRS stored.
+    assert lrs.get(voidedStatementId=forwarded).status_code == 200
+
+
+def test_pull_asks_for_attachments_and_stores_them(client, lrs, institution):
+    # Communication 2.1.3 (attachments): an LRS pulling statements MUST request them.
+    import hashlib
+
+    from masteryai_lti.xapi import transfer
+    from masteryai_lti.xapi.credentials import issue_credential
+
+    data = b"the learner's essay"
+    sha2 = hashlib.sha512(data).hexdigest()
+    attachment = {
+        "usageType": "http://example.org/attachment-usage/essay",
+        "display": {"en-US": "Essay"},
+        "contentType": "text/plain",
+        "length": len(data),
+        "sha2": sha2,
+    }
+    boundary = "pull-test-boundary"
+    body = (
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+        + json.dumps([statement(1, attachments=[attachment]), statement(2)]).encode()
+        + f"\r\n--{boundary}\r\nContent-Type: text/plain\r\n".encode()
+        + f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    posted = client.post(
+        "/xapi/statements",
+        data=body,
+        headers=lrs.headers(**{"Content-Type": f'multipart/mixed; boundary="{boundary}"'}),
+    )
+    assert posted.status_code == 200, posted.json
+    remote = issue_credential(institution.id, "remote reader", ["read-all"])
+    here = make_institution(slug=f"here-{uuid.uuid4().hex[:6]}")
+    session = _ClientSession(client)
+
+    report = transfer.pull(
+        here.id, "http://remote.example/xapi", (remote.key, remote.secret), session=session
+    )
+
+    assert "attachments=true" in session.urls[0]
+    assert report.rejected == [] and report.stored == 2
+    reader = issue_credential(here.id, "reader", ["read-all"])
+    got = Lrs(client, reader.key, reader.secret).get(statementId=posted.json[0], attachments="true")
+    assert got.status_code == 200 and got.mimetype == "multipart/mixed"
+    assert data in got.data

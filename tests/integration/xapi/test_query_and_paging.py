@@ -198,3 +198,66 @@ def test_statements_stored_in_the_snapshots_millisecond_stay_out_of_the_pages(lr
         seen += _ids(response)
     assert seen == original
     assert not set(late) & set(seen)
+
+
+def test_agent_filter_matches_groups_that_have_the_agent_as_a_member(lrs):
+    # Communication 2.1.3, agent: "Groups that have members which match the specified
+    # Agent based on their Inverse Functional Identifier ... are considered a match".
+    ben = {"objectType": "Agent", "mbox": "mailto:ben@example.org"}
+    cat = {"objectType": "Agent", "mbox": "mailto:cat@example.org"}
+    team = {
+        "objectType": "Group",
+        "account": {"homePage": "http://lms.example.org", "name": "team-7"},
+        "member": [ben, cat],
+    }
+    anonymous = {"objectType": "Group", "member": [cat, ben]}
+    as_actor = lrs.post(statement(actor=ben)).json[0]
+    as_member_of_actor = lrs.post(statement(actor=team)).json[0]
+    as_member_of_anonymous = lrs.post(statement(actor=anonymous)).json[0]
+    as_member_of_object = lrs.post(
+        statement(verb={"id": "http://example.org/verbs/mentored"}, object=team)
+    ).json[0]
+    # Context roles are not the actor or the object: only related_agents widens to them.
+    in_context = lrs.post(statement(1, context={"team": team})).json[0]
+    lrs.post(statement(actor={"objectType": "Group", "member": [cat]}))
+
+    agent = json.dumps({"mbox": "mailto:ben@example.org"})
+    assert set(_ids(lrs.get(agent=agent))) == {
+        as_actor,
+        as_member_of_actor,
+        as_member_of_anonymous,
+        as_member_of_object,
+    }
+    assert in_context in _ids(lrs.get(agent=agent, related_agents="true"))
+    # An identified Group matches as itself, combined with the other filters.
+    group = json.dumps({"objectType": "Group", "account": team["account"]})
+    assert set(_ids(lrs.get(agent=group))) == {as_member_of_actor, as_member_of_object}
+    assert _ids(lrs.get(agent=agent, verb="http://example.org/verbs/mentored")) == [
+        as_member_of_object
+    ]
+
+
+def test_limit_zero_means_the_server_maximum(lrs):
+    from masteryai_lti.xapi.service import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+    lrs.post([statement(i % 7) for i in range(DEFAULT_PAGE_SIZE + 20)])
+    # Communication 2.1.3, limit: "0 indicates return the maximum the server will allow".
+    assert len(_ids(lrs.get(limit=0))) == DEFAULT_PAGE_SIZE + 20
+    assert len(_ids(lrs.get())) == DEFAULT_PAGE_SIZE
+    assert MAX_PAGE_SIZE >= DEFAULT_PAGE_SIZE + 20
+
+
+def test_more_link_keeps_the_path_prefix_of_a_proxy(make_app, credential):
+    from tests.integration.xapi.conftest import Lrs
+
+    proxied = make_app(TRUSTED_PROXY_COUNT=1)
+    with proxied.app_context():
+        lrs = Lrs(proxied.test_client(), credential.key, credential.secret)
+        prefix = {"X-Forwarded-Prefix": "/lrs"}
+        ids = lrs.post([statement(i) for i in range(3)]).json
+        first = lrs.get(limit=2, headers=prefix)
+        more = first.json["more"]
+        # The link is what a client behind the proxy can follow as given.
+        assert more.startswith("/lrs/xapi/statements?more="), more
+        second = lrs.get(more.removeprefix("/lrs"), headers=prefix)
+        assert sorted(_ids(first) + _ids(second)) == sorted(ids)

@@ -119,5 +119,7 @@ def test_index_fields_collect_related_agents_and_activities():
         "agent|mbox|mailto:m@x.org",
         "agent|mbox|mailto:s@x.org",
         "agent|mbox|mailto:t@x.org",
+        # The actor is a Group: its member matches the plain ``agent`` filter too.
+        "member|agent|mbox|mailto:m@x.org",
     ]
     assert fields["activity_ids"] == ["http://a.org/course", "http://a.org/inner"]

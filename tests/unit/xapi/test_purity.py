@@ -19,6 +19,7 @@ PURE = (
     "masteryai_lti.xapi.normalisation",
     "masteryai_lti.xapi.timestamps",
     "masteryai_lti.xapi.language",
+    "masteryai_lti.xapi.json_input",
 )
 
 

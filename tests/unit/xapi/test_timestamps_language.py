@@ -204,3 +204,25 @@ def test_generated_durations_validate_and_truncate(parts, seconds):
     if "." in truncated:
         assert len(truncated[:-1].rpartition(".")[2]) <= 2
     assert truncated[: truncated.rfind("T")] == text[: text.rfind("T")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T04:59:59.999+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "99991231T190000-0500",
+    ],
+)
+def test_offsets_that_leave_the_calendar_in_utc_are_errors_not_crashes(text):
+    with pytest.raises(TimestampError, match="out of range"):
+        parse_timestamp(text)
+    assert not is_timestamp(text)
+
+
+def test_the_first_and_last_utc_instants_render_as_iso_8601():
+    assert to_utc_timestamp("0001-01-01T05:00:00+05:00") == "0001-01-01T00:00:00.000Z"
+    assert to_utc_timestamp("0099-06-01T00:00:00Z") == "0099-06-01T00:00:00.000Z"
+    assert to_utc_timestamp("9999-12-31T18:59:59.999-05:00") == "9999-12-31T23:59:59.999Z"
+    assert is_timestamp(format_utc(datetime(1, 1, 1, tzinfo=UTC)))

@@ -674,3 +674,43 @@ def test_validator_never_raises_on_any_json(payload, version):
 def test_any_replacement_in_a_valid_statement_is_handled(path, value):
     problems = validate_statement(statement_with((path, value)), "2.0.0")
     assert all(p.path for p in problems)
+
+
+EXTENSION = "http://example.com/ext/attempt"
+
+
+def _with_extension(value) -> dict:
+    statement = base_statement()
+    statement["result"]["extensions"][EXTENSION] = value
+    return statement
+
+
+@pytest.mark.parametrize(
+    ("statement", "path", "words"),
+    [
+        (statement_with(("result.score.raw", float("nan"))), "result.score.raw", "finite"),
+        (statement_with(("result.score.max", float("inf"))), "result.score.max", "finite"),
+        (_with_extension(float("-inf")), f"result.extensions.{EXTENSION}", "finite number"),
+        (_with_extension(["a\x00"]), f"result.extensions.{EXTENSION}[0]", "NUL"),
+        (_with_extension({"k": "\ud800"}), f"result.extensions.{EXTENSION}.k", "surrogate"),
+    ],
+)
+def test_values_no_store_can_keep_are_problems_even_without_the_http_reader(statement, path, words):
+    # Python callers (the file import) hand the validator objects json.loads accepted.
+    problems = validate_statement(statement)
+    assert problems and problems[0].path == path, problems
+    assert words in problems[0].rule
+
+
+def test_extension_values_nest_a_bounded_depth():
+    from masteryai_lti.xapi.validation import EXTENSION_MAX_DEPTH
+
+    def nested(levels):
+        value: object = 1
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    assert validate_statement(_with_extension(nested(EXTENSION_MAX_DEPTH))) == []
+    (problem,) = validate_statement(_with_extension(nested(EXTENSION_MAX_DEPTH + 1)))
+    assert problem.path == f"result.extensions.{EXTENSION}" and "nested" in problem.rule
