@@ -1006,38 +1006,23 @@ def record_attempt(
     return attempt
 
 
-def _apply_to_mastery(
-    institution_id: int,
-    user_id: int,
-    attempt: Attempt,
-    item: Item | None,
-    mapping: ActivityMapping | None,
-    concepts: list[Concept],
-    lookups: dict | None = None,
-) -> None:
-    params = mastery_params()
-    threshold = _threshold()
-    learner = _learner(institution_id, user_id, lock=True)
-    student = engine.StudentState.from_dict(learner.state)
-    target = item or mapping
-    item_state = engine.ItemState(
+def _item_state(params, target: Item | ActivityMapping | None) -> engine.ItemState:
+    """The engine's view of what was answered (an unmapped activity: a neutral item)."""
+    return engine.ItemState(
         difficulty=target.difficulty if target is not None else 0.0,
         var=target.difficulty_var
         if target is not None and target.difficulty_var is not None
         else params.item_var,
         responses=target.response_count if target is not None else 0,
     )
-    keys = [str(c.id) for c in concepts]
-    map_ids = frozenset(c.concept_map_id for c in concepts)
-    prerequisites_key = ("mastery-prerequisites", map_ids)
-    if lookups is not None and prerequisites_key in lookups:
-        prerequisites = lookups[prerequisites_key]
-    else:
-        prerequisites = _prerequisite_ids(map_ids)
-        if lookups is not None:
-            lookups[prerequisites_key] = prerequisites
-    # Where students start on each concept, learned from everyone's first attempts.
-    priors = _concept_priors(concepts)
+
+
+def _answer(
+    params, student, item_state, keys: list[str], attempt: Attempt, threshold, prerequisites, priors
+) -> dict:
+    """Apply one attempt to ``student`` (and ``item_state``); returns each concept's
+    mastery just before it, for the attempt's trail. Live attempts and the replay after
+    a voided one go through here, so both learn alike."""
     before = {
         k: engine.concept_mastery(
             params, student, k, attempt.occurred_at, threshold, prerequisites, priors
@@ -1055,6 +1040,36 @@ def _apply_to_mastery(
         prerequisites,
         priors,
     )
+    return before
+
+
+def _apply_to_mastery(
+    institution_id: int,
+    user_id: int,
+    attempt: Attempt,
+    item: Item | None,
+    mapping: ActivityMapping | None,
+    concepts: list[Concept],
+    lookups: dict | None = None,
+) -> None:
+    params = mastery_params()
+    threshold = _threshold()
+    learner = _learner(institution_id, user_id, lock=True)
+    student = engine.StudentState.from_dict(learner.state)
+    target = item or mapping
+    item_state = _item_state(params, target)
+    keys = [str(c.id) for c in concepts]
+    map_ids = frozenset(c.concept_map_id for c in concepts)
+    prerequisites_key = ("mastery-prerequisites", map_ids)
+    if lookups is not None and prerequisites_key in lookups:
+        prerequisites = lookups[prerequisites_key]
+    else:
+        prerequisites = _prerequisite_ids(map_ids)
+        if lookups is not None:
+            lookups[prerequisites_key] = prerequisites
+    # Where students start on each concept, learned from everyone's first attempts.
+    priors = _concept_priors(concepts)
+    before = _answer(params, student, item_state, keys, attempt, threshold, prerequisites, priors)
     for concept in concepts:
         if str(concept.id) in priors:
             concept.prior = priors[str(concept.id)].to_dict()
@@ -1255,30 +1270,10 @@ def _replay_student(institution_id: int, user_id: int) -> None:
                     institution_id, None, attempt.activity_id, attempt.course_id
                 )[1]
             target = mappings[key]
-        item_state = engine.ItemState(
-            difficulty=target.difficulty if target is not None else 0.0,
-            var=target.difficulty_var
-            if target is not None and target.difficulty_var is not None
-            else params.item_var,
-            responses=target.response_count if target is not None else 0,
-        )
+        item_state = _item_state(params, target)
         keys = [str(c) for c in concept_ids]
-        before = {
-            k: engine.concept_mastery(
-                params, student, k, attempt.occurred_at, threshold, prerequisites, priors
-            )
-            for k in keys
-        }
-        engine.update(
-            params,
-            student,
-            item_state,
-            keys,
-            attempt.correct,
-            attempt.occurred_at,
-            attempt.duration_s,
-            prerequisites,
-            priors,
+        before = _answer(
+            params, student, item_state, keys, attempt, threshold, prerequisites, priors
         )
         for concept_id, k in zip(concept_ids, keys, strict=True):
             after = engine.concept_mastery(

@@ -38,6 +38,19 @@ def _register(client, platform, **extra):
     return client.get("/lti/register", query_string=params)
 
 
+def _roster_synced_after_registration(app, client, platform):
+    """Register, launch as the teacher, then sync the roster: the tool's first call to
+    the platform's services with the client dynamic registration gave it."""
+    from masteryai_lti.lti import roster
+    from masteryai_lti.lti.models import ResourceLink
+
+    assert _register(client, platform).status_code == 200
+    assert launch(client, platform, "teacher").status_code == 200
+    with app.app_context():
+        course_id = db.session.scalar(select(ResourceLink.course_id))
+        return roster.sync_course(course_id)
+
+
 def _registrations(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(LtiRegistration))
@@ -103,14 +116,8 @@ def test_dynamic_registration_then_launch_with_the_registered_client(
 
 def test_registered_platform_services_work_with_the_registered_client(app, client, lms):
     """After dynamic registration the platform's token endpoint accepts the tool's assertion."""
-    from masteryai_lti.lti import roster
-    from masteryai_lti.lti.models import ResourceLink
+    report = _roster_synced_after_registration(app, client, lms)
 
-    assert _register(client, lms).status_code == 200
-    assert launch(client, lms, "teacher").status_code == 200
-    with app.app_context():
-        course_id = db.session.scalar(select(ResourceLink.course_id))
-        report = roster.sync_course(course_id)
     assert report.members == 2
     assert lms.token_requests[-1]["scope"] == SCOPE_NRPS
 
@@ -127,17 +134,11 @@ def test_registered_platform_services_work_with_the_registered_client(app, clien
 def test_token_requests_use_the_audience_the_platform_accepts(
     app, client, lms, family, authorization_server, accepted_audience
 ):
-    from masteryai_lti.lti import roster
-    from masteryai_lti.lti.models import ResourceLink
-
     lms.product_family_code = family
     lms.authorization_server = authorization_server
     lms.token_audience = accepted_audience
-    assert _register(client, lms).status_code == 200
-    assert launch(client, lms, "teacher").status_code == 200
-    with app.app_context():
-        course_id = db.session.scalar(select(ResourceLink.course_id))
-        report = roster.sync_course(course_id)
+
+    report = _roster_synced_after_registration(app, client, lms)
 
     assert report.members == 2
     assert lms.issued_tokens
