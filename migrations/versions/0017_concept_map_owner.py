@@ -23,24 +23,9 @@ branch_labels = None
 depends_on = None
 
 
-def _foreign_keys(enforced: bool) -> None:
-    """Turn SQLite's foreign key enforcement on or off for this connection.
-
-    Adding a foreign key on SQLite rebuilds the table (copy, drop, rename), and dropping
-    a table with enforcement on runs its ON DELETE CASCADE: every course's link to the
-    graph, every concept and item would go. SQLite ignores the pragma inside a
-    transaction, hence the autocommit block (it commits what came before).
-    """
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    with op.get_context().autocommit_block():
-        op.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
-        if bool(op.get_bind().exec_driver_sql("PRAGMA foreign_keys").scalar()) != enforced:
-            raise RuntimeError("SQLite did not change foreign key enforcement; nothing was done.")
-
-
 def upgrade():
-    _foreign_keys(False)
+    # On SQLite this rebuilds the table; migrations/env.py turns foreign key
+    # enforcement off for the run, so the rebuild does not cascade to what refers to it.
     with op.batch_alter_table("mastery_concept_maps") as batch_op:
         batch_op.add_column(sa.Column("owner_course_id", sa.Integer(), nullable=True))
         batch_op.create_index(
@@ -76,15 +61,12 @@ def upgrade():
         WHERE owner_course_id IS NULL
         """
     )
-    _foreign_keys(True)
 
 
 def downgrade():
-    _foreign_keys(False)
     with op.batch_alter_table("mastery_concept_maps") as batch_op:
         batch_op.drop_constraint(
             "fk_mastery_concept_maps_owner_course_id_courses", type_="foreignkey"
         )
         batch_op.drop_index("ix_mastery_concept_maps_owner_course_id")
         batch_op.drop_column("owner_course_id")
-    _foreign_keys(True)

@@ -146,3 +146,67 @@ def test_concept_graphs_get_the_owner_their_data_shows(empty_database):
         assert owners == {1: 2, 2: 3, 3: None}
         assert (links, concepts) == (5, 3)
         db.engine.dispose()
+
+
+def test_upgrading_keeps_the_rows_that_refer_to_rebuilt_tables(empty_database):
+    """SQLite adds a foreign key by rebuilding the table (copy, drop, rename); with
+    enforcement on, the drop cascades. 0010 rebuilds mastery_assignments: an upgrade
+    from 0009 deleted every assignment item of a school's existing database."""
+    from masteryai_lti import create_app
+    from masteryai_lti.extensions import db
+
+    app = create_app(base_config(SQLALCHEMY_DATABASE_URI=empty_database, REDIS_URL=""))
+    at = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="0009_mastery_concept_priors")
+        with db.engine.begin() as connection:
+            run = connection.execute
+            run(
+                sa.text(
+                    "INSERT INTO institutions (id, slug, name, created_at) "
+                    "VALUES (1, 'school', 'School', :at)"
+                ),
+                {"at": at},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO users (id, institution_id, full_name, role, "
+                    "is_institution_admin, is_active, created_at) "
+                    "VALUES (1, 1, 'Sam', 'student', false, true, :at)"
+                ),
+                {"at": at},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO courses (id, institution_id, title, description, "
+                    "created_at, updated_at) VALUES (1, 1, 'Algebra I', '', :at, :at)"
+                ),
+                {"at": at},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO mastery_assignments (id, institution_id, course_id, user_id, "
+                    "title, status, settings, created_at) "
+                    "VALUES (1, 1, 1, 1, 'Practice', 'open', '{}', :at)"
+                ),
+                {"at": at},
+            )
+            for position in range(3):
+                run(
+                    sa.text(
+                        "INSERT INTO mastery_assignment_items (assignment_id, position, kind, "
+                        "difficulty_label, predicted_success, reason) "
+                        "VALUES (1, :position, 'practice', 'easy', 0.5, '')"
+                    ),
+                    {"position": position},
+                )
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            items = connection.scalar(sa.text("SELECT COUNT(*) FROM mastery_assignment_items"))
+            if connection.dialect.name == "sqlite":
+                # Enforcement is back on for the app's connections.
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert items == 3
+        db.engine.dispose()
