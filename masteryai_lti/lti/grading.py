@@ -11,7 +11,7 @@ Spec references are to 1EdTech "LTI Assignment and Grade Services 2.0".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from masteryai_lti.lti.service_client import (
@@ -261,6 +261,10 @@ def find_or_create_line_item(
     if endpoint.lineitem_url:
         return endpoint.lineitem_url
     found = find_line_item(client, endpoint, spec)
+    if not found and spec.resource_link_id and (spec.tag or spec.resource_id):
+        # The platform's own column for this link (a teacher's, or one deep linking's
+        # lineItem made) carries no tag of ours: use it rather than add a second.
+        found = find_line_item(client, endpoint, replace(spec, tag=None, resource_id=None))
     if found:
         return found
     if not endpoint.lineitems_url or not endpoint.grants(SCOPE_LINEITEM):

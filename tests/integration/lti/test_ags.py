@@ -543,3 +543,26 @@ def test_an_entry_that_raises_does_not_stall_the_others(
     assert entry.status == "pending" and entry.attempts == 1
     assert entry.last_error == "internal error: RuntimeError: bug in a payload"
     assert _entry(app, healthy).status == "sent"
+
+
+def test_the_platforms_own_column_for_the_link_is_used_when_the_launch_names_none(
+    app, client, services_platform
+):
+    """A launch with lineitems but no lineitem, while the platform already keeps a column
+    for the link (its own tag, not ours): scores go there, no second column appears."""
+    from tests.lti_platform_services import SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE
+
+    platform = services_platform
+    original = platform.ags_claim
+    platform.ags_claim = lambda **kwargs: original(
+        with_lineitem=False, scopes=(SCOPE_LINEITEM, SCOPE_SCORE, SCOPE_RESULT)
+    )
+    assert platform.line_items[1]["tag"] == "platform"
+    course_id, link_pk = launched_course(app, client, platform, "teacher", "student")
+    teacher, student = lti_user(app, platform, "teacher"), lti_user(app, platform, "student")
+
+    sent = _post_grade(client, auth_for(app, teacher), course_id, link_pk, student.id, 7, 20)
+
+    assert sent.get_json()["status"] == "sent"
+    assert list(platform.line_items) == [1]
+    assert {s["lineitem"] for s in platform.scores} == {1}
