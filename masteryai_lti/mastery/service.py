@@ -1785,10 +1785,11 @@ def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, 
         for i in items.values()
         if tags.get(i.id)
     ]
+    # Whether each answer was right: re-practice offers the items answered wrong first.
     answered = [
-        AnsweredItem(item_id, occurred)
-        for item_id, occurred in db.session.execute(
-            select(Attempt.item_id, Attempt.occurred_at).where(
+        AnsweredItem(item_id, occurred, correct)
+        for item_id, occurred, correct in db.session.execute(
+            select(Attempt.item_id, Attempt.occurred_at, Attempt.correct).where(
                 Attempt.user_id == student_id,
                 Attempt.item_id.in_(list(items)),
                 Attempt.occurred_at >= now - timedelta(days=60),

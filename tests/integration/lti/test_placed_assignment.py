@@ -519,6 +519,11 @@ def test_a_struggling_student_practises_again_from_easy_to_hard(app, client, ser
     labels = [ladder.index(q["difficulty_label"]) for q in repeat]
     assert labels == sorted(labels), "easy -> medium -> hard"
     assert all("again" in q["reason"] for q in repeat)
+    # The two answered wrong are said to be, the others not (the service passes
+    # whether each answer was right).
+    wrong = {q["item_id"] for n, q in enumerate(questions) if n >= 4}
+    said_wrong = {q["item_id"] for q in repeat if "answered wrong last time" in q["reason"]}
+    assert said_wrong == wrong
 
 
 def test_an_ungraded_link_says_so_and_sends_no_grade(app, client, services_platform):
