@@ -20,9 +20,6 @@ with what the student can do.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
-from sqlalchemy import select
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed
@@ -34,11 +31,6 @@ from masteryai_lti.lti.launch import DUE_DATE_TARGETS, LaunchOutcome
 from masteryai_lti.lti.models import ResourceLink
 from masteryai_lti.mastery import service as mastery
 
-# Read only, for the scores of a placement's sessions: mastery.service offers no query
-# for them yet. The two queries below belong there (as ``assignment_scores(ids)``, next
-# to ``_announce_completed_placement``, which sums a session the same way).
-from masteryai_lti.mastery.models import Assignment, AssignmentItem, Attempt
-
 log = logging.getLogger(__name__)
 
 ADAPTIVE_ASSIGNMENT = "adaptive_assignment"
@@ -46,70 +38,7 @@ ADAPTIVE_ASSIGNMENT = "adaptive_assignment"
 GRADE_SOURCE = "adaptive_assignment"
 
 
-@dataclass(frozen=True)
-class SessionScore:
-    """One placed assignment (a practice session) and how it went so far."""
-
-    assignment_id: int
-    correct: float  # answers' scores summed (a right answer counts 1)
-    answered: int
-    total: int
-    completed: bool
-
-    @property
-    def share(self) -> float:
-        """Share of the session's questions answered correctly, 0..1."""
-        return self.correct / self.total if self.total else 0.0
-
-
-def _session_scores(assignments: list[Assignment]) -> list[SessionScore]:
-    """Score each assignment as ``_announce_completed_placement`` does: the sum of the
-    answers' scores (a right answer counts 1) out of the number of questions."""
-    ids = [a.id for a in assignments]
-    if not ids:
-        return []
-    totals: dict[int, int] = {}
-    answered: dict[int, int] = {}
-    correct: dict[int, float] = {}
-    rows = db.session.execute(
-        select(AssignmentItem.assignment_id, Attempt.id, Attempt.score, Attempt.correct)
-        .outerjoin(Attempt, Attempt.id == AssignmentItem.attempt_id)
-        .where(AssignmentItem.assignment_id.in_(ids))
-    )
-    for assignment_id, attempt_id, score, right in rows:
-        totals[assignment_id] = totals.get(assignment_id, 0) + 1
-        if attempt_id is None:
-            continue
-        answered[assignment_id] = answered.get(assignment_id, 0) + 1
-        value = score if score is not None else float(bool(right))
-        correct[assignment_id] = correct.get(assignment_id, 0.0) + value
-    return [
-        SessionScore(
-            assignment_id=a.id,
-            correct=round(correct.get(a.id, 0.0), 4),
-            answered=answered.get(a.id, 0),
-            total=totals.get(a.id, 0),
-            completed=a.status == "completed",
-        )
-        for a in assignments
-    ]
-
-
-def completed_sessions(resource_link_pk: int, user_id: int) -> list[SessionScore]:
-    """The student's completed practice sessions on a placement, oldest first."""
-    assignments = db.session.scalars(
-        select(Assignment)
-        .where(
-            Assignment.resource_link_pk == resource_link_pk,
-            Assignment.user_id == user_id,
-            Assignment.status == "completed",
-        )
-        .order_by(Assignment.id)
-    ).all()
-    return [s for s in _session_scores(list(assignments)) if s.total]
-
-
-def best_session(sessions: list[SessionScore]) -> SessionScore | None:
+def best_session(sessions: list[mastery.SessionScore]) -> mastery.SessionScore | None:
     """The session that makes the grade: the best share, then the longer, then the latest."""
     if not sessions:
         return None
@@ -184,11 +113,11 @@ def post_completed_assignment_grade(assignment, *, score_given: float, score_max
         # A link whose platform granted no grade service: the work is kept, no grade sent.
         log.info("no grade passback for assignment %s: not a graded link", assignment.id)
         return
-    sessions = completed_sessions(assignment.resource_link_pk, assignment.user_id)
+    sessions = mastery.completed_placed_sessions(assignment.resource_link_pk, assignment.user_id)
     best = best_session(sessions)
     if best is None:  # the signal's own session always counts, even if unreadable here
         total = int(score_maximum)
-        best = SessionScore(assignment.id, score_given, total, total, completed=True)
+        best = mastery.SessionScore(assignment.id, score_given, total, total, completed=True)
         sessions = [best]
     comment = (
         f"{assignment.title}: best of {_plural(len(sessions), 'session')}, "
@@ -211,7 +140,7 @@ def post_completed_assignment_grade(assignment, *, score_given: float, score_max
         log.warning("no grade passback for assignment %s: %s", assignment.id, exc)
 
 
-def _grade_status(assignment, session: SessionScore) -> dict:
+def _grade_status(assignment, session: mastery.SessionScore) -> dict:
     """What is true of the student's grade for this placement, in their words:
     ``{"state", "message"}`` with state ``not_graded``, ``on_finish``, ``pending``,
     ``sent``, ``failed`` or ``not_sent``."""
@@ -257,10 +186,12 @@ def placement_result(actor: Actor, course_id: int, assignment_id: int) -> dict:
     its answered and correct counts, the best session on its placement, and what
     happened to the grade. The student sees their own; teachers their students'."""
     assignment, _rows = mastery.get_assignment(actor, course_id, assignment_id)
-    [session] = _session_scores([assignment])
+    [session] = mastery.session_scores([assignment])
     best = None
     if assignment.resource_link_pk:
-        sessions = completed_sessions(assignment.resource_link_pk, assignment.user_id)
+        sessions = mastery.completed_placed_sessions(
+            assignment.resource_link_pk, assignment.user_id
+        )
         found = best_session(sessions)
         if found is not None:
             best = {"correct": found.correct, "total": found.total, "sessions": len(sessions)}

@@ -2017,6 +2017,70 @@ def course_has_items(course_id: int) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class SessionScore:
+    """One placed assignment (a practice session) and how it went so far."""
+
+    assignment_id: int
+    correct: float  # answers' scores summed (a right answer counts 1)
+    answered: int
+    total: int
+    completed: bool
+
+    @property
+    def share(self) -> float:
+        """Share of the session's questions answered correctly, 0..1."""
+        return self.correct / self.total if self.total else 0.0
+
+
+def session_scores(assignments: list[Assignment]) -> list[SessionScore]:
+    """Score each assignment as ``_announce_completed_placement`` does: the sum of the
+    answers' scores (a right answer counts 1) out of the number of questions."""
+    ids = [a.id for a in assignments]
+    if not ids:
+        return []
+    totals: dict[int, int] = {}
+    answered: dict[int, int] = {}
+    correct: dict[int, float] = {}
+    rows = db.session.execute(
+        select(AssignmentItem.assignment_id, Attempt.id, Attempt.score, Attempt.correct)
+        .outerjoin(Attempt, Attempt.id == AssignmentItem.attempt_id)
+        .where(AssignmentItem.assignment_id.in_(ids))
+    )
+    for assignment_id, attempt_id, score, right in rows:
+        totals[assignment_id] = totals.get(assignment_id, 0) + 1
+        if attempt_id is None:
+            continue
+        answered[assignment_id] = answered.get(assignment_id, 0) + 1
+        value = score if score is not None else float(bool(right))
+        correct[assignment_id] = correct.get(assignment_id, 0.0) + value
+    return [
+        SessionScore(
+            assignment_id=a.id,
+            correct=round(correct.get(a.id, 0.0), 4),
+            answered=answered.get(a.id, 0),
+            total=totals.get(a.id, 0),
+            completed=a.status == "completed",
+        )
+        for a in assignments
+    ]
+
+
+def completed_placed_sessions(resource_link_pk: int, user_id: int) -> list[SessionScore]:
+    """The student's completed practice sessions on an LMS placement, oldest first
+    (for the grade sent to the LMS: lti.placements)."""
+    assignments = db.session.scalars(
+        select(Assignment)
+        .where(
+            Assignment.resource_link_pk == resource_link_pk,
+            Assignment.user_id == user_id,
+            Assignment.status == "completed",
+        )
+        .order_by(Assignment.id)
+    ).all()
+    return [s for s in session_scores(list(assignments)) if s.total]
+
+
 def _announce_completed_placement(assignment_id: int) -> None:
     """If this just-completed assignment was opened from an LMS placement, say so."""
     assignment = db.session.get(Assignment, assignment_id)
