@@ -149,6 +149,12 @@ def _clean_state(request):
             limiter.reset()
         except Exception:  # the limiter's Redis may be the one a test stopped
             pass
+        # After a test that stopped Redis the limiter counts in memory until it sees
+        # Redis again; those counts must not follow the next test either.
+        fallback = getattr(limiter, "_fallback_storage", None)
+        if fallback is not None:
+            fallback.reset()
+        limiter._storage_dead = False
 
 
 @pytest.fixture
