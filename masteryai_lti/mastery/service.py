@@ -720,7 +720,8 @@ def grade_response(item: Item, response) -> tuple[bool, float]:
     """Grade a response server-side: ``(correct, score 0..1)``.
 
     Multiple choice: ``{"choice": "b"}`` or ``{"choices": ["a", "c"]}`` (exact set);
-    numeric: ``{"value": 2.5}`` within the tolerance; short text: ``{"text": "..."}``
+    numeric: ``{"value": 2.5}`` within the tolerance (anything that is not a finite
+    number: ValidationFailed); short text: ``{"text": "..."}``
     matched against the accepted answers ignoring case and spacing unless
     ``case_sensitive``.
     """
@@ -740,9 +741,14 @@ def grade_response(item: Item, response) -> tuple[bool, float]:
         try:
             value = float(str(raw).strip().replace(",", "."))
         except (TypeError, ValueError):
-            return False, 0.0
+            value = math.nan
         if not math.isfinite(value):
-            return False, 0.0
+            # A typo ("2.5x", "") is not a wrong answer: counting it would lower the
+            # student's mastery for a slip of the keyboard. Nothing is recorded.
+            raise ValidationFailed(
+                "A numeric question takes a number.",
+                errors=[field_error("response.value", "a number, such as 2.5 or 2,5")],
+            )
         tolerance = float(answer.get("tolerance", 0) or 0)
         ok = abs(value - float(answer["value"])) <= tolerance + 1e-9
         return ok, 1.0 if ok else 0.0

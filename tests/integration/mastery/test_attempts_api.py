@@ -50,6 +50,21 @@ def test_correct_answer_raises_mastery_wrong_lowers_it(client, world):
     assert my_mastery(client, world, world.classmate)["add"]["attempts"] == 0
 
 
+def test_a_typo_in_a_numeric_answer_is_refused_and_records_nothing(client, world):
+    item = world.items["add"][2]  # a numeric item
+
+    typo = client.post(
+        attempts_url(world),
+        json={"item_id": item, "response": {"value": "2x"}},
+        headers=world.student,
+    )
+
+    assert typo.status_code == 422
+    assert typo.headers["Content-Type"].startswith("application/problem+json")
+    assert [e["path"] for e in typo.get_json()["errors"]] == ["response.value"]
+    assert my_mastery(client, world)["add"]["attempts"] == 0
+
+
 def test_an_attempt_posted_twice_counts_once(client, world):
     payload = {"item_id": world.items["mul"][1], "response": {"value": 1}, "attempt_key": "k-1"}
     first = client.post(attempts_url(world), json=payload, headers=world.student).get_json()

@@ -129,6 +129,7 @@ def test_export_import_round_trip_json_and_csv(client, world):
 
 
 def test_grading_rules(app):
+    from masteryai_lti.core.errors import ValidationFailed
     from masteryai_lti.mastery.models import Item
     from masteryai_lti.mastery.service import grade_response
 
@@ -138,7 +139,9 @@ def test_grading_rules(app):
     num = Item(kind="numeric", answer={"value": 0.5, "tolerance": 0.01})
     assert grade_response(num, {"value": "0,505"})[0] is True
     assert grade_response(num, {"value": 0.52})[0] is False
-    assert grade_response(num, {"value": "nan"})[0] is False
+    for typo in ("nan", "2.5x", "", None):
+        with pytest.raises(ValidationFailed):
+            grade_response(num, {"value": typo})
     text = Item(kind="short_text", answer={"accepted": ["New  York"]})
     assert grade_response(text, {"text": " new york "})[0] is True
     strict = Item(kind="short_text", answer={"accepted": ["H2O"], "case_sensitive": True})
