@@ -77,13 +77,10 @@ def duration_seconds(text: str | None) -> float | None:
 def _score(result: dict) -> float | None:
     score = result.get("score") or {}
     if "scaled" in score:
-        return max(
-            0.0,
-            min(
-                1.0,
-                (float(score["scaled"]) + 1) / 2 if score["scaled"] < 0 else float(score["scaled"]),
-            ),
-        )
+        # scaled runs from -1 to 1; below 0 (a penalty) is worse than nothing, so 0.
+        # One mapping for the whole range keeps the order: a lower score never
+        # projects higher.
+        return max(0.0, min(1.0, float(score["scaled"])))
     if "raw" in score and "max" in score and score["max"] != score.get("min", 0):
         low = float(score.get("min", 0))
         return max(0.0, min(1.0, (float(score["raw"]) - low) / (float(score["max"]) - low)))

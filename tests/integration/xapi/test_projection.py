@@ -222,3 +222,16 @@ def test_a_linked_actor_is_scheduled_when_the_link_commits_not_before(
     assert Queue.enqueued == []
     db.session.commit()
     assert Queue.enqueued == [(projection.project_pending, institution.id)]
+
+
+def test_a_lower_scaled_score_never_projects_higher(lrs, learner, recorded):
+    """scaled runs from -1 to 1; below 0 is worse than nothing, so it counts as 0
+    (it was mapped to (scaled + 1) / 2: -0.02 became 0.49, above a 0.2)."""
+    scaled = [-1, -0.02, 0, 0.2, 0.8, 1]
+    for value in scaled:
+        lrs.post(statement(1, result={"success": value > 0.5, "score": {"scaled": value}}))
+
+    projected = [e["score"] for _, e in recorded["events"]]
+
+    assert projected == pytest.approx([0, 0, 0, 0.2, 0.8, 1])
+    assert projected == sorted(projected)
