@@ -90,7 +90,10 @@
   root.querySelectorAll("#class-table th button[data-sort]").forEach(button => {
     button.addEventListener("click", () => {
       const key = button.dataset.sort;
-      state.sort = state.sort === key ? "-" + key : key;
+      // A second click turns the order round; the first follows the column: risk and
+      // days since active highest first (who to reach), the rest lowest first.
+      const first = button.dataset.first === "descending" ? "-" + key : key;
+      state.sort = state.sort === key ? "-" + key : state.sort === "-" + key ? key : first;
       state.page = 1;
       loadTable();
     });
@@ -170,7 +173,16 @@
       const remove = el("button", {"type": "button"}, "Remove");
       form.append(input, el("button", {"type": "submit"}, "Save"), remove);
       form.addEventListener("submit", event => { event.preventDefault(); saveDue(item, input.value); });
+      // Removing takes a second click within a few seconds: one stray tap on a phone
+      // must not drop an item every student's submission and timeliness count against.
+      let armed = null;
       remove.addEventListener("click", async () => {
+        if (!armed) {
+          remove.textContent = "Confirm remove";
+          armed = setTimeout(() => { armed = null; remove.textContent = "Remove"; }, 5000);
+          return;
+        }
+        clearTimeout(armed);
         const reply = await api("/engagement/graded-items/" + item.id, {method: "DELETE"});
         dueChanged(reply, "Removed " + (item.title || item.object_id) + " from graded work.");
       });

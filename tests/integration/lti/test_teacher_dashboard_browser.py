@@ -158,6 +158,12 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
         last = page.locator("#class-table tbody tr").first.get_attribute("data-student")
         # "<" sorts before letters.
         assert (int(first), int(last)) == (ids[HOSTILE_NAME], ids["Dev Absent"])
+        # Risk: the first click puts the highest first (who to reach), the next the lowest.
+        page.click('#class-table button[data-sort="risk"]')
+        page.wait_for_selector('#class-table th[aria-sort="descending"] [data-sort="risk"]')
+        risks = page.locator("#class-table tbody tr td:nth-child(4)").all_inner_texts()
+        shown = [int(r.split()[0]) for r in risks]
+        assert shown == sorted(shown, reverse=True), risks
         # The hostile name is text, not markup.
         shown_name = page.locator(f'#class-table button[data-student="{ids[HOSTILE_NAME]}"]')
         assert shown_name.inner_text() == HOSTILE_NAME
@@ -417,3 +423,33 @@ def test_the_history_line_ends_on_the_figures_shown_above_it(app, client, platfo
     today = datetime.now(UTC).date().isoformat()
     assert f", {_shown(now['score'])} on {today}" in summary, summary
     assert len(points.split()) == len(past) == 3
+
+
+def test_removing_a_due_date_takes_a_second_click(app, client, platform, live_tool):
+    """One stray tap on a phone must not drop a graded item."""
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.engagement import graded_items
+    from masteryai_lti.extensions import db
+
+    response = launch(client, platform, "teacher")
+    landing = response.get_data(as_text=True)
+    session = _session_of(landing)
+    with app.app_context():
+        course = db.session.get(Course, session["course_id"])
+        due = datetime.now(UTC) + timedelta(days=3)
+        graded_items.declare_item(course, "essay-9", "submission", due, "Essay 9", "teacher")
+        db.session.commit()
+    items_url = f"/api/v1/courses/{session['course_id']}/engagement/graded-items"
+    auth = {"Authorization": "Bearer " + session["token"]}
+
+    with landing_in_chromium(live_tool, landing) as page:
+        page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
+        remove = page.locator("#due-list li button", has_text="Remove")
+        remove.click()
+        asking = page.locator("#due-list li button", has_text="Confirm remove").count()
+        still_there = len(client.get(items_url, headers=auth).get_json())
+        page.locator("#due-list li button", has_text="Confirm remove").click()
+        page.wait_for_selector('#due-status:has-text("Removed Essay 9")')
+
+    assert (asking, still_there) == (1, 1)
+    assert client.get(items_url, headers=auth).get_json() == []
