@@ -82,6 +82,10 @@ class MissingWorkSchema(Schema):
     kind = fields.String()
     title = fields.String()
     due_date = fields.String()
+    due_at = fields.String(
+        allow_none=True,
+        metadata={"description": "The due instant (ISO 8601), to show in the reader's time zone"},
+    )
 
 
 class BreakdownSchema(TableRowSchema):

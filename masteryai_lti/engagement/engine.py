@@ -140,12 +140,15 @@ class DueItem:
     """An assignment or quiz with a due day; ``kind`` is 'submission' or 'quiz'.
 
     ``title`` is for people (a declared item's name); the key is what events name.
+    ``due_at`` (ISO 8601 instant, "" when unknown) is for people too: ``due_day`` is
+    a UTC day, and a teacher's "20:00 on the 4th" in New York is the 5th in UTC.
     """
 
     key: str
     kind: str
     due_day: int
     title: str = ""
+    due_at: str = ""
 
 
 @dataclass(frozen=True)

@@ -450,7 +450,7 @@ def load_course_input(
             )
         )
         item_list = [
-            DueItem(o, k, _aware(due).date().toordinal(), title)
+            DueItem(o, k, _aware(due).date().toordinal(), title, _aware(due).isoformat())
             for (o, k), (due, title) in sorted(due_by_item.items())
         ]
     else:
@@ -483,9 +483,18 @@ def load_course_input(
 
 
 def _cached_items(rows: list) -> list[DueItem]:
-    """Due items from a cached course reference: ``[key, kind, due_day, title]`` rows
-    (a reference cached before titles were kept has three columns)."""
-    return [DueItem(row[0], row[1], int(row[2]), row[3] if len(row) > 3 else "") for row in rows]
+    """Due items from a cached course reference: ``[key, kind, due_day, title, due_at]``
+    rows (references cached by earlier releases have three or four columns)."""
+    return [
+        DueItem(
+            row[0],
+            row[1],
+            int(row[2]),
+            row[3] if len(row) > 3 else "",
+            row[4] if len(row) > 4 else "",
+        )
+        for row in rows
+    ]
 
 
 def enrolment_context(course_id: int, roster: list[int], start: int) -> tuple[list[int], list[int]]:
@@ -769,7 +778,7 @@ def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
         "medians": dict(zip(FACTORS, [float(m) for m in course.median], strict=True)),
         "reference": {
             **course_reference(course).to_dict(),
-            "items": [[it.key, it.kind, it.due_day, it.title] for it in inp.items],
+            "items": [[it.key, it.kind, it.due_day, it.title, it.due_at] for it in inp.items],
         },
         "thresholds": {"flag_at": settings.flag_at, "clear_below": settings.clear_below},
         "students": _table_rows(course, risk, flagged_since),
@@ -1026,6 +1035,8 @@ def _described(items: list[DueItem]) -> list[dict]:
             "kind": item.kind,
             "title": item.title or item.key,
             "due_date": date.fromordinal(item.due_day).isoformat(),
+            # The instant, for showing in the reader's own time zone (due_date is UTC's).
+            "due_at": item.due_at or None,
         }
         for item in items
     ]

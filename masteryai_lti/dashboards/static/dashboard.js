@@ -65,8 +65,18 @@ window.MasteryDashboard = (function () {
       el("td", {}, f.weight > 0 ? points(f.contribution) + " of " + points(f.weight) : "not counted")));
   }
 
+  // An ISO instant in the reader's own time zone, "2026-12-04 20:00": a due date
+  // shown as the UTC day would be the next day for a teacher in the Americas.
+  function localTime(iso) {
+    const d = new Date(iso);
+    const pad = n => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
   function missingItems(breakdown) {
-    return (breakdown.missing_work || []).map(m => el("li", {}, (m.title || m.object_id) + ", due " + m.due_date));
+    return (breakdown.missing_work || []).map(m => el("li", {},
+      (m.title || m.object_id) + ", due " + (m.due_at ? localTime(m.due_at) : m.due_date)));
   }
 
   // A student's index day by day (one snapshot a day from the periodic recompute), over

@@ -258,8 +258,10 @@ def test_a_reference_cached_before_titles_were_kept_still_serves(client, app, co
         from masteryai_lti.extensions import cache
 
         ref = cache.get(keys.course_reference(c["id"]))
-        assert ref is not None and all(len(row) == 4 for row in ref["items"])
+        assert ref is not None and all(len(row) == 5 for row in ref["items"])
         ref["items"] = [row[:3] for row in ref["items"]]
         cache.set(keys.course_reference(c["id"]), ref, ttl=3600)
     body = client.get(f"{c['base']}/students/{c['kids'][2]}", headers=c["teacher"]).get_json()
     assert [m["title"] for m in body["missing_work"]] == ["essay-2"]
+    # Nor the instant (added later still): the day is shown instead.
+    assert [m["due_at"] for m in body["missing_work"]] == [None]

@@ -10,6 +10,7 @@ its script talks to the real tool over HTTP with the session token from the page
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -350,7 +351,8 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
 
     _daily_snapshots(app, session["course_id"], days=3)
 
-    with landing_in_chromium(live_tool, landing) as page:
+    # A phone in New York: due dates in its own time, not UTC's day.
+    with landing_in_chromium(live_tool, landing, timezone_id="America/New_York") as page:
         page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
         history = page.locator("#my-history .history-summary").inner_text()
         history_points = page.locator("#my-history polyline").get_attribute("points")
@@ -367,7 +369,12 @@ def test_student_sees_missing_work_and_their_activity_but_no_risk_figure(
         headers={"Authorization": "Bearer " + session["token"]},
     ).get_json()
     assert [m["title"] for m in mine["missing_work"]] == ["Essay 1", LONG_ACTIVITY]
-    assert missing == [f"{m['title']}, due {m['due_date']}" for m in mine["missing_work"]]
+    new_york = ZoneInfo("America/New_York")
+    assert missing == [
+        f"{m['title']}, due "
+        + datetime.fromisoformat(m["due_at"]).astimezone(new_york).strftime("%Y-%m-%d %H:%M")
+        for m in mine["missing_work"]
+    ]
     assert summary.startswith(f"Engagement index {mine['score']:g} of 100")
     assert factors == len(mine["factors"])
     assert "risk" not in text.lower()
