@@ -473,6 +473,10 @@ COURSE_PAGE = """<!doctype html>
       reply = {subject: "lti.get_data.response", message_id: m.message_id,
                key: m.key, value: store[event.origin + "|" + m.key]};
     }
+    if (m.subject === "lti.frameResize") {  // as Canvas does: the frame takes the height
+      window.frameResized = m.height;
+      document.getElementById("tool").style.height = m.height + "px";
+    }
     if (reply) { event.source.postMessage(reply, event.origin); }
   });
 </script>

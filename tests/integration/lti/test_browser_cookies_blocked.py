@@ -189,10 +189,15 @@ def test_without_platform_storage_chromium_keeps_the_partitioned_login_cookie(
                 frame = page.frame_locator("#tool")
                 _wait_for(frame.locator('main[data-page="student"]'), page)
                 frame.locator("[data-ready=yes]").wait_for(timeout=30000)
+                # The page asked the LMS to fit the frame to it (lti.frameResize).
+                page.wait_for_function("window.frameResized > 0", timeout=10000)
+                resized = page.evaluate("window.frameResized")
+                content = frame.locator("html").evaluate("e => e.scrollHeight")
             finally:
                 context.close()
 
     assert _binding_of_the_launch(app) == ("cookie", "student")
+    assert resized == content
 
 
 def test_without_platform_storage_a_browser_keeping_no_cookie_launches_in_a_new_window(
