@@ -49,6 +49,17 @@ def empty_database(request):
     drop()
 
 
+def _school(run, at: str) -> None:
+    """Institution 1, as every schema since 0001 has it (rows for migration tests)."""
+    run(
+        sa.text(
+            "INSERT INTO institutions (id, slug, name, created_at) "
+            "VALUES (1, 'school', 'School', :at)"
+        ),
+        {"at": at},
+    )
+
+
 def test_upgrade_from_empty_matches_models(empty_database):
     from masteryai_lti import create_app
     from masteryai_lti.extensions import db
@@ -82,13 +93,7 @@ def test_concept_graphs_get_the_owner_their_data_shows(empty_database):
         upgrade(revision="0016_engagement_flagged_since")
         with db.engine.begin() as connection:
             run = connection.execute
-            run(
-                sa.text(
-                    "INSERT INTO institutions (id, slug, name, created_at) "
-                    "VALUES (1, 'school', 'School', :at)"
-                ),
-                {"at": at},
-            )
+            _school(run, at)
             # The course that reused the graph got the lower id: ownership is not "first id".
             for course_id, title in [
                 (1, "Trap"),
@@ -161,13 +166,7 @@ def test_upgrading_keeps_the_rows_that_refer_to_rebuilt_tables(empty_database):
         upgrade(revision="0009_mastery_concept_priors")
         with db.engine.begin() as connection:
             run = connection.execute
-            run(
-                sa.text(
-                    "INSERT INTO institutions (id, slug, name, created_at) "
-                    "VALUES (1, 'school', 'School', :at)"
-                ),
-                {"at": at},
-            )
+            _school(run, at)
             run(
                 sa.text(
                     "INSERT INTO users (id, institution_id, full_name, role, "

@@ -11,25 +11,12 @@ import json
 from flask_jwt_extended import create_access_token
 
 from masteryai_lti.lti.session import issue_session_token
-from tests.factories import PASSWORD, make_institution, make_user
+from tests.factories import make_institution, make_user
+from tests.integration.identity.test_auth_api import login as _login
+from tests.integration.identity.test_auth_api import register as _register
 
 PROBLEM = "application/problem+json"
 CLIENT = {"REMOTE_ADDR": "127.0.0.1"}
-
-
-def _register(client, **fields):
-    body = {
-        "email": "ada@school.example",
-        "password": PASSWORD,
-        "full_name": "Ada Lovelace",
-        "role": "student",
-    }
-    body.update(fields)
-    return client.post("/api/v1/auth/register", json=body)
-
-
-def _login(client, email="ada@school.example", password=PASSWORD):
-    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
 def _me(client, access_token):
