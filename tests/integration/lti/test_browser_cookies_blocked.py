@@ -74,17 +74,7 @@ def test_launch_lands_right_with_third_party_cookies_refused(
         platform.register_in(app, tool_base_url=tool_on_localhost)
         launch_posts: list[dict] = []
         with playwright_api.sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                browser_profile,
-                executable_path=CHROMIUM,
-                headless=True,
-                # The tool frame in the page's own process: with site isolation each
-                # hop of the launch (platform, tool, platform, tool) swaps the frame's
-                # process, and Playwright was seen to lose the frame on the last hop
-                # (the landing loaded, the frame tree still showed /lti/launch). The
-                # cookie policy under test does not depend on the process model.
-                args=["--disable-site-isolation-trials"],
-            )
+            context = _browser(pw, browser_profile)
             try:
                 page = context.new_page()
                 page.on(
@@ -98,20 +88,7 @@ def test_launch_lands_right_with_third_party_cookies_refused(
                 page.goto(f"{platform.base_url}/course?user={person}")
                 frame = page.frame_locator("#tool")
                 landing = frame.locator(f'main[data-page="{page_name}"]')
-                # The tool frame moves between processes on its way (platform → tool
-                # login → platform auth → tool launch → confirm); a wait that began in
-                # a frame being replaced can end early, so wait again until the deadline.
-                # Only calls with their own time limit: Frame.content() on a frame
-                # being replaced was seen to wait forever.
-                deadline = time.monotonic() + 45
-                while True:
-                    try:
-                        landing.wait_for(timeout=5000)
-                        break
-                    except playwright_api.Error:
-                        if time.monotonic() > deadline:
-                            frames = ", ".join(f.url for f in page.frames)
-                            pytest.fail(f"no landing within 45 s; frames at: {frames}")
+                _wait_for(landing, page)
                 # The landing's dashboard reads the API as it loads; let it finish, so
                 # that no request is in flight when the browser closes.
                 frame.locator("[data-ready=yes]").wait_for(timeout=30000)
@@ -142,7 +119,11 @@ def test_launch_lands_right_with_third_party_cookies_refused(
 
 
 def _wait_for(locator, page, seconds: float = 45) -> None:
-    """Wait for ``locator`` while the frame moves between processes (see above)."""
+    """Wait for ``locator`` while the tool frame moves between processes on its way
+    (platform → tool login → platform auth → tool launch → confirm): a wait that began
+    in a frame being replaced can end early, so wait again until the deadline. Only
+    calls with their own time limit: Frame.content() on a frame being replaced was
+    seen to wait forever."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -155,6 +136,10 @@ def _wait_for(locator, page, seconds: float = 45) -> None:
 
 
 def _browser(pw, profile):
+    # The tool frame in the page's own process: with site isolation each hop of the
+    # launch (platform, tool, platform, tool) swaps the frame's process, and Playwright
+    # was seen to lose the frame on the last hop (the landing loaded, the frame tree
+    # still showed /lti/launch). The cookie policy under test does not depend on it.
     return pw.chromium.launch_persistent_context(
         profile,
         executable_path=CHROMIUM,
