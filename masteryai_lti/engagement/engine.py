@@ -428,10 +428,15 @@ def course_medians(raw: np.ndarray, last_day: np.ndarray) -> np.ndarray:
     yet: counted in, they made every median 0 once they were half the roster, and a
     median of 0 gives full credit (see `normalise`) — the absent scored 100 too.
     """
-    seen = (last_day >= 0) | (raw > 0).any(axis=1)
+    seen = seen_in_period(raw, last_day)
     if not seen.any():
         return np.zeros(raw.shape[1])
     return np.median(raw[seen], axis=0)
+
+
+def seen_in_period(raw: np.ndarray, last_day: np.ndarray) -> np.ndarray:
+    """Per student: any activity or handed-in work in the period."""
+    return (last_day >= 0) | (raw > 0).any(axis=1)
 
 
 def normalise(raw: np.ndarray, median: np.ndarray) -> np.ndarray:
@@ -578,7 +583,11 @@ def compute_course(inp: CourseInput) -> CourseEngagement:
         median = course_medians(raw, aux["last_day"])
     norm = normalise(raw, median)
     w = effective_weights(weights, active)
-    norm = np.where(active[None, :], norm, 0.0)
+    # A median of 0 credits everyone in full on that factor, but a student who has
+    # done nothing at all in the period has earned nothing (they showed 15 of 100
+    # next to "no activity yet").
+    seen = seen_in_period(raw, aux["last_day"])
+    norm = np.where(active[None, :] & seen[:, None], norm, 0.0)
     tenths = _exact_tenths(norm * w[None, :]) if n else np.zeros((0, len(FACTORS)), np.int64)
     score = tenths.sum(axis=1) / 10.0
 

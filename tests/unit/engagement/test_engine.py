@@ -74,6 +74,21 @@ def test_students_never_seen_are_not_the_class_norm():
     assert nobody.score.tolist() == [0.0] * 3
 
 
+def test_a_factor_the_class_hardly_uses_gives_no_points_to_students_never_seen():
+    """Seen students: one chatted, two did not, so the interaction median is 0 and
+    nobody seen loses points on it. Students never seen have done nothing at all:
+    they score 0 (they showed 15 of 100 next to "no activity yet")."""
+    rows = [(k, "resource_view", AS_OF - d, 1) for k in range(3) for d in range(4)]
+    rows += [(0, "interaction", AS_OF, 3)]
+    c = course(rows, roster=range(1, 6))
+
+    assert c.median[F["interaction"]] == 0 and c.active_factors[F["interaction"]]
+    assert c.normalised[:3, F["interaction"]].tolist() == [1.0, 1.0, 1.0]
+    assert c.normalised[3:].tolist() == [[0.0] * len(FACTORS)] * 2
+    assert c.score[3:].tolist() == [0.0, 0.0]
+    assert c.score[1] == c.score[2] == 100.0
+
+
 def test_count_factors_sum_event_counts_by_kind():
     rows = [
         (0, "quiz", AS_OF, 2),
