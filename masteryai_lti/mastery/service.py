@@ -1049,6 +1049,23 @@ def _answer(
     return before
 
 
+def _store_state(
+    states: dict, institution_id: int, user_id: int, concept_id: int, after, practiced_at
+) -> MasteryState:
+    """Write a concept's mastery after an attempt into its row (made when missing)."""
+    row = states.get(concept_id)
+    if row is None:
+        row = MasteryState(institution_id=institution_id, user_id=user_id, concept_id=concept_id)
+        db.session.add(row)
+    row.mastery = after.mastery
+    row.uncertainty = after.uncertainty
+    row.peak_mastery = after.peak_mastery if after.peak_mastery is not None else after.mastery
+    row.attempts = after.attempts
+    row.correct = after.correct
+    row.last_practiced_at = practiced_at
+    return row
+
+
 def _apply_to_mastery(
     institution_id: int,
     user_id: int,
@@ -1101,18 +1118,7 @@ def _apply_to_mastery(
         after = engine.concept_mastery(
             params, student, key, attempt.occurred_at, threshold, prerequisites, priors
         )
-        row = states.get(concept.id)
-        if row is None:
-            row = MasteryState(
-                institution_id=institution_id, user_id=user_id, concept_id=concept.id
-            )
-            db.session.add(row)
-        row.mastery = after.mastery
-        row.uncertainty = after.uncertainty
-        row.peak_mastery = after.peak_mastery if after.peak_mastery is not None else after.mastery
-        row.attempts = after.attempts
-        row.correct = after.correct
-        row.last_practiced_at = attempt.occurred_at
+        _store_state(states, institution_id, user_id, concept.id, after, attempt.occurred_at)
         db.session.add(
             AttemptConcept(
                 attempt_id=attempt.id,
@@ -1306,18 +1312,7 @@ def _replay_student(institution_id: int, user_id: int) -> None:
         if concept_id not in latest:
             db.session.delete(row)
     for concept_id, (after, practiced_at) in latest.items():
-        row = states.get(concept_id)
-        if row is None:
-            row = MasteryState(
-                institution_id=institution_id, user_id=user_id, concept_id=concept_id
-            )
-            db.session.add(row)
-        row.mastery = after.mastery
-        row.uncertainty = after.uncertainty
-        row.peak_mastery = after.peak_mastery if after.peak_mastery is not None else after.mastery
-        row.attempts = after.attempts
-        row.correct = after.correct
-        row.last_practiced_at = practiced_at
+        _store_state(states, institution_id, user_id, concept_id, after, practiced_at)
 
 
 def announce_completed_assignments() -> None:
