@@ -18,7 +18,6 @@ problem+json naming what was wrong and where:
 from __future__ import annotations
 
 import math
-import re
 from typing import IO, Any
 
 from flask import Flask, Request, current_app, request
@@ -30,12 +29,8 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from masteryai_lti.core.errors import ApiError, ValidationFailed, field_error
+from masteryai_lti.core.storable import LARGEST_INTEGER, fits_64_bits, unstorable_character
 
-# The widest integer PostgreSQL (bigint) and SQLite store; ids are never larger.
-LARGEST_INTEGER = 2**63 - 1
-# PostgreSQL text cannot hold U+0000, and UTF-8 cannot encode a lone surrogate (JSON
-# can spell both: "\u0000", "\ud800").
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -185,27 +180,20 @@ def _unfit_values(value: Any, path: str) -> list[dict[str, str]]:
     return found
 
 
-def fits_64_bits(digits: str) -> bool:
-    """Whether a string of ASCII digits is an integer no larger than a database stores.
-
-    Measured before converting: Python refuses to convert more than 4,300 digits, and a
-    number that long must not get as far as a ValueError (a 500).
-    """
-    return len(digits) <= len(str(LARGEST_INTEGER)) and int(digits) <= LARGEST_INTEGER
-
-
 def _beyond_64_bits(text: str) -> bool:
     digits = text.strip().lstrip("+-")
     return digits.isascii() and digits.isdigit() and not fits_64_bits(digits)
 
 
+_TEXT_PROBLEMS = {
+    "nul": "Must not contain the NUL character (U+0000).",
+    "surrogate": "Must not contain unpaired surrogates (invalid Unicode).",
+}
+
+
 def _text_problem(text: str) -> str | None:
-    match = _UNSTORABLE.search(text)
-    if match is None:
-        return None
-    if match.group() == "\x00":
-        return "Must not contain the NUL character (U+0000)."
-    return "Must not contain unpaired surrogates (invalid Unicode)."
+    found = unstorable_character(text)
+    return _TEXT_PROBLEMS[found] if found else None
 
 
 def check_api_request() -> None:

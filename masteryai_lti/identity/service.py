@@ -14,7 +14,6 @@ from flask_jwt_extended import create_access_token
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from masteryai_lti.core.api_input import fits_64_bits
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
     Conflict,
@@ -29,6 +28,7 @@ from masteryai_lti.core.security import (
     token_digest,
     verify_password,
 )
+from masteryai_lti.core.storable import fits_64_bits
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, Invitation, RefreshToken, User, UserIdentity
 

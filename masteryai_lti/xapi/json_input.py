@@ -24,6 +24,8 @@ import math
 import re
 from typing import Any
 
+from masteryai_lti.core.storable import unstorable_character
+
 # Nesting that downstream code (comparison, formatting, the validators) may walk
 # recursively. A statement's own structure is at most ~10 levels; free-form JSON lives
 # in extensions, which the validator limits with ``too_deep``.
@@ -104,12 +106,15 @@ def _child(path: str, key: str) -> str:
     return f"{path}.{shown(key)}" if path else shown(key)
 
 
+_STRING_PROBLEMS = {
+    "nul": "contains the NUL character (\\u0000), which cannot be stored",
+    "surrogate": "contains an unpaired UTF-16 surrogate (not a Unicode character)",
+}
+
+
 def _string_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "contains the NUL character (\\u0000), which cannot be stored"
-    if not text.isascii() and _SURROGATE.search(text):
-        return "contains an unpaired UTF-16 surrogate (not a Unicode character)"
-    return None
+    found = unstorable_character(text)
+    return _STRING_PROBLEMS[found] if found else None
 
 
 def first_unstorable(value: Any, path: str = "", max_depth: int = MAX_DEPTH):

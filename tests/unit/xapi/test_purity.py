@@ -20,6 +20,8 @@ PURE = (
     "masteryai_lti.xapi.timestamps",
     "masteryai_lti.xapi.language",
     "masteryai_lti.xapi.json_input",
+    # What a column can hold, shared with the REST API's request gate.
+    "masteryai_lti.core.storable",
 )
 
 
