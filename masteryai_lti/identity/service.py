@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import current_app, g
 from flask_jwt_extended import create_access_token
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
@@ -229,22 +229,19 @@ def access_token_revoked(claims: Mapping) -> bool:
     """
     user_id = user_id_of_subject(claims.get("sub"))
     session_id = claims.get(SESSION_CLAIM)
-    query = select(User).where(User.id == user_id)
-    if session_id is None:
-        user = db.session.scalar(query)
-        revoked = False
-    else:
-        ended = (
-            select(RefreshToken.id)
-            .where(
-                RefreshToken.family_id == str(session_id),
-                RefreshToken.user_id == user_id,
-                RefreshToken.revoked_at.is_not(None),
-            )
-            .exists()
+    ended = (
+        false()
+        if session_id is None
+        else select(RefreshToken.id)
+        .where(
+            RefreshToken.family_id == str(session_id),
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_not(None),
         )
-        row = db.session.execute(select(User, ended).where(User.id == user_id)).first()
-        user, revoked = (row[0], bool(row[1])) if row is not None else (None, False)
+        .exists()
+    )
+    row = db.session.execute(select(User, ended).where(User.id == user_id)).first()
+    user, revoked = (row[0], bool(row[1])) if row is not None else (None, False)
     g.masteryai_token_user = (user_id, user)
     return revoked
 

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 ADAPTIVE_ASSIGNMENT = "adaptive_assignment"
 # The outbox source of the grades this module posts.
 GRADE_SOURCE = "adaptive_assignment"
+# What a student reads on a link whose LMS granted no grade service.
+NOT_GRADED = (
+    "This activity is not graded in your course gradebook: "
+    "your answers count toward your mastery only."
+)
 
 
 def best_session(sessions: list[mastery.SessionScore]) -> mastery.SessionScore | None:
@@ -59,8 +64,7 @@ def student_placement(outcome: LaunchOutcome) -> dict | None:
     grade_note = (
         "Your best session on this activity goes to your course gradebook."
         if graded
-        else "This activity is not graded in your course gradebook: "
-        "your answers count toward your mastery only."
+        else NOT_GRADED
     )
     if assignment is None:
         note = (
@@ -145,11 +149,7 @@ def _grade_status(assignment, session: mastery.SessionScore) -> dict:
     ``{"state", "message"}`` with state ``not_graded``, ``on_finish``, ``pending``,
     ``sent``, ``failed`` or ``not_sent``."""
     if not assignment.resource_link_pk or not outbox.link_takes_scores(assignment.resource_link_pk):
-        return {
-            "state": "not_graded",
-            "message": "This activity is not graded in your course gradebook: "
-            "your answers count toward your mastery only.",
-        }
+        return {"state": "not_graded", "message": NOT_GRADED}
     if not session.completed:
         return {
             "state": "on_finish",
