@@ -496,23 +496,43 @@ def _pick_items(
             else f"closest available item: predicted success {p:.0%} (band {low:.0%}-{high:.0%})"
         )
         picks.append(
-            Pick(
-                item_id=item.id,
-                concept_key=plan.concept_key,
-                kind=plan.kind,
-                difficulty_label=label,
-                difficulty=item.effective_difficulty,
-                predicted_success=p,
-                in_band=in_band,
-                reason=(
-                    f"{_KIND_TEXT[plan.kind]} {name} ({plan.mastery:.0f}/100): {label} item, {fit}"
-                ),
+            _pick(
+                plan,
+                item,
+                label,
+                p,
+                in_band,
+                f"{_KIND_TEXT[plan.kind]} {name} ({plan.mastery:.0f}/100): {label} item, {fit}",
             )
         )
     return picks
 
 
 _KIND_TEXT = {"pinned": "Pinned concept", "practice": "Practise", "review": "Review"}
+
+
+def _pick(
+    plan: ConceptPlan,
+    item: ItemCandidate,
+    label: str,
+    predicted: float,
+    in_band: bool,
+    reason: str,
+    *,
+    again: bool = False,
+) -> Pick:
+    """One chosen item of ``plan``'s concept, as fresh practice or (``again``) re-practice."""
+    return Pick(
+        item_id=item.id,
+        concept_key=plan.concept_key,
+        kind=plan.kind,
+        difficulty_label=label,
+        difficulty=item.effective_difficulty,
+        predicted_success=predicted,
+        in_band=in_band,
+        reason=reason,
+        again=again,
+    )
 
 
 def _last_answers(answered: Iterable[AnsweredItem]) -> dict[Hashable, AnsweredItem]:
@@ -572,19 +592,15 @@ def _pick_again(
         else:
             history = "answered lately"
         picks.append(
-            Pick(
-                item_id=item.id,
-                concept_key=plan.concept_key,
-                kind=plan.kind,
-                difficulty_label=label,
-                difficulty=item.effective_difficulty,
-                predicted_success=p,
-                in_band=low <= p <= high,
-                reason=(
-                    f"{_KIND_TEXT[plan.kind]} {name} again ({plan.mastery:.0f}/100): {label} "
-                    f"item, {history}; every {name} item was answered in the last "
-                    f"{settings.recent_days:g} days and {name} is not mastered yet"
-                ),
+            _pick(
+                plan,
+                item,
+                label,
+                p,
+                low <= p <= high,
+                f"{_KIND_TEXT[plan.kind]} {name} again ({plan.mastery:.0f}/100): {label} "
+                f"item, {history}; every {name} item was answered in the last "
+                f"{settings.recent_days:g} days and {name} is not mastered yet",
                 again=True,
             )
         )
