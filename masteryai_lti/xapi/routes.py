@@ -391,7 +391,9 @@ def _get(xreq: XapiRequest, credential: CredentialInfo) -> Response:
         statement = service.get_statement(
             credential, single, voided=query.voided_statement_id is not None
         )
-        shaped = service.shape_statements([statement], query.format, languages)[0]
+        shaped = service.shape_statements(
+            [statement], query.format, languages, version=xreq.version
+        )[0]
         response = _with_attachments(credential, shaped, [statement], query.attachments)
         if xreq.version.startswith("2."):
             response.headers["Last-Modified"] = _http_date(statement.get("stored"))
@@ -414,7 +416,9 @@ def _http_date(stored: str | None) -> str:
 
 
 def _result_response(credential, page, filters, languages, version) -> Response:
-    shaped = service.shape_statements(page.statements, filters.get("format", "exact"), languages)
+    shaped = service.shape_statements(
+        page.statements, filters.get("format", "exact"), languages, version=version
+    )
     result = {"statements": shaped, "more": page.more or ""}
     response = _with_attachments(
         credential, result, page.statements, bool(filters.get("attachments"))

@@ -36,6 +36,7 @@ from masteryai_lti.xapi.normalisation import normalise_statement
 from masteryai_lti.xapi.signature import SignatureInvalid, check_signed_statement
 from masteryai_lti.xapi.timestamps import TimestampError, format_utc, timestamp_instant
 from masteryai_lti.xapi.validation import Problem, is_xapi_2, validate_statements
+from masteryai_lti.xapi.versions import shape_for_version
 
 log = logging.getLogger(__name__)
 
@@ -575,11 +576,15 @@ def query_statements(
     return page, filters
 
 
-def shape_statements(statements: list[dict], fmt: str, languages: list[str]) -> list[dict]:
-    """Apply the ``format`` parameter to statements about to be returned."""
-    if fmt == "exact":
-        return statements
-    return [format_statement(statement, fmt, languages) for statement in statements]
+def shape_statements(
+    statements: list[dict], fmt: str, languages: list[str], *, version: str
+) -> list[dict]:
+    """Statements about to be returned, in the ``format`` asked for and shaped for the
+    xAPI ``version`` the reader speaks (see ``versions``); the stored ones stay as
+    they are."""
+    if fmt != "exact":
+        statements = [format_statement(statement, fmt, languages) for statement in statements]
+    return [shape_for_version(statement, version) for statement in statements]
 
 
 def consistent_through(institution_id: int | None = None, *, fresh: bool = True) -> str:

@@ -125,8 +125,10 @@ _CONTEXT_KEYS_1 = {
     "statement",
     "extensions",
 }
-# IEEE 9274.1.1 4.2.2.5 adds contextAgents and contextGroups.
-_CONTEXT_KEYS_2 = _CONTEXT_KEYS_1 | {"contextAgents", "contextGroups"}
+# IEEE 9274.1.1 4.2.2.5 adds contextAgents and contextGroups: the only properties of a
+# statement that 2.0 defines and 1.0.3 does not (the 9274.1.1 change list names no other).
+CONTEXT_KEYS_2_ONLY = frozenset({"contextAgents", "contextGroups"})
+_CONTEXT_KEYS_2 = _CONTEXT_KEYS_1 | CONTEXT_KEYS_2_ONLY
 _ATTACHMENT_KEYS = {
     "usageType",
     "display",

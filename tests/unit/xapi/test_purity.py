@@ -20,6 +20,7 @@ PURE = (
     "masteryai_lti.xapi.timestamps",
     "masteryai_lti.xapi.language",
     "masteryai_lti.xapi.json_input",
+    "masteryai_lti.xapi.versions",
     # What a column can hold, shared with the REST API's request gate.
     "masteryai_lti.core.storable",
 )
