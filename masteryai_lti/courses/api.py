@@ -55,6 +55,9 @@ class MemberSchema(Schema):
     email = fields.String(allow_none=True)
     role = fields.String()
     source = fields.String()
+    test_user = fields.Boolean(
+        metadata={"description": "The LMS's test student (a teacher's student preview)"}
+    )
     enrolled_at = fields.DateTime()
 
 
@@ -142,6 +145,7 @@ class Members(MethodView):
                 "email": user.email,
                 "role": enrollment.role,
                 "source": enrollment.source,
+                "test_user": enrollment.test_user,
                 "enrolled_at": enrollment.created_at,
             }
             for enrollment, user in service.members(current_actor(), course_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from masteryai_lti.core.clock import utcnow
@@ -50,5 +50,9 @@ class Enrollment(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     # api, join_code, lti (a launch), nrps (roster sync), demo
     source: Mapped[str] = mapped_column(String(20), default="api")
+    # The LMS's own test student (Canvas Student View: LTI role …#TestUser): a teacher
+    # seeing the course as a student. It uses the course as a student does but is
+    # left out of the class (tables, at-risk list, medians, roster counts).
+    test_user: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

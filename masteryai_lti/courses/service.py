@@ -94,11 +94,19 @@ def update_course(actor: Actor, course_id: int, changes: dict) -> Course:
 
 
 def enroll(
-    institution_id: int, course_id: int, user_id: int, role: str, source: str = "api"
+    institution_id: int,
+    course_id: int,
+    user_id: int,
+    role: str,
+    source: str = "api",
+    *,
+    test_user: bool = False,
 ) -> Enrollment:
     """Make ``user_id`` an active member with ``role``: an idempotent upsert.
 
-    Does not commit: callers (launch, roster sync, API) own the transaction.
+    ``test_user``: the LMS made this user to preview the course as a student (see
+    ``Enrollment.test_user``). Does not commit: callers (launch, roster sync, API)
+    own the transaction.
     """
     enrollment = db.session.scalar(
         select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
@@ -110,6 +118,7 @@ def enroll(
             user_id=user_id,
             role=role,
             source=source,
+            test_user=test_user,
         )
         try:
             with db.session.begin_nested():
@@ -121,9 +130,14 @@ def enroll(
                     Enrollment.course_id == course_id, Enrollment.user_id == user_id
                 )
             )
-    if enrollment.role != role or enrollment.status != "active":
+    if (
+        enrollment.role != role
+        or enrollment.status != "active"
+        or enrollment.test_user != test_user
+    ):
         enrollment.role = role
         enrollment.status = "active"
+        enrollment.test_user = test_user
         enrollment.updated_at = utcnow()
     return enrollment
 
@@ -227,29 +241,42 @@ def join_course(actor: Actor, join_code: str) -> Enrollment:
     return enrollment
 
 
+def _class_students(course_id: int) -> Select:
+    # The class: active students, not the LMS's test student (a teacher previewing).
+    return select(Enrollment.user_id).where(
+        Enrollment.course_id == course_id,
+        Enrollment.role == "student",
+        Enrollment.status == "active",
+        Enrollment.test_user.is_(False),
+    )
+
+
 def student_ids(course_id: int) -> list[int]:
-    """Ids of the course's active students (the roster the engines see)."""
-    return list(
-        db.session.scalars(
-            select(Enrollment.user_id).where(
+    """Ids of the course's class: its active students (the roster the engines see).
+
+    The LMS's test student is not among them; :func:`is_student` still lets it use
+    what a student uses.
+    """
+    return list(db.session.scalars(_class_students(course_id)))
+
+
+def is_student(course_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` is an active student of the course, test student included."""
+    return (
+        db.session.scalar(
+            select(Enrollment.id).where(
                 Enrollment.course_id == course_id,
+                Enrollment.user_id == user_id,
                 Enrollment.role == "student",
                 Enrollment.status == "active",
             )
         )
+        is not None
     )
 
 
 def _active_students(course_id: int):
-    return (
-        select(Enrollment.user_id)
-        .where(
-            Enrollment.course_id == course_id,
-            Enrollment.role == "student",
-            Enrollment.status == "active",
-        )
-        .scalar_subquery()
-    )
+    return _class_students(course_id).scalar_subquery()
 
 
 def student_ids_by_email(course_id: int) -> dict[str, set[int]]:

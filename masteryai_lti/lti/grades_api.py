@@ -71,6 +71,10 @@ class RosterSyncSchema(Schema):
     users_created = fields.Integer()
     enrollments_active = fields.Integer()
     enrollments_deactivated = fields.Integer()
+    observers = fields.Integer(metadata={"description": "Parents and mentors: not enrolled"})
+    test_users = fields.Integer(
+        metadata={"description": "The LMS's test students: enrolled, not in the class"}
+    )
     skipped = fields.Integer()
 
 

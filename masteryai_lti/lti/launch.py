@@ -879,8 +879,16 @@ def complete_launch(validated: ValidatedLaunch) -> LaunchOutcome:
             or enrollment.course_id != course.id
             or enrollment.role != mapped.course_role
             or enrollment.status != "active"
+            or enrollment.test_user != mapped.is_test_user
         ):
-            courses.enroll(validated.institution_id, course.id, user.id, mapped.course_role, "lti")
+            courses.enroll(
+                validated.institution_id,
+                course.id,
+                user.id,
+                mapped.course_role,
+                "lti",
+                test_user=mapped.is_test_user,
+            )
     link = _upsert_resource_link(validated, course.id if course else None, known.link)
     db.session.flush()
     try:

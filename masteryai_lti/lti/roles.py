@@ -18,15 +18,20 @@ _ADMIN_ROLES = (
     LIS + "institution/person#Administrator",
     LIS + "system/person#SysAdmin",
 )
+# §A.2.4: a user the platform made for testing, next to a real role; Canvas gives it
+# (with Learner) to the teacher's Student View student, in launches and rosters.
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
 
 
 @dataclass(frozen=True)
 class MappedRole:
-    """The course role a launch gives (teacher, student or observer) and whether the
-    person is an admin. Observers are never enrolled."""
+    """The course role a launch gives (teacher, student or observer), whether the
+    person is an admin, and whether the platform made them for testing (a teacher's
+    student preview). Observers are never enrolled."""
 
     course_role: str
     is_admin: bool
+    is_test_user: bool = False
 
     @property
     def user_role(self) -> str:
@@ -47,7 +52,8 @@ def _context_role_name(role: str) -> str | None:
 def map_roles(roles: list[str] | None) -> MappedRole:
     """Instructor, TeachingAssistant, ContentDeveloper → teacher; Learner → student;
     Mentor without Learner → observer; institution/system Administrator → admin of the
-    institution (and teacher in the course).
+    institution (and teacher in the course). The TestUser marker keeps the role it
+    comes with and sets ``is_test_user``.
 
     A launch with no recognised role is treated as a student: the least privilege.
     """
@@ -58,4 +64,4 @@ def map_roles(roles: list[str] | None) -> MappedRole:
         return MappedRole("teacher", is_admin)
     if names & set(_OBSERVER_CONTEXT_ROLES) and not names & set(_STUDENT_CONTEXT_ROLES):
         return MappedRole("observer", False)
-    return MappedRole("student", False)
+    return MappedRole("student", False, is_test_user=TEST_USER in roles)

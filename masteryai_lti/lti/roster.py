@@ -61,6 +61,8 @@ class RosterSyncReport:
     enrollments_active: int = 0
     enrollments_deactivated: int = 0
     observers: int = 0
+    # The LMS's test students (Canvas Student View): enrolled, left out of the class.
+    test_users: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -72,6 +74,7 @@ class RosterSyncReport:
             "enrollments_active": self.enrollments_active,
             "enrollments_deactivated": self.enrollments_deactivated,
             "observers": self.observers,
+            "test_users": self.test_users,
             "skipped": len(self.skipped),
         }
 
@@ -180,7 +183,15 @@ def _upsert_member(
             identity.link_identity(institution_id, user.id, "mbox", f"mailto:{member.email}")
         except Conflict:
             log.info("mbox of roster member %s already belongs to another user", user.id)
-    enrollment = courses.enroll(institution_id, course.id, user.id, mapped.course_role, "nrps")
+    enrollment = courses.enroll(
+        institution_id,
+        course.id,
+        user.id,
+        mapped.course_role,
+        "nrps",
+        test_user=mapped.is_test_user,
+    )
+    report.test_users += mapped.is_test_user
     if member.active:
         report.enrollments_active += 1
     elif enrollment.status != "inactive":

@@ -209,3 +209,88 @@ def test_upgrading_keeps_the_rows_that_refer_to_rebuilt_tables(empty_database):
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert items == 3
         db.engine.dispose()
+
+
+def test_enrollments_of_earlier_test_student_launches_are_marked(empty_database):
+    """0019: an enrollment made by a launch whose roles carried the platform's TestUser
+    marker (Canvas Student View) is marked; the other enrollments are not."""
+    import json
+
+    from masteryai_lti import create_app
+    from masteryai_lti.extensions import db
+
+    app = create_app(base_config(SQLALCHEMY_DATABASE_URI=empty_database, REDIS_URL=""))
+    at = "2026-01-01 00:00:00"
+    roles = {
+        1: ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+        2: [
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
+            "http://purl.imsglobal.org/vocab/lti/system/person#TestUser",
+        ],
+    }
+    with app.app_context():
+        upgrade(revision="0018_xapi_group_member_marks")
+        with db.engine.begin() as connection:
+            run = connection.execute
+            _school(run, at)
+            run(
+                sa.text(
+                    "INSERT INTO courses (id, institution_id, title, description, created_at, "
+                    "updated_at) VALUES (1, 1, 'Algebra I', '', :at, :at)"
+                ),
+                {"at": at},
+            )
+            run(
+                sa.text(
+                    "INSERT INTO lti_registrations (id, institution_id, issuer, client_id, "
+                    "auth_login_url, auth_token_url, platform_family, status, created_at, "
+                    "updated_at) VALUES (1, 1, 'https://lms', 'c', 'https://lms/auth', '', "
+                    "'canvas', 'active', :at, :at)"
+                ),
+                {"at": at},
+            )
+            # User 3 is enrolled without a launch (roster sync): nothing says it is a test.
+            for user_id in (1, 2, 3):
+                run(
+                    sa.text(
+                        "INSERT INTO users (id, institution_id, full_name, role, "
+                        "is_institution_admin, is_active, created_at) "
+                        "VALUES (:id, 1, 'U', 'student', FALSE, TRUE, :at)"
+                    ),
+                    {"id": user_id, "at": at},
+                )
+                run(
+                    sa.text(
+                        "INSERT INTO enrollments (institution_id, course_id, user_id, role, "
+                        "status, source, created_at, updated_at) "
+                        "VALUES (1, 1, :id, 'student', 'active', 'lti', :at, :at)"
+                    ),
+                    {"id": user_id, "at": at},
+                )
+            for user_id, user_roles in roles.items():
+                claims = {"https://purl.imsglobal.org/spec/lti/claim/roles": user_roles}
+                run(
+                    sa.text(
+                        "INSERT INTO lti_launches (launch_id, institution_id, registration_id, "
+                        "deployment_id, user_id, course_id, message_type, role, "
+                        "state_binding, claims, created_at) VALUES (:launch, 1, 1, 'd', :id, "
+                        "1, 'LtiResourceLinkRequest', 'student', 'cookie', :claims, :at)"
+                    ),
+                    {
+                        "launch": f"launch-{user_id}",
+                        "id": user_id,
+                        "claims": json.dumps(claims),
+                        "at": at,
+                    },
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            marks = dict(
+                connection.execute(sa.text("SELECT user_id, test_user FROM enrollments")).all()
+            )
+        assert {user: bool(mark) for user, mark in marks.items()} == {
+            1: False,
+            2: True,
+            3: False,
+        }
+        db.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from masteryai_lti.lti.roles import map_roles
+from masteryai_lti.lti.roles import TEST_USER, map_roles
 
 M = "http://purl.imsglobal.org/vocab/lis/v2/membership"
 INST = "http://purl.imsglobal.org/vocab/lis/v2/institution/person"
@@ -42,3 +42,21 @@ def test_role_mapping(roles, course_role, user_role):
 def test_institution_student_role_is_not_mistaken_for_a_teacher():
     # Canvas sends institution roles next to context roles; only context roles count.
     assert map_roles([f"{INST}#Instructor", f"{M}#Learner"]).course_role == "student"
+
+
+@pytest.mark.parametrize(
+    "roles, course_role, is_test_user",
+    [
+        # Canvas's Student View: Learner plus the TestUser marker.
+        ([f"{M}#Learner", TEST_USER], "student", True),
+        ([f"{M}#Learner"], "student", False),
+        # The marker alone still gives the least privilege, and is kept.
+        ([TEST_USER], "student", True),
+        # A teacher is a teacher, marker or not: only a student can be a preview.
+        ([f"{M}#Instructor", TEST_USER], "teacher", False),
+    ],
+)
+def test_the_platforms_test_user_is_marked(roles, course_role, is_test_user):
+    mapped = map_roles(roles)
+
+    assert (mapped.course_role, mapped.is_test_user) == (course_role, is_test_user)
