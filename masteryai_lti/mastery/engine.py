@@ -71,6 +71,9 @@ concept_priors=None)``
     attempts, peak mastery, mastered flag).
 ``mastery_report(params, student, now, threshold=70, prerequisites=None, concept_priors=None)``
     -> dict concept -> ``ConceptMastery`` for every concept the student has practised.
+``copy_concepts(student, renames)``
+    Gives each concept ``new`` of ``renames`` (old key -> new key) an independent copy of
+    the student's belief about ``old`` (a concept graph copied under new keys).
 
 ``concepts`` is a sequence of concept keys (strings); ``now`` is an aware ``datetime`` or
 POSIX seconds; ``prerequisites`` maps a concept key to the keys of its prerequisites.
@@ -81,7 +84,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -638,3 +641,16 @@ def mastery_report(
         key: concept_mastery(params, student, key, now, threshold, prerequisites, concept_priors)
         for key in student.concepts
     }
+
+
+def copy_concepts(student: StudentState, renames: Mapping[str, str]) -> None:
+    """Give each ``new`` concept of ``renames`` (``old -> new``) a copy of the student's
+    belief about ``old``, in place; concepts the student never met stay unknown.
+
+    The two beliefs are independent afterwards: practice on one leaves the other as it
+    was (a course that copied a shared concept graph goes its own way from then on).
+    """
+    for old, new in renames.items():
+        belief = student.concepts.get(old)
+        if belief is not None:
+            student.concepts[new] = replace(belief)

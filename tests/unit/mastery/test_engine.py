@@ -399,3 +399,21 @@ def test_monotone_updates_hold_with_calibration_terms(history, attempt):
             assert after >= before[concept] - 1e-9
         else:
             assert after <= before[concept] + 1e-9
+
+
+def test_copied_concepts_start_equal_and_then_go_their_own_way():
+    student = StudentState.new(PARAMS)
+    item = ItemState.new(PARAMS)
+    engine.update(PARAMS, student, item, ["1"], True, T0)
+    engine.update(PARAMS, student, item, ["1"], True, T0 + timedelta(days=1))
+    engine.copy_concepts(student, {"1": "11", "2": "12"})
+    assert "12" not in student.concepts  # never practised: nothing to copy
+    later = T0 + timedelta(days=3)
+    original = engine.concept_mastery(PARAMS, student, "1", later)
+    copied = engine.concept_mastery(PARAMS, student, "11", later)
+    assert replace(copied, concept="1") == original
+    engine.update(PARAMS, student, item, ["11"], False, later)
+    assert student.concepts["1"].attempts == 2 and student.concepts["11"].attempts == 3
+    assert engine.concept_mastery(PARAMS, student, "11", later).mastery < original.mastery
+    restored = StudentState.from_dict(json.loads(json.dumps(student.to_dict())))
+    assert restored.concepts["11"] == student.concepts["11"]
