@@ -41,6 +41,30 @@ class UseConceptMapSchema(Schema):
     concept_map_id = fields.Integer(required=True)
 
 
+class CopyConceptMapSchema(Schema):
+    name = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Name of the copy (default: the shared graph's)"},
+    )
+
+
+class ConceptMapCopySchema(Schema):
+    concept_map = fields.Nested(ConceptMapSchema)
+    copied_from_id = fields.Integer(metadata={"description": "The shared graph copied"})
+    concepts = fields.Integer()
+    prerequisites = fields.Integer()
+    items_copied = fields.Integer()
+    items_withheld = fields.Integer(
+        metadata={
+            "description": "Items of the shared bank not copied: you may not read its "
+            "answers (only its owning course's teachers and admins may)"
+        }
+    )
+    activity_mappings = fields.Integer()
+    students = fields.Integer(metadata={"description": "Students whose mastery carried over"})
+
+
 class GraphConceptSchema(Schema):
     key = fields.String()
     name = fields.String()
@@ -339,6 +363,25 @@ class UseGraph(MethodView):
     def post(self, payload, course_id):
         """Make the course use an existing concept graph of the institution; teachers."""
         return service.use_concept_map(current_actor(), course_id, payload["concept_map_id"])
+
+
+@blp.route("/courses/<int:course_id>/concept-graph/copy")
+class CopyGraph(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(CopyConceptMapSchema)
+    @blp.response(201, ConceptMapCopySchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="Not a teacher of the course")
+    @blp.alt_response(404, schema=ProblemSchema, description="No course or graph for you")
+    @blp.alt_response(409, schema=ProblemSchema, description="The graph is already the course's")
+    def post(self, payload, course_id):
+        """Make the shared concept graph the course uses its own, editable copy; teachers.
+
+        Concepts, prerequisites and activity mappings are copied, and every student's
+        mastery carries over. The items (they hold the answers) are copied only for the
+        shared graph's managers (its owning course's teachers, admins); otherwise the copy
+        starts with an empty bank. Assignments already generated keep working.
+        """
+        return service.copy_concept_map(current_actor(), course_id, payload["name"])
 
 
 @blp.route("/courses/<int:course_id>/concepts/<key>")

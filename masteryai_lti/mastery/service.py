@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
@@ -230,6 +230,237 @@ def use_concept_map(actor: Actor, course_id: int, concept_map_id: int) -> Concep
         link.concept_map_id = concept_map.id
     db.session.commit()
     return concept_map
+
+
+def _may_read_bank(actor: Actor, course: Course, concept_map: ConceptMap) -> bool:
+    try:
+        _ensure_can_manage(actor, course, concept_map)
+    except Forbidden:
+        return False
+    return True
+
+
+@dataclass
+class MapCopy:
+    """What :func:`copy_concept_map` made and carried over."""
+
+    concept_map: ConceptMap
+    copied_from_id: int
+    concepts: int = 0
+    prerequisites: int = 0
+    items_copied: int = 0
+    items_withheld: int = 0
+    activity_mappings: int = 0
+    students: int = 0
+
+
+def copy_concept_map(actor: Actor, course_id: int, name: str | None = None) -> MapCopy:
+    """Give a course using another course's concept graph its own copy of it (teachers).
+
+    The copy belongs to the course, so its teachers change it from then on; the shared
+    graph and the courses still using it are untouched. Copied: concepts (with their
+    learned starting levels), prerequisites and xAPI activity mappings (no answers in
+    them; without them the course's outside activities would stop counting). The items
+    carry their answers, so they come along only for someone who may already read the
+    shared bank (:func:`_ensure_can_manage`); for anyone else the copy starts with an
+    empty bank and the count of items left behind says so.
+
+    Learner state is keyed by concept id, so for everyone enrolled in the course each
+    belief, mastery snapshot and evidence-trail row of a shared concept is copied to its
+    copy: mastery reads the same right after. Assignments already generated keep their
+    (shared) items; :func:`submit_answer` still takes them and the answer counts in the
+    course's own graph (:func:`_resolve_target`). One transaction.
+    """
+    course = _teachable_course(actor, course_id)
+    source = course_concept_map(course.id)
+    if source is None:
+        raise NotFound("This course has no concept graph yet.")
+    if source.owner_course_id == course.id:
+        raise Conflict("This course's concept graph is already its own: change it directly.")
+    with_items = _may_read_bank(actor, course, source)
+    target = ConceptMap(
+        institution_id=course.institution_id,
+        owner_course_id=course.id,
+        name=(name or "").strip() or source.name,
+        description=source.description or "",
+    )
+    db.session.add(target)
+    db.session.flush()
+    report = MapCopy(concept_map=target, copied_from_id=source.id)
+    concepts = _copy_concepts(source, target, report)
+    if with_items:
+        _copy_items(source, target, concepts, report)
+    else:
+        report.items_withheld = db.session.scalar(
+            select(func.count()).select_from(Item).where(Item.concept_map_id == source.id)
+        )
+    for mapping in db.session.scalars(
+        select(ActivityMapping)
+        .where(ActivityMapping.concept_map_id == source.id)
+        .order_by(ActivityMapping.id)
+    ):
+        db.session.add(
+            ActivityMapping(
+                institution_id=target.institution_id,
+                concept_map_id=target.id,
+                activity_id=mapping.activity_id,
+                concept_keys=list(mapping.concept_keys or []),
+                difficulty_label=mapping.difficulty_label,
+                difficulty=mapping.difficulty,
+                difficulty_var=mapping.difficulty_var,
+                response_count=mapping.response_count,
+            )
+        )
+        report.activity_mappings += 1
+    report.students = _carry_learners(course, {old.id: new.id for old, new in concepts})
+    db.session.get(CourseConceptMap, course.id).concept_map_id = target.id
+    db.session.commit()
+    return report
+
+
+def _copy_concepts(
+    source: ConceptMap, target: ConceptMap, report: MapCopy
+) -> list[tuple[Concept, Concept]]:
+    """Copy the concepts and prerequisite edges; ``(shared, copy)`` pairs."""
+    pairs = []
+    for concept in db.session.scalars(
+        select(Concept).where(Concept.concept_map_id == source.id).order_by(Concept.id)
+    ):
+        copy = Concept(
+            institution_id=target.institution_id,
+            concept_map_id=target.id,
+            key=concept.key,
+            name=concept.name,
+            description=concept.description or "",
+            prior=dict(concept.prior) if concept.prior else None,
+        )
+        db.session.add(copy)
+        pairs.append((concept, copy))
+    db.session.flush()
+    new_id = {old.id: new.id for old, new in pairs}
+    edges = db.session.execute(
+        select(ConceptPrerequisite.concept_id, ConceptPrerequisite.prerequisite_id).where(
+            ConceptPrerequisite.concept_id.in_(list(new_id))
+        )
+    ).all()
+    for concept_id, prerequisite_id in edges:
+        db.session.add(
+            ConceptPrerequisite(
+                institution_id=target.institution_id,
+                concept_id=new_id[concept_id],
+                prerequisite_id=new_id[prerequisite_id],
+            )
+        )
+    report.concepts, report.prerequisites = len(pairs), len(edges)
+    return pairs
+
+
+def _copy_items(
+    source: ConceptMap,
+    target: ConceptMap,
+    concepts: list[tuple[Concept, Concept]],
+    report: MapCopy,
+) -> None:
+    """Copy the item bank with its tags and what it learned of each item's difficulty."""
+    new_id = {old.id: new.id for old, new in concepts}
+    items = list(
+        db.session.scalars(select(Item).where(Item.concept_map_id == source.id).order_by(Item.id))
+    )
+    copies = {}
+    for item in items:
+        copies[item.id] = Item(
+            institution_id=target.institution_id,
+            concept_map_id=target.id,
+            key=item.key,
+            kind=item.kind,
+            prompt=item.prompt,
+            choices=item.choices,
+            answer=item.answer,
+            difficulty_label=item.difficulty_label,
+            difficulty=item.difficulty,
+            difficulty_var=item.difficulty_var,
+            response_count=item.response_count,
+            correct_count=item.correct_count,
+        )
+        db.session.add(copies[item.id])
+    db.session.flush()
+    for item_id, concept_id in db.session.execute(
+        select(ItemConcept.item_id, ItemConcept.concept_id).where(
+            ItemConcept.item_id.in_(list(copies))
+        )
+    ).all():
+        db.session.add(ItemConcept(item_id=copies[item_id].id, concept_id=new_id[concept_id]))
+    report.items_copied = len(items)
+
+
+def _carry_learners(course: Course, new_id: Mapping[int, int]) -> int:
+    """Copy what everyone enrolled in ``course`` has of each shared concept to its copy:
+    engine beliefs, mastery snapshots and the evidence trail; returns how many students."""
+    users = list(
+        db.session.scalars(
+            select(Enrollment.user_id).where(Enrollment.course_id == course.id).distinct()
+        )
+    )
+    if not users or not new_id:
+        return 0
+    renames = {str(old): str(new) for old, new in new_id.items()}
+    carried = set()
+    for learner in db.session.scalars(
+        select(LearnerModel)
+        .where(LearnerModel.user_id.in_(users))
+        .order_by(LearnerModel.user_id)
+        .with_for_update()
+    ):
+        student = engine.StudentState.from_dict(learner.state)
+        if not renames.keys() & student.concepts.keys():
+            continue
+        engine.copy_concepts(student, renames)
+        learner.state = student.to_dict()
+        learner.updated_at = utcnow()
+        carried.add(learner.user_id)
+    for state in db.session.scalars(
+        select(MasteryState).where(
+            MasteryState.user_id.in_(users), MasteryState.concept_id.in_(list(new_id))
+        )
+    ).all():
+        db.session.add(
+            MasteryState(
+                institution_id=state.institution_id,
+                user_id=state.user_id,
+                concept_id=new_id[state.concept_id],
+                mastery=state.mastery,
+                uncertainty=state.uncertainty,
+                peak_mastery=state.peak_mastery,
+                attempts=state.attempts,
+                correct=state.correct,
+                last_practiced_at=state.last_practiced_at,
+            )
+        )
+    trail = db.session.execute(
+        select(
+            AttemptConcept.attempt_id,
+            AttemptConcept.concept_id,
+            AttemptConcept.mastery_before,
+            AttemptConcept.mastery_after,
+        )
+        .join(Attempt, Attempt.id == AttemptConcept.attempt_id)
+        .where(Attempt.user_id.in_(users), AttemptConcept.concept_id.in_(list(new_id)))
+    ).all()
+    if trail:
+        db.session.execute(
+            insert(AttemptConcept),
+            [
+                {
+                    "attempt_id": attempt_id,
+                    "concept_id": new_id[concept_id],
+                    "mastery_before": before,
+                    "mastery_after": after,
+                }
+                for attempt_id, concept_id, before, after in trail
+            ],
+        )
+    db.session.flush()
+    return len(carried)
 
 
 def load_graph(concept_map_id: int) -> tuple[ConceptGraph, dict[str, Concept]]:
@@ -846,6 +1077,21 @@ def _resolve_target(
                 .order_by(Concept.id)
             )
         )
+        concept_map = course_concept_map(course_id) if course_id is not None else None
+        if concept_map is not None and concept_map.id != item.concept_map_id:
+            # An item of the graph the course used before (an assignment generated before
+            # it copied that graph): the answer is practice of the course's own concepts.
+            own = list(
+                db.session.scalars(
+                    select(Concept)
+                    .where(
+                        Concept.concept_map_id == concept_map.id,
+                        Concept.key.in_([c.key for c in concepts]),
+                    )
+                    .order_by(Concept.id)
+                )
+            )
+            concepts = own or concepts
         return item, None, concepts
     if not activity_id:
         return None, None, []
@@ -1270,7 +1516,7 @@ def _replay_student(institution_id: int, user_id: int) -> None:
     latest: dict[int, tuple[engine.ConceptMastery, datetime]] = {}
     trail = []
     for attempt in attempts:
-        concept_ids = sorted(c for c in concepts_of.get(attempt.id, []) if c in concept_rows)
+        concept_ids, copies = _replayed_concepts(concepts_of.get(attempt.id, []), concept_rows)
         if not concept_ids:
             continue
         if attempt.item_id is not None:
@@ -1287,7 +1533,9 @@ def _replay_student(institution_id: int, user_id: int) -> None:
         before = _answer(
             params, student, item_state, keys, attempt, threshold, prerequisites, priors
         )
-        for concept_id, k in zip(concept_ids, keys, strict=True):
+        engine.copy_concepts(student, {str(o): str(c) for c, o in copies.items()})
+        for concept_id, k in [*zip(concept_ids, keys, strict=True), *copies.items()]:
+            k = str(copies.get(concept_id, k))
             after = engine.concept_mastery(
                 params, student, k, attempt.occurred_at, threshold, prerequisites, priors
             )
@@ -1313,6 +1561,30 @@ def _replay_student(institution_id: int, user_id: int) -> None:
             db.session.delete(row)
     for concept_id, (after, practiced_at) in latest.items():
         _store_state(states, institution_id, user_id, concept_id, after, practiced_at)
+
+
+def _replayed_concepts(
+    concept_ids: Iterable[int], rows: Mapping[int, Concept]
+) -> tuple[list[int], dict[int, int]]:
+    """The concepts an attempt is replayed on, and the copies that follow them.
+
+    An attempt is recorded on the concepts of one graph. Its evidence on other graphs'
+    concepts was copied there when a course copied that graph (:func:`copy_concept_map`),
+    and those graphs are newer: so the oldest graph's concepts are the ones answered, and
+    each later concept mirrors the answered concept of its key (``copy -> answered``), as
+    it did when the copy was made."""
+    present = sorted(c for c in concept_ids if c in rows)
+    if not present:
+        return [], {}
+    answered_map = min(rows[c].concept_map_id for c in present)
+    answered = [c for c in present if rows[c].concept_map_id == answered_map]
+    by_key = {rows[c].key: c for c in answered}
+    copies = {
+        c: by_key[rows[c].key]
+        for c in present
+        if rows[c].concept_map_id != answered_map and rows[c].key in by_key
+    }
+    return answered, copies
 
 
 def announce_completed_assignments() -> None:
@@ -1352,7 +1624,10 @@ def submit_answer(
         raise Forbidden("Only the course's students submit answers.")
     concept_map = course_concept_map(course.id)
     item = db.session.get(Item, item_id)
-    if concept_map is None or item is None or item.concept_map_id != concept_map.id:
+    if item is None or not (
+        (concept_map is not None and item.concept_map_id == concept_map.id)
+        or _assigned(course.id, actor.user_id, item.id)
+    ):
         raise NotFound("No such item.")
     source_id = f"{actor.user_id}:{attempt_key}" if attempt_key else uuid.uuid4().hex
     existing = db.session.scalar(
@@ -1377,12 +1652,11 @@ def submit_answer(
         response=response if isinstance(response, Mapping) else {"value": response},
     )
     db.session.commit()
-    concept_ids = [
-        cid
-        for (cid,) in db.session.execute(
-            select(ItemConcept.concept_id).where(ItemConcept.item_id == item.id)
+    concept_ids = set(
+        db.session.scalars(
+            select(AttemptConcept.concept_id).where(AttemptConcept.attempt_id == attempt.id)
         )
-    ]
+    )
     views = [
         v for v in _mastery_views(course, actor.user_id, utcnow()) if v.concept_id in concept_ids
     ]
@@ -1393,6 +1667,26 @@ def submit_answer(
         score=attempt.score if attempt.score is not None else (1.0 if attempt.correct else 0.0),
         duplicate=existing is not None,
         mastery=[v.as_dict() for v in views],
+    )
+
+
+def _assigned(course_id: int, user_id: int, item_id: int) -> bool:
+    """Whether the item waits for the student's answer in an open assignment of the course
+    (it stays answerable after the course copied the graph the item belongs to)."""
+    return (
+        db.session.scalar(
+            select(AssignmentItem.id)
+            .join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+            .where(
+                Assignment.course_id == course_id,
+                Assignment.user_id == user_id,
+                Assignment.status == "open",
+                AssignmentItem.item_id == item_id,
+                AssignmentItem.attempt_id.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 
