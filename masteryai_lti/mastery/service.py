@@ -1931,7 +1931,7 @@ def student_mastery(actor: Actor, course_id: int, student_id: int) -> list[Maste
     """
     course = _course(actor, course_id)
     ensure_can_view_student(actor, course, student_id)
-    if student_id not in set(courses.student_ids(course.id)):
+    if not courses.is_student(course.id, student_id):
         raise NotFound("No such student in this course.")
     return _mastery_views(course, student_id, utcnow())
 
@@ -2030,7 +2030,7 @@ def weak_concepts(actor: Actor, course_id: int, student_id: int) -> list[WeakCon
     course = _course(actor, course_id)
     ensure_can_view_student(actor, course, student_id)
     concept_map = course_concept_map(course.id)
-    if concept_map is None or student_id not in set(courses.student_ids(course.id)):
+    if concept_map is None or not courses.is_student(course.id, student_id):
         raise NotFound("No such student or concept graph in this course.")
     now = utcnow()
     graph, _ = load_graph(concept_map.id)
@@ -2131,7 +2131,7 @@ def recommendations(actor: Actor, course_id: int, student_id: int) -> dict:
     course = _course(actor, course_id)
     ensure_can_view_student(actor, course, student_id)
     concept_map = course_concept_map(course.id)
-    if concept_map is None or student_id not in set(courses.student_ids(course.id)):
+    if concept_map is None or not courses.is_student(course.id, student_id):
         raise NotFound("No such student or concept graph in this course.")
     now = utcnow()
     graph, rows, states, candidates, answered, predict, items = _generator_inputs(

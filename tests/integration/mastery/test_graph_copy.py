@@ -294,3 +294,16 @@ def test_the_copy_is_named_as_asked(client, world):
     made = copy(client, world, name="Algebra (our version)")
     assert made.status_code == 201
     assert made.get_json()["concept_map"]["name"] == "Algebra (our version)"
+
+
+def test_starting_over_is_a_copy_emptied(client, world):
+    """No separate "stop using": the copy is the course's, so its teacher may empty it."""
+    assert copy(client, world).status_code == 201
+    emptied = client.put(
+        f"{other(world)}/concept-graph",
+        json={"document": {"concepts": []}, "replace": True},
+        headers=world.other_teacher,
+    )
+    assert emptied.status_code == 200 and emptied.get_json()["concepts"] == []
+    shared = client.get(f"/api/v1/courses/{world.course_id}/concept-graph", headers=world.teacher)
+    assert len(shared.get_json()["concepts"]) == 4
