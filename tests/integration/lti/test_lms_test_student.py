@@ -140,3 +140,34 @@ def test_roster_sync_marks_the_test_student_and_leaves_it_out_of_the_class(
     )
     assert at_risk.status_code == 200, at_risk.get_json()
     assert [row["student_id"] for row in at_risk.get_json()] == [real]
+
+
+def test_the_test_student_sees_its_own_mastery_and_is_not_on_the_heatmap(
+    app, client, services_platform
+):
+    platform = services_platform
+    _with_test_student(platform)
+    course_id, _ = launched_course(app, client, platform, "teacher", "student", "preview")
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    student = lti_user(app, platform, "student")
+    preview = lti_user(app, platform, "preview")
+    graph = {"concepts": [{"key": "add", "name": "Addition", "prerequisites": []}]}
+    assert (
+        client.put(
+            f"/api/v1/courses/{course_id}/concept-graph",
+            json={"document": graph},
+            headers=teacher,
+        ).status_code
+        == 200
+    )
+
+    own = auth_for(app, preview)
+    for path in (
+        "mastery/me",
+        f"mastery/students/{preview.id}/weak-concepts",
+        "recommendations/me",
+    ):
+        response = client.get(f"/api/v1/courses/{course_id}/{path}", headers=own)
+        assert response.status_code == 200, (path, response.get_json())
+    heatmap = client.get(f"/api/v1/courses/{course_id}/mastery/heatmap", headers=teacher)
+    assert [s["user_id"] for s in heatmap.get_json()["students"]] == [student.id]
