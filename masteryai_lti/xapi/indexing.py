@@ -6,7 +6,8 @@ Pure functions over statement dicts (already validated):
   (xAPI 1.0.3 Communication 2.1.3: equal when the same IFI and the same objectType).
 - ``index_fields``: actor, verb, object, registration and the "related" agent keys and
   activity ids that ``related_agents`` / ``related_activities`` widen a query to.
-- ``format_statement``: the ``ids`` and ``canonical`` response formats.
+- ``format_statement``: the ``ids`` and ``canonical`` response formats, and
+  ``merge_definition``, how the LRS combines the definitions it saw of one Activity.
 """
 
 from __future__ import annotations
@@ -164,6 +165,60 @@ def _canonical(value: Any, accepted: list[str], key: str | None = None) -> Any:
     return value
 
 
+def merge_definition(merged: dict, definition: dict) -> None:
+    """Fill ``merged`` from an older Activity definition: what ``merged`` lacks is taken,
+    and language maps and extensions merge per key with ``merged``'s entries winning
+    (Communication 2.5: "all available information ... from any statements")."""
+    for key, value in definition.items():
+        if key in ("name", "description", "extensions") and isinstance(value, dict):
+            combined = dict(value)
+            combined.update(merged.get(key) or {})
+            merged[key] = combined
+        elif key not in merged:
+            merged[key] = value
+
+
+def activity_ids_in(statement: dict) -> list[str]:
+    """Ids of every Activity in a statement: object, context activities, and those of
+    a sub-statement."""
+    activities: list[str] = []
+    _related(statement, [], activities)
+    return activities
+
+
+def _with_definition(activity: Any, definitions: dict[str, dict]) -> Any:
+    if not isinstance(activity, dict) or activity.get("id") not in definitions:
+        return activity
+    definition = dict(definitions[activity["id"]])
+    own = activity.get("definition")
+    if isinstance(own, dict):
+        merge_definition(definition, own)
+    return {**activity, "definition": definition}
+
+
+def _with_definitions(part: dict, definitions: dict[str, dict]) -> dict:
+    out = dict(part)
+    target = out.get("object")
+    if isinstance(target, dict):
+        kind = target.get("objectType", "Activity")
+        if kind == "Activity":
+            out["object"] = _with_definition(target, definitions)
+        elif kind == "SubStatement":
+            out["object"] = _with_definitions(target, definitions)
+    context = out.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        out["context"] = {
+            **context,
+            "contextActivities": {
+                name: [_with_definition(item, definitions) for item in items]
+                if isinstance(items, list)
+                else _with_definition(items, definitions)
+                for name, items in context["contextActivities"].items()
+            },
+        }
+    return out
+
+
 def _ids(statement: dict) -> dict:
     shaped = dict(statement)
     shaped["actor"] = _ids_agent(statement["actor"])
@@ -204,11 +259,23 @@ def _ids(statement: dict) -> dict:
     return shaped
 
 
-def format_statement(statement: dict, fmt: str, accepted_languages: list[str]) -> dict:
-    """Shape a stored statement for the ``format`` parameter (exact, ids, canonical)."""
+def format_statement(
+    statement: dict,
+    fmt: str,
+    accepted_languages: list[str],
+    definitions: dict[str, dict] | None = None,
+) -> dict:
+    """Shape a stored statement for the ``format`` parameter (exact, ids, canonical).
+
+    ``canonical`` gives each Activity (object, context activities, and a sub-statement's)
+    the definition the LRS holds for it, ``definitions`` by activity id, completed by
+    the statement's own; then every language map keeps the reader's best language.
+    """
     if fmt == "ids":
         return _ids(statement)
     if fmt == "canonical":
+        if definitions:
+            statement = _with_definitions(statement, definitions)
         return _canonical(statement, accepted_languages)
     return statement
 

@@ -9,33 +9,20 @@ read through GET /statements anyway), and a write-only credential not at all (40
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Text, bindparam, func, literal, select, true, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from masteryai_lti.core.errors import Forbidden
 from masteryai_lti.extensions import db
 from masteryai_lti.xapi.credentials import CredentialInfo
-from masteryai_lti.xapi.indexing import IFI_KINDS, agent_key
+from masteryai_lti.xapi.indexing import IFI_KINDS, agent_key, merge_definition
 from masteryai_lti.xapi.models import XapiStatement
 
 # Statements read to assemble one activity: enough for every language variant in use.
 _SAMPLE = 200
-_LANGUAGE_MAPS = ("name", "description")
-
-
-def _merge_definition(merged: dict, definition: dict) -> None:
-    # Older statements fill in what newer ones left out; language maps merge per key
-    # (Communication 2.5: "all available information ... from any statements").
-    for key, value in definition.items():
-        if key in _LANGUAGE_MAPS and isinstance(value, dict):
-            combined = dict(value)
-            combined.update(merged.get(key) or {})
-            merged[key] = combined
-        elif key == "extensions" and isinstance(value, dict):
-            combined = dict(value)
-            combined.update(merged.get(key) or {})
-            merged[key] = combined
-        elif key not in merged:
-            merged[key] = value
 
 
 def _readable(credential: CredentialInfo) -> list:
@@ -51,19 +38,118 @@ def _readable(credential: CredentialInfo) -> list:
     return conditions
 
 
+def activity_definitions(
+    credential: CredentialInfo, activity_ids: Iterable[str]
+) -> dict[str, dict]:
+    """The definition the LRS holds for each of ``activity_ids`` (those it has one for),
+    in one query however many there are.
+
+    Each is merged from the newest ``_SAMPLE`` statements ``credential`` may read whose
+    object is that Activity, newest details winning (``merge_definition``). A
+    definition repeated by many statements is read once: the database groups equal
+    definitions and reports the newest position of each, which merges the same.
+    """
+    ids = sorted({activity_id for activity_id in activity_ids if activity_id})
+    if not ids:
+        return {}
+    readable = _readable(credential)
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(_definitions_lateral(readable, ids)).all()
+    else:
+        rows = []
+        for start in range(0, len(ids), _UNION_CHUNK):
+            chunk = ids[start : start + _UNION_CHUNK]
+            rows.extend(db.session.execute(_definitions_union(readable, chunk)).all())
+    found: dict[str, list[tuple[int, dict]]] = {}
+    for activity_id, definition, rank in rows:
+        if isinstance(definition, str):
+            definition = json.loads(definition)
+        if isinstance(definition, dict):
+            found.setdefault(activity_id, []).append((rank, definition))
+    merged: dict[str, dict] = {}
+    for activity_id, definitions in found.items():
+        combined: dict = {}
+        for _, definition in sorted(definitions, key=lambda item: item[0]):
+            merge_definition(combined, definition)
+        if combined:
+            merged[activity_id] = combined
+    return merged
+
+
+_DEFINITION = XapiStatement.statement[("object", "definition")]
+_NEWEST = (XapiStatement.stored.desc(), XapiStatement.id.desc())
+# SQLite caps a compound SELECT at 500 terms.
+_UNION_CHUNK = 400
+
+
+def _grouped(ranked):
+    """Equal definitions of one activity as one row, with the newest position of any."""
+    return (
+        select(ranked.c.activity_id, ranked.c.definition, func.min(ranked.c.position))
+        .where(ranked.c.definition.is_not(None))
+        .group_by(ranked.c.activity_id, ranked.c.definition)
+    )
+
+
+def _definitions_lateral(readable: list, ids: list[str]):
+    # PostgreSQL: one index probe of (institution, object_activity_id, stored) per id.
+    ids_param = bindparam("activity_ids", ids, type_=ARRAY(Text))
+    wanted = func.unnest(ids_param).table_valued("activity_id").render_derived()
+    recent = (
+        select(_DEFINITION.label("definition"), XapiStatement.stored, XapiStatement.id)
+        .where(*readable, XapiStatement.object_activity_id == wanted.c.activity_id)
+        .order_by(*_NEWEST)
+        .limit(_SAMPLE)
+        .lateral("recent")
+    )
+    ranked = (
+        select(
+            wanted.c.activity_id,
+            recent.c.definition,
+            func.row_number()
+            .over(
+                partition_by=wanted.c.activity_id,
+                order_by=(recent.c.stored.desc(), recent.c.id.desc()),
+            )
+            .label("position"),
+        )
+        .select_from(wanted.join(recent, true()))
+        .subquery("ranked")
+    )
+    return _grouped(ranked)
+
+
+def _definitions_union(readable: list, ids: list[str]):
+    # SQLite has no LATERAL: one limited, ranked branch per id.
+    branches = []
+    for activity_id in ids:
+        recent = (
+            select(
+                literal(activity_id, Text).label("activity_id"),
+                _DEFINITION.label("definition"),
+                XapiStatement.stored,
+                XapiStatement.id,
+            )
+            .where(*readable, XapiStatement.object_activity_id == activity_id)
+            .order_by(*_NEWEST)
+            .limit(_SAMPLE)
+            .subquery()
+        )
+        branches.append(
+            select(
+                recent.c.activity_id,
+                recent.c.definition,
+                func.row_number()
+                .over(order_by=(recent.c.stored.desc(), recent.c.id.desc()))
+                .label("position"),
+            )
+        )
+    return _grouped(union_all(*branches).subquery("ranked"))
+
+
 def activity_object(credential: CredentialInfo, activity_id: str) -> dict:
     """The Activity with every definition detail seen for ``activity_id`` (newest wins)."""
-    documents = db.session.scalars(
-        select(XapiStatement.statement)
-        .where(*_readable(credential), XapiStatement.object_activity_id == activity_id)
-        .order_by(XapiStatement.stored.desc(), XapiStatement.id.desc())
-        .limit(_SAMPLE)
-    )
-    definition: dict = {}
-    for document in documents:
-        found = (document.get("object") or {}).get("definition")
-        if isinstance(found, dict):
-            _merge_definition(definition, found)
+    definition = activity_definitions(credential, [activity_id]).get(activity_id)
     activity = {"objectType": "Activity", "id": activity_id}
     if definition:
         activity["definition"] = definition

@@ -392,7 +392,7 @@ def _get(xreq: XapiRequest, credential: CredentialInfo) -> Response:
             credential, single, voided=query.voided_statement_id is not None
         )
         shaped = service.shape_statements(
-            [statement], query.format, languages, version=xreq.version
+            credential, [statement], query.format, languages, version=xreq.version
         )[0]
         response = _with_attachments(credential, shaped, [statement], query.attachments)
         if xreq.version.startswith("2."):
@@ -417,7 +417,7 @@ def _http_date(stored: str | None) -> str:
 
 def _result_response(credential, page, filters, languages, version) -> Response:
     shaped = service.shape_statements(
-        page.statements, filters.get("format", "exact"), languages, version=version
+        credential, page.statements, filters.get("format", "exact"), languages, version=version
     )
     result = {"statements": shaped, "more": page.more or ""}
     response = _with_attachments(

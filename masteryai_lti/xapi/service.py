@@ -30,7 +30,8 @@ from masteryai_lti.xapi import consistency, storage
 from masteryai_lti.xapi.comparison import same_statement, statement_differences
 from masteryai_lti.xapi.credentials import CredentialInfo
 from masteryai_lti.xapi.cursor import Cursor, CursorInvalid, decode_cursor, encode_cursor
-from masteryai_lti.xapi.indexing import format_statement, index_fields
+from masteryai_lti.xapi.indexing import activity_ids_in, format_statement, index_fields
+from masteryai_lti.xapi.lookup import activity_definitions
 from masteryai_lti.xapi.models import PENDING
 from masteryai_lti.xapi.normalisation import normalise_statement
 from masteryai_lti.xapi.signature import SignatureInvalid, check_signed_statement
@@ -577,12 +578,25 @@ def query_statements(
 
 
 def shape_statements(
-    statements: list[dict], fmt: str, languages: list[str], *, version: str
+    credential: CredentialInfo,
+    statements: list[dict],
+    fmt: str,
+    languages: list[str],
+    *,
+    version: str,
 ) -> list[dict]:
     """Statements about to be returned, in the ``format`` asked for and shaped for the
     xAPI ``version`` the reader speaks (see ``versions``); the stored ones stay as
-    they are."""
-    if fmt != "exact":
+    they are.
+
+    ``canonical`` reads the LRS's definition of every Activity on the page in one query
+    (``lookup.activity_definitions``, what the Activities resource returns).
+    """
+    if fmt == "canonical":
+        wanted = {activity for s in statements for activity in activity_ids_in(s)}
+        definitions = activity_definitions(credential, wanted)
+        statements = [format_statement(s, fmt, languages, definitions) for s in statements]
+    elif fmt != "exact":
         statements = [format_statement(statement, fmt, languages) for statement in statements]
     return [shape_for_version(statement, version) for statement in statements]
 
