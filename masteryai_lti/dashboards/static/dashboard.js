@@ -135,7 +135,7 @@ window.MasteryDashboard = (function () {
     // The latest day always has a mark: with a single snapshot there is no line to see.
     chart.append(svg("circle", {"class": "latest", "cx": x(latest), "cy": y(latest), "r": 2.5}));
     shown.filter(s => flags && s.flagged).forEach(s =>
-      chart.append(svg("circle", {"class": "flagged", "cx": x(s), "cy": y(s), "r": 2.5})));
+      chart.append(svg("circle", {"class": "flagged", "cx": x(s), "cy": y(s), "r": 4.5})));
     return {summary, chart};
   }
 
@@ -149,7 +149,7 @@ window.MasteryDashboard = (function () {
     text.textContent = summary;
     if (!chart) return;
     const legend = flags
-      ? "Line: the index, 0 to 100, one point a day. Red dots: days flagged at risk."
+      ? "Line: the index, 0 to 100, one point a day; dot: the latest day. Red rings: days flagged at risk."
       : "Line: your index, 0 to 100, one point a day.";
     text.after(chart, el("p", {"class": "muted legend"}, legend));
   }

@@ -38,6 +38,9 @@
     more.onclick = () => {
       list.querySelectorAll("li[hidden]").forEach(li => { li.hidden = false; });
       more.hidden = true;
+      // The button is gone: the focus goes to the first student it revealed.
+      const revealed = list.children[AT_RISK_SHOWN];
+      if (revealed) revealed.querySelector("button").focus();
     };
     list.replaceChildren(...rows.map((row, index) => {
       const why = el("ul", {"class": "why"});
@@ -53,7 +56,18 @@
   }
 
   // -- class table -----------------------------------------------------------------------
-  async function loadTable() {
+  // How a column's order is said: names A to Z, figures lowest or highest first.
+  function orderWords(sort) {
+    const key = sort.replace(/^-/, "");
+    const descending = sort.startsWith("-");
+    const button = root.querySelector('#class-table button[data-sort="' + key + '"]');
+    const words = key === "name" ? (descending ? "Z to A" : "A to Z") : (descending ? "highest first" : "lowest first");
+    return (button ? button.textContent : key) + ", " + words;
+  }
+
+  // `told`: the teacher sorted, filtered or paged, and a screen reader hears the outcome
+  // (the table changes out of sight of the button pressed).
+  async function loadTable(told) {
     const query = new URLSearchParams({sort: state.sort, page: state.page, per_page: PAGE_SIZE});
     if (state.filter === "at_risk") query.set("at_risk", "true");
     else if (state.filter) query.set("band", state.filter);
@@ -68,8 +82,9 @@
     status.textContent = table.total || state.filter
       ? "As of " + table.as_of + "."
       : "No students yet: they appear here once they open the tool from the course, or once the roster is synced.";
-    $("class-caption").textContent = table.total + (table.total === 1 ? " student" : " students") +
+    const caption = table.total + (table.total === 1 ? " student" : " students") +
       (state.filter ? " shown by this filter" : "");
+    $("class-caption").textContent = caption;
     const body = $("class-table").tBodies[0];
     body.replaceChildren(...table.items.map(row => el("tr", {"data-student": row.student_id},
       el("td", {}, studentButton(row)),
@@ -85,6 +100,10 @@
       const key = th.querySelector("button").dataset.sort;
       th.setAttribute("aria-sort", state.sort === key ? "ascending" : state.sort === "-" + key ? "descending" : "none");
     });
+    if (told) {
+      $("class-announce").textContent = caption + ", sorted by " + orderWords(state.sort) +
+        (pages > 1 ? ", page " + state.page + " of " + pages : "") + ".";
+    }
   }
 
   root.querySelectorAll("#class-table th button[data-sort]").forEach(button => {
@@ -95,20 +114,21 @@
       const first = button.dataset.first === "descending" ? "-" + key : key;
       state.sort = state.sort === key ? "-" + key : state.sort === "-" + key ? key : first;
       state.page = 1;
-      loadTable();
+      loadTable(true);
     });
   });
   $("class-filter").addEventListener("change", event => {
     state.filter = event.target.value;
     state.page = 1;
-    loadTable();
+    loadTable(true);
   });
-  $("class-prev").addEventListener("click", () => { state.page -= 1; loadTable(); });
-  $("class-next").addEventListener("click", () => { state.page += 1; loadTable(); });
+  $("class-prev").addEventListener("click", () => { state.page -= 1; loadTable(true); });
+  $("class-next").addEventListener("click", () => { state.page += 1; loadTable(true); });
 
   // -- one student -------------------------------------------------------------------------
   async function openStudent(studentId, focus = true) {
     state.student = studentId;
+    if (focus) state.opener = document.activeElement;  // where Close gives the focus back
     const section = $("student");
     const [reply, past] = await Promise.all([
       api("/engagement/students/" + studentId), api("/engagement/students/" + studentId + "/history")]);
@@ -135,7 +155,15 @@
       section.scrollIntoView({block: "start"});
     }
   }
-  $("student-close").addEventListener("click", () => { $("student").hidden = true; state.student = null; });
+  $("student-close").addEventListener("click", () => {
+    const id = state.student;
+    $("student").hidden = true;
+    state.student = null;
+    // Back to the button that opened it (or, if the table was redrawn since, its successor).
+    const opener = state.opener && state.opener.isConnected ? state.opener
+      : root.querySelector('#class-table button[data-student="' + id + '"]');
+    if (opener) opener.focus();
+  });
 
   // -- due dates ---------------------------------------------------------------------------
   const pad = n => String(n).padStart(2, "0");
@@ -150,14 +178,26 @@
       body: JSON.stringify({items: [{object_id: item.object_id, kind: item.kind, title: item.title || "",
         due_at: new Date(localValue).toISOString()}]}),
     });
-    return dueChanged(reply, "Due date saved for " + (item.title || item.object_id) + ".");
+    return dueChanged(reply, "Due date saved for " + (item.title || item.object_id) + ".", item.object_id);
   }
 
-  async function dueChanged(reply, message) {
+  // The list is redrawn after a change: the control that had the focus is replaced (or
+  // the activity's form hidden), so the focus moves to the same control of the same item,
+  // else to the first date left to edit, never back to the page's top.
+  async function dueChanged(reply, message, objectId) {
     const status = $("due-status");
     if (!reply.ok) return status.replaceChildren(problemNode(reply.body));
+    const focused = document.activeElement;
+    const inSection = focused && $("due-dates").contains(focused);
+    const role = focused && focused.dataset ? focused.dataset.role : null;
     await Promise.all([loadDueDates(), refreshScores()]);
     status.textContent = message;  // once the list shows it
+    if (!inSection || (focused.isConnected && focused.offsetParent !== null)) return;
+    const form = Array.from($("due-list").querySelectorAll("form")).find(f => f.dataset.object === objectId);
+    const target = (form && (form.querySelector('[data-role="' + role + '"]') || form.querySelector("input"))) ||
+      (!$("activity-due").hidden && $("activity-due").elements.due_at) ||
+      $("due-list").querySelector("input") || $("due-title");
+    target.focus();
   }
 
   async function loadDueDates() {
@@ -167,11 +207,11 @@
     const items = reply.body;
     $("due-none").hidden = items.length > 0;
     list.replaceChildren(...items.map(item => {
-      const form = el("form", {"data-item": item.id});
+      const form = el("form", {"data-item": item.id, "data-object": item.object_id});
       const input = el("input", {"type": "datetime-local", "required": "", "value": localInput(item.due_at),
-        "aria-label": "Due date for " + (item.title || item.object_id)});
-      const remove = el("button", {"type": "button"}, "Remove");
-      form.append(input, el("button", {"type": "submit"}, "Save"), remove);
+        "aria-label": "Due date for " + (item.title || item.object_id), "data-role": "date"});
+      const remove = el("button", {"type": "button", "data-role": "remove"}, "Remove");
+      form.append(input, el("button", {"type": "submit", "data-role": "save"}, "Save"), remove);
       form.addEventListener("submit", event => { event.preventDefault(); saveDue(item, input.value); });
       // Removing takes a second click within a few seconds: one stray tap on a phone
       // must not drop an item every student's submission and timeliness count against.
@@ -179,12 +219,14 @@
       remove.addEventListener("click", async () => {
         if (!armed) {
           remove.textContent = "Confirm remove";
+          $("due-status").textContent = "Press Confirm remove again within 5 seconds to remove " +
+            (item.title || item.object_id) + " from graded work.";
           armed = setTimeout(() => { armed = null; remove.textContent = "Remove"; }, 5000);
           return;
         }
         clearTimeout(armed);
         const reply = await api("/engagement/graded-items/" + item.id, {method: "DELETE"});
-        dueChanged(reply, "Removed " + (item.title || item.object_id) + " from graded work.");
+        dueChanged(reply, "Removed " + (item.title || item.object_id) + " from graded work.", item.object_id);
       });
       const source = item.source === "lti" ? " (from the LMS)" : "";
       return el("li", {}, el("strong", {}, item.title || item.object_id), " · " + item.kind + source + " ", form);
