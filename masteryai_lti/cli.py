@@ -16,7 +16,8 @@ masteryai = AppGroup("masteryai", help="MasteryAI-LTI administration.")
 
 @masteryai.command("demo")
 def demo_command() -> None:
-    """Seed a demo institution, teacher, 30 students and a course (idempotent)."""
+    """Seed a demo institution, teacher, 30 students and a course, then each feature's
+    demo data (concept graph, items and practice; a month of engagement). Idempotent."""
     summary = seed_demo()
     from masteryai_lti import FEATURES
 

@@ -61,7 +61,7 @@ class ToolEndpoints:
     deep_linking_url: str
     logo_url: str | None = None
     name: str = "MasteryAI"
-    description: str = "Adaptive mastery, engagement and project-based learning"
+    description: str = "Adaptive mastery practice and engagement insights"
 
     @property
     def domain(self) -> str:
