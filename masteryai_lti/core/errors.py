@@ -218,11 +218,66 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
+        try:
+            db.session.rollback()
+        except Exception:  # the connection the rollback needs may be the one that died
+            log.debug("rollback after an error failed", exc_info=True)
+        if database_unavailable(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            return render_error(
+                503,
+                "Service Unavailable",
+                "The database is unavailable for a moment; nothing of this request was "
+                "stored. Try again shortly.",
+                type_=PROBLEM_TYPE_BASE + "database-unavailable",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
         return render_error(
             500, "Internal Server Error", "The server could not complete the request."
         )
+
+
+# A database restart or failover takes seconds; clients (an LRS forwarding statements,
+# an LMS posting a launch, a load balancer) retry a 503 after this long.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# PostgreSQL SQLSTATE classes that mean "try again": connection exception (08),
+# transaction rollback — serialization failure, deadlock (40), insufficient resources —
+# too many connections (53), operator intervention — shutdown, query cancelled (57).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+# SQLite's equivalents: another process holds the file.
+_TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database is busy", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached or asked to be retried,
+    rather than a mistake in a query: the request failed as a whole (its transaction
+    is rolled back) and the same request later is expected to succeed.
+
+    A connection that died mid-request (a restart, a failover, a proxy reaping idle
+    connections), a server refusing connections, an exhausted connection pool, a
+    serialization failure or deadlock all qualify; a missing table or a constraint
+    violation do not.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # the pool had no connection to give within its timeout
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return False
+    code = getattr(exc.orig, "pgcode", None)
+    if code:
+        return code[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        message = str(exc.orig).lower()
+        return any(text in message for text in _TRANSIENT_SQLITE_MESSAGES)
+    # psycopg2 gives no SQLSTATE when it never reached the server or lost it mid-way
+    # ("connection refused", "server closed the connection unexpectedly").
+    return True
 
 
 def _retry_after_headers(exc: HTTPException) -> dict[str, str]:
