@@ -7,7 +7,8 @@ problem+json naming what was wrong and where:
 
 * a body that is cut off at ``MAX_CONTENT_LENGTH`` instead of refused (chunked
   uploads: 413);
-* JSON that does not parse (400 "Malformed JSON", with the line and column);
+* JSON that does not parse (400 "Malformed JSON", with the line and column), or is
+  nested deeper than the parser can follow;
 * a body in another media type than the JSON an endpoint reads (415), or none where
   the endpoint needs one (422);
 * text no database column can hold (NUL, unpaired surrogates) and numbers no column
@@ -62,8 +63,24 @@ class _CappedStream(LimitedStream):
         return count
 
 
+class JsonTooDeep(ValueError):
+    """JSON nested deeper than the parser's stack: it raises RecursionError, which
+    Flask does not take for bad input (a 500); refused as malformed instead."""
+
+    def __init__(self) -> None:
+        super().__init__("The JSON is nested too deeply to be read.")
+
+
 class ApiRequest(Request):
     """Flask's request with an honest size limit and precise JSON errors."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            return self.on_json_loading_failed(JsonTooDeep())
 
     @cached_property
     def stream(self) -> IO[bytes]:
@@ -90,6 +107,8 @@ def _json_error_detail(error: ValueError) -> str:
     if line is not None:
         message = getattr(error, "msg", str(error))
         return f"{message} at line {line}, column {column} (character {position})."
+    if isinstance(error, JsonTooDeep):
+        return str(error)
     if isinstance(error, UnicodeDecodeError):
         return f"The body is not UTF-8: byte {error.start} cannot be decoded."
     return f"The body is not JSON: {error}."
