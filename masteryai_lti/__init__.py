@@ -187,7 +187,12 @@ def create_app(config=None) -> Flask:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5})
+    # Both timeouts, as the cache's: without a read timeout a Redis that accepts
+    # connections but stalls (blocked on a fork, a paused VM, a half-open network path)
+    # held every rate-limited request for redis-py's default 5 s per limit checked.
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    )
     # Registered before the limiter's own hook so it runs after it (Flask runs
     # after_request hooks last-registered first).
     app.after_request(_retry_after_only_when_refused)
