@@ -306,12 +306,17 @@ def drain_outbox(
     *,
     limit: int = DRAIN_BATCH,
     http: requests.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> dict:
     """Deliver every pending entry that is due (an RQ job; also `flask lti drain-outbox`).
 
+    Each entry is claimed just before its delivery, its lease counted from then (by
+    ``clock``, never earlier than ``now``): a batch claimed at once would see the leases
+    of its last entries run out while a slow platform takes the first ones, and a
+    second drain (cron, or the job the next score enqueues) would deliver them too.
     Returns counts of sent, retrying and failed entries.
     """
-    now = now or utcnow()
+    now = now or clock()
     report = DrainReport()
     due = db.session.scalars(
         select(ScoreOutboxEntry.id)
@@ -323,8 +328,11 @@ def drain_outbox(
     # Platforms found unavailable in this drain: their other entries wait for the
     # same retry instead of each paying a timeout against a dead server.
     unavailable: dict[int, ScoreOutboxEntry] = {}
-    for entry_id in claim(list(due), now):
-        entry = db.session.get(ScoreOutboxEntry, entry_id)
+    for entry_id in due:
+        moment = max(now, clock())
+        if not claim([entry_id], moment):
+            continue  # another drain holds it, or delivered it meanwhile
+        entry = db.session.get(ScoreOutboxEntry, entry_id, populate_existing=True)
         failed_first = unavailable.get(entry.registration_id)
         if failed_first is not None:
             entry.next_attempt_at = failed_first.next_attempt_at
@@ -335,11 +343,11 @@ def drain_outbox(
             report.retrying.append(entry_id)
             continue
         try:
-            status = deliver(entry, now=now, http=http, clients=clients)
+            status = deliver(entry, now=moment, http=http, clients=clients)
         except Exception as exc:  # a bug or a database hiccup must not stall the other scores
             db.session.rollback()
             log.exception("score %s: delivery raised", entry_id)
-            status = _record_internal_failure(entry_id, now, exc)
+            status = _record_internal_failure(entry_id, moment, exc)
             report_lists = {"pending": report.retrying, "failed": report.failed}
             report_lists[status].append(entry_id)
             continue
