@@ -23,8 +23,9 @@ from functools import lru_cache
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
@@ -312,7 +313,9 @@ def copy_concept_map(actor: Actor, course_id: int, name: str | None = None) -> M
             )
         )
         report.activity_mappings += 1
-    report.students = _carry_learners(course, {old.id: new.id for old, new in concepts})
+    report.students = _carry_learners(
+        course, source, target, {old.id: new.id for old, new in concepts}
+    )
     db.session.get(CourseConceptMap, course.id).concept_map_id = target.id
     db.session.commit()
     return report
@@ -393,7 +396,9 @@ def _copy_items(
     report.items_copied = len(items)
 
 
-def _carry_learners(course: Course, new_id: Mapping[int, int]) -> int:
+def _carry_learners(
+    course: Course, source: ConceptMap, target: ConceptMap, new_id: Mapping[int, int]
+) -> int:
     """Copy what everyone enrolled in ``course`` has of each shared concept to its copy:
     engine beliefs, mastery snapshots and the evidence trail; returns how many students."""
     users = list(
@@ -418,47 +423,57 @@ def _carry_learners(course: Course, new_id: Mapping[int, int]) -> int:
         learner.state = student.to_dict()
         learner.updated_at = utcnow()
         carried.add(learner.user_id)
-    for state in db.session.scalars(
-        select(MasteryState).where(
-            MasteryState.user_id.in_(users), MasteryState.concept_id.in_(list(new_id))
-        )
-    ).all():
-        db.session.add(
-            MasteryState(
-                institution_id=state.institution_id,
-                user_id=state.user_id,
-                concept_id=new_id[state.concept_id],
-                mastery=state.mastery,
-                uncertainty=state.uncertainty,
-                peak_mastery=state.peak_mastery,
-                attempts=state.attempts,
-                correct=state.correct,
-                last_practiced_at=state.last_practiced_at,
+    # Snapshots and trail are copied inside the database (INSERT ... SELECT): a class's
+    # trail is a row per attempt and concept, hundreds of thousands for a term.
+    db.session.flush()
+    enrolled = select(Enrollment.user_id).where(Enrollment.course_id == course.id)
+    shared, own = aliased(Concept), aliased(Concept)
+    copy_of = and_(own.concept_map_id == target.id, own.key == shared.key)
+    snapshot_columns = (
+        "institution_id",
+        "user_id",
+        "concept_id",
+        "mastery",
+        "uncertainty",
+        "peak_mastery",
+        "attempts",
+        "correct",
+        "last_practiced_at",
+    )
+    db.session.execute(
+        insert(MasteryState).from_select(
+            snapshot_columns,
+            select(
+                MasteryState.institution_id,
+                MasteryState.user_id,
+                own.id,
+                MasteryState.mastery,
+                MasteryState.uncertainty,
+                MasteryState.peak_mastery,
+                MasteryState.attempts,
+                MasteryState.correct,
+                MasteryState.last_practiced_at,
             )
+            .join(shared, shared.id == MasteryState.concept_id)
+            .join(own, copy_of)
+            .where(shared.concept_map_id == source.id, MasteryState.user_id.in_(enrolled)),
         )
-    trail = db.session.execute(
-        select(
-            AttemptConcept.attempt_id,
-            AttemptConcept.concept_id,
-            AttemptConcept.mastery_before,
-            AttemptConcept.mastery_after,
+    )
+    db.session.execute(
+        insert(AttemptConcept).from_select(
+            ("attempt_id", "concept_id", "mastery_before", "mastery_after"),
+            select(
+                AttemptConcept.attempt_id,
+                own.id,
+                AttemptConcept.mastery_before,
+                AttemptConcept.mastery_after,
+            )
+            .join(Attempt, Attempt.id == AttemptConcept.attempt_id)
+            .join(shared, shared.id == AttemptConcept.concept_id)
+            .join(own, copy_of)
+            .where(shared.concept_map_id == source.id, Attempt.user_id.in_(enrolled)),
         )
-        .join(Attempt, Attempt.id == AttemptConcept.attempt_id)
-        .where(Attempt.user_id.in_(users), AttemptConcept.concept_id.in_(list(new_id)))
-    ).all()
-    if trail:
-        db.session.execute(
-            insert(AttemptConcept),
-            [
-                {
-                    "attempt_id": attempt_id,
-                    "concept_id": new_id[concept_id],
-                    "mastery_before": before,
-                    "mastery_after": after,
-                }
-                for attempt_id, concept_id, before, after in trail
-            ],
-        )
+    )
     db.session.flush()
     return len(carried)
 
@@ -2058,43 +2073,101 @@ class GenerationRequest:
     title: str | None = None
 
 
-def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, now: datetime):
-    graph, rows = load_graph(concept_map.id)
-    student = _student_state(student_id)
-    views = _mastery_views(course, student_id, now, student)
-    states = _concept_states(views)
-    by_id = {r.id: r.key for r in rows.values()}
+@dataclass
+class _Bank:
+    """A concept map's graph and item bank, loaded once however many students it serves
+    (a class's generation reads it once, not once per student)."""
+
+    context: _MapContext
+    items: dict[int, Item]
+    candidates: list[ItemCandidate]
+    key_to_id: dict[str, str]
+
+
+def _bank(concept_map_id: int) -> _Bank:
+    context = _map_context(concept_map_id)
+    by_id = {r.id: r.key for r in context.rows.values()}
     tags: dict[int, list[str]] = {}
     for item_id, concept_id in db.session.execute(
         select(ItemConcept.item_id, ItemConcept.concept_id)
         .join(Item, Item.id == ItemConcept.item_id)
-        .where(Item.concept_map_id == concept_map.id)
+        .where(Item.concept_map_id == concept_map_id)
     ):
         tags.setdefault(item_id, []).append(by_id[concept_id])
     items = {
         i.id: i
-        for i in db.session.scalars(select(Item).where(Item.concept_map_id == concept_map.id))
+        for i in db.session.scalars(select(Item).where(Item.concept_map_id == concept_map_id))
     }
     candidates = [
         ItemCandidate(i.id, tuple(sorted(tags.get(i.id, []))), i.difficulty_label, i.difficulty)
         for i in items.values()
         if tags.get(i.id)
     ]
-    # Whether each answer was right: re-practice offers the items answered wrong first.
-    answered = [
-        AnsweredItem(item_id, occurred, correct)
-        for item_id, occurred, correct in db.session.execute(
-            select(Attempt.item_id, Attempt.occurred_at, Attempt.correct).where(
-                Attempt.user_id == student_id,
-                Attempt.item_id.in_(list(items)),
-                Attempt.occurred_at >= now - timedelta(days=60),
+    key_to_id = {k: str(r.id) for k, r in context.rows.items()}
+    return _Bank(context, items, candidates, key_to_id)
+
+
+# How far back an answer keeps an item out of a new assignment (and re-practice orders).
+_ANSWERED_DAYS = 60
+# Ids bound in one IN list (SQLite's limit on bound parameters stays far away).
+_IN_CHUNK = 500
+
+
+def _answered(
+    student_ids: Sequence[int], concept_map_id: int, now: datetime
+) -> dict[int, list[AnsweredItem]]:
+    """Each student's answers to the map's items over the last 60 days (whether each was
+    right: re-practice offers the items answered wrong first), for many students at once."""
+    bank_items = select(Item.id).where(Item.concept_map_id == concept_map_id)
+    found: dict[int, list[AnsweredItem]] = {s: [] for s in student_ids}
+    ids = list(dict.fromkeys(student_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        for user_id, item_id, occurred, correct in db.session.execute(
+            select(Attempt.user_id, Attempt.item_id, Attempt.occurred_at, Attempt.correct)
+            .where(
+                Attempt.user_id.in_(ids[start : start + _IN_CHUNK]),
+                Attempt.item_id.in_(bank_items),
+                Attempt.occurred_at >= now - timedelta(days=_ANSWERED_DAYS),
             )
-        )
-    ]
+            .order_by(Attempt.user_id, Attempt.occurred_at, Attempt.id)
+        ):
+            found[user_id].append(AnsweredItem(item_id, occurred, correct))
+    return found
+
+
+def _student_states(student_ids: Sequence[int]) -> dict[int, engine.StudentState]:
+    """The engine states of many students in one read (the prior for anyone unseen)."""
+    found: dict[int, engine.StudentState] = {}
+    ids = list(dict.fromkeys(student_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        for learner in db.session.scalars(
+            select(LearnerModel).where(LearnerModel.user_id.in_(ids[start : start + _IN_CHUNK]))
+        ):
+            found[learner.user_id] = engine.StudentState.from_dict(learner.state)
     params = mastery_params()
-    prerequisites = _prerequisite_ids([concept_map.id])
-    priors = _concept_priors(rows.values())
-    key_to_id = {k: str(r.id) for k, r in rows.items()}
+    return {s: found.get(s) or engine.StudentState.new(params) for s in ids}
+
+
+def _generator_inputs(
+    course: Course,
+    concept_map: ConceptMap,
+    student_id: int,
+    now: datetime,
+    bank: _Bank | None = None,
+    student: engine.StudentState | None = None,
+    answered: list[AnsweredItem] | None = None,
+):
+    """What the generator needs for one student; a class passes the ``bank``, states and
+    answers it read once for everyone."""
+    bank = bank or _bank(concept_map.id)
+    context, items = bank.context, bank.items
+    student = student or _student_state(student_id)
+    views = _mastery_views(course, student_id, now, student, context)
+    states = _concept_states(views)
+    if answered is None:
+        answered = _answered([student_id], concept_map.id, now)[student_id]
+    params = mastery_params()
+    prerequisites, priors, key_to_id = context.prerequisites, context.priors, bank.key_to_id
 
     def predict(candidate: ItemCandidate, _states) -> float:
         item = items[candidate.id]
@@ -2108,7 +2181,7 @@ def _generator_inputs(course: Course, concept_map: ConceptMap, student_id: int, 
             params, student, item_state, keys, now, prerequisites, priors
         ).probability
 
-    return graph, rows, states, candidates, answered, predict, items
+    return context.graph, context.rows, states, bank.candidates, answered, predict, items
 
 
 def _settings(request: GenerationRequest, graph: ConceptGraph) -> GeneratorSettings:
@@ -2189,8 +2262,10 @@ def generate_assignments(
             errors=[field_error("student_ids", f"{s} is not a student here") for s in strangers],
         )
     now = utcnow()
-    graph, _ = load_graph(concept_map.id)
-    config = _settings(request, graph)
+    bank = _bank(concept_map.id)
+    config = _settings(request, bank.context.graph)
+    students = _student_states(targets)
+    answered = _answered(targets, concept_map.id, now)
     created = [
         _create_assignment(
             course,
@@ -2200,11 +2275,19 @@ def generate_assignments(
             config,
             created_by_id=actor.user_id,
             now=now,
+            bank=bank,
+            student=students[student_id],
+            answered=answered[student_id],
+            flush=False,
         )
         for student_id in targets
     ]
+    # One flush for the whole class: the assignments' ids first, then every pick.
+    db.session.flush()
+    for assignment, picks in created:
+        _add_picks(assignment, picks)
     db.session.commit()
-    return created
+    return [assignment for assignment, _ in created]
 
 
 def _create_assignment(
@@ -2217,10 +2300,18 @@ def _create_assignment(
     created_by_id: int | None,
     now: datetime,
     resource_link_pk: int | None = None,
-) -> Assignment:
-    """Generate and add (not commit) one student's assignment with its picks."""
+    bank: _Bank | None = None,
+    student: engine.StudentState | None = None,
+    answered: list[AnsweredItem] | None = None,
+    flush: bool = True,
+):
+    """Generate and add (not commit) one student's assignment.
+
+    With ``flush`` (one student) the picks are added too and the assignment is returned;
+    without, ``(assignment, picks)`` is returned for the caller to flush once for many
+    students and then :func:`_add_picks`."""
     graph, rows, states, candidates, answered, predict, items = _generator_inputs(
-        course, concept_map, student_id, now
+        course, concept_map, student_id, now, bank, student, answered
     )
     result = generate_assignment(graph, states, candidates, answered, now, config, predict)
     assignment = Assignment(
@@ -2239,21 +2330,30 @@ def _create_assignment(
         resource_link_pk=resource_link_pk,
     )
     db.session.add(assignment)
-    db.session.flush()
-    for position, pick in enumerate(result.picks):
-        db.session.add(
-            AssignmentItem(
-                assignment_id=assignment.id,
-                position=position,
-                item_id=pick.item_id,
-                concept_id=rows[pick.concept_key].id,
-                kind=pick.kind,
-                difficulty_label=pick.difficulty_label,
-                predicted_success=pick.predicted_success,
-                reason=pick.reason,
-            )
+    picks = [
+        AssignmentItem(
+            position=position,
+            item_id=pick.item_id,
+            concept_id=rows[pick.concept_key].id,
+            kind=pick.kind,
+            difficulty_label=pick.difficulty_label,
+            predicted_success=pick.predicted_success,
+            reason=pick.reason,
         )
+        for position, pick in enumerate(result.picks)
+    ]
+    if not flush:
+        return assignment, picks
+    db.session.flush()
+    _add_picks(assignment, picks)
     return assignment
+
+
+def _add_picks(assignment: Assignment, picks: list[AssignmentItem]) -> None:
+    """Add an assignment's picks once it has its id."""
+    for pick in picks:
+        pick.assignment_id = assignment.id
+        db.session.add(pick)
 
 
 def open_placed_assignment(
@@ -2281,17 +2381,18 @@ def open_placed_assignment(
     concept_map = course_concept_map(course_id)
     if course is None or concept_map is None:
         return None
-    graph, _ = load_graph(concept_map.id)
+    bank = _bank(concept_map.id)
     request = GenerationRequest(length=PLACED_ASSIGNMENT_LENGTH, title=title)
     assignment = _create_assignment(
         course,
         concept_map,
         student_id,
         request,
-        _settings(request, graph),
+        _settings(request, bank.context.graph),
         created_by_id=None,
         now=utcnow(),
         resource_link_pk=resource_link_pk,
+        bank=bank,
     )
     if assignment.status != "open":
         # Nothing to practise (no items yet): keep no empty assignment around.
