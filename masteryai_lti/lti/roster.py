@@ -161,14 +161,51 @@ def _memberships_url(course: Course) -> tuple[ResourceLink, str]:
     return link, link.nrps_context_memberships_url
 
 
+@dataclass
+class _Known:
+    """What the database already holds for a roster, read in a few queries up front so
+    a re-sync of an unchanged roster reads nothing per member: user ids by identity
+    (``(kind, value)``) and the course's enrollments by user id."""
+
+    users: dict[tuple[str, str], int]
+    enrollments: dict[int, Enrollment]
+
+
+# Identities looked up per query (well inside SQLite's limit on bound parameters).
+_LOOKUP_CHUNK = 500
+
+
+def _identities(registration: LtiRegistration, member: RosterMember) -> list[tuple[str, str]]:
+    wanted = [("lti", f"{registration.issuer}|{member.user_id}")]
+    if member.email:
+        wanted.append(("mbox", f"mailto:{member.email}"))
+    return wanted
+
+
+def _known(registration: LtiRegistration, course: Course, members: list[RosterMember]) -> _Known:
+    wanted = [pair for member in members for pair in _identities(registration, member)]
+    users: dict[tuple[str, str], int] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        users.update(
+            identity.users_by_identities(
+                registration.institution_id, wanted[start : start + _LOOKUP_CHUNK]
+            )
+        )
+    return _Known(users, courses.enrollments_by_user(course.id))
+
+
 def _upsert_member(
-    registration: LtiRegistration, course: Course, member: RosterMember, report: RosterSyncReport
+    registration: LtiRegistration,
+    course: Course,
+    member: RosterMember,
+    report: RosterSyncReport,
+    known: _Known,
 ) -> int:
     institution_id = registration.institution_id
-    value = f"{registration.issuer}|{member.user_id}"
+    lti, *mbox = _identities(registration, member)
     mapped = map_roles(list(member.roles))
-    user = identity.find_user_by_identity(institution_id, "lti", value)
-    if user is None:
+    user_id = known.users.get(lti)
+    if user_id is None:
         # Admin rights come only from a launch, where the platform signs the roles;
         # a roster entry grants course roles only.
         user = User(
@@ -176,28 +213,33 @@ def _upsert_member(
         )
         db.session.add(user)
         db.session.flush()
-        identity.link_identity(institution_id, user.id, "lti", value)
+        user_id = user.id
+        identity.link_identity(institution_id, user_id, *lti)
+        known.users[lti] = user_id
         report.users_created += 1
-    if member.email:
+    if mbox and known.users.get(mbox[0]) != user_id:
         try:
-            identity.link_identity(institution_id, user.id, "mbox", f"mailto:{member.email}")
+            identity.link_identity(institution_id, user_id, *mbox[0])
+            known.users[mbox[0]] = user_id
         except Conflict:
-            log.info("mbox of roster member %s already belongs to another user", user.id)
+            log.info("mbox of roster member %s already belongs to another user", user_id)
     enrollment = courses.enroll(
         institution_id,
         course.id,
-        user.id,
+        user_id,
         mapped.course_role,
         "nrps",
         test_user=mapped.is_test_user,
+        known=known.enrollments,
     )
+    known.enrollments[user_id] = enrollment
     report.test_users += mapped.is_test_user
     if member.active:
         report.enrollments_active += 1
     elif enrollment.status != "inactive":
         enrollment.status = "inactive"
         report.enrollments_deactivated += 1
-    return user.id
+    return user_id
 
 
 def _deactivate_departed(
@@ -249,7 +291,8 @@ def sync_course(
     # Parents and mentors are not enrolled; one enrolled as a student before is
     # deactivated with the departed below.
     report.observers = len(members) - len(enrolled)
-    present = {_upsert_member(registration, course, member, report) for member in enrolled}
+    known = _known(registration, course, enrolled)
+    present = {_upsert_member(registration, course, member, report, known) for member in enrolled}
     if present:
         _deactivate_departed(registration, course, present, report)
     db.session.commit()

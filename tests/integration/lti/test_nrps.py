@@ -338,3 +338,40 @@ def test_the_class_table_follows_the_synced_roster(app, client, services_platfor
     assert all(rows[n]["no_activity"] and rows[n]["flagged"] for n in newcomers)
     at_risk = client.get(f"/api/v1/courses/{course_id}/engagement/at-risk", headers=headers)
     assert newcomers <= {row["student_id"] for row in at_risk.get_json()}
+
+
+def _statements_of_a_resync(app, course_id) -> tuple[int, dict]:
+    """SQL statements of syncing the course's roster once more, and the report."""
+    import sqlalchemy as sa
+
+    seen = [0]
+
+    def count(*args, **kwargs):
+        seen[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            report = roster.sync_course(course_id).as_dict()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+    return seen[0], report
+
+
+def test_an_unchanged_roster_is_resynced_without_a_query_per_member(app, client, services_platform):
+    platform = services_platform
+    _roster_with(platform, learners=5)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        roster.sync_course(course_id)
+    small, _ = _statements_of_a_resync(app, course_id)
+    platform.add_members(15, role=ROLE_LEARNER, prefix="later")
+    with app.app_context():
+        roster.sync_course(course_id)
+    large, report = _statements_of_a_resync(app, course_id)
+    assert large == small
+    assert report["users_created"] == 0 and report["enrollments_deactivated"] == 0
+    assert report["enrollments_active"] == report["members"]
+    with app.app_context():
+        assert len(courses.student_ids(course_id)) == 5 + 15 + 1  # + the platform's student
