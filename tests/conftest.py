@@ -182,9 +182,16 @@ def runner(app):
 
 
 @pytest.fixture
-def make_app():
-    """Build an extra app with overridden settings (same database and tables)."""
+def make_app(app):
+    """Build an extra app with overridden settings (same database and tables).
+
+    It depends on the run's ``app`` so the tables it writes are emptied after the
+    test, and afterwards points the process-wide cache and job queue back at that
+    app's settings: an extra app re-initialises them, and one built on a Redis the
+    test then stopped would leave every later test on a dead cache.
+    """
     from masteryai_lti import create_app
+    from masteryai_lti.extensions import cache, jobs
 
     def build(**overrides):
         from masteryai_lti.extensions import limiter
@@ -197,4 +204,6 @@ def make_app():
         limiter._storage_dead = False
         return built
 
-    return build
+    yield build
+    cache.init_app(app)
+    jobs.init_app(app)
