@@ -157,9 +157,15 @@ class Cache:
 
     @property
     def available(self) -> bool:
-        """Whether the configured store answers right now (memory always does)."""
+        """Whether the configured store answers right now (memory always does).
+
+        During the back-off after a failure the answer is "no" without asking Redis:
+        callers check this per request, and an unreachable Redis costs a timeout.
+        """
         if self._redis is None:
             return True
+        if time.monotonic() < self._down_until:
+            return False
         try:
             return bool(self._redis.ping())
         except redis.RedisError:

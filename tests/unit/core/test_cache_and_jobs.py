@@ -55,6 +55,29 @@ def test_redis_cache_and_outage():
         server.stop()
 
 
+@pytest.mark.redis
+def test_availability_is_not_asked_of_redis_while_the_cache_backs_off():
+    """While the cache backs off after a failure, ``available`` says down without a
+    round trip: a caller checking it per request (the roster sync guard on every
+    teacher launch) must not pay Redis's timeout each time during an outage."""
+    server = RedisServer().start()
+    try:
+        cache = Cache()
+        cache.init_app(_App(REDIS_URL=server.url))
+        probe = cache.client
+        pings = lambda: probe.info("commandstats").get("cmdstat_ping", {}).get("calls", 0)  # noqa: E731
+        assert cache.available
+        seen = pings()
+        # As after a failed call: the next 2 s are served without Redis.
+        cache._down_until = float("inf")
+
+        assert cache.available is False
+        assert cache.get("anything") is None
+        assert pings() == seen
+    finally:
+        server.stop()
+
+
 def _record(bucket: list, value: int) -> None:
     bucket.append(value)
 
