@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.errors import database_unavailable
 from masteryai_lti.core.transactions import OnCommit
 from masteryai_lti.extensions import cache, db, jobs
 from masteryai_lti.xapi.indexing import actor_identity
@@ -302,6 +303,37 @@ def _chunk_users(rows) -> dict[tuple[int, str, str], int]:
     return found
 
 
+def _project_chunk(rows: list, overrides_by_institution: dict[int, list]) -> None:
+    """Project one chunk and commit it with the rows' outcomes. A row whose statement
+    cannot be projected is marked failed on its own; a database that asks to be
+    retried fails the chunk as a whole (see :func:`project_pending`)."""
+    users = _chunk_users(rows)
+    chunk_cache: dict = {}
+    events_by_institution: dict[int, list[dict]] = {}
+    outcomes = []
+    for row in rows:
+        if row.institution_id not in overrides_by_institution:
+            overrides_by_institution[row.institution_id] = _overrides(row.institution_id)
+        try:
+            events, outcome = project_row(
+                row, overrides_by_institution[row.institution_id], users, chunk_cache
+            )
+        except Exception as exc:  # one bad row must not block the outbox
+            if database_unavailable(exc):
+                raise
+            log.exception("projecting xAPI statement %s failed", row.statement_id)
+            outcomes.append(_outcome(row.id, FAILED, f"{type(exc).__name__}: {exc}"[:500]))
+            continue
+        outcomes.append(outcome)
+        events_by_institution.setdefault(row.institution_id, []).extend(events)
+    record_events, _ = _downstream()
+    for owner, events in events_by_institution.items():
+        if events and record_events is not None:
+            record_events(owner, events)
+    db.session.execute(update(XapiStatement), outcomes)
+    db.session.commit()
+
+
 def project_pending(institution_id: int | None = None, limit: int | None = None) -> int:
     """Drain the outbox (of one institution, or all); return how many rows were handled."""
     if institution_id is not None:
@@ -327,40 +359,23 @@ def project_pending(institution_id: int | None = None, limit: int | None = None)
         )
         if not rows:
             break
-        users = _chunk_users(rows)
-        chunk_cache: dict = {}
-        events_by_institution: dict[int, list[dict]] = {}
-        outcomes = []
-        for row in rows:
-            if row.institution_id not in overrides_by_institution:
-                overrides_by_institution[row.institution_id] = _overrides(row.institution_id)
-            try:
-                events, outcome = project_row(
-                    row, overrides_by_institution[row.institution_id], users, chunk_cache
-                )
-            except Exception as exc:  # one bad row must not block the outbox
-                log.exception("projecting xAPI statement %s failed", row.statement_id)
-                outcomes.append(_outcome(row.id, FAILED, f"{type(exc).__name__}: {exc}"[:500]))
-                continue
-            outcomes.append(outcome)
-            events_by_institution.setdefault(row.institution_id, []).extend(events)
-        record_events, _ = _downstream()
-        row_ids = [row.id for row in rows]
         try:
-            for owner, events in events_by_institution.items():
-                if events and record_events is not None:
-                    record_events(owner, events)
-            db.session.execute(update(XapiStatement), outcomes)
-            db.session.commit()
+            _project_chunk(rows, overrides_by_institution)
         except Exception as exc:
-            # The engagement service failed for the whole chunk: undo the chunk (its
-            # attempts too) and park the rows as failed so the outbox keeps moving;
-            # ``flask xapi project --retry-failed`` replays them idempotently.
-            log.exception("projecting a chunk of %d xAPI statements failed", len(rows))
             db.session.rollback()
+            if database_unavailable(exc):
+                # The database is down, failing over or broke a deadlock: nothing in
+                # the rows is wrong, so they stay pending for the next job or
+                # ``flask xapi project`` instead of joining the failed ones.
+                log.warning("xAPI projection paused, the database asks to retry: %s", exc)
+                break
+            # The engagement service failed for the whole chunk: the chunk (its
+            # attempts too) is undone; park the rows as failed so the outbox keeps
+            # moving; ``flask xapi project --retry-failed`` replays them idempotently.
+            log.exception("projecting a chunk of %d xAPI statements failed", len(rows))
             db.session.execute(
                 update(XapiStatement)
-                .where(XapiStatement.id.in_(row_ids))
+                .where(XapiStatement.id.in_([row.id for row in rows]))
                 .values(
                     projection_state=FAILED,
                     projection_note=f"{type(exc).__name__}: {exc}"[:500],

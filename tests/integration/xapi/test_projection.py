@@ -182,6 +182,26 @@ def test_a_failing_engagement_service_parks_the_chunk_as_failed(lrs, learner, mo
     assert _states() == [PROJECTED]
 
 
+def test_a_database_that_drops_the_connection_leaves_the_chunk_pending(lrs, learner, monkeypatch):
+    """Nothing in the rows is wrong when the database goes away mid-chunk (a restart,
+    a failover): they stay in the outbox for the next job, not among the failed."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the connection is dropped by PostgreSQL's pg_terminate_backend")
+
+    def connection_lost(institution_id, events):
+        db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    monkeypatch.setattr(projection, "_downstream", lambda: (connection_lost, None))
+    lrs.post(statement(1))
+    assert _states() == [PENDING]
+
+    monkeypatch.setattr(projection, "_downstream", lambda: (lambda i, e: len(e), None))
+    projection.project_pending()
+    assert _states() == [PROJECTED]
+
+
 def test_a_person_linked_during_a_request_is_projected_when_it_ends(
     app, lrs, institution, recorded
 ):
