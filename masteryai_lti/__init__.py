@@ -167,8 +167,15 @@ def create_app(config=None) -> Flask:
 
     proxies = app.config.get("TRUSTED_PROXY_COUNT", 0)
     if proxies:
+        # Every forwarded part: the URLs handed to LMSs (launch, JWKS, deep-linking
+        # return) must carry the scheme, host, port and path prefix they reach us by.
         app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,
+            x_host=proxies,
+            x_port=proxies,
+            x_prefix=proxies,
         )
 
     from masteryai_lti.core import api_input, errors, health, static_assets

@@ -13,8 +13,8 @@
   session it yields lives only in that page, never in a cookie.
 * After a launch the user's session is a short-lived signed bearer token carried
   in the page (never a cookie), usable against the REST API.
-* :func:`configure_app` sets iframe-friendly cookie flags and ProxyFix, so
-  ``request.is_secure`` is right behind a TLS-terminating proxy.
+* :func:`configure_app` sets iframe-friendly cookie flags. Behind a TLS-terminating
+  proxy ``request.is_secure`` comes from the app's ProxyFix (``TRUSTED_PROXY_COUNT``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from flask import Flask, request
 from flask_jwt_extended import create_access_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pylti1p3.contrib.flask import FlaskCookieService
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 # How long a login may take at the platform before the launch must arrive.
 STATE_MAX_AGE_SECONDS = 600
@@ -168,7 +167,8 @@ def issue_session_token(
 
 
 def configure_app(app: Flask) -> None:
-    """Cookie flags for the LMS iframe and ProxyFix; idempotent.
+    """Cookie flags for the LMS iframe; idempotent. (ProxyFix is the app's, see
+    ``create_app``: the LTI URLs follow the forwarded scheme, host, port and prefix.)
 
     Called when the ``lti`` blueprint is registered.
     """
@@ -178,13 +178,3 @@ def configure_app(app: Flask) -> None:
         app.config.setdefault("SESSION_COOKIE_SAMESITE", "None")
         app.config["SESSION_COOKIE_SAMESITE"] = app.config["SESSION_COOKIE_SAMESITE"] or "None"
         app.config["SESSION_COOKIE_SECURE"] = True
-    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
-    if (
-        proxies
-        and not isinstance(app.wsgi_app, ProxyFix)
-        and not app.extensions.get("masteryai_proxy_fix")
-    ):
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
-        )
-        app.extensions["masteryai_proxy_fix"] = True
