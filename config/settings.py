@@ -64,6 +64,29 @@ def _list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _optional(name: str, parse):
+    """``name`` from the environment parsed, or None when unset: for tuning settings
+    whose defaults live with the code that reads them."""
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return parse(raw.strip())
+    except ValueError as exc:
+        raise MissingSetting(f"{name} must be a {parse.__name__}, got {raw!r}") from exc
+
+
+# Tuning an operator may set; unset, the code's own default applies (docs/operations.md).
+_OPTIONAL_SETTINGS = (
+    ("LOG_LEVEL", str),  # INFO
+    ("LTI_SESSION_TOKEN_MINUTES", int),  # the launched page's API token: 20
+    ("LTI_REGISTRATION_CACHE_SECONDS", float),  # per-process registration cache: 30
+    ("XAPI_AUTHORITY_HOMEPAGE", str),  # the authority account's homePage: this host
+    ("XAPI_PROJECTION", str),  # "job", or "off" to keep statements unprojected
+    ("XAPI_PROJECTION_COALESCE_S", float),  # how long a queued projection waits: 0.5
+)
+
+
 class Settings:
     """Base settings shared by every environment."""
 
@@ -123,6 +146,10 @@ class Settings:
         self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
         # Jobs run on RQ when Redis is configured, unless forced inline.
         self.JOBS_INLINE = _bool("JOBS_INLINE", not self.REDIS_URL)
+        for name, parse in _OPTIONAL_SETTINGS:
+            value = _optional(name, parse)
+            if value is not None:
+                setattr(self, name, value)
 
     def as_mapping(self) -> dict:
         """The upper-case attributes, as Flask expects them."""

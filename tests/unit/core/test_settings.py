@@ -81,3 +81,27 @@ def test_bad_integer_is_named(monkeypatch):
     monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "thirty")
     with pytest.raises(MissingSetting, match="ACCESS_TOKEN_EXPIRE_MINUTES"):
         DevelopmentSettings()
+
+
+def test_tuning_settings_come_from_the_environment_when_given(monkeypatch):
+    monkeypatch.setenv("LTI_SESSION_TOKEN_MINUTES", "45")
+    monkeypatch.setenv("XAPI_PROJECTION", "off")
+    monkeypatch.setenv("XAPI_PROJECTION_COALESCE_S", "0.25")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.delenv("LTI_REGISTRATION_CACHE_SECONDS", raising=False)
+
+    settings = DevelopmentSettings().as_mapping()
+
+    assert settings["LTI_SESSION_TOKEN_MINUTES"] == 45
+    assert settings["XAPI_PROJECTION"] == "off"
+    assert settings["XAPI_PROJECTION_COALESCE_S"] == 0.25
+    assert settings["LOG_LEVEL"] == "WARNING"
+    # Unset: absent, so the code reading it applies its own default.
+    assert "LTI_REGISTRATION_CACHE_SECONDS" not in settings
+
+
+def test_a_tuning_setting_that_is_no_number_is_refused(monkeypatch):
+    monkeypatch.setenv("LTI_SESSION_TOKEN_MINUTES", "twenty")
+
+    with pytest.raises(MissingSetting, match="LTI_SESSION_TOKEN_MINUTES"):
+        DevelopmentSettings()
