@@ -37,9 +37,9 @@ from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServ
 
 log = logging.getLogger(__name__)
 
-# With a 30 s first delay doubling up to 6 h, 12 attempts span about 20 hours:
-# a platform down for a maintenance night still gets every score.
-MAX_ATTEMPTS = 12
+# With a 30 s first delay doubling up to 6 h, 14 attempts span about 26.5 hours: a
+# platform down for a maintenance night or a whole day still gets every score.
+MAX_ATTEMPTS = 14
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 6 * 3600
 # How long a claimed entry is hidden from other drains while being delivered.
