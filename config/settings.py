@@ -128,6 +128,10 @@ class Settings:
         self.PREFERRED_URL_SCHEME = "https"
         self.LTI_REFUSE_UNKNOWN_DEPLOYMENTS = _bool("LTI_REFUSE_UNKNOWN_DEPLOYMENTS", False)
         self.LTI_REGISTRATION_REQUIRES_APPROVAL = _bool("LTI_REGISTRATION_REQUIRES_APPROVAL", False)
+        # The LMS hosts dynamic registration may come from and call (empty: any); a
+        # "*.domain" entry admits its subdomains. Keeps a hosted tool's server from
+        # fetching whatever address a stranger hands /lti/register.
+        self.LTI_REGISTRATION_ALLOWED_HOSTS = _list("LTI_REGISTRATION_ALLOWED_HOSTS", [])
         self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", False)
         # A teacher's launch refreshes the course roster by NRPS (at most hourly).
         self.LTI_SYNC_ROSTER_ON_LAUNCH = _bool("LTI_SYNC_ROSTER_ON_LAUNCH", True)

@@ -24,8 +24,10 @@ from masteryai_lti.lti.platform_tokens import platform_http
 from masteryai_lti.lti.registration_protocol import (
     PLATFORM_CONFIGURATION,
     PlatformConfiguration,
+    RegistrationNotAllowed,
     RegistrationRefused,
     ToolEndpoints,
+    host_allowed,
     parse_platform_configuration,
     parse_registration_response,
     registration_request,
@@ -58,15 +60,32 @@ def _bearer(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def _ensure_allowed(url: str, allowed_hosts: tuple[str, ...], what: str) -> None:
+    if not host_allowed(url, allowed_hosts):
+        host = urlsplit(url).hostname or url
+        raise RegistrationNotAllowed(
+            f"this tool takes registrations only from the LMSs its operator lists, and "
+            f"the platform's {what} is on {host}; ask the tool's operator to add it "
+            f"(LTI_REGISTRATION_ALLOWED_HOSTS)"
+        )
+
+
 def fetch_platform_configuration(
     url: str,
     registration_token: str | None,
     *,
     http: requests.Session,
     allow_insecure: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> tuple[PlatformConfiguration, dict]:
     """GET the platform's openid-configuration (§3.4: the registration token as bearer;
-    Moodle requires it there)."""
+    Moodle requires it there).
+
+    With ``allowed_hosts`` the configuration's address, and then every address of the
+    platform this server will call (registration, token, key set), must be among them:
+    nothing else a stranger names is fetched.
+    """
+    _ensure_allowed(url, allowed_hosts, "configuration")
     parts = urlsplit(url)
     if parts.scheme != "https" and not (
         allow_insecure and parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"}
@@ -88,7 +107,14 @@ def fetch_platform_configuration(
         document = response.json()
     except ValueError as exc:
         raise RegistrationRefused("the platform configuration is not JSON") from exc
-    return parse_platform_configuration(document, url, allow_insecure=allow_insecure), document
+    platform = parse_platform_configuration(document, url, allow_insecure=allow_insecure)
+    for what, endpoint in (
+        ("registration endpoint", platform.registration_endpoint),
+        ("token endpoint", platform.token_endpoint),
+        ("key set", platform.jwks_uri),
+    ):
+        _ensure_allowed(endpoint, allowed_hosts, what)
+    return platform, document
 
 
 def post_registration(
@@ -136,17 +162,23 @@ def register_dynamically(
     *,
     requires_approval: bool = False,
     allow_insecure: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
     http: requests.Session | None = None,
 ) -> RegistrationOutcome:
     """Run the whole dynamic registration and store the platform as a new tenant. Commits.
 
-    Raises RegistrationRefused (the admin sees why; nothing stored) or
+    Raises RegistrationRefused (the admin sees why; nothing stored; its
+    RegistrationNotAllowed when the platform is not among ``allowed_hosts``) or
     PlatformUnreachable. With ``requires_approval`` the registration is stored
     ``pending`` and launches are refused until ``flask lti approve-platform``.
     """
     http = http or platform_http()
     platform, document = fetch_platform_configuration(
-        openid_configuration_url, registration_token, http=http, allow_insecure=allow_insecure
+        openid_configuration_url,
+        registration_token,
+        http=http,
+        allow_insecure=allow_insecure,
+        allowed_hosts=allowed_hosts,
     )
     answer = post_registration(
         platform, registration_request(tool, platform), registration_token, http=http

@@ -51,6 +51,30 @@ class RegistrationRefused(ValueError):
     """The platform's configuration or answer cannot be used; the message says why."""
 
 
+class RegistrationNotAllowed(RegistrationRefused):
+    """The platform's address is not among the hosts this tool's operator serves."""
+
+
+def host_allowed(url: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``url``'s host is one of ``allowed`` (none given: any host).
+
+    An entry is a host name (``moodle.school.example``) or ``*.`` and a domain, which
+    admits its subdomains but not the domain itself (``*.instructure.com``). Case
+    does not matter; the port is not compared.
+    """
+    if not allowed:
+        return True
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.strip().lower().rstrip(".")
+        if entry.startswith("*."):
+            if host.endswith(entry[1:]) and len(host) > len(entry) - 1:
+                return True
+        elif entry and host == entry:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class ToolEndpoints:
     """Absolute URLs of this tool, as the platform must call them."""

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from masteryai_lti.extensions import limiter
 from masteryai_lti.lti import registration
 from masteryai_lti.lti.registration_protocol import (
+    RegistrationNotAllowed,
     RegistrationRefused,
     ToolEndpoints,
     canvas_developer_key,
@@ -55,7 +56,11 @@ def register():
             tool_endpoints(),
             requires_approval=bool(current_app.config.get("LTI_REGISTRATION_REQUIRES_APPROVAL")),
             allow_insecure=bool(current_app.config.get("ALLOW_INSECURE_HTTP")),
+            allowed_hosts=tuple(current_app.config.get("LTI_REGISTRATION_ALLOWED_HOSTS") or ()),
         )
+    except RegistrationNotAllowed as exc:
+        current_app.logger.info("dynamic registration not allowed: %s", exc)
+        return _refused(str(exc), 403)
     except RegistrationRefused as exc:
         current_app.logger.info("dynamic registration refused: %s", exc)
         return _refused(str(exc), 400)

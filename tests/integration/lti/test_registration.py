@@ -180,6 +180,48 @@ def test_registration_held_for_approval_until_the_admin_approves(make_app, lms):
     assert launch(client, lms, "teacher").status_code == 200
 
 
+@pytest.mark.parametrize("allowed", ["lms.school.example", "*.school.example"])
+def test_a_platform_outside_the_allowed_hosts_is_not_even_asked(make_app, lms, allowed):
+    """A hosted tool's operator names the LMSs it serves; the tool's server then fetches
+    no other address a stranger hands it, and no tenant is created for one."""
+    guarded = make_app(LTI_REGISTRATION_ALLOWED_HOSTS=[allowed])
+
+    response = _register(guarded.test_client(), lms)
+
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert 'data-page="lti-registration-refused"' in page and "127.0.0.1" in page
+    assert lms.config_requests == [] and lms.registrations == []
+    assert _registrations(guarded) == 0
+
+
+@pytest.mark.parametrize("allowed", [["127.0.0.1"], ["lms.school.example", "127.0.0.1"]])
+def test_a_platform_among_the_allowed_hosts_registers(make_app, lms, allowed):
+    guarded = make_app(LTI_REGISTRATION_ALLOWED_HOSTS=allowed)
+
+    response = _register(guarded.test_client(), lms)
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert _registrations(guarded) == 1
+
+
+def test_a_platform_naming_an_endpoint_outside_the_allowed_hosts_is_refused(make_app, lms):
+    """The configuration's own host is allowed, but it points this server's next calls
+    elsewhere: the registration is refused before any of them is made."""
+    guarded = make_app(LTI_REGISTRATION_ALLOWED_HOSTS=["127.0.0.1"])
+    original = lms.openid_configuration
+    lms.openid_configuration = lambda: {
+        **original(),
+        "registration_endpoint": "https://internal.service.example/register",
+    }
+
+    response = _register(guarded.test_client(), lms)
+
+    assert response.status_code == 403
+    assert "internal.service.example" in response.get_data(as_text=True)
+    assert lms.registrations == [] and _registrations(guarded) == 0
+
+
 def test_registration_without_openid_configuration_explains_itself(app, client):
     response = client.get("/lti/register")
 

@@ -11,6 +11,7 @@ from masteryai_lti.lti.registration_protocol import (
     RegistrationRefused,
     ToolEndpoints,
     canvas_developer_key,
+    host_allowed,
     issuer_matches_configuration_url,
     parse_platform_configuration,
     parse_registration_response,
@@ -169,3 +170,24 @@ def test_canvas_developer_key_document():
     assert key["scopes"] == list(TOOL_SCOPES)
     assert key["extensions"][0]["domain"] == "tool.example"
     assert key["custom_fields"]["due_at"] == "$ResourceLink.submission.endDateTime"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "expected"),
+    [
+        ("https://evil.example/x", [], True),  # no list: any host
+        ("https://moodle.school.example/x", ["moodle.school.example"], True),
+        ("https://MOODLE.school.example:8443/x", ["moodle.school.example"], True),
+        ("https://moodle.school.example./x", ["Moodle.School.Example"], True),
+        ("https://other.school.example/x", ["moodle.school.example"], False),
+        ("https://a.b.instructure.com/x", ["*.instructure.com"], True),
+        # A wildcard admits subdomains only: not the domain, not a look-alike.
+        ("https://instructure.com/x", ["*.instructure.com"], False),
+        ("https://evilinstructure.com/x", ["*.instructure.com"], False),
+        ("https://instructure.com.evil.example/x", ["*.instructure.com"], False),
+        ("https://sso.canvaslms.com/x", ["*.instructure.com", "sso.canvaslms.com"], True),
+        ("not a url", ["moodle.school.example"], False),
+    ],
+)
+def test_host_allowed(url, allowed, expected):
+    assert host_allowed(url, allowed) is expected
