@@ -319,6 +319,29 @@ def sync_course_job(course_id: int) -> dict:
         return {"error": str(exc)}
 
 
+def courses_with_a_roster() -> list[int]:
+    """Ids of the courses an LMS offered its roster service for (in a launch)."""
+    return list(
+        db.session.scalars(
+            select(ResourceLink.course_id)
+            .join(Course, Course.id == ResourceLink.course_id)
+            .where(
+                ResourceLink.nrps_context_memberships_url.is_not(None),
+                ResourceLink.institution_id == Course.institution_id,
+            )
+            .distinct()
+            .order_by(ResourceLink.course_id)
+        )
+    )
+
+
+def sync_all_courses() -> dict[int, dict]:
+    """Sync every course with a roster service, one after another (the nightly cron,
+    so courses nobody opens stay current). A course whose LMS fails is reported as
+    ``{"error": …}`` and the others go on; returns the report per course id."""
+    return {course_id: sync_course_job(course_id) for course_id in courses_with_a_roster()}
+
+
 # A course's roster is synced at most once per this many seconds when requested
 # automatically (e.g. after every teacher launch).
 AUTO_SYNC_INTERVAL_SECONDS = 3600

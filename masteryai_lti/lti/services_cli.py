@@ -117,17 +117,40 @@ def drain_outbox_command(every: int) -> None:
         time.sleep(every)
 
 
+def _roster_line(report: dict) -> str:
+    return (
+        f"{report['members']} members over {report['pages']} page(s): "
+        f"{report['users_created']} new users, {report['enrollments_deactivated']} deactivated."
+    )
+
+
 @cli.command("sync-roster")
-@click.argument("course_id", type=int)
-def sync_roster_command(course_id: int) -> None:
-    """Sync one course's members from its LMS (NRPS)."""
+@click.argument("course_id", type=int, required=False)
+@click.option(
+    "--all",
+    "every_course",
+    is_flag=True,
+    help="Sync every course an LMS offered a roster for (for cron); exits 1 if any failed.",
+)
+def sync_roster_command(course_id: int | None, every_course: bool) -> None:
+    """Sync a course's members from its LMS (NRPS), or every course's with --all."""
+    if every_course == (course_id is not None):
+        raise click.UsageError("Give a COURSE_ID or --all.")
+    if every_course:
+        failed = 0
+        for synced, report in roster.sync_all_courses().items():
+            if "error" in report:
+                failed += 1
+                click.echo(f"course {synced}: failed: {report['error']}")
+            else:
+                click.echo(f"course {synced}: {_roster_line(report)}")
+        if failed:
+            raise SystemExit(1)
+        return
     try:
         report = roster.sync_course(course_id).as_dict()
     except ApiError as exc:
         raise click.ClickException(exc.detail or str(exc)) from exc
     except PlatformServiceError as exc:
         raise click.ClickException(f"The LMS did not answer: {exc.reason}") from exc
-    click.echo(
-        f"{report['members']} members over {report['pages']} page(s): "
-        f"{report['users_created']} new users, {report['enrollments_deactivated']} deactivated."
-    )
+    click.echo(_roster_line(report))

@@ -258,6 +258,46 @@ def test_sync_roster_command(app, client, runner, services_platform):
     assert missing.exit_code != 0 and "No such course" in missing.output
 
 
+def test_sync_roster_command_for_every_course_keeps_going_past_a_failing_one(
+    app, client, runner, services_platform
+):
+    """The nightly cron form: every course an LMS offered a roster for is synced; one
+    whose LMS fails is reported, the others are still synced, and the exit status
+    tells cron something failed."""
+    platform = services_platform
+    _roster_with(platform, learners=2)
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    second = started_services_platform(app)
+    broken = next(second)
+    try:
+        broken.nrps_down = True
+        broken.context_id = "course-ctx-broken"
+        broken_course, _ = launched_course(app, client, broken, "teacher")
+        with app.app_context():
+            teacher = lti_user(app, platform, "teacher")
+            # A course no LMS offered a roster for has nothing to sync: not listed.
+            quiet = courses.upsert_lms_course(teacher.institution_id, "ctx-quiet", "Q", None)
+            db.session.commit()
+            quiet_id = quiet.id
+
+        result = runner.invoke(args=["lti", "sync-roster", "--all"])
+    finally:
+        second.close()
+
+    assert result.exit_code == 1, result.output
+    assert f"course {course_id}: 4 members" in result.output
+    assert f"course {broken_course}: failed" in result.output
+    assert f"course {quiet_id}:" not in result.output
+    with app.app_context():
+        assert len(courses.student_ids(course_id)) == 3
+
+
+def test_sync_roster_command_wants_a_course_or_all(runner):
+    result = runner.invoke(args=["lti", "sync-roster"])
+
+    assert result.exit_code != 0 and "--all" in result.output
+
+
 def test_request_sync_runs_once_per_interval(app, client, services_platform):
     platform = services_platform
     _roster_with(platform, learners=2)
