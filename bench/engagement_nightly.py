@@ -27,19 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.engagement import fill_rollup  # noqa: E402
-from bench.scratch_database import fresh_app  # noqa: E402
-
-
-def drop_database(url: str) -> None:
-    """Drop the scratch database named at the end of ``url``."""
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(
-        base.replace("postgresql://", "postgresql+psycopg2://") + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from bench.scratch_database import drop_database, fresh_app  # noqa: E402
 
 
 def populate(db, args) -> None:

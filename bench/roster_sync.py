@@ -25,21 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import fresh_app  # noqa: E402
+from bench.scratch_database import drop_database, fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER  # noqa: E402
 from tests.lti_platform_services import ServicesPlatform  # noqa: E402
-
-
-def drop_database(url: str) -> None:
-    """Drop the scratch database named at the end of ``url``."""
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(
-        base.replace("postgresql://", "postgresql+psycopg2://") + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> None:

@@ -5,18 +5,32 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
-def ensure_database(url: str) -> None:
-    """Create the database named at the end of ``url`` unless it exists."""
+def _server_admin(url: str) -> tuple[sa.Engine, str]:
+    """An engine on the server's ``postgres`` database, and the scratch database's name."""
     base, name = url.rsplit("/", 1)
     admin = sa.create_engine(
         base.replace("postgresql://", "postgresql+psycopg2://") + "/postgres",
         isolation_level="AUTOCOMMIT",
     )
+    return admin, name
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named at the end of ``url`` unless it exists."""
+    admin, name = _server_admin(url)
     with admin.connect() as connection:
         if not connection.scalar(
             sa.text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": name}
         ):
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def drop_database(url: str) -> None:
+    """Drop the scratch database named at the end of ``url``."""
+    admin, name = _server_admin(url)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
