@@ -22,6 +22,7 @@ must not mutate the result in place.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from masteryai_lti.xapi.timestamps import TimestampError, to_utc_timestamp
@@ -43,13 +44,22 @@ def _without_2_0_context(part: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _for_1_0(statement: dict[str, Any]) -> dict[str, Any]:
-    out = _without_2_0_context(statement)
+def _with_sub_statement(
+    statement: dict[str, Any], shape: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """``shape`` applied to the statement and to a sub-statement it has as object; a
+    part ``shape`` returns unchanged is shared, not copied."""
+    out = shape(statement)
     target = out.get("object")
     if isinstance(target, dict) and target.get("objectType") == "SubStatement":
-        shaped = _without_2_0_context(target)
+        shaped = shape(target)
         if shaped is not target:
             out = {**out, "object": shaped}
+    return out
+
+
+def _for_1_0(statement: dict[str, Any]) -> dict[str, Any]:
+    out = _with_sub_statement(statement, _without_2_0_context)
     version = out.get("version")
     if isinstance(version, str) and VERSION_2_RE.match(version):
         out = out if out is not statement else dict(statement)
@@ -69,13 +79,7 @@ def _utc_timestamp(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _for_2_0(statement: dict[str, Any]) -> dict[str, Any]:
-    out = _utc_timestamp(statement)
-    target = out.get("object")
-    if isinstance(target, dict) and target.get("objectType") == "SubStatement":
-        shaped = _utc_timestamp(target)
-        if shaped is not target:
-            out = {**out, "object": shaped}
-    return out
+    return _with_sub_statement(statement, _utc_timestamp)
 
 
 def shape_for_version(statement: dict[str, Any], version: str) -> dict[str, Any]:
