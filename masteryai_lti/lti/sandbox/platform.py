@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import secrets
 
 import jwt
@@ -61,8 +64,11 @@ def id_token(
     deep_link_return: str,
     deep_link: bool,
     now: int,
+    link: dict | None = None,
 ) -> str:
-    """A signed id_token for ``person`` (teacher or student) in the sandbox course."""
+    """A signed id_token for ``person`` (teacher or student) in the sandbox course;
+    ``link`` ({"id", "title", "custom"}) is a link the tool placed by deep linking, which
+    the launch then opens as an LMS activity would."""
     who = PEOPLE[person]
     claims = {
         "iss": issuer,
@@ -93,5 +99,46 @@ def id_token(
     else:
         claims[LTI + "message_type"] = "LtiResourceLinkRequest"
         claims[LTI + "resource_link"] = {"id": "sandbox-link-1", "title": "Sandbox activity"}
+        if link is not None:
+            claims[LTI + "resource_link"] = {"id": link["id"], "title": link["title"]}
+            claims[LTI + "custom"] = link["custom"]
     key = keys.signing_key(PURPOSE)
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+def placed_link(item: dict) -> dict:
+    """What the sandbox keeps of a content item the tool returned: the resource link an
+    LMS would create for it (same item, same link id, so reopening is the same activity)."""
+    custom = item.get("custom") or {}
+    fingerprint = json.dumps([item.get("title"), custom], sort_keys=True).encode()
+    return {
+        "id": "sandbox-dl-" + hashlib.sha256(fingerprint).hexdigest()[:12],
+        "title": item.get("title") or "MasteryAI activity",
+        "custom": {str(k): str(v) for k, v in custom.items()},
+    }
+
+
+LINK_HINT = "link."
+
+
+def link_hint(person: str, link: dict) -> str:
+    """The lti_message_hint that launches ``link`` as ``person``: the sandbox's own note
+    to itself, handed through the tool's login and back to the sandbox's /auth."""
+    raw = json.dumps({"as": person, **link}, separators=(",", ":")).encode()
+    return LINK_HINT + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_link_hint(hint: str) -> tuple[str, dict] | None:
+    """``(person, link)`` from a hint made by :func:`link_hint`, else None."""
+    if not hint.startswith(LINK_HINT):
+        return None
+    body = hint[len(LINK_HINT) :]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        person = data["as"]
+        link = {"id": str(data["id"]), "title": str(data["title"]), "custom": dict(data["custom"])}
+    except (ValueError, KeyError, TypeError):
+        return None
+    if person not in PEOPLE:
+        return None
+    return person, link

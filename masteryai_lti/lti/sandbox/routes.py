@@ -28,22 +28,28 @@ def _issuer() -> str:
     return url_for("lti_sandbox.index", _external=True).rstrip("/")
 
 
+def _login_url(person: str, hint: str) -> str:
+    """Where a launch starts: the tool's OIDC login, as an LMS sends the browser there."""
+    params = {
+        "iss": _issuer(),
+        "login_hint": person,
+        "lti_message_hint": hint,
+        "target_link_uri": url_for("lti.launch", _external=True),
+        "client_id": platform.CLIENT_ID,
+        "lti_deployment_id": platform.DEPLOYMENT_ID,
+    }
+    return url_for("lti.login") + "?" + urlencode(params)
+
+
 @sandbox_bp.get("/")
 def index():
     """The sandbox course page: buttons that launch the tool in a frame."""
-    issuer = _issuer()
-    platform.ensure_registration(issuer, url_for("lti_sandbox.auth", _external=True))
-    launches = {}
-    for name, hint in (("teacher", "teacher"), ("student", "student"), ("deep_link", "deep_link")):
-        params = {
-            "iss": issuer,
-            "login_hint": "teacher" if hint == "deep_link" else hint,
-            "lti_message_hint": hint,
-            "target_link_uri": url_for("lti.launch", _external=True),
-            "client_id": platform.CLIENT_ID,
-            "lti_deployment_id": platform.DEPLOYMENT_ID,
-        }
-        launches[name] = url_for("lti.login") + "?" + urlencode(params)
+    platform.ensure_registration(_issuer(), url_for("lti_sandbox.auth", _external=True))
+    launches = {
+        "teacher": _login_url("teacher", "teacher"),
+        "student": _login_url("student", "student"),
+        "deep_link": _login_url("teacher", "deep_link"),
+    }
     return render_template(
         "lti_sandbox/index.html", launches=launches, course_title=platform.DEMO_COURSE["title"]
     )
@@ -60,6 +66,13 @@ def auth():
         abort(400, "redirect_uri is not the tool's launch URL")
     hint = params.get("lti_message_hint", "student")
     person = "teacher" if hint in ("teacher", "deep_link") else "student"
+    link = None
+    if hint.startswith(platform.LINK_HINT):
+        # An activity the tool placed earlier (see deep_link_return), opened as in an LMS.
+        opened = platform.read_link_hint(hint)
+        if opened is None:
+            abort(400, "The activity to open is not one the sandbox made.")
+        person, link = opened
     token = platform.id_token(
         issuer=_issuer(),
         person=person,
@@ -68,6 +81,7 @@ def auth():
         deep_link_return=url_for("lti_sandbox.deep_link_return", _external=True),
         deep_link=hint == "deep_link",
         now=int(utcnow().timestamp()),
+        link=link,
     )
     return render_template(
         "lti/autopost.html", action=launch_url, fields={"id_token": token, "state": params["state"]}
@@ -76,7 +90,9 @@ def auth():
 
 @sandbox_bp.post("/deep_link_return")
 def deep_link_return():
-    """Show what the tool sent back, verified against the tool's own JWKS."""
+    """Show what the tool sent back, verified against the tool's own JWKS, as the
+    activities an LMS would now have in the course: each opens as a student or the
+    teacher, through a launch of the link an LMS would have made for it."""
     token = request.form.get("JWT", "")
     kid = jwt.get_unverified_header(token).get("kid")
     match = [k for k in keys.public_jwks()["keys"] if k["kid"] == kid]
@@ -91,4 +107,26 @@ def deep_link_return():
         audience=_issuer(),
     )
     items = claims.get("https://purl.imsglobal.org/spec/lti-dl/claim/content_items", [])
-    return render_template("lti_sandbox/deep_link_result.html", items=items, claims=claims)
+    added = []
+    for item in items:
+        if item.get("type") != "ltiResourceLink":
+            continue
+        link = platform.placed_link(item)
+        line_item = item.get("lineItem") or {}
+        added.append(
+            {
+                "id": link["id"],
+                "title": link["title"],
+                "text": item.get("text", ""),
+                "points": line_item.get("scoreMaximum"),
+                "as_student": _login_url("student", platform.link_hint("student", link)),
+                "as_teacher": _login_url("teacher", platform.link_hint("teacher", link)),
+            }
+        )
+    return render_template(
+        "lti_sandbox/deep_link_result.html",
+        items=items,
+        added=added,
+        claims=claims,
+        course_title=platform.DEMO_COURSE["title"],
+    )

@@ -69,8 +69,23 @@ def test_sandbox_deep_linking_round_trip(client):
     result = client.post("/lti/sandbox/deep_link_return", data={"JWT": jwt_value})
 
     assert result.status_code == 200
-    assert "returned 1 item" in result.get_data(as_text=True)
-    assert "100" in result.get_data(as_text=True)
+    assert "Added to Algebra I: 1 activity" in result.get_data(as_text=True)
+    assert "graded, 100 points" in result.get_data(as_text=True)
+
+
+def test_sandbox_refuses_an_activity_it_did_not_make(client):
+    client.get("/lti/sandbox/")
+    auth = client.get(
+        "/lti/sandbox/auth",
+        query_string={
+            "client_id": "masteryai-sandbox",
+            "redirect_uri": "http://localhost/lti/launch",
+            "lti_message_hint": "link.not-base64-json",
+            "state": "s",
+        },
+    )
+
+    assert auth.status_code == 400
 
 
 def test_sandbox_is_absent_when_disabled(make_app):
