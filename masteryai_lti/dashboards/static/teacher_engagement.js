@@ -19,6 +19,9 @@
     return button;
   }
 
+  // A student never seen has no week to compare: "steady" would say they keep a pace.
+  const weeklyActivity = row => row.no_activity ? "none yet" : row.trend;
+
   function bandText(row) {
     return el("span", {"class": "band band-" + row.band}, points(row.score) + " · " + row.band);
   }
@@ -89,7 +92,7 @@
     body.replaceChildren(...table.items.map(row => el("tr", {"data-student": row.student_id},
       el("td", {}, studentButton(row)),
       el("td", {"data-label": "Index"}, bandText(row)),
-      el("td", {"data-label": "Weekly activity"}, row.trend),
+      el("td", {"data-label": "Weekly activity"}, weeklyActivity(row)),
       el("td", {"data-label": "Risk"}, row.flagged ? el("span", {"class": "flag"}, percent(row.risk) + " at risk") : percent(row.risk)),
       el("td", {"data-label": "Last active"}, lastActive(row.days_since_active)))));
     const pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
@@ -141,7 +144,8 @@
     }
     const b = reply.body;
     $("student-title").textContent = b.full_name || ("Student " + b.student_id);
-    $("student-summary").textContent = "Engagement index " + points(b.score) + " (" + b.band + "); weekly activity " + b.trend + "; " +
+    $("student-summary").textContent = "Engagement index " + points(b.score) + " (" + b.band + "); " +
+      (b.no_activity ? "no activity recorded yet; " : "weekly activity " + b.trend + "; ") +
       "risk of failing or withdrawing " + percent(b.risk) + (b.flagged ? ", flagged" : "") +
       "; last active " + lastActive(b.days_since_active) + ".";
     $("student-reasons").replaceChildren(...(b.reasons || []).map(r => el("li", {}, r.text)));
@@ -256,6 +260,7 @@
         "value": reply.body.weights[factor]}))));
     const form = $("weights-form");
     form.elements.flag_at.value = Math.round(reply.body.flag_at * 100);
+    showFlagLine(reply.body.flag_at);
     state.flagGap = reply.body.flag_at - reply.body.clear_below;
     const rate = reply.body.outcome_rate;
     form.elements.outcome_rate.value = rate === null ? "" : Math.round(rate * 100);
@@ -266,6 +271,11 @@
       "empty, they assume " + learned + " %, as in the distance-learning courses the model " +
       "learned from; in a class where fewer fail, say so and they read lower.";
     showWeightSum();
+  }
+
+  // The class table's legend says where the at-risk line is, as saved.
+  function showFlagLine(flagAt) {
+    $("class-flag-at").textContent = percent(flagAt) + " (set under weights below)";
   }
 
   function showWeightSum() {
@@ -292,6 +302,7 @@
                             outcome_rate: outcomeRate}),
     });
     if (!reply.ok) return result.replaceChildren(problemNode(reply.body));
+    showFlagLine(flagAt);
     await refreshScores();
     result.textContent = "Weights saved; the index and flags are recomputed with them.";
   });
