@@ -22,6 +22,13 @@ pytestmark = BROWSER_MARKS
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "is_mobile": False}
 TRENDS = ("rising", "steady", "falling")
+# Another link of the course, not the practice: the student's own view.
+OWN_VIEW = {
+    "https://purl.imsglobal.org/spec/lti/claim/resource_link": {
+        "id": "moodle-cmid-5",
+        "title": "My progress",
+    }
+}
 
 
 @pytest.fixture
@@ -69,3 +76,40 @@ def test_the_figures_are_explained_where_they_are_shown(live_tool, teacher):
         page.click("#weights-form button[type=submit]")
         page.wait_for_selector("#weights-result:has-text('Weights saved')")
         assert "flagged at risk from 60 %" in page.locator("#class-help").inner_text()
+
+
+# -- the student's own view ("My progress") -------------------------------------------------
+
+
+def test_a_student_sees_their_progress_by_topic_after_practising(app, client, platform, live_tool):
+    from tests.integration.lti.test_placed_assignment import (
+        _course_with_items,
+        _sit,
+        _student_launch,
+    )
+
+    course_id, answers = _course_with_items(app, client, platform, count=3)
+    practice = _student_launch(client, platform)
+    _sit(client, course_id, practice, answers, wrong=1)
+    own_view = launch(client, platform, "student", extra_claims=OWN_VIEW).get_data(as_text=True)
+    assert 'id="my-engagement"' in own_view
+
+    with landing_in_chromium(live_tool, own_view, **DESKTOP) as page:
+        page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
+        concepts = page.locator("#my-concepts")
+        assert concepts.is_visible()
+        fractions = concepts.locator('li[data-concept="frac"]').inner_text()
+        assert fractions.startswith("Fractions: ")
+        assert "3 answers, 2 right" in fractions
+        assert "mastered from 70" in page.locator("#my-concepts-help").inner_text()
+        assert "half your class did more" in page.locator("#my-factors caption").inner_text()
+
+
+def test_a_course_without_topics_tells_the_student_so(client, platform, live_tool):
+    own_view = launch(client, platform, "student").get_data(as_text=True)
+    with landing_in_chromium(live_tool, own_view, **DESKTOP) as page:
+        page.wait_for_selector("#my-engagement[data-ready=yes]", timeout=20_000)
+        assert page.locator("#my-concepts li").count() == 0
+        assert (
+            "has not set up this course's topics yet" in page.locator("#my-concepts").inner_text()
+        )
