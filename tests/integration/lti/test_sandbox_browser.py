@@ -50,6 +50,14 @@ def _add_adaptive_practice(page, sandbox: str):
     tool = page.frame_locator("#tool")
     picker = tool.locator("[data-page=deep-link-picker]")
     picker.wait_for()
+    # Each choice says what students get from it, and the page what Add does next.
+    practice = picker.locator("label", has_text="Adaptive practice")
+    assert (
+        "best session goes to the gradebook" in practice.locator("[data-role=gives]").inner_text()
+    )
+    progress = picker.locator("label", has_text="My progress")
+    assert "progress by topic" in progress.locator("[data-role=gives]").inner_text()
+    assert "students then open it" in picker.locator("#after-add").inner_text()
     picker.get_by_text("Adaptive practice").click()
     picker.locator("#add").click()
     added = tool.locator("[data-page=sandbox-deep-link-result]")
