@@ -52,20 +52,20 @@ BUILT_IN = (
         key="adaptive-practice",
         kind="adaptive_assignment",
         title="Adaptive practice",
-        description="Questions picked for each student's weakest ready concepts; graded.",
+        description="Questions on what each student is ready to learn next, easy to hard; graded.",
         graded=True,
     ),
     Placeable(
         key="student-progress",
         kind="dashboard",
         title="My progress",
-        description="Each student's own mastery and engagement.",
+        description="Each student's own progress by topic, activity and work due.",
     ),
     Placeable(
         key="class-dashboard",
         kind="dashboard",
         title="Class dashboard",
-        description="Engagement, mastery and at-risk students, for teachers.",
+        description="The class's engagement and at-risk students, for teachers.",
     ),
 )
 
