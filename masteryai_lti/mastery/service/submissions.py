@@ -23,6 +23,7 @@ from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Forbidden, NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor, course_role
 from masteryai_lti.courses.models import Enrollment
+from masteryai_lti.engagement.service import record_events
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import User
 from masteryai_lti.mastery.models import Assignment, AssignmentItem, Attempt, AttemptConcept, Item
@@ -101,6 +102,8 @@ def submit_answer(
         course_id=course.id,
         response=response if isinstance(response, Mapping) else {"value": response},
     )
+    if existing is None:
+        _record_practice(course.institution_id, course.id, attempt)
     db.session.commit()
     concept_ids = set(
         db.session.scalars(
@@ -117,6 +120,29 @@ def submit_answer(
         score=attempt.score if attempt.score is not None else (1.0 if attempt.correct else 0.0),
         duplicate=existing is not None,
         mastery=[v.as_dict() for v in views],
+    )
+
+
+def _record_practice(institution_id: int, course_id: int, attempt: Attempt) -> None:
+    """The answer is quiz participation for the Engagement Index, as an answer from
+    xAPI content is (its projection records both): a student practising in the player
+    must not look inactive. Same transaction as the attempt, so neither stands alone."""
+    record_events(
+        institution_id,
+        [
+            {
+                "user_id": attempt.user_id,
+                "course_id": course_id,
+                "kind": "quiz",
+                "occurred_at": attempt.occurred_at,
+                "source": "practice",
+                "source_id": f"attempt:{attempt.id}",
+                "score": attempt.score
+                if attempt.score is not None
+                else (1.0 if attempt.correct else 0.0),
+            }
+        ],
+        commit=False,
     )
 
 
