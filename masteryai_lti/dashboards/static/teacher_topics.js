@@ -108,7 +108,7 @@
     if (!concepts.length) {
       status.replaceChildren("This course has no topics yet. Add topics and questions to it " +
         "first: the course's concept graph (its topics) and item bank (its questions) are set " +
-        "up through MasteryAI's API (", el("a", {"href": "/docs", "target": "_blank", "rel": "noopener"},
+        "up through MasteryAI's API (", el("a", {"href": "/api/docs", "target": "_blank", "rel": "noopener"},
         "API documentation"), ", under mastery), or your administrator can give the course a " +
         "shared graph. Each topic's mastery shows here once students practise.");
       return;

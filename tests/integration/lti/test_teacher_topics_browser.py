@@ -223,7 +223,9 @@ def test_a_course_without_topics_says_where_to_add_them(client, platform, live_t
         page.wait_for_selector("#topics[data-state=ready]", timeout=20_000)
         status = page.locator("#topics-status")
         assert "This course has no topics yet. Add topics and questions" in status.inner_text()
-        assert status.locator("a").get_attribute("href") == "/docs"
+        assert status.locator("a").get_attribute("href") == "/api/docs"
+        # The link leads somewhere: the API documentation page.
+        assert client.get("/api/docs").status_code == 200
         assert page.locator("#topics-table").is_hidden()
 
 
