@@ -18,6 +18,7 @@ from tests.integration.lti.services_support import (
     started_services_platform,
 )
 from tests.lti_platform import ROLE_INSTRUCTOR, ROLE_LEARNER
+from tests.sql_statements import SqlStatements
 
 ROLE_MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
 
@@ -383,21 +384,9 @@ def test_the_class_table_follows_the_synced_roster(app, client, services_platfor
 
 def _statements_of_a_resync(app, course_id) -> tuple[int, dict]:
     """SQL statements of syncing the course's roster once more, and the report."""
-    import sqlalchemy as sa
-
-    seen = [0]
-
-    def count(*args, **kwargs):
-        seen[0] += 1
-
-    with app.app_context():
-        engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", count)
-        try:
-            report = roster.sync_course(course_id).as_dict()
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", count)
-    return seen[0], report
+    with SqlStatements(app) as seen, app.app_context():
+        report = roster.sync_course(course_id).as_dict()
+    return seen.count, report
 
 
 def test_an_unchanged_roster_is_resynced_without_a_query_per_member(app, client, services_platform):

@@ -10,29 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.integration.lti.conftest import launch, login
-
-
-def _statements(app):
-    """Count SQL statements sent through ``app``'s engine (a context manager)."""
-    from masteryai_lti.extensions import db
-
-    class Counter:
-        def __init__(self) -> None:
-            self.count = 0
-
-        def _hit(self, *_args) -> None:
-            self.count += 1
-
-        def __enter__(self):
-            with app.app_context():
-                self.engine = db.engine
-            sa.event.listen(self.engine, "before_cursor_execute", self._hit)
-            return self
-
-        def __exit__(self, *exc) -> None:
-            sa.event.remove(self.engine, "before_cursor_execute", self._hit)
-
-    return Counter()
+from tests.sql_statements import SqlStatements
 
 
 def _set_status(app, registration_id: int, status: str) -> None:
@@ -51,7 +29,7 @@ def _registration_id(app, platform) -> int:
 
 def test_repeat_login_reads_no_registration_row(app, client, platform):
     login(client, platform)  # fills the cache
-    with _statements(app) as counted:
+    with SqlStatements(app) as counted:
         login(client, platform)
     assert counted.count == 0
 
@@ -115,6 +93,6 @@ def test_without_the_shared_cache_every_login_reads_the_row(app, client, platfor
     login(client, platform)
     monkeypatch.setattr(cache, "get", lambda key: None)  # Redis not answering
     monkeypatch.setattr(cache, "set_if_absent", lambda *args, **kwargs: False)
-    with _statements(app) as counted:
+    with SqlStatements(app) as counted:
         login(client, platform)
     assert counted.count >= 1

@@ -5,7 +5,6 @@ doing it for that student alone gives."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from masteryai_lti.courses.models import Course
@@ -14,6 +13,7 @@ from masteryai_lti.identity.models import Institution, User
 from masteryai_lti.mastery.models import AttemptConcept, Concept, MasteryState
 from tests.factories import bearer, make_enrollment, make_user
 from tests.integration.mastery.world import build_world, seed_graph, seed_items
+from tests.sql_statements import SqlStatements
 
 
 @pytest.fixture
@@ -23,27 +23,6 @@ def world(app, client):
     w.items = seed_items(client, w, per_concept=3)
     w.students = [w.student, w.classmate]
     return w
-
-
-class Statements:
-    """Counts the SQL statements (``count``) and the reads among them (``reads``) run
-    on the app's engine while in the block."""
-
-    def __init__(self, app) -> None:
-        self.app, self.count, self.reads = app, 0, 0
-
-    def _seen(self, conn, cursor, statement, *args, **kwargs) -> None:
-        self.count += 1
-        self.reads += statement.lstrip().upper().startswith("SELECT")
-
-    def __enter__(self):
-        with self.app.app_context():
-            self.engine = db.engine
-        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
 def grow_class(app, client, world, size: int) -> None:
@@ -85,10 +64,10 @@ def picks(client, world, assignment_id):
 
 def test_generating_for_the_class_reads_the_bank_once(app, client, world):
     grow_class(app, client, world, 3)
-    with Statements(app) as small:
+    with SqlStatements(app) as small:
         assert len(generate(client, world)) == 3
     grow_class(app, client, world, 12)
-    with Statements(app) as large:
+    with SqlStatements(app) as large:
         made = generate(client, world)
     assert len(made) == 12
     assert large.reads == small.reads
@@ -113,14 +92,14 @@ def test_copying_the_graph_costs_the_same_for_a_bigger_class(app, client, world)
     """The copy carries snapshots and evidence in the database, not row by row."""
     map_id = client.get("/api/v1/concept-graphs", headers=world.teacher).get_json()[0]["id"]
 
-    def use_and_copy(course_id, headers) -> Statements:
+    def use_and_copy(course_id, headers) -> SqlStatements:
         used = client.post(
             f"/api/v1/courses/{course_id}/concept-graph/use",
             json={"concept_map_id": map_id},
             headers=headers,
         )
         assert used.status_code == 200
-        with Statements(app) as counted:
+        with SqlStatements(app) as counted:
             copied = client.post(
                 f"/api/v1/courses/{course_id}/concept-graph/copy", json={}, headers=headers
             )

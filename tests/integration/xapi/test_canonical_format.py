@@ -4,12 +4,9 @@ returns), then filtered to the reader's language."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from masteryai_lti.xapi.credentials import issue_credential
 from tests.integration.xapi.conftest import Lrs, statement
+from tests.sql_statements import SqlStatements
 
 ACTIVITY = "http://example.org/activity/fractions"
 COURSE = "http://example.org/course/maths"
@@ -109,24 +106,6 @@ def test_read_mine_learns_definitions_only_from_its_own_statements(client, insti
     assert got.json["object"]["definition"] == {"name": {"en-US": "Mine"}}
 
 
-@contextmanager
-def _counting(app):
-    from masteryai_lti.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def count(conn, cursor, sql, *args):
-        seen.append(sql)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_canonical_costs_one_query_per_page_whatever_the_activities(app, lrs):
     lrs.post(
         [
@@ -139,11 +118,11 @@ def test_canonical_costs_one_query_per_page_whatever_the_activities(app, lrs):
         ]
     )
     lrs.get(limit=30)  # warm the credential and consistency caches
-    with _counting(app) as exact:
+    with SqlStatements(app) as exact:
         assert len(lrs.get(limit=30).json["statements"]) == 30
-    with _counting(app) as canonical:
+    with SqlStatements(app) as canonical:
         page = lrs.get(limit=30, format="canonical").json["statements"]
-    assert len(canonical) == len(exact) + 1, canonical
+    assert canonical.count == exact.count + 1, canonical.texts
     assert {s["object"]["definition"]["name"]["en-US"] for s in page} == {
         f"A{n}" for n in range(30)
     }
