@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 _all: list[OnCommit] = []
@@ -60,3 +61,17 @@ def _forget(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         for pending in _all:
             pending.take(session)
+
+
+def add_unless_taken(row: Any) -> bool:
+    """Add ``row`` in a savepoint; False when a concurrent writer already stored its
+    unique key (the savepoint is rolled back, the transaction goes on), so the caller
+    takes that writer's row instead of failing the request."""
+    from masteryai_lti.extensions import db
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

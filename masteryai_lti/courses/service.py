@@ -7,13 +7,12 @@ from collections.abc import Mapping
 
 from blinker import Namespace
 from sqlalchemy import Select, event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
-from masteryai_lti.core.transactions import OnCommit
+from masteryai_lti.core.transactions import OnCommit, add_unless_taken
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import User, UserIdentity
@@ -128,10 +127,7 @@ def enroll(
             source=source,
             test_user=test_user,
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(enrollment)
-        except IntegrityError:
+        if not add_unless_taken(enrollment):
             # A concurrent request enrolled the same user: take theirs.
             enrollment = db.session.scalar(
                 select(Enrollment).where(
@@ -365,10 +361,7 @@ def upsert_lms_course(
             code=code,
             join_code=None,
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(course)
-        except IntegrityError:
+        if not add_unless_taken(course):
             course = get_course_by_context(institution_id, lti_context_id)
     elif title and course.title != title:
         course.title = title

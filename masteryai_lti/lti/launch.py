@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
+from masteryai_lti.core.transactions import add_unless_taken
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.engagement import graded_items
@@ -807,10 +808,7 @@ def _upsert_resource_link(
             resource_link_id=link_id,
             deployment_id=validated.deployment_id,
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(link)
-        except IntegrityError:
+        if not add_unless_taken(link):
             link = db.session.scalar(
                 select(ResourceLink).where(
                     ResourceLink.registration_id == validated.registration_id,

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from masteryai_lti.core.errors import Conflict
+from masteryai_lti.core.transactions import add_unless_taken
 from masteryai_lti.extensions import cache, db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import quirks
@@ -151,10 +151,7 @@ def record_deployment(
         deployment_id=deployment_id,
         source=source,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(deployment)
-    except IntegrityError:
+    if not add_unless_taken(deployment):
         deployment = find_deployment(registration.id, deployment_id)
     return deployment
 

@@ -16,11 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound, ValidationFailed, field_error
-from masteryai_lti.core.transactions import OnCommit
+from masteryai_lti.core.transactions import OnCommit, add_unless_taken
 from masteryai_lti.extensions import db
 from masteryai_lti.mastery import engine
 from masteryai_lti.mastery.models import (
@@ -115,10 +114,7 @@ def _learner(institution_id: int, user_id: int, *, lock: bool) -> LearnerModel:
             user_id=user_id,
             state=engine.StudentState.new(mastery_params()).to_dict(),
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(learner)
-        except IntegrityError:
+        if not add_unless_taken(learner):
             learner = db.session.scalar(query)
     return learner
 
@@ -196,10 +192,7 @@ def record_attempt(
         duration_s=duration_s,
         response=response,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-    except IntegrityError:
+    if not add_unless_taken(attempt):
         # The same source id arrived concurrently: the other request counted it.
         return db.session.scalar(
             select(Attempt).where(
