@@ -102,8 +102,9 @@ def submit_answer(
         course_id=course.id,
         response=response if isinstance(response, Mapping) else {"value": response},
     )
+    scored = attempt.score if attempt.score is not None else (1.0 if attempt.correct else 0.0)
     if existing is None:
-        _record_practice(course.institution_id, course.id, attempt)
+        _record_practice(course.institution_id, course.id, attempt, scored)
     db.session.commit()
     concept_ids = set(
         db.session.scalars(
@@ -117,13 +118,13 @@ def submit_answer(
     return SubmissionResult(
         attempt=attempt,
         correct=attempt.correct,
-        score=attempt.score if attempt.score is not None else (1.0 if attempt.correct else 0.0),
+        score=scored,
         duplicate=existing is not None,
         mastery=[v.as_dict() for v in views],
     )
 
 
-def _record_practice(institution_id: int, course_id: int, attempt: Attempt) -> None:
+def _record_practice(institution_id: int, course_id: int, attempt: Attempt, score: float) -> None:
     """The answer is quiz participation for the Engagement Index, as an answer from
     xAPI content is (its projection records both): a student practising in the player
     must not look inactive. Same transaction as the attempt, so neither stands alone."""
@@ -137,9 +138,7 @@ def _record_practice(institution_id: int, course_id: int, attempt: Attempt) -> N
                 "occurred_at": attempt.occurred_at,
                 "source": "practice",
                 "source_id": f"attempt:{attempt.id}",
-                "score": attempt.score
-                if attempt.score is not None
-                else (1.0 if attempt.correct else 0.0),
+                "score": score,
             }
         ],
         commit=False,
