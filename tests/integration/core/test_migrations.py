@@ -81,6 +81,17 @@ def test_upgrade_from_empty_matches_models(empty_database):
         db.engine.dispose()
 
 
+def _course(run, at: str, course_id: int = 1, title: str = "Algebra I") -> None:
+    """A course of institution 1, as every schema since 0001 has it."""
+    run(
+        sa.text(
+            "INSERT INTO courses (id, institution_id, title, description, created_at, "
+            "updated_at) VALUES (:id, 1, :title, '', :at, :at)"
+        ),
+        {"id": course_id, "title": title, "at": at},
+    )
+
+
 def test_concept_graphs_get_the_owner_their_data_shows(empty_database):
     """0017: a graph used by one course is that course's; a shared one is the course it
     was named after; a shared one named after none of them has no owner (admins only)."""
@@ -102,13 +113,7 @@ def test_concept_graphs_get_the_owner_their_data_shows(empty_database):
                 (4, "Year 7"),
                 (5, "Year 8"),
             ]:
-                run(
-                    sa.text(
-                        "INSERT INTO courses (id, institution_id, title, description, "
-                        "created_at, updated_at) VALUES (:id, 1, :title, '', :at, :at)"
-                    ),
-                    {"id": course_id, "title": title, "at": at},
-                )
+                _course(run, at, course_id, title)
             for map_id, name, users in [
                 (1, "Algebra I", (1, 2)),
                 (2, "Geometry", (3,)),
@@ -175,13 +180,7 @@ def test_upgrading_keeps_the_rows_that_refer_to_rebuilt_tables(empty_database):
                 ),
                 {"at": at},
             )
-            run(
-                sa.text(
-                    "INSERT INTO courses (id, institution_id, title, description, "
-                    "created_at, updated_at) VALUES (1, 1, 'Algebra I', '', :at, :at)"
-                ),
-                {"at": at},
-            )
+            _course(run, at)
             run(
                 sa.text(
                     "INSERT INTO mastery_assignments (id, institution_id, course_id, user_id, "
@@ -233,13 +232,7 @@ def test_enrollments_of_earlier_test_student_launches_are_marked(empty_database)
         with db.engine.begin() as connection:
             run = connection.execute
             _school(run, at)
-            run(
-                sa.text(
-                    "INSERT INTO courses (id, institution_id, title, description, created_at, "
-                    "updated_at) VALUES (1, 1, 'Algebra I', '', :at, :at)"
-                ),
-                {"at": at},
-            )
+            _course(run, at)
             run(
                 sa.text(
                     "INSERT INTO lti_registrations (id, institution_id, issuer, client_id, "
