@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import uuid
 
 import pytest
@@ -88,3 +90,39 @@ def statement(n: int = 0, **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+BOUNDARY = "xapi-test-boundary"
+
+
+def attachment_of(data: bytes, content_type: str = "text/plain", **extra) -> dict:
+    """An attachment's metadata for ``data`` (SHA-256)."""
+    return {
+        "usageType": "http://example.org/attachment-usage/test",
+        "display": {"en-US": "A test attachment"},
+        "contentType": content_type,
+        "length": len(data),
+        "sha2": hashlib.sha256(data).hexdigest(),
+        **extra,
+    }
+
+
+def multipart_body(payload, parts, *, encoding="binary") -> bytes:
+    """A multipart/mixed body: ``payload`` as JSON, then each ``(content type, data, sha2)``."""
+    out = f"--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n".encode()
+    out += json.dumps(payload).encode() + b"\r\n"
+    for content_type, data, sha2 in parts:
+        out += f"--{BOUNDARY}\r\nContent-Type: {content_type}\r\n".encode()
+        if encoding:
+            out += f"Content-Transfer-Encoding: {encoding}\r\n".encode()
+        out += f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post_multipart(lrs, body: bytes):
+    """POST a :func:`multipart_body` to the Statement API as ``lrs``."""
+    return lrs.client.post(
+        "/xapi/statements",
+        data=body,
+        headers=lrs.headers(**{"Content-Type": f'multipart/mixed; boundary="{BOUNDARY}"'}),
+    )

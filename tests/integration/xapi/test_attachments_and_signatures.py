@@ -10,47 +10,21 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.integration.xapi.conftest import statement
+from tests.integration.xapi.conftest import (
+    attachment_of,
+    multipart_body,
+    post_multipart,
+    statement,
+)
 
-BOUNDARY = "xapi-test-boundary"
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
-
-
-def _attachment(data: bytes, content_type: str = "text/plain", **extra) -> dict:
-    return {
-        "usageType": "http://example.org/attachment-usage/test",
-        "display": {"en-US": "A test attachment"},
-        "contentType": content_type,
-        "length": len(data),
-        "sha2": hashlib.sha256(data).hexdigest(),
-        **extra,
-    }
-
-
-def _multipart(payload, parts, *, encoding="binary") -> bytes:
-    out = f"--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n".encode()
-    out += json.dumps(payload).encode() + b"\r\n"
-    for content_type, data, sha2 in parts:
-        out += f"--{BOUNDARY}\r\nContent-Type: {content_type}\r\n".encode()
-        if encoding:
-            out += f"Content-Transfer-Encoding: {encoding}\r\n".encode()
-        out += f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode() + data + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
-
-
-def _post_multipart(lrs, body: bytes):
-    return lrs.client.post(
-        "/xapi/statements",
-        data=body,
-        headers=lrs.headers(**{"Content-Type": f'multipart/mixed; boundary="{BOUNDARY}"'}),
-    )
 
 
 def test_attachment_round_trip(lrs):
     data = b"here is a simple attachment"
-    payload = statement(attachments=[_attachment(data)])
-    body = _multipart(payload, [("text/plain", data, hashlib.sha256(data).hexdigest())])
-    response = _post_multipart(lrs, body)
+    payload = statement(attachments=[attachment_of(data)])
+    body = multipart_body(payload, [("text/plain", data, hashlib.sha256(data).hexdigest())])
+    response = post_multipart(lrs, body)
     assert response.status_code == 200, response.json
     sid = response.json[0]
     got = lrs.get(statementId=sid, attachments="true")
@@ -73,7 +47,7 @@ def test_attachment_round_trip(lrs):
 def test_broken_multipart_bodies_are_400(lrs, mutate, path):
     data = b"attachment bytes"
     sha2 = hashlib.sha256(data).hexdigest()
-    payload = statement(attachments=[_attachment(data)])
+    payload = statement(attachments=[attachment_of(data)])
     parts = [("text/plain", data, sha2)]
     encoding = "binary"
     if mutate == "bad-hash":
@@ -84,18 +58,18 @@ def test_broken_multipart_bodies_are_400(lrs, mutate, path):
         parts = []
     elif mutate == "base64-encoding":
         encoding = "base64"
-    response = _post_multipart(lrs, _multipart(payload, parts, encoding=encoding))
+    response = post_multipart(lrs, multipart_body(payload, parts, encoding=encoding))
     assert response.status_code == 400
     assert response.json["errors"][0]["path"].startswith(path)
 
 
 def test_raw_attachment_sent_as_json_is_400(lrs):
-    response = lrs.post(statement(attachments=[_attachment(b"x")]))
+    response = lrs.post(statement(attachments=[attachment_of(b"x")]))
     assert response.status_code == 400
 
 
 def test_file_url_attachment_needs_no_part(lrs):
-    payload = statement(attachments=[_attachment(b"x", fileUrl="http://example.org/x.txt")])
+    payload = statement(attachments=[attachment_of(b"x", fileUrl="http://example.org/x.txt")])
     assert lrs.post(payload).status_code == 200
 
 
@@ -128,10 +102,10 @@ def rsa_key():
 
 
 def _signed(lrs, original: dict, token: bytes, content_type="application/octet-stream"):
-    signature = _attachment(token, content_type=content_type, usageType=SIGNATURE)
+    signature = attachment_of(token, content_type=content_type, usageType=SIGNATURE)
     payload = {**original, "attachments": [signature]}
-    body = _multipart(payload, [(content_type, token, hashlib.sha256(token).hexdigest())])
-    return _post_multipart(lrs, body)
+    body = multipart_body(payload, [(content_type, token, hashlib.sha256(token).hexdigest())])
+    return post_multipart(lrs, body)
 
 
 @pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512"])
@@ -197,8 +171,8 @@ def test_attachments_hashed_with_sha384_or_sha512_round_trip(lrs, algorithm):
     # Data 2.4.11: sha2 is "the SHA-2 hash of the Attachment data" (SHA-256, -384, -512).
     data = f"attachment hashed with {algorithm}".encode()
     sha2 = hashlib.new(algorithm, data).hexdigest()
-    payload = statement(attachments=[{**_attachment(data), "sha2": sha2}])
-    response = _post_multipart(lrs, _multipart(payload, [("text/plain", data, sha2)]))
+    payload = statement(attachments=[{**attachment_of(data), "sha2": sha2}])
+    response = post_multipart(lrs, multipart_body(payload, [("text/plain", data, sha2)]))
     assert response.status_code == 200, response.json
     got = lrs.get(statementId=response.json[0], attachments="true")
     assert got.mimetype == "multipart/mixed" and data in got.data
@@ -208,8 +182,8 @@ def test_attachments_hashed_with_sha384_or_sha512_round_trip(lrs, algorithm):
 def test_a_part_must_match_the_sha2_algorithm_its_length_names(lrs):
     data = b"hashed with sha512, labelled with the sha384 of something else"
     sha2 = hashlib.sha384(b"something else").hexdigest()
-    payload = statement(attachments=[{**_attachment(data), "sha2": sha2}])
-    response = _post_multipart(lrs, _multipart(payload, [("text/plain", data, sha2)]))
+    payload = statement(attachments=[{**attachment_of(data), "sha2": sha2}])
+    response = post_multipart(lrs, multipart_body(payload, [("text/plain", data, sha2)]))
     assert response.status_code == 400
     assert response.json["errors"][0]["path"] == "parts[1]"
     assert "SHA-384" in response.json["errors"][0]["message"]

@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from masteryai_lti.extensions import db
 from masteryai_lti.xapi.models import XapiCredential, XapiStatement
 from tests.factories import bearer, make_institution, make_user
-from tests.integration.xapi.conftest import Lrs, statement
+from tests.integration.xapi.conftest import (
+    Lrs,
+    attachment_of,
+    multipart_body,
+    post_multipart,
+    statement,
+)
 
 
 def _count(institution_id):
@@ -263,27 +269,13 @@ def test_pull_asks_for_attachments_and_stores_them(client, lrs, institution):
 
     data = b"the learner's essay"
     sha2 = hashlib.sha512(data).hexdigest()
-    attachment = {
-        "usageType": "http://example.org/attachment-usage/essay",
-        "display": {"en-US": "Essay"},
-        "contentType": "text/plain",
-        "length": len(data),
-        "sha2": sha2,
-    }
-    boundary = "pull-test-boundary"
-    body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
-        + json.dumps([statement(1, attachments=[attachment]), statement(2)]).encode()
-        + f"\r\n--{boundary}\r\nContent-Type: text/plain\r\n".encode()
-        + f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
+    attachment = attachment_of(
+        data, usageType="http://example.org/attachment-usage/essay", sha2=sha2
     )
-    posted = client.post(
-        "/xapi/statements",
-        data=body,
-        headers=lrs.headers(**{"Content-Type": f'multipart/mixed; boundary="{boundary}"'}),
+    body = multipart_body(
+        [statement(1, attachments=[attachment]), statement(2)], [("text/plain", data, sha2)]
     )
+    posted = post_multipart(lrs, body)
     assert posted.status_code == 200, posted.json
     remote = issue_credential(institution.id, "remote reader", ["read-all"])
     here = make_institution(slug=f"here-{uuid.uuid4().hex[:6]}")

@@ -9,12 +9,11 @@ requires, even when a 1.0.3 client sent it with another offset.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from masteryai_lti.xapi.multipart import parse_multipart
 from masteryai_lti.xapi.validation import validate_statement
-from tests.integration.xapi.conftest import statement
+from tests.integration.xapi.conftest import attachment_of, multipart_body, post_multipart, statement
 
 INSTRUCTOR_TYPE = "http://id.tincanapi.com/activitytype/instructor"
 CONTEXT_AGENT = {
@@ -149,29 +148,10 @@ def test_voided_statements_are_shaped_for_the_reader(lrs, lrs2):
 
 def test_multipart_results_are_shaped_for_the_reader(lrs, lrs2):
     data = b"evidence"
-    sha2 = hashlib.sha256(data).hexdigest()
-    attachment = {
-        "usageType": "http://example.org/attachment-usage/test",
-        "display": {"en-US": "Evidence"},
-        "contentType": "text/plain",
-        "length": len(data),
-        "sha2": sha2,
-    }
-    boundary = "shaping-boundary"
+    attachment = attachment_of(data)
     payload = {**_v2_statement(), "attachments": [attachment]}
-    body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
-        + json.dumps(payload).encode()
-        + f"\r\n--{boundary}\r\nContent-Type: text/plain\r\n".encode()
-        + f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    posted = lrs2.client.post(
-        "/xapi/statements",
-        data=body,
-        headers=lrs2.headers(**{"Content-Type": f'multipart/mixed; boundary="{boundary}"'}),
-    )
+    body = multipart_body(payload, [("text/plain", data, attachment["sha2"])], encoding=None)
+    posted = post_multipart(lrs2, body)
     assert posted.status_code == 200, posted.json
     sid = posted.json[0]
     for response, many in (
