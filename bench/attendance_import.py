@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.scratch_database import fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, fresh_app  # noqa: E402
 
 # Moodle's default statuses, and how often a term's marks are each (the rest not taken).
 STATUSES = (("P (2/2)", 0.78), ("L (1/2)", 0.08), ("A (0/2)", 0.08), ("E (1/2)", 0.03))
@@ -92,10 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=60)
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_attendance"
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_scratch_arguments(parser, "masteryai_bench_attendance")
     args = parser.parse_args()
 
     from sqlalchemy import func, select

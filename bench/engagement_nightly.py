@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.engagement import fill_rollup  # noqa: E402
-from bench.scratch_database import drop_database, fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, drop_database, fresh_app  # noqa: E402
 
 
 def populate(db, args) -> None:
@@ -144,11 +144,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=5000)
     parser.add_argument("--per-student", type=int, default=3)
     parser.add_argument("--events", type=int, default=300_000)
-    parser.add_argument(
-        "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_engagement_nightly",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_scratch_arguments(parser, "masteryai_bench_engagement_nightly")
     args = parser.parse_args()
 
     from masteryai_lti.engagement import service

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER  # noqa: E402
 from tests.lti_platform_services import ServicesPlatform  # noqa: E402
 
@@ -42,11 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--page-size", type=int, default=50)
-    parser.add_argument(
-        "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_lti_services",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_scratch_arguments(parser, "masteryai_bench_lti_services")
     args = parser.parse_args()
 
     from masteryai_lti.core.clock import utcnow

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER, PlatformUser, TestPlatform  # noqa: E402
 
 
@@ -46,10 +46,7 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--learners", type=int, default=40)
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_lti"
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    add_scratch_arguments(parser, "masteryai_bench_lti", redis_db=9)
     parser.add_argument(
         "--profile", type=int, metavar="N", default=0, help="print the N costliest functions"
     )

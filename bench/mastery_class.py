@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import drop_database, fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, drop_database, fresh_app  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -282,11 +282,7 @@ def main() -> None:
     parser.add_argument("--items-per-concept", type=int, default=10)
     parser.add_argument("--attempts", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument(
-        "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_mastery_class",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_scratch_arguments(parser, "masteryai_bench_mastery_class")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 

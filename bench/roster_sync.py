@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.scratch_database import drop_database, fresh_app  # noqa: E402
+from bench.scratch_database import add_scratch_arguments, drop_database, fresh_app  # noqa: E402
 from tests.lti_platform import ROLE_LEARNER  # noqa: E402
 from tests.lti_platform_services import ServicesPlatform  # noqa: E402
 
@@ -35,11 +35,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--churn", type=int, default=50)
-    parser.add_argument(
-        "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/masteryai_bench_roster_sync",
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    add_scratch_arguments(parser, "masteryai_bench_roster_sync")
     args = parser.parse_args()
 
     from masteryai_lti.courses.models import Course, Enrollment

@@ -34,6 +34,15 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
+def add_scratch_arguments(parser, database: str, redis_db: int = 8) -> None:
+    """``--database-url`` (the scratch database ``database`` on the local PostgreSQL)
+    and ``--redis-url``, the two every benchmark takes."""
+    parser.add_argument(
+        "--database-url", default=f"postgresql://postgres@127.0.0.1:5432/{database}"
+    )
+    parser.add_argument("--redis-url", default=f"redis://127.0.0.1:6379/{redis_db}")
+
+
 def fresh_app(database_url: str, redis_url: str, *, jobs_inline: bool = True):
     """The app on the scratch database, its tables created empty and its cache cleared."""
     ensure_database(database_url)
