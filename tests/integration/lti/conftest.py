@@ -21,6 +21,14 @@ def platform(app):
 
 
 @pytest.fixture
+def services_platform(app):
+    """A started platform with AGS, NRPS and token services, registered in the tool."""
+    from tests.integration.lti.services_support import started_services_platform
+
+    yield from started_services_platform(app)
+
+
+@pytest.fixture
 def live_tool(app):
     """The tool served over real HTTP on loopback (for platform→tool calls and browsers)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

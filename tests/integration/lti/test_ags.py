@@ -16,14 +16,8 @@ from tests.integration.lti.services_support import (
     auth_for,
     launched_course,
     lti_user,
-    started_services_platform,
 )
 from tests.lti_platform_services import MEDIA_SCORE
-
-
-@pytest.fixture
-def services_platform(app):
-    yield from started_services_platform(app)
 
 
 def _post_grade(client, headers, course_id, link_pk, user_id, given=8.0, maximum=10.0, **extra):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.extensions import db
 from masteryai_lti.lti import grading, outbox
@@ -13,13 +11,7 @@ from masteryai_lti.lti.outbox_models import ScoreOutboxEntry
 from tests.integration.lti.services_support import (
     launched_course,
     lti_user,
-    started_services_platform,
 )
-
-
-@pytest.fixture
-def services_platform(app):
-    yield from started_services_platform(app)
 
 
 def test_a_second_drain_during_a_slow_drain_delivers_each_score_once(

@@ -26,8 +26,8 @@ from tests.lti_platform import ROLE_INSTRUCTOR, ROLE_LEARNER, PlatformUser
 
 
 @pytest.fixture
-def services_platform(app):
-    app.config["LTI_SYNC_ROSTER_ON_LAUNCH"] = False
+def services_platform(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LTI_SYNC_ROSTER_ON_LAUNCH", False)
     yield from started_services_platform(app)
 
 

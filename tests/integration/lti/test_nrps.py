@@ -24,9 +24,9 @@ ROLE_MENTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"
 
 
 @pytest.fixture
-def services_platform(app):
+def services_platform(app, monkeypatch):
     # These tests drive the sync themselves; the launch-time refresh has its own tests.
-    app.config["LTI_SYNC_ROSTER_ON_LAUNCH"] = False
+    monkeypatch.setitem(app.config, "LTI_SYNC_ROSTER_ON_LAUNCH", False)
     yield from started_services_platform(app)
 
 

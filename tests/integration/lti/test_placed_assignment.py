@@ -16,7 +16,6 @@ from tests.integration.lti.services_support import (
     auth_for,
     launched_course,
     lti_user,
-    started_services_platform,
 )
 
 PLACED = {
@@ -25,11 +24,6 @@ PLACED = {
         "masteryai_id": "adaptive-practice",
     }
 }
-
-
-@pytest.fixture
-def services_platform(app):
-    yield from started_services_platform(app)
 
 
 def _session_of(html: str) -> dict:

@@ -14,17 +14,11 @@ from masteryai_lti.extensions import db
 from masteryai_lti.mastery.models import Attempt
 from tests.browser import BROWSER_MARKS, landing_in_chromium
 from tests.integration.lti.conftest import launch
-from tests.integration.lti.services_support import started_services_platform
 from tests.integration.lti.test_placed_assignment import PLACED, _course_with_items, _session_of
 
 pytest.importorskip("playwright.sync_api")
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def services_platform(app):
-    yield from started_services_platform(app)
 
 
 def test_student_answers_every_question_on_a_phone_and_the_grade_is_sent(
