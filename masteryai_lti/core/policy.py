@@ -119,10 +119,23 @@ def ensure_can_teach(actor: Actor, course) -> None:
 
 
 def ensure_can_view_student(actor: Actor, course, student_id: int) -> None:
-    """Raise unless the actor is that student, teaches the course, or is an admin."""
+    """Raise unless the actor is that student, teaches the course, or is an admin, and
+    the student is (or was) enrolled in the course.
+
+    Someone never enrolled is absent (404), as every other id outside the course is:
+    an empty answer for any id would let a teacher probe ids without telling them apart.
+    """
+    from masteryai_lti.courses.models import Enrollment
+
     visible_course(actor, course)
-    if actor.user_id == student_id:
-        return
-    if actor.is_admin or course_role(actor, course.id) == "teacher":
-        return
-    raise Forbidden("Students see only their own records.")
+    if actor.user_id != student_id and not (
+        actor.is_admin or course_role(actor, course.id) == "teacher"
+    ):
+        raise Forbidden("Students see only their own records.")
+    enrolled = db.session.scalar(
+        select(Enrollment.id)
+        .where(Enrollment.course_id == course.id, Enrollment.user_id == student_id)
+        .limit(1)
+    )
+    if enrolled is None:
+        raise NotFound("No such student in this course.")
