@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema
 from masteryai_lti.mastery import service
-from masteryai_lti.mastery.models import DIFFICULTY_LABELS, ITEM_KINDS
+from masteryai_lti.mastery.models import DIFFICULTY_LABELS, EXPLANATION_MAX_LENGTH, ITEM_KINDS
 
 blp = Blueprint(
     "mastery",
@@ -127,6 +127,11 @@ class ItemInputSchema(Schema):
             '{"accepted": ["..."], "case_sensitive": false}'
         }
     )
+    explanation = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=EXPLANATION_MAX_LENGTH),
+        metadata={"description": "Shown to the student after they answer, right or wrong"},
+    )
 
 
 class ItemPatchSchema(ItemInputSchema):
@@ -145,6 +150,7 @@ class ItemSchema(Schema):
     correct_count = fields.Integer()
     choices = fields.List(fields.Dict(), allow_none=True)
     answer = fields.Dict()
+    explanation = fields.String(allow_none=True)
 
 
 class ItemQuerySchema(Schema):
@@ -209,6 +215,9 @@ class SubmissionSchema(Schema):
     correct = fields.Boolean()
     score = fields.Float()
     duplicate = fields.Boolean()
+    explanation = fields.String(
+        allow_none=True, metadata={"description": "The teacher's explanation of the item"}
+    )
     mastery = fields.List(fields.Nested(MasteryCellSchema))
 
 
@@ -535,6 +544,7 @@ class Attempts(MethodView):
             "correct": result.correct,
             "score": result.score,
             "duplicate": result.duplicate,
+            "explanation": result.explanation,
             "mastery": result.mastery,
         }
 

@@ -18,6 +18,8 @@ from masteryai_lti.extensions import db
 
 ITEM_KINDS = ("multiple_choice", "numeric", "short_text")
 DIFFICULTY_LABELS = ("easy", "medium", "hard")
+# A few paragraphs of worked reasoning; longer belongs in the course's own material.
+EXPLANATION_MAX_LENGTH = 5000
 ATTEMPT_SOURCES = ("player", "xapi", "import")
 
 
@@ -108,6 +110,8 @@ class Item(db.Model):
     ``{"correct": ["b"]}``, ``{"value": 2.5, "tolerance": 0.01}`` or
     ``{"accepted": ["photosynthesis"], "case_sensitive": false}``.
     ``difficulty`` is learned from responses (logit; 0 average, positive harder).
+    ``explanation`` is the teacher's worked reasoning, shown to the student only
+    after they have answered (it may give the answer away, so never with the prompt).
     """
 
     __tablename__ = "mastery_items"
@@ -125,6 +129,7 @@ class Item(db.Model):
     prompt: Mapped[str] = mapped_column(Text)
     choices: Mapped[list | None] = mapped_column(JsonDocument)
     answer: Mapped[dict] = mapped_column(JsonDocument)
+    explanation: Mapped[str | None] = mapped_column(Text)
     difficulty_label: Mapped[str] = mapped_column(String(10), default="medium")
     # The engine's Gaussian belief about the difficulty, seeded from the label.
     difficulty: Mapped[float] = mapped_column(Float, default=0.0)

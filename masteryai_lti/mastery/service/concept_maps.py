@@ -257,6 +257,7 @@ def _copy_items(
             prompt=item.prompt,
             choices=item.choices,
             answer=item.answer,
+            explanation=item.explanation,
             difficulty_label=item.difficulty_label,
             difficulty=item.difficulty,
             difficulty_var=item.difficulty_var,

@@ -24,6 +24,7 @@ from masteryai_lti.core.policy import Actor
 from masteryai_lti.extensions import db
 from masteryai_lti.mastery.models import (
     DIFFICULTY_LABELS,
+    EXPLANATION_MAX_LENGTH,
     ITEM_KINDS,
     Concept,
     ConceptMap,
@@ -34,7 +35,16 @@ from masteryai_lti.mastery.recommender import LABEL_DIFFICULTY
 from masteryai_lti.mastery.service.access import _map_for
 from masteryai_lti.mastery.service.concept_maps import concept_rows
 
-ITEM_CSV_COLUMNS = ("key", "kind", "prompt", "concepts", "difficulty", "choices", "answer")
+ITEM_CSV_COLUMNS = (
+    "key",
+    "kind",
+    "prompt",
+    "concepts",
+    "difficulty",
+    "choices",
+    "answer",
+    "explanation",
+)
 
 
 @dataclass
@@ -67,6 +77,13 @@ def _validate_item(data: Mapping, concepts: Mapping[str, Concept], path: str = "
     for i, k in enumerate(keys):
         if k not in concepts:
             errors.append(field_error(f"{prefix}concepts[{i}]", f"unknown concept {k!r}"))
+    explanation = data.get("explanation")
+    if explanation is not None and not isinstance(explanation, str):
+        errors.append(field_error(f"{prefix}explanation", "must be text"))
+    elif explanation is not None and len(explanation) > EXPLANATION_MAX_LENGTH:
+        errors.append(
+            field_error(f"{prefix}explanation", f"at most {EXPLANATION_MAX_LENGTH} characters")
+        )
     answer = data.get("answer") or {}
     choices = data.get("choices") or []
     if kind == "multiple_choice":
@@ -121,6 +138,9 @@ def _apply_item(item: Item, data: Mapping, concepts: Mapping[str, Concept]) -> N
             setattr(item, name, data[name])
     if "choices" in data:
         item.choices = data["choices"] or None
+    if "explanation" in data:
+        # Blank is no explanation: the player then shows the verdict alone.
+        item.explanation = (data["explanation"] or "").strip() or None
     if "concepts" in data:
         if item.id is not None:
             db.session.execute(delete(ItemConcept).where(ItemConcept.item_id == item.id))
@@ -221,6 +241,7 @@ def _item_document(view: ItemView) -> dict:
         "difficulty_label": view.item.difficulty_label,
         "choices": view.item.choices or [],
         "answer": view.item.answer,
+        "explanation": view.item.explanation,
     }
 
 
@@ -242,6 +263,7 @@ def export_items(actor: Actor, course_id: int, fmt: str = "json") -> str:
                 d["difficulty_label"],
                 json.dumps(d["choices"], ensure_ascii=False) if d["choices"] else "",
                 json.dumps(d["answer"], ensure_ascii=False),
+                d["explanation"] or "",
             ]
         )
     return out.getvalue()
@@ -274,6 +296,7 @@ def _items_from_csv(text: str) -> list[dict]:
                 "difficulty_label": (row.get("difficulty") or "medium").strip() or "medium",
                 "choices": choices,
                 "answer": answer,
+                **({"explanation": row["explanation"]} if "explanation" in row else {}),
             }
         )
     return documents

@@ -55,6 +55,8 @@ class SubmissionResult:
     score: float
     duplicate: bool
     mastery: list[dict]
+    # Only now, with the answer in, may the student read the teacher's reasoning.
+    explanation: str | None = None
 
 
 def submit_answer(
@@ -121,6 +123,7 @@ def submit_answer(
         score=scored,
         duplicate=existing is not None,
         mastery=[v.as_dict() for v in views],
+        explanation=item.explanation,
     )
 
 

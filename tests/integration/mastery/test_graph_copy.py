@@ -139,13 +139,19 @@ def test_a_teacher_who_could_not_read_the_item_bank_gets_no_items(client, world)
 
 
 def test_an_admin_copies_the_item_bank_with_its_answers(client, world):
+    explained = client.patch(
+        f"/api/v1/courses/{world.course_id}/items/{world.items['add'][1]}",
+        json={"explanation": "One more than nothing is one."},
+        headers=world.teacher,
+    )
+    assert explained.status_code == 200
     made = copy(client, world, world.admin)
     assert made.status_code == 201, made.get_json()
     body = made.get_json()
     assert body["items_copied"] == 8 and body["items_withheld"] == 0
     bank = client.get(f"{other(world)}/items", headers=world.other_teacher).get_json()
     original = client.get(f"/api/v1/courses/{world.course_id}/items", headers=world.teacher)
-    fields = ("key", "kind", "prompt", "concepts", "difficulty_label", "answer")
+    fields = ("key", "kind", "prompt", "concepts", "difficulty_label", "answer", "explanation")
     assert sorted(tuple(str(i[f]) for f in fields) for i in bank) == sorted(
         tuple(str(i[f]) for f in fields) for i in original.get_json()
     )
