@@ -43,6 +43,8 @@ def _items() -> list[dict]:
                     "concepts": [key],
                     "difficulty_label": label,
                     "answer": {"value": a * b + c, "tolerance": 0},
+                    "explanation": f"Multiply first: {a} × {b} = {a * b}. "
+                    f"Then add {c}: {a * b} + {c} = {a * b + c}.",
                 }
             )
     return items

@@ -14,6 +14,7 @@ from masteryai_lti.extensions import db
 from masteryai_lti.mastery.models import Attempt
 from tests.browser import BROWSER_MARKS, landing_in_chromium
 from tests.integration.lti.conftest import launch
+from tests.integration.lti.services_support import auth_for, lti_user
 from tests.integration.lti.test_placed_assignment import PLACED, _course_with_items, _session_of
 
 pytest.importorskip("playwright.sync_api")
@@ -108,6 +109,49 @@ def test_after_reopening_the_finish_screen_shows_the_servers_figures(
     assert position.startswith("Question 2 of 3")
     assert "goes to your course gradebook" in graded
     assert status == "Your course gradebook has your best score: 3 of 3."
+
+
+HOSTILE_WHY = 'Add nothing: <img src=x onerror="window.hacked=1">\nIt stays the same.'
+
+
+def test_the_teachers_explanation_follows_the_verdict_as_text(
+    app, client, services_platform, live_tool
+):
+    platform = services_platform
+    course_id, answers = _course_with_items(app, client, platform, count=2)
+    teacher = auth_for(app, lti_user(app, platform, "teacher"))
+    for item_id in answers:
+        response = client.patch(
+            f"/api/v1/courses/{course_id}/items/{item_id}",
+            json={"explanation": HOSTILE_WHY},
+            headers=teacher,
+        )
+        assert response.status_code == 200, response.get_json()
+    prompts_to_answers = {f"What is {value} + 0?": value for value in answers.values()}
+    landing = launch(client, platform, "student", extra_claims=PLACED).get_data(as_text=True)
+    with landing_in_chromium(live_tool, landing, viewport={"width": 375, "height": 667}) as page:
+        prompt = page.locator("#player .prompt")
+        prompt.wait_for(timeout=15000)
+        before = page.locator("#player [data-role=explanation]").count()
+        page.fill("#player input[name=text]", str(prompts_to_answers[prompt.inner_text()] + 1))
+        page.click("#player button[type=submit]")
+        why = page.locator("#player [data-role=explanation]")
+        why.wait_for(timeout=15000)
+        shown = [why.locator("p").nth(n).inner_text() for n in range(2)]
+        verdict = page.locator("#player .verdict").inner_text()
+        said = page.locator("#player-status").text_content()
+        focused = page.evaluate("document.activeElement.textContent")
+        hacked = page.evaluate("window.hacked === 1")
+        images = page.locator("#player img").count()
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    assert before == 0, "nothing of the explanation shows before the answer"
+    assert verdict == "Not quite."
+    assert shown == ["Explanation", HOSTILE_WHY], "in the teacher's own line breaks"
+    assert said == "Not quite. Explanation: " + HOSTILE_WHY
+    assert focused == "Next question"
+    assert not hacked and images == 0, "the explanation is shown as text"
+    assert fits
 
 
 def test_failures_say_what_happened_and_the_answer_can_be_sent_again(
