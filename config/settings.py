@@ -133,6 +133,10 @@ class Settings:
         # fetching whatever address a stranger hands /lti/register.
         self.LTI_REGISTRATION_ALLOWED_HOSTS = _list("LTI_REGISTRATION_ALLOWED_HOSTS", [])
         self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", False)
+        # Calls to URLs a platform chose (key sets, tokens, AGS/NRPS, dynamic
+        # registration) reach public addresses only unless this is on: an LMS on the
+        # operator's private network needs it (core/outbound_http.py).
+        self.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = _bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", False)
         # A teacher's launch refreshes the course roster by NRPS (at most hourly).
         self.LTI_SYNC_ROSTER_ON_LAUNCH = _bool("LTI_SYNC_ROSTER_ON_LAUNCH", True)
         # The name LMS admins see for the tool in dynamic registration.
@@ -171,6 +175,8 @@ class DevelopmentSettings(Settings):
         self.ALLOW_INSECURE_HTTP = _bool("ALLOW_INSECURE_HTTP", True)
         self.PREFERRED_URL_SCHEME = "http"
         self.LTI_SANDBOX_ENABLED = _bool("LTI_SANDBOX_ENABLED", True)
+        # The sandbox and the test platforms run on loopback.
+        self.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = _bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", True)
 
 
 class TestSettings(DevelopmentSettings):

@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
+from masteryai_lti.core.outbound_http import public_session
 from masteryai_lti.core.transactions import add_unless_taken
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course, Enrollment
@@ -93,8 +94,8 @@ MAX_NONCE_MEMORY_SECONDS = 86400
 PENDING_LAUNCH_MAX_AGE_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 5
 
-_http = requests.Session()
-_http.headers["User-Agent"] = "MasteryAI-LTI"
+# The key set URL is the platform's choice (dynamic registration is open to anyone).
+_http = public_session()
 
 
 class LtiLaunchError(ApiError):

@@ -21,6 +21,7 @@ import jwt
 import requests
 
 from masteryai_lti.core.clock import utcnow
+from masteryai_lti.core.outbound_http import private_address_refusal, public_session
 from masteryai_lti.extensions import cache
 from masteryai_lti.lti import keys, quirks
 from masteryai_lti.lti.keys import SigningKey
@@ -136,6 +137,9 @@ def request_token(
             access.token_url, data=form, headers={"Accept": "application/json"}, timeout=timeout
         )
     except requests.RequestException as exc:
+        refusal = private_address_refusal(exc)
+        if refusal is not None:
+            raise PlatformServiceError(f"token endpoint: {refusal}", retryable=False) from exc
         raise PlatformServiceError(
             f"token endpoint unreachable: {type(exc).__name__}", retryable=True
         ) from exc
@@ -207,11 +211,14 @@ _shared_http: requests.Session | None = None
 
 
 def platform_http() -> requests.Session:
-    """The process's HTTP session for platform calls (keeps connections alive)."""
+    """The process's HTTP session for platform calls (keeps connections alive).
+
+    Platforms choose these URLs (service URLs come in launch claims; dynamic
+    registration is open to anyone), so it reaches public addresses only.
+    """
     global _shared_http
     if _shared_http is None:
-        _shared_http = requests.Session()
-        _shared_http.headers["User-Agent"] = "MasteryAI-LTI"
+        _shared_http = public_session()
     return _shared_http
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from masteryai_lti.core.outbound_http import private_address_refusal
+
 # One ``<url>; param; param`` element of an RFC 8288 Link header. Commas may appear
 # inside the angle brackets, so elements are matched, not split on commas.
 _LINK_ELEMENT = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
@@ -196,6 +198,9 @@ class PlatformServiceClient:
                     timeout=self._timeout,
                 )
             except requests.RequestException as exc:
+                refusal = private_address_refusal(exc)
+                if refusal is not None:
+                    raise PlatformServiceError(str(refusal), retryable=False) from exc
                 raise PlatformServiceError(
                     f"platform unreachable: {type(exc).__name__}", retryable=True
                 ) from exc
