@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from masteryai_lti.core.spreadsheet_cells import neutralise, restore
+
 CSV_COLUMNS = ("key", "name", "description", "prerequisites")
 # Keys travel in URLs, CSV cells and xAPI mappings, so keep them to a safe alphabet.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,119}$")
@@ -205,12 +207,14 @@ class ConceptGraph:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in self.to_dict()["concepts"]:
+            # Names come from whichever teacher wrote the graph (graphs are shared
+            # and copied between courses): never a formula in the reader's spreadsheet.
             writer.writerow(
                 [
-                    row["key"],
-                    row["name"],
-                    row["description"],
-                    PREREQUISITE_SEPARATOR.join(row["prerequisites"]),
+                    neutralise(row["key"]),
+                    neutralise(row["name"]),
+                    neutralise(row["description"]),
+                    neutralise(PREREQUISITE_SEPARATOR.join(row["prerequisites"])),
                 ]
             )
         return out.getvalue()
@@ -314,10 +318,10 @@ def document_from_csv(text: str) -> dict:
     return {
         "concepts": [
             {
-                "key": (row.get("key") or "").strip(),
-                "name": (row.get("name") or "").strip(),
-                "description": (row.get("description") or "").strip(),
-                "prerequisites": (row.get("prerequisites") or "").strip(),
+                "key": restore((row.get("key") or "").strip()),
+                "name": restore((row.get("name") or "").strip()),
+                "description": restore((row.get("description") or "").strip()),
+                "prerequisites": restore((row.get("prerequisites") or "").strip()),
             }
             for row in reader
         ]
