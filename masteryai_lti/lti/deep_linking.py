@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import jwt
 from pylti1p3.deep_link import DeepLink
@@ -74,6 +75,23 @@ def accepts_multiple(settings: dict) -> bool:
     """Whether the platform takes several items back (Deep Linking 2.0 §4.4.1:
     ``accept_multiple``, true when absent; Canvas's assignment picker says false)."""
     return str(settings.get("accept_multiple", True)).lower() != "false"
+
+
+def return_url(settings: dict, *, allow_insecure: bool = False) -> str | None:
+    """The platform's ``deep_link_return_url`` (Deep Linking 2.0 §4.4.1), or None when it
+    is not an https URL (http only with ``allow_insecure``, for development LMSs).
+
+    The tool's page posts the signed answer to it by a form, so a ``javascript:`` or
+    ``data:`` URL would run in the tool's origin, next to the teacher's session token.
+    """
+    url = settings.get("deep_link_return_url")
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    schemes = ("https", "http") if allow_insecure else ("https",)
+    if parts.scheme.lower() not in schemes or not parts.netloc:
+        return None
+    return url.strip()
 
 
 def register_placeable_provider(provider: PlaceableProvider) -> PlaceableProvider:

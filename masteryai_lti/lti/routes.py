@@ -198,6 +198,13 @@ def deep_linking_return():
     if unknown:
         raise LtiLaunchError("deep_linking", f"Unknown items: {', '.join(sorted(unknown))}.")
     settings = record.claims.get(deep_linking.SETTINGS_CLAIM) or {}
+    action = deep_linking.return_url(
+        settings, allow_insecure=bool(current_app.config.get("ALLOW_INSECURE_HTTP"))
+    )
+    if action is None:
+        raise LtiLaunchError(
+            "deep_linking", "The LMS gave no web address to return the chosen items to."
+        )
     if len(chosen) > 1 and not deep_linking.accepts_multiple(settings):
         raise LtiLaunchError("deep_linking", "This LMS accepts one item at a time.")
     launch_url = url_for("lti.launch", _external=True)
@@ -218,7 +225,7 @@ def deep_linking_return():
     token = deep_linking.sign_response(claims, keys.signing_key())
     return render_template(
         "lti/autopost.html",
-        action=settings.get("deep_link_return_url", ""),
+        action=action,
         fields={"JWT": token},
     )
 

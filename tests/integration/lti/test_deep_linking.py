@@ -193,3 +193,27 @@ def test_cancel_returns_nothing_to_the_platform(client, platform):
     _, form = _autopost(response)
     claims = jwt.decode(form["JWT"], options={"verify_signature": False})
     assert claims[LTI_DL + "content_items"] == []
+
+
+def test_a_return_url_that_is_not_http_is_never_a_form_action(client, platform):
+    """The picker posts to the platform's return URL; a ``javascript:`` one would run in
+    the tool's origin beside the teacher's session token."""
+    settings = platform.claims_for("teacher", message_type="LtiDeepLinkingRequest")[
+        LTI_DL + "deep_linking_settings"
+    ]
+    hostile = {**settings, "deep_link_return_url": "javascript:alert(document.domain)"}
+    response = launch(
+        client,
+        platform,
+        "teacher",
+        message_type="LtiDeepLinkingRequest",
+        extra_claims={LTI_DL + "deep_linking_settings": hostile},
+    )
+    fields = dict(
+        re.findall(r'name="(launch_id|session_token)" value="([^"]+)"', response.get_data(True))
+    )
+
+    answer = client.post("/lti/deep_linking/return", data={**fields, "item": "student-progress"})
+
+    assert answer.status_code == 400
+    assert "javascript:" not in answer.get_data(as_text=True)
