@@ -18,8 +18,10 @@ import requests
 from masteryai_lti.core.outbound_http import private_address_refusal
 
 # One ``<url>; param; param`` element of an RFC 8288 Link header. Commas may appear
-# inside the angle brackets, so elements are matched, not split on commas.
-_LINK_ELEMENT = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+# inside the angle brackets, so elements are matched, not split on commas. The URL
+# excludes "<" as well as ">": with ``[^>]*`` a header of many "<" and no ">" (the
+# platform writes it) took time quadratic in its length, minutes for 64 KiB.
+_LINK_ELEMENT = re.compile(r"<([^<>]*)>\s*((?:;\s*[^;,]+)*)")
 _REL_PARAM = re.compile(r'rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
 
 # Status codes after which the same request may succeed later (RFC 9110 §15.6,
