@@ -178,11 +178,12 @@ def create_app(config=None) -> Flask:
             x_prefix=proxies,
         )
 
-    from masteryai_lti.core import api_input, errors, health, static_assets
+    from masteryai_lti.core import api_input, errors, health, security_headers, static_assets
     from masteryai_lti.extensions import api, cache, cors, db, jobs, limiter, migrate
 
     db.init_app(app)
     _enable_sqlite_foreign_keys(app)
+    security_headers.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     from masteryai_lti.core.cache_generation import DatabaseGeneration
 

@@ -1,0 +1,86 @@
+"""Headers of a framed app: CSP and framing, nosniff, and no caching of what a
+credential unlocked (masteryai_lti/core/security_headers.py)."""
+
+from __future__ import annotations
+
+import base64
+
+from masteryai_lti.xapi import credentials
+from tests.factories import bearer, make_course, make_institution, make_user
+from tests.integration.lti.conftest import launch
+
+
+def _directives(response) -> dict[str, str]:
+    policy = response.headers.get("Content-Security-Policy", "")
+    pairs = (part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    return {name: (rest[0] if rest else "") for name, *rest in pairs}
+
+
+def test_a_launched_page_may_be_framed_but_runs_only_its_own_origins_code(client, platform):
+    response = launch(client, platform, "student")
+
+    assert response.status_code == 200
+    policy = _directives(response)
+    assert policy["default-src"] == "'self'"
+    assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'"
+    assert policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"]  # an LMS frames it
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_in_production_only_https_lms_pages_may_frame_the_tool(make_app):
+    strict = make_app(ALLOW_INSECURE_HTTP=False).test_client()
+
+    response = strict.get("/lti/launch", base_url="https://tool.example")
+
+    assert response.status_code == 405
+    assert _directives(response)["frame-ancestors"] == "'self' https:"
+
+
+def test_pages_outside_lti_cannot_be_framed(client):
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200
+    assert _directives(response)["frame-ancestors"] == "'none'"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_json_behind_a_bearer_token_is_never_cached(app, client):
+    with app.app_context():
+        school = make_institution()
+        teacher = make_user(school, role="teacher")
+        course = make_course(school, teacher)
+        headers = bearer(teacher)
+
+    response = client.get(f"/api/v1/courses/{course.id}/engagement", headers=headers)
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert _directives(response) == {"default-src": "'none'", "frame-ancestors": "'none'"}
+
+
+def test_xapi_answers_to_an_lrs_are_never_cached(app, client):
+    with app.app_context():
+        school = make_institution()
+        issued = credentials.issue_credential(school.id, "lrs", ("write", "read-all"))
+    token = base64.b64encode(f"{issued.key}:{issued.secret}".encode()).decode()
+
+    response = client.get(
+        "/xapi/statements",
+        headers={"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"},
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_public_answers_keep_their_own_caching(client):
+    response = client.get("/lti/jwks")
+
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
