@@ -106,11 +106,14 @@
     const concepts = heatmap.concepts || [], students = heatmap.students || [];
     const threshold = heatmap.threshold;
     if (!concepts.length) {
-      status.replaceChildren("This course has no topics yet. Add topics and questions to it " +
-        "first: the course's concept graph (its topics) and item bank (its questions) are set " +
-        "up through MasteryAI's API (", el("a", {"href": "/api/docs", "target": "_blank", "rel": "noopener"},
-        "API documentation"), ", under mastery), or your administrator can give the course a " +
-        "shared graph. Each topic's mastery shows here once students practise.");
+      // The editor is further down this page (dashboards/topic_editor.html).
+      const link = el("a", {"href": "#topic-editor"}, "Edit topics and questions");
+      link.addEventListener("click", event => {
+        event.preventDefault();
+        document.getElementById("editor-title").focus();
+      });
+      status.replaceChildren("This course has no topics yet. Add topics and questions to it first in ",
+        link, " below. Each topic's mastery shows here once students practise.");
       return;
     }
     const listed = count(concepts.length, "topic", "topics");

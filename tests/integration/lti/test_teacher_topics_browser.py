@@ -223,9 +223,10 @@ def test_a_course_without_topics_says_where_to_add_them(client, platform, live_t
         page.wait_for_selector("#topics[data-state=ready]", timeout=20_000)
         status = page.locator("#topics-status")
         assert "This course has no topics yet. Add topics and questions" in status.inner_text()
-        assert status.locator("a").get_attribute("href") == "/api/docs"
-        # The link leads somewhere: the API documentation page.
-        assert client.get("/api/docs").status_code == 200
+        # The link leads to the editor on the same page (test_topic_editor_browser.py).
+        assert status.locator("a").get_attribute("href") == "#topic-editor"
+        assert status.locator("a").inner_text() == "Edit topics and questions"
+        assert page.locator("#topic-editor").is_visible()
         assert page.locator("#topics-table").is_hidden()
 
 
