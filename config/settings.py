@@ -121,6 +121,11 @@ class Settings:
         self.REGISTER_RATE_LIMIT_PER_IP = os.environ.get(
             "REGISTER_RATE_LIMIT_PER_IP", "10 per minute; 100 per day"
         )
+        # Joining a course by code, per client address: a class behind one NAT address
+        # joins at once, while guessing a code (about 40 bits) stays hopeless.
+        self.JOIN_RATE_LIMIT_PER_IP = os.environ.get(
+            "JOIN_RATE_LIMIT_PER_IP", "30 per minute; 300 per hour"
+        )
         # The password hashing cost; tests lower it to keep the suite quick.
         self.BCRYPT_ROUNDS = _int("BCRYPT_ROUNDS", 12)
         # Plain http is allowed on loopback in development and tests only.

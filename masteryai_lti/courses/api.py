@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page
 from marshmallow import Schema, fields, validate, validates_schema
@@ -10,7 +11,7 @@ from marshmallow import ValidationError as SchemaError
 from masteryai_lti.core.policy import current_actor, require_roles
 from masteryai_lti.core.schemas import EmailAddress, ProblemSchema, not_blank
 from masteryai_lti.courses import service
-from masteryai_lti.extensions import db
+from masteryai_lti.extensions import db, limiter
 
 blp = Blueprint(
     "courses",
@@ -175,10 +176,14 @@ def unenroll(course_id, user_id):
 
 
 @blp.route("/join", methods=["POST"])
+# A join code is 8 characters of 31 (about 40 bits): guessing one is hopeless only while
+# guesses are few, so they are throttled per client address.
+@limiter.limit(lambda: current_app.config["JOIN_RATE_LIMIT_PER_IP"])
 @blp.doc(security=BEARER)
 @blp.arguments(JoinSchema)
 @blp.response(201, EnrollmentSchema)
 @blp.alt_response(422, schema=ProblemSchema, description="Unknown join code")
+@blp.alt_response(429, schema=ProblemSchema, description="Too many attempts; see Retry-After")
 def join(payload):
     """Join a course with the code your teacher gave you."""
     return service.join_course(current_actor(), payload["join_code"])
