@@ -467,3 +467,38 @@ def test_a_student_never_sees_the_editor_and_the_api_refuses_them(
     assert client.post(f"{base}/items", json=item, headers=student).status_code == 403
     assert client.get(f"{base}/items", headers=student).status_code == 403
     assert client.get(f"{base}/items", headers=teacher).status_code == 404, "nothing was made"
+
+
+def test_a_short_text_question_and_a_change_of_kind(client, live_tool, teacher_launch):
+    landing, teacher, course_id = teacher_launch
+    base = f"/api/v1/courses/{course_id}"
+    _put_graph(client, base, {"concepts": [{"key": "geo", "name": "Geography"}]}, teacher)
+    with landing_in_chromium(live_tool, landing) as page:
+        page.wait_for_selector(READY, timeout=20_000)
+        _open_topic(page, "geo")
+        page.click("#editor-add-question")
+        page.get_by_label("Kind").select_option("short_text")
+        page.get_by_label("Question", exact=True).fill("Capital of France?")
+        page.get_by_label("Accepted answers, one per line").fill("Paris\n\n  Lutetia \n")
+        page.get_by_label("Case sensitive").check()
+        assert _unlabelled_controls(page) == []
+        _save_question(page, "Question added")
+        [item] = _items(client, course_id, teacher)
+        assert item["answer"] == {"accepted": ["Paris", "Lutetia"], "case_sensitive": True}
+        assert item["choices"] is None
+        assert (
+            "accepts Paris / Lutetia (case sensitive)"
+            in page.locator(f'li[data-item="{item["id"]}"]').inner_text()
+        )
+
+        # The same question made multiple choice: its answer and choices follow the kind.
+        page.locator(f'li[data-item="{item["id"]}"] button.edit').click()
+        assert page.get_by_label("Case sensitive").is_checked()
+        page.get_by_label("Kind").select_option("multiple_choice")
+        _fill_choices(page, ["Lyon", "Paris"], correct={1})
+        _save_question(page, "Question saved")
+        changed = client.get(f"{base}/items/{item['id']}", headers=teacher).get_json()
+        assert changed["kind"] == "multiple_choice"
+        assert changed["choices"] == [{"id": "a", "text": "Lyon"}, {"id": "b", "text": "Paris"}]
+        assert changed["answer"] == {"correct": ["b"]}
+        _no_sideways_scroll(page)
