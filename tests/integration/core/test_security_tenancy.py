@@ -260,6 +260,23 @@ def _call(client, rule, method, path, ids, headers):
     return client.open(path, method=method, headers=headers)
 
 
+def _names_victims_rows(rule: str, method: str, row_ids: tuple[str, ...]) -> bool:
+    """Whether the body sent to ``rule`` names one of the victim's ``row_ids``."""
+    if method == "POST" and rule in RAW_BODIES:
+        return True
+    text = repr(BODIES.get((rule, method), {}))
+    return any(f"{{{name}}}" in text for name in row_ids)
+
+
+# Rows of the victim's course a body can name. Not among them for a neighbour (same
+# institution): a user who is in no course (they may add them to their own course) and
+# the concept graph, which an institution's teachers share by design (docs/mastery.md).
+VICTIM_ROW_IDS = {
+    "foreign_teacher": ("item_id", "student_id", "resource_link_pk", "map_id", "outsider_id"),
+    "neighbour_teacher": ("item_id", "student_id", "resource_link_pk"),
+}
+
+
 def _fingerprint(app) -> dict[str, int]:
     """Row counts and the course title: what a write that got through would change."""
     from masteryai_lti.courses.models import Course
@@ -301,17 +318,24 @@ def test_own_course_with_the_victims_ids_reaches_nothing(app, client, attacker):
     graph = client.put(f"{base}/concept-graph", json={"document": GRAPH}, headers=headers)
     assert graph.status_code == 200, graph.get_json()
     before = _fingerprint(app)
-    leaks = []
+    leaks, walked = [], set()
     for rule, method in _course_rules(app):
         names = set(re.findall(r"<(?:\w+:)?(\w+)>", rule)) - {"course_id", "key"}
-        if not names:
-            continue  # nothing of the victim's in the path
+        if not names and not _names_victims_rows(rule, method, VICTIM_ROW_IDS[attacker]):
+            continue  # nothing of the victim's in the path or the body
+        walked.add((rule.removeprefix("/api/v1/courses/<int:course_id>"), method))
         path = _path(rule, school.ids, own_course)
         response = _call(client, rule, method, path, school.ids, headers)
-        if response.status_code not in (403, 404):
+        # A row named in the body may also be an invalid field (422), as long as
+        # nothing changes (checked below).
+        refusals = (403, 404) if names else (403, 404, 422)
+        if response.status_code not in refusals:
             leaks.append(f"{method} {path}: {response.status_code} {response.get_data()[:120]!r}")
     assert leaks == [], "\n".join(leaks)
     assert _fingerprint(app) == before
+    assert {("/attempts", "POST"), ("/grade-posts", "POST"), ("/items/<int:item_id>", "PATCH")} <= (
+        walked
+    )
 
 
 def test_the_walk_reaches_the_routes_it_claims(app, client):
