@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g
 from flask_jwt_extended import create_access_token
-from sqlalchemy import false, select, update
+from sqlalchemy import false, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
@@ -32,7 +32,7 @@ from masteryai_lti.core.storable import fits_64_bits
 from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, Invitation, RefreshToken, User, UserIdentity
 
-_user_seen_callbacks: list[Callable[[int, int], None]] = []
+_users_seen_callbacks: list[Callable[[int, frozenset[int]], None]] = []
 
 # The access-token claim naming its session: the refresh-token family it was issued in
 # ("sid", the JWT claim registered for a session id, RFC 8417 / OpenID Connect).
@@ -49,15 +49,24 @@ class TokenPair:
     token_type: str = "bearer"
 
 
-def on_user_seen(callback: Callable[[int, int], None]) -> Callable[[int, int], None]:
-    """Register ``callback(institution_id, user_id)``, run when a person's identity is linked.
+def on_users_seen(
+    callback: Callable[[int, frozenset[int]], None],
+) -> Callable[[int, frozenset[int]], None]:
+    """Register ``callback(institution_id, user_ids)``, run when identities of these
+    people are linked: once per :func:`link_identity`, once per batch of
+    :func:`link_new_identities` (a roster sync links thousands at once).
 
     The xAPI projection uses it to attach statements that arrived before the person
     was known (DESIGN.md section 4). Usable as a decorator.
     """
-    if callback not in _user_seen_callbacks:
-        _user_seen_callbacks.append(callback)
+    if callback not in _users_seen_callbacks:
+        _users_seen_callbacks.append(callback)
     return callback
+
+
+def _users_seen(institution_id: int, user_ids: frozenset[int]) -> None:
+    for callback in list(_users_seen_callbacks):
+        callback(institution_id, user_ids)
 
 
 def _slugify(name: str) -> str:
@@ -325,7 +334,7 @@ def create_invitation(
 def link_identity(institution_id: int, user_id: int, kind: str, value: str) -> bool:
     """Record that ``user_id`` is known as ``kind``/``value`` in the institution.
 
-    Returns True when the link is new; then the ``on_user_seen`` callbacks run so
+    Returns True when the link is new; then the ``on_users_seen`` callbacks run so
     data that arrived for this identity before the person was known is attached.
     Does not commit: the caller owns the transaction.
     """
@@ -344,9 +353,29 @@ def link_identity(institution_id: int, user_id: int, kind: str, value: str) -> b
         db.session.add(
             UserIdentity(institution_id=institution_id, user_id=user_id, kind=kind, value=value)
         )
-    for callback in list(_user_seen_callbacks):
-        callback(institution_id, user_id)
+    _users_seen(institution_id, frozenset([user_id]))
     return True
+
+
+def link_new_identities(institution_id: int, links: Sequence[tuple[int, str, str]]) -> None:
+    """Record many links ``(user_id, kind, value)`` that nobody holds yet: one INSERT per
+    thousand, then the ``on_users_seen`` callbacks once for all their users.
+
+    For a caller that has read which identities exist (:func:`users_by_identities`) and
+    links the rest at once, such as a roster sync. A link a concurrent writer made in
+    between fails the INSERT with IntegrityError: the caller runs this in a savepoint,
+    reads again and retries. Does not commit.
+    """
+    if not links:
+        return
+    db.session.execute(
+        insert(UserIdentity),
+        [
+            {"institution_id": institution_id, "user_id": user_id, "kind": kind, "value": value}
+            for user_id, kind, value in links
+        ],
+    )
+    _users_seen(institution_id, frozenset(user_id for user_id, _, _ in links))
 
 
 def find_user_by_identity(institution_id: int, kind: str, value: str) -> User | None:

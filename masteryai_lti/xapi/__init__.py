@@ -25,7 +25,7 @@ def init_app(app) -> None:
     from masteryai_lti.identity import service as identities
     from masteryai_lti.xapi import projection
 
-    identities.on_user_seen(projection.on_user_seen)
+    identities.on_users_seen(projection.on_users_seen)
     app.teardown_request(projection.drain_after_request)
     # Content (H5P, cmi5 packages, a course's own JavaScript) posts statements from the
     # page's origin. XAPI_ALLOWED_ORIGINS names those origins; unset, the REST API's

@@ -7,7 +7,7 @@ side by side) and calls the engagement and mastery services, which are idempoten
 (institution, source "xapi", statement id): replaying a row changes nothing.
 
 An actor nobody is linked to yet stays ``unknown_actor``; when the identity service
-first links that person (``on_user_seen``), their rows go back to ``pending``
+first links that person (``on_users_seen``), their rows go back to ``pending``
 (DESIGN.md section 4).
 """
 
@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -420,16 +420,29 @@ def requeue_for_identities(institution_id: int, identities: Iterable[tuple[str, 
     return result.rowcount or 0
 
 
-def on_user_seen(institution_id: int, user_id: int) -> None:
-    """Identity-service hook: a person was linked, so their waiting statements can project."""
+# People handled per read of their identities and update of their statements: each
+# identity is two actor keys (agent, group), so a thousand people with two identities
+# each bind about 4,000 parameters, well inside SQLite's 32,766.
+_USERS_PER_REQUEUE = 1000
+
+
+def on_users_seen(institution_id: int, user_ids: Collection[int]) -> None:
+    """Identity-service hook: people were linked, so their waiting statements can project.
+
+    Set-wise (one read of their identities and one update per thousand people): a
+    roster sync links a whole course at once.
+    """
     from masteryai_lti.identity.models import UserIdentity
 
-    identities = db.session.execute(
-        select(UserIdentity.kind, UserIdentity.value).where(
-            UserIdentity.institution_id == institution_id, UserIdentity.user_id == user_id
-        )
-    ).all()
-    requeue_for_identities(institution_id, [(kind, value) for kind, value in identities])
+    ordered = sorted(user_ids)
+    for start in range(0, len(ordered), _USERS_PER_REQUEUE):
+        identities = db.session.execute(
+            select(UserIdentity.kind, UserIdentity.value).where(
+                UserIdentity.institution_id == institution_id,
+                UserIdentity.user_id.in_(ordered[start : start + _USERS_PER_REQUEUE]),
+            )
+        ).all()
+        requeue_for_identities(institution_id, [(kind, value) for kind, value in identities])
 
 
 def _schedule_requeued(requeued: set[int]) -> None:
