@@ -8,10 +8,11 @@ most at risk (DESIGN.md §5). Section numbers refer to 1EdTech "LTI NRPS 2.0".
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import requests
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.errors import Conflict, NotFound
 from masteryai_lti.core.policy import Actor, ensure_can_teach
@@ -164,15 +165,24 @@ def _memberships_url(course: Course) -> tuple[ResourceLink, str]:
 @dataclass
 class _Known:
     """What the database already holds for a roster, read in a few queries up front so
-    a re-sync of an unchanged roster reads nothing per member: user ids by identity
-    (``(kind, value)``) and the course's enrollments by user id."""
+    no member costs a query of their own: user ids by identity (``(kind, value)``) and
+    the course's enrollments by user id."""
 
     users: dict[tuple[str, str], int]
     enrollments: dict[int, Enrollment]
 
 
-# Identities looked up per query (well inside SQLite's limit on bound parameters).
-_LOOKUP_CHUNK = 500
+# Identities looked up per query: two per member, so 2,500 members a query, binding
+# about 5,000 parameters (SQLite takes 32,766, the figure SQLAlchemy's own batched
+# INSERTs assume too).
+_LOOKUP_CHUNK = 5000
+
+# A member who launches for the first time while their course's roster is written
+# can commit their user, identity or enrollment between the sync's read and its
+# write. The write then fails as a whole, and the sync reads again and writes the
+# rest (taking that launch's rows): each retry knows every clash seen so far, so only
+# another member's first launch during the retry's own write makes a further one.
+_WRITE_ATTEMPTS = 5
 
 
 def _identities(registration: LtiRegistration, member: RosterMember) -> list[tuple[str, str]]:
@@ -194,52 +204,89 @@ def _known(registration: LtiRegistration, course: Course, members: list[RosterMe
     return _Known(users, courses.enrollments_by_user(course.id))
 
 
-def _upsert_member(
+def _write_members(
     registration: LtiRegistration,
     course: Course,
-    member: RosterMember,
+    members: list[RosterMember],
     report: RosterSyncReport,
     known: _Known,
-) -> int:
+) -> set[int]:
+    """Users, identities and enrollments of the members, set-wise: one INSERT per table
+    (per thousand rows) however many are new, so a big course's first sync costs no
+    statements per member. Returns the members' user ids.
+
+    Raises IntegrityError when a concurrent launch wrote one of the rows first; the
+    caller's savepoint undoes the whole write then.
+    """
     institution_id = registration.institution_id
-    lti, *mbox = _identities(registration, member)
-    mapped = map_roles(list(member.roles))
-    user_id = known.users.get(lti)
-    if user_id is None:
-        # Admin rights come only from a launch, where the platform signs the roles;
-        # a roster entry grants course roles only.
-        user = User(
-            institution_id=institution_id, full_name=member.name[:200], role=mapped.course_role
+    identities = [_identities(registration, member) for member in members]
+    mapped = [map_roles(list(member.roles)) for member in members]
+    newcomers = [n for n, (lti, *_) in enumerate(identities) if lti not in known.users]
+    # Admin rights come only from a launch, where the platform signs the roles;
+    # a roster entry grants course roles only.
+    users = [
+        User(
+            institution_id=institution_id,
+            full_name=members[n].name[:200],
+            role=mapped[n].course_role,
         )
-        db.session.add(user)
-        db.session.flush()
-        user_id = user.id
-        identity.link_identity(institution_id, user_id, *lti)
-        known.users[lti] = user_id
-        report.users_created += 1
-    if mbox and known.users.get(mbox[0]) != user_id:
-        try:
-            identity.link_identity(institution_id, user_id, *mbox[0])
+        for n in newcomers
+    ]
+    db.session.add_all(users)
+    db.session.flush()
+    # lti links first, then mailboxes: a launch links in that order too, so a sync
+    # and a launch of the same person wait on each other in one order only.
+    links = []
+    for n, user in zip(newcomers, users, strict=True):
+        known.users[identities[n][0]] = user.id
+        links.append((user.id, *identities[n][0]))
+    report.users_created += len(users)
+    user_ids = [known.users[lti] for lti, *_ in identities]
+    for user_id, (_, *mbox) in zip(user_ids, identities, strict=True):
+        if not mbox:
+            continue
+        owner = known.users.get(mbox[0])
+        if owner is None:
+            # The first member on the roster with an address gets it.
             known.users[mbox[0]] = user_id
-        except Conflict:
+            links.append((user_id, *mbox[0]))
+        elif owner != user_id:
             log.info("mbox of roster member %s already belongs to another user", user_id)
-    enrollment = courses.enroll(
-        institution_id,
-        course.id,
-        user_id,
-        mapped.course_role,
-        "nrps",
-        test_user=mapped.is_test_user,
-        known=known.enrollments,
-    )
-    known.enrollments[user_id] = enrollment
-    report.test_users += mapped.is_test_user
-    if member.active:
-        report.enrollments_active += 1
-    elif enrollment.status != "inactive":
-        enrollment.status = "inactive"
-        report.enrollments_deactivated += 1
-    return user_id
+    identity.link_new_identities(institution_id, links)
+
+    enrollments = []
+    for member, user_id, role in zip(members, user_ids, mapped, strict=True):
+        status = "active" if member.active else "inactive"
+        enrollment = known.enrollments.get(user_id)
+        if enrollment is None:
+            enrollment = Enrollment(
+                institution_id=institution_id,
+                course_id=course.id,
+                user_id=user_id,
+                role=role.course_role,
+                status=status,
+                source="nrps",
+                test_user=role.is_test_user,
+            )
+            enrollments.append(enrollment)
+            known.enrollments[user_id] = enrollment
+            # Counted as enrolled, then deactivated (as the sync always reported it).
+            report.enrollments_deactivated += not member.active
+        elif (enrollment.role, enrollment.status, enrollment.test_user) != (
+            role.course_role,
+            status,
+            role.is_test_user,
+        ):
+            # An Inactive member already out of the course is not deactivated again.
+            report.enrollments_deactivated += status == "inactive" and enrollment.status != status
+            enrollment.role = role.course_role
+            enrollment.status = status
+            enrollment.test_user = role.is_test_user
+        report.test_users += role.is_test_user
+        report.enrollments_active += member.active
+    db.session.add_all(enrollments)
+    db.session.flush()
+    return set(user_ids)
 
 
 def _deactivate_departed(
@@ -292,7 +339,18 @@ def sync_course(
     # deactivated with the departed below.
     report.observers = len(members) - len(enrolled)
     known = _known(registration, course, enrolled)
-    present = {_upsert_member(registration, course, member, report, known) for member in enrolled}
+    for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        written = replace(report)
+        try:
+            with db.session.begin_nested():
+                present = _write_members(registration, course, enrolled, written, known)
+            break
+        except IntegrityError:
+            if attempt == _WRITE_ATTEMPTS:
+                raise
+            log.info("roster of course %s met a concurrent launch; reading it again", course.id)
+            known = _known(registration, course, enrolled)
+    report = written
     if present:
         _deactivate_departed(registration, course, present, report)
     db.session.commit()
