@@ -8,6 +8,10 @@
   stays until they move to nonces: the XSS defence is Jinja's autoescaping and
   scripts that build the DOM with ``textContent`` (docs/security.md). Anything that
   is not HTML gets ``default-src 'none'``.
+* Whatever ``/xapi/*`` answers is data, never a page, even when an LRS stored a State
+  or Profile document as ``text/html``: it is served with ``sandbox`` and
+  ``default-src 'none'``, so a document opened in a browser runs nothing in this
+  origin.
 * Framing: ``/lti/*`` pages are what an LMS shows in its iframe, and the tool serves
   any LMS an operator registers (Canvas frames from each school's own host), so
   those pages may be framed by any https origin (any origin in development); a
@@ -25,6 +29,8 @@ from flask import Flask, Response, current_app, request
 
 # Pages that an LMS frames (launch, picker, dashboards, registration window).
 FRAMED_PREFIXES = ("/lti/",)
+# Paths whose answers are data, whatever media type their writer gave them.
+DATA_PREFIXES = ("/xapi/",)
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -32,6 +38,7 @@ PAGE_POLICY = (
     "object-src 'none'; base-uri 'none'"
 )
 NOT_A_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'"
+STORED_DATA_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def _framed(path: str) -> bool:
@@ -43,7 +50,9 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if response.mimetype == "text/html":
+    if request.path.startswith(DATA_PREFIXES):
+        headers.setdefault("Content-Security-Policy", STORED_DATA_POLICY)
+    elif response.mimetype == "text/html":
         if _framed(request.path):
             # Development LMSs run on plain http (ALLOW_INSECURE_HTTP); production on https.
             insecure = current_app.config.get("ALLOW_INSECURE_HTTP")

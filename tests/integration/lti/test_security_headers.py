@@ -84,3 +84,31 @@ def test_public_answers_keep_their_own_caching(client):
 
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_html_document_stored_by_an_lrs_runs_nothing_when_opened(app, client):
+    """A State document is served with the media type its writer chose; one stored as
+    text/html must not become a page of the tool's origin."""
+    with app.app_context():
+        issued = credentials.issue_credential(make_institution().id, "lrs", ("write", "read-all"))
+    token = base64.b64encode(f"{issued.key}:{issued.secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": "1.0.3"}
+    params = {
+        "activityId": "http://example.org/activity/1",
+        "agent": '{"mbox": "mailto:ada@example.org"}',
+        "stateId": "page",
+    }
+    stored = client.put(
+        "/xapi/activities/state",
+        query_string=params,
+        data="<script>alert(document.domain)</script>",
+        headers={**headers, "Content-Type": "text/html"},
+    )
+    assert stored.status_code == 204, stored.get_data(as_text=True)
+
+    response = client.get("/xapi/activities/state", query_string=params, headers=headers)
+
+    assert response.mimetype == "text/html"
+    policy = _directives(response)
+    assert "sandbox" in policy and policy["default-src"] == "'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
