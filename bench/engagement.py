@@ -264,6 +264,7 @@ def main() -> None:
     from masteryai_lti import create_app
     from masteryai_lti.core.policy import Actor
     from masteryai_lti.courses.models import Course, Enrollment
+    from masteryai_lti.courses.service import student_ids
     from masteryai_lti.engagement import keys, service
     from masteryai_lti.engagement.models import EngagementEvent
     from masteryai_lti.extensions import cache, db
@@ -302,7 +303,7 @@ def main() -> None:
             .select_from(EngagementEvent)
             .where(EngagementEvent.course_id == course_id)
         )
-        roster = service.student_ids(course_id)
+        roster = student_ids(course_id)
         other_enrolments = db.session.scalar(
             sa.select(sa.func.count())
             .select_from(Enrollment)

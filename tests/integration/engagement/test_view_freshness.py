@@ -123,6 +123,7 @@ def test_an_event_committed_while_the_view_is_computed_is_not_left_out(client, a
     w = _world(app)
     quiet = w["kids"][5]
     from masteryai_lti.engagement import service
+    from masteryai_lti.engagement.service import course_views
 
     compute = service.compute_course_view
     events = [_launch(w, quiet, "during")]
@@ -140,7 +141,8 @@ def test_an_event_committed_while_the_view_is_computed_is_not_left_out(client, a
             writer.join()  # ...which commits before this view is cached
         return view
 
-    monkeypatch.setattr(service, "compute_course_view", compute_while_an_event_commits)
+    # Patched where `course_view` looks it up, not on the package that re-exports it.
+    monkeypatch.setattr(course_views, "compute_course_view", compute_while_an_event_commits)
     assert _table(client, w)[quiet]["no_activity"]  # what that read saw
     assert not events
     assert not _table(client, w)[quiet]["no_activity"]
