@@ -6,11 +6,15 @@ once (before the learners are on the LMS roster), then the course's roster
 (every member new: users, identities, enrollments made), again unchanged (the hourly
 re-sync after a teacher's launch, or "sync now"), and after ``--churn`` learners left
 and as many joined. The launch's own users are not on the test platform's roster, so
-the first sync deactivates them. Prints the time and the SQL statements of each sync,
-and the conditions; asserts nothing.
+the first sync deactivates them. Then, for each of ``--first-syncs`` sizes, a new
+course's first sync of that many new members (what a first sync costs as the course
+grows). Prints the time (reading the roster's pages over HTTP included) and the SQL
+statements of each sync, and the conditions (cores, load average, PostgreSQL
+version); asserts nothing. To compare two versions of the sync, run it at each
+commit on the same machine.
 
     python bench/roster_sync.py [--members 2000] [--page-size 200] [--churn 50]
-        [--database-url ...] [--redis-url ...]
+        [--first-syncs 50,200,2000] [--database-url ...] [--redis-url ...]
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--churn", type=int, default=50)
+    parser.add_argument(
+        "--first-syncs",
+        default="50,200,2000",
+        help="sizes (comma-separated) of new courses whose first sync is measured",
+    )
     add_scratch_arguments(parser, "masteryai_bench_roster_sync")
     args = parser.parse_args()
 
@@ -46,6 +55,7 @@ def main() -> None:
     app = fresh_app(args.database_url, args.redis_url)
     with app.app_context():
         backend = cache.backend
+        server_version = db.session.scalar(sa.text("SHOW server_version"))
 
     def read_jwks():
         with app.app_context():
@@ -96,12 +106,25 @@ def main() -> None:
         lms.add_members(args.churn, role=ROLE_LEARNER, prefix="newcomer")
         sync(f"re-sync, {args.churn} left and {args.churn} joined")
 
+        for size in (int(n) for n in args.first_syncs.split(",") if n.strip()):
+            # A course of its own: its teacher's launch syncs the roster as the LMS has
+            # it then (the platform's own users), and ``size`` learners join after.
+            lms.context_id = f"course-ctx-first-{size}"
+            lms.members = []
+            assert launch(client, lms, "teacher").status_code == 200
+            lms.add_members(size, role=ROLE_LEARNER, prefix=f"first{size}-learner")
+            with app.app_context():
+                course_id = db.session.scalar(
+                    sa.select(Course.id).where(Course.lti_context_id == lms.context_id)
+                )
+            sync(f"first sync of a new course ({size} new members)")
+
     print("NRPS roster sync benchmark")
     print(
         f"  conditions: {args.members} learners + 1 teacher, NRPS page size {args.page_size}, "
         f"platform on loopback HTTP (werkzeug threaded server, same process), database "
-        f"{args.database_url.rsplit('@', 1)[-1]} (PostgreSQL), cache {backend} "
-        f"({args.redis_url}), Python {host.python_version()}, {os.cpu_count()} CPUs, "
+        f"{args.database_url.rsplit('@', 1)[-1]} (PostgreSQL {server_version}), cache "
+        f"{backend} ({args.redis_url}), Python {host.python_version()}, {os.cpu_count()} CPUs, "
         f"load average {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}"
     )
     for line in lines:
