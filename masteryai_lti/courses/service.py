@@ -339,6 +339,17 @@ def full_names(user_ids: list[int]) -> dict[int, str]:
     return names
 
 
+def is_institution_course(institution_id: int, course_id: int) -> bool:
+    """Whether ``course_id`` is a course of the institution (ids from outside are
+    anyone's to write: a statement may name another school's course)."""
+    return (
+        db.session.scalar(
+            select(Course.id).where(Course.id == course_id, Course.institution_id == institution_id)
+        )
+        is not None
+    )
+
+
 def get_course_by_context(institution_id: int, lti_context_id: str) -> Course | None:
     """The institution's course for an LMS context id, or None."""
     return db.session.scalar(

@@ -106,7 +106,13 @@ def _course_id(
     context = statement.get("context") or {}
     explicit = (context.get("extensions") or {}).get(COURSE_EXTENSION)
     if isinstance(explicit, int | str) and str(explicit).isdigit():
-        return int(explicit)
+        key = ("id", int(explicit))
+        if key not in courses_cache:
+            # The poster chooses this id: another institution's course is not theirs
+            # to count in, so such a statement is placed as if it named none.
+            courses_cache[key] = courses.is_institution_course(institution_id, int(explicit))
+        if courses_cache[key]:
+            return int(explicit)
     for group in ("parent", "grouping"):
         for activity in (context.get("contextActivities") or {}).get(group) or []:
             activity_id = activity.get("id") if isinstance(activity, dict) else None

@@ -8,7 +8,6 @@ to that course's engagement or mastery.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from masteryai_lti.engagement.models import EngagementEvent
@@ -27,14 +26,6 @@ def _rows_in(model, course_id: int) -> int:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open finding: xapi/projection.py _course_id takes the course-id extension "
-        "without checking the course's institution (the file is being changed by "
-        "another engineer; the fix is in the security review's report)"
-    ),
-)
 def test_a_course_id_of_another_institution_is_not_taken(lrs, institution):
     victim_school = make_institution()
     victim_course = make_course(victim_school)
