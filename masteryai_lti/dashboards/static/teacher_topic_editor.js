@@ -66,6 +66,11 @@
     return true;
   }
 
+  // The Topics panel above lists the topics too: tell it they changed.
+  function topicsChanged() {
+    document.dispatchEvent(new CustomEvent("masteryai:topics-changed"));
+  }
+
   // -- topics ----------------------------------------------------------------------------
   function topicEntry(key, name, meta) {
     const pick = el("button", {"type": "button", "class": "topic-pick", "data-key": key}, name);
@@ -200,6 +205,7 @@
     state.selected = key;
     closeForms();
     await load();
+    topicsChanged();
     announce((adding ? "Topic added: " : "Topic saved: ") + body.name + ".");
     $("editor-topic-name").focus();
   }
@@ -239,6 +245,7 @@
     }
     state.selected = null;
     await load();
+    topicsChanged();
     announce("Topic deleted: " + topic.name + ".");
     $("editor-topics-title").focus();
   }

@@ -97,6 +97,9 @@
 
   function show(reply) {
     const status = $("topics-status");
+    // Shown again from scratch (after an edit the topics may be fewer, or none).
+    $("topics-table").hidden = true;
+    $("topics-help").hidden = true;
     if (!reply.ok) {
       status.replaceChildren(el("p", {}, "The class's mastery by topic could not be loaded " +
         "(the engagement panels are not affected):"), problemNode(reply.body));
@@ -142,8 +145,20 @@
     $("topics-table").hidden = false;
   }
 
-  api("/mastery/heatmap").then(show, () => show({ok: false, body: null})).finally(() => {
-    root.removeAttribute("aria-busy");
-    root.dataset.state = "ready";  // not data-ready: pages wait for the one [data-ready=yes]
-  });
+  // `quiet`: after an edit the editor says what happened; this panel's status is a live
+  // region too, and must not talk over it.
+  function refresh(quiet) {
+    const status = $("topics-status");
+    root.setAttribute("aria-busy", "true");
+    if (quiet) status.removeAttribute("role");
+    api("/mastery/heatmap").then(show, () => show({ok: false, body: null})).finally(() => {
+      root.removeAttribute("aria-busy");
+      if (quiet) setTimeout(() => status.setAttribute("role", "status"), 0);
+      root.dataset.state = "ready";  // not data-ready: pages wait for the one [data-ready=yes]
+    });
+  }
+
+  refresh(false);
+  // The editor further down the page changed the topics: list them as they now are.
+  document.addEventListener("masteryai:topics-changed", () => refresh(true));
 })();

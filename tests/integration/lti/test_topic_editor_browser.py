@@ -124,6 +124,11 @@ def test_topics_with_prerequisites_a_refused_cycle_an_edit_and_a_delete(
         page.click("#editor-topic-form .cancel")
         assert _focused(page) == "editor-add-topic"
         _add_topic(page, "Fractions", needs=("addition",))
+        # The Topics panel above lists the new topics without a reload.
+        page.wait_for_function(
+            "document.getElementById('topics-status').textContent.startsWith('3 topics')"
+        )
+        assert page.locator("#topics-status").get_attribute("role") == "status"
         graph = _graph(client, course_id, teacher)
         assert graph["eq2"]["name"] == "Équations à deux inconnues"
         assert graph["eq2"]["description"] == "Systems of two linear equations."
