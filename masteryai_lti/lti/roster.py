@@ -368,10 +368,12 @@ def sync_course_job(course_id: int) -> dict:
     """Background form of :func:`sync_course` (for ``extensions.jobs.enqueue``).
 
     A platform failure is logged and reported, not raised: the next request retries.
+    So is a roster that kept meeting members' first launches while it was written
+    (IntegrityError after every attempt): nothing of it is committed.
     """
     try:
         return sync_course(course_id).as_dict()
-    except (PlatformServiceError, Conflict, NotFound) as exc:
+    except (PlatformServiceError, Conflict, NotFound, IntegrityError) as exc:
         db.session.rollback()
         log.warning("roster sync of course %s failed: %s", course_id, exc)
         return {"error": str(exc)}

@@ -333,3 +333,25 @@ def test_a_member_launching_during_the_first_sync_ends_with_one_user_and_enrollm
             )
             == 22
         )
+
+
+def test_a_background_sync_that_keeps_meeting_launches_gives_up_and_writes_nothing(
+    app, client, services_platform, monkeypatch
+):
+    platform = services_platform
+    _roster_with_the_platform_users(platform)
+    platform.add_members(5, role=ROLE_LEARNER, prefix="learner")
+    course_id, _ = launched_course(app, client, platform, "teacher")
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers are checked on PostgreSQL")
+    monkeypatch.setattr(roster, "_WRITE_ATTEMPTS", 1)
+    _launching_meanwhile(app, monkeypatch, platform, "student")
+
+    with app.app_context():
+        outcome = roster.sync_course_job(course_id)
+
+    assert "error" in outcome
+    with app.app_context():
+        # The teacher and the student's own launch; none of the learners.
+        assert db.session.scalar(select(func.count()).select_from(User)) == 2
