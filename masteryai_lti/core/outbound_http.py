@@ -16,6 +16,10 @@ and tests allow them (their platforms run on loopback).
 
 Requests sent through an HTTP proxy connect to the proxy; the proxy must then apply
 the same rule.
+
+Answers are read whole into memory (JSON), so their size is capped too: a platform that
+answers with gigabytes (or a small gzip that inflates to them) fails the call instead
+of the worker's memory.
 """
 
 from __future__ import annotations
@@ -29,10 +33,17 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 SETTING = "OUTBOUND_ALLOW_PRIVATE_ADDRESSES"
+# Far above any key set, token or page of members or results (a page of 1,000 members
+# is about half a megabyte), far below what hurts a worker.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 class PrivateAddressRefused(requests.ConnectionError):
     """The URL's host is (or resolved to) an address that is not public."""
+
+
+class ResponseTooLarge(requests.RequestException):
+    """The answer is longer than :data:`MAX_RESPONSE_BYTES` (after decompression)."""
 
 
 def is_public_address(address: str) -> bool:
@@ -108,6 +119,34 @@ def private_address_refusal(error: BaseException) -> PrivateAddressRefused | Non
     return None
 
 
+def _cap_response_size(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Response hook (it runs before requests reads the body): refuse a declared length
+    over the cap, and count what is read, decompressed, for answers that declare none."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        response.close()
+        raise ResponseTooLarge(
+            f"{response.url} answered {declared} bytes, more than {MAX_RESPONSE_BYTES}",
+            response=response,
+        )
+    stream = response.raw.stream
+
+    def counted(*stream_args, **stream_kwargs):
+        read = 0
+        for chunk in stream(*stream_args, **stream_kwargs):
+            read += len(chunk)
+            if read > MAX_RESPONSE_BYTES:
+                response.close()
+                raise ResponseTooLarge(
+                    f"{response.url} answered more than {MAX_RESPONSE_BYTES} bytes",
+                    response=response,
+                )
+            yield chunk
+
+    response.raw.stream = counted
+    return response
+
+
 def public_session(user_agent: str = "MasteryAI-LTI") -> requests.Session:
     """A session for URLs a platform or a stranger chose (see the module's docstring)."""
     session = requests.Session()
@@ -115,4 +154,5 @@ def public_session(user_agent: str = "MasteryAI-LTI") -> requests.Session:
     adapter = PublicAddressAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.hooks["response"].append(_cap_response_size)
     return session

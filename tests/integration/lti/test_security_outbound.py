@@ -9,13 +9,22 @@ exactly such an address: each test checks that the platform received nothing.
 
 from __future__ import annotations
 
+import gzip
+import threading
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from masteryai_lti.core.outbound_http import SETTING, is_public_address, public_session
+from masteryai_lti.core.outbound_http import (
+    MAX_RESPONSE_BYTES,
+    SETTING,
+    ResponseTooLarge,
+    is_public_address,
+    public_session,
+)
 from masteryai_lti.extensions import db
 from masteryai_lti.lti.models import LtiRegistration
 from tests.integration.lti.conftest import launch
@@ -119,3 +128,50 @@ def test_a_host_name_resolving_to_an_internal_address_is_refused(app):
         with pytest.raises(requests.ConnectionError, match="not a public address"):
             public_session().get(url, timeout=5)
         assert inner.config_requests == []
+
+
+class _Oversized(BaseHTTPRequestHandler):
+    """Answers as a hostile platform could: too long, declared or not, or a gzip bomb."""
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        size = MAX_RESPONSE_BYTES + 1
+        if self.path == "/declared":
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.wfile.write(b"{" + b" " * 1024)  # the client must not wait for the rest
+        elif self.path == "/gzip":
+            body = gzip.compress(b" " * size)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:  # undeclared: read until the connection closes
+            self.send_response(200)
+            self.end_headers()
+            chunk = b" " * 65536
+            for _ in range(size // len(chunk) + 1):
+                self.wfile.write(chunk)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def oversized():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Oversized)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("path", ["/declared", "/undeclared", "/gzip"])
+def test_an_answer_too_large_fails_the_call_not_the_worker(app, oversized, path):
+    with app.app_context(), public_session() as session:
+        with pytest.raises(ResponseTooLarge):
+            session.get(oversized + path, timeout=10)
