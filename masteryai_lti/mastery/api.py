@@ -74,6 +74,10 @@ class GraphConceptSchema(Schema):
 
 class GraphSchema(Schema):
     concept_map_id = fields.Integer()
+    shared = fields.Boolean(
+        metadata={"description": "The graph belongs to another course (reused, not copied)"}
+    )
+    editable = fields.Boolean(metadata={"description": "You may change it and read its item bank"})
     concepts = fields.List(fields.Nested(GraphConceptSchema))
 
 
@@ -320,6 +324,15 @@ class RecommendationsSchema(Schema):
 # -- concept graphs -------------------------------------------------------------------
 
 
+def _graph_reply(found) -> dict:
+    return {
+        "concept_map_id": found.concept_map.id,
+        "shared": found.shared,
+        "editable": found.editable,
+        **found.graph.to_dict(),
+    }
+
+
 def _text(body: str, fmt: str) -> Response:
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     return Response(body, mimetype=mimetype)
@@ -345,8 +358,7 @@ class CourseGraph(MethodView):
         actor = current_actor()
         if query["format"] == "csv":
             return _text(service.export_graph(actor, course_id, "csv"), "csv")
-        concept_map, graph = service.get_graph(actor, course_id)
-        return {"concept_map_id": concept_map.id, **graph.to_dict()}
+        return _graph_reply(service.get_graph(actor, course_id))
 
     @blp.doc(security=BEARER)
     @blp.arguments(GraphImportSchema)
@@ -359,9 +371,8 @@ class CourseGraph(MethodView):
         body = payload["document"] if payload["document"] is not None else payload["content"]
         if body is None:
             body = ""
-        graph = service.import_graph(actor, course_id, body, fmt, payload["replace"])
-        concept_map = service.course_concept_map(course_id)
-        return {"concept_map_id": concept_map.id, **graph.to_dict()}
+        service.import_graph(actor, course_id, body, fmt, payload["replace"])
+        return _graph_reply(service.get_graph(actor, course_id))
 
 
 @blp.route("/courses/<int:course_id>/concept-graph/use")

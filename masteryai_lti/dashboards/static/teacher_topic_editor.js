@@ -34,8 +34,8 @@
   }
 
   // -- loading ---------------------------------------------------------------------------
-  // The graph (any member reads it) and the whole bank (its managers only): a 403 on the
-  // bank for a teacher of the course means the course uses another course's graph.
+  // The graph (any member reads it; it says whether this teacher may change it) and the
+  // whole bank (its managers only: a 403 says why not).
   async function load() {
     const [graph, bank] = await Promise.all([api("/concept-graph"), api("/items")]);
     if (!graph.ok && graph.status !== 404) {
@@ -45,7 +45,9 @@
     }
     state.topics = graph.ok ? (graph.body.concepts || []).slice() : [];
     state.topics.sort((a, b) => a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
-    state.editable = bank.status !== 403;
+    // The graph says whether this teacher may change it; a course without a graph yet
+    // is theirs to start.
+    state.editable = graph.ok ? graph.body.editable : bank.status !== 403;
     state.items = bank.ok ? bank.body : [];
     if (!bank.ok && bank.status !== 404 && bank.status !== 403) {
       $("editor-status").replaceChildren(el("span", {}, "The course's questions could not be loaded:"),
@@ -55,7 +57,8 @@
         ? ", " + count(state.items.length, "question", "questions") + "." : "."));
     }
     $("editor-shared").hidden = state.editable;
-    if (!state.editable) $("editor-shared-why").textContent = (bank.body && bank.body.detail) || "";
+    if (!state.editable) $("editor-shared-why").textContent = (bank.body && bank.body.detail) ||
+      "This course uses a concept graph shared by its owning course: only that course's teachers and the institution's admins change it.";
     $("editor-topics").hidden = false;
     $("editor-transfer").hidden = !state.editable;
     $("editor-add-topic").hidden = !state.editable;

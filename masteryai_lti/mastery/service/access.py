@@ -57,6 +57,16 @@ def _ensure_can_manage(actor: Actor, course: Course, concept_map: ConceptMap) ->
     )
 
 
+def may_manage(actor: Actor, course: Course, concept_map: ConceptMap) -> bool:
+    """Whether the actor may change the course's map and read its item bank."""
+    try:
+        ensure_can_teach(actor, course)
+        _ensure_can_manage(actor, course, concept_map)
+    except Forbidden:
+        return False
+    return True
+
+
 def _map_for(actor: Actor, course_id: int, *, teach: bool = False) -> tuple[Course, ConceptMap]:
     """The course's map; ``teach``: for managing it (its items, concepts, mappings)."""
     course = _teachable_course(actor, course_id) if teach else _course(actor, course_id)

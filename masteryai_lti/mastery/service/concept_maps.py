@@ -47,6 +47,7 @@ from masteryai_lti.mastery.service.access import (
     _map_for,
     _teachable_course,
     course_concept_map,
+    may_manage,
 )
 
 
@@ -378,10 +379,27 @@ def load_graph(concept_map_id: int) -> tuple[ConceptGraph, dict[str, Concept]]:
     return graph, {c.key: c for c in rows}
 
 
-def get_graph(actor: Actor, course_id: int) -> tuple[ConceptMap, ConceptGraph]:
+@dataclass
+class CourseGraph:
+    """The graph a course uses, and what the reader may do with it."""
+
+    concept_map: ConceptMap
+    graph: ConceptGraph
+    # The map belongs to another course (reused, not copied).
+    shared: bool
+    # The reader may change it and read its item bank.
+    editable: bool
+
+
+def get_graph(actor: Actor, course_id: int) -> CourseGraph:
     """The course's concept graph (any member of the course may read it)."""
-    _, concept_map = _map_for(actor, course_id)
-    return concept_map, load_graph(concept_map.id)[0]
+    course, concept_map = _map_for(actor, course_id)
+    return CourseGraph(
+        concept_map,
+        load_graph(concept_map.id)[0],
+        shared=concept_map.owner_course_id != course.id,
+        editable=may_manage(actor, course, concept_map),
+    )
 
 
 def _graph_error(exc: GraphError) -> ValidationFailed:
@@ -459,7 +477,8 @@ def import_graph(
 
 def export_graph(actor: Actor, course_id: int, fmt: str = "json") -> str:
     """The course's concept graph as JSON or CSV text."""
-    _, graph = get_graph(actor, course_id)
+    _, concept_map = _map_for(actor, course_id)
+    graph = load_graph(concept_map.id)[0]
     return graph.to_csv() if fmt == "csv" else graph.to_json()
 
 

@@ -127,3 +127,25 @@ def test_a_new_graph_belongs_to_the_course_it_was_made_for(app, world):
     with app.app_context():
         concept_map = db.session.get(ConceptMap, world.map_id)
         assert concept_map.owner_course_id == world.course_id
+
+
+def test_the_graph_says_whether_it_is_shared_and_whether_the_reader_may_change_it(client, world):
+    """What a client (the topic editor) needs before offering any edit."""
+
+    def said(course_id, headers):
+        body = client.get(f"/api/v1/courses/{course_id}/concept-graph", headers=headers)
+        assert body.status_code == 200, body.get_json()
+        return body.get_json()["shared"], body.get_json()["editable"]
+
+    assert said(world.course_id, world.teacher) == (False, True)
+    assert said(world.course_id, world.student) == (False, False)
+    assert said(world.other_course_id, world.other_teacher) == (True, False)
+    assert said(world.other_course_id, world.admin) == (True, True)
+    # The import answers in the same shape.
+    imported = client.put(
+        f"/api/v1/courses/{world.course_id}/concept-graph",
+        json={"document": {"concepts": [{"key": "neg", "name": "Negatives"}]}},
+        headers=world.teacher,
+    ).get_json()
+    assert (imported["shared"], imported["editable"]) == (False, True)
+    assert "neg" in {c["key"] for c in imported["concepts"]}
