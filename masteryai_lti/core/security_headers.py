@@ -18,6 +18,10 @@
   launched page only exists after a platform-signed launch, which a site that
   merely frames the tool cannot produce.
   Every other page (API docs, JSON) may not be framed at all.
+* ``Strict-Transport-Security`` on answers served over https (directly or, with
+  ``TRUSTED_PROXY_COUNT``, behind a proxy): the browser then never tries plain http for
+  this host, where the ``Secure`` launch cookies would not travel. No
+  ``includeSubDomains``: the operator's other hosts are not ours to decide for.
 * ``Cache-Control: no-store`` on every answer to a request that carried credentials
   (a bearer token or xAPI Basic auth) unless the view chose its own: a shared cache
   or the browser's disk must not keep a class's grades.
@@ -63,6 +67,8 @@ def add_security_headers(response: Response) -> Response:
         headers.setdefault("Content-Security-Policy", f"{PAGE_POLICY}; {ancestors}")
     else:
         headers.setdefault("Content-Security-Policy", NOT_A_PAGE_POLICY)
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.headers.get("Authorization") and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response

@@ -112,3 +112,11 @@ def test_an_html_document_stored_by_an_lrs_runs_nothing_when_opened(app, client)
     policy = _directives(response)
     assert "sandbox" in policy and policy["default-src"] == "'none'"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_https_answers_tell_the_browser_to_stay_on_https(client):
+    secure = client.get("/lti/jwks", base_url="https://tool.example")
+    plain = client.get("/lti/jwks")
+
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in plain.headers
