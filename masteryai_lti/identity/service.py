@@ -338,23 +338,34 @@ def link_identity(institution_id: int, user_id: int, kind: str, value: str) -> b
     data that arrived for this identity before the person was known is attached.
     Does not commit: the caller owns the transaction.
     """
-    existing = db.session.scalar(
-        select(UserIdentity).where(
-            UserIdentity.institution_id == institution_id,
-            UserIdentity.kind == kind,
-            UserIdentity.value == value,
+    def holder() -> int | None:
+        return db.session.scalar(
+            select(UserIdentity.user_id).where(
+                UserIdentity.institution_id == institution_id,
+                UserIdentity.kind == kind,
+                UserIdentity.value == value,
+            )
         )
-    )
-    if existing is not None:
-        if existing.user_id != user_id:
-            raise Conflict(f"The identity {kind}:{value} belongs to another user.")
-        return False
-    with db.session.begin_nested():
-        db.session.add(
-            UserIdentity(institution_id=institution_id, user_id=user_id, kind=kind, value=value)
-        )
-    _users_seen(institution_id, frozenset([user_id]))
-    return True
+
+    found = holder()
+    if found is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    UserIdentity(
+                        institution_id=institution_id, user_id=user_id, kind=kind, value=value
+                    )
+                )
+        except IntegrityError:
+            # Another writer (a roster sync, a parallel launch) linked it in between:
+            # their row stands, and is judged as if it had been there all along.
+            found = holder()
+        else:
+            _users_seen(institution_id, frozenset([user_id]))
+            return True
+    if found != user_id:
+        raise Conflict(f"The identity {kind}:{value} belongs to another user.")
+    return False
 
 
 def link_new_identities(institution_id: int, links: Sequence[tuple[int, str, str]]) -> None:

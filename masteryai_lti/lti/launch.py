@@ -770,7 +770,7 @@ def _upsert_user(
         db.session.flush()
         try:
             identity.link_identity(validated.institution_id, user.id, "lti", value)
-        except IntegrityError:
+        except Conflict:
             # A parallel first launch of the same person linked theirs first.
             db.session.delete(user)
             db.session.flush()
