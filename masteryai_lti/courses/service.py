@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 
 from blinker import Namespace
 from sqlalchemy import Select, event, select
@@ -101,23 +100,16 @@ def enroll(
     source: str = "api",
     *,
     test_user: bool = False,
-    known: Mapping[int, Enrollment] | None = None,
 ) -> Enrollment:
     """Make ``user_id`` an active member with ``role``: an idempotent upsert.
 
     ``test_user``: the LMS made this user to preview the course as a student (see
-    ``Enrollment.test_user``). ``known``: the course's enrollments by user id, read once
-    by a caller enrolling many (:func:`enrollments_by_user`), so nobody's is read again.
-    Does not commit: callers (launch, roster sync, API) own the transaction.
+    ``Enrollment.test_user``). Does not commit: callers (launch, API) own the
+    transaction; a roster sync writes its members set-wise (``lti.roster``).
     """
-    if known is not None:
-        enrollment = known.get(user_id)
-    else:
-        enrollment = db.session.scalar(
-            select(Enrollment).where(
-                Enrollment.course_id == course_id, Enrollment.user_id == user_id
-            )
-        )
+    enrollment = db.session.scalar(
+        select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
+    )
     if enrollment is None:
         enrollment = Enrollment(
             institution_id=institution_id,
@@ -147,7 +139,7 @@ def enroll(
 
 
 def enrollments_by_user(course_id: int) -> dict[int, Enrollment]:
-    """Every enrollment of the course by user id, in one read (for :func:`enroll` ``known``)."""
+    """Every enrollment of the course by user id, in one read (a roster sync's view)."""
     return {
         e.user_id: e
         for e in db.session.scalars(select(Enrollment).where(Enrollment.course_id == course_id))
