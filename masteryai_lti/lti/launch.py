@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import ApiError, Conflict
-from masteryai_lti.core.outbound_http import public_session
+from masteryai_lti.core.outbound_http import private_address_refusal, public_session
 from masteryai_lti.core.transactions import add_unless_taken
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course, Enrollment
@@ -182,9 +182,12 @@ def platform_key_set(url: str, *, force: bool = False) -> dict:
         response.raise_for_status()
         key_set = response.json()
     except (requests.RequestException, ValueError) as exc:
+        # A private address is the operator's setting to change: say so on the page.
+        refusal = private_address_refusal(exc)
         raise LtiLaunchError(
             "platform_keys",
-            f"The platform's public keys could not be fetched from {url}.",
+            f"The platform's public keys could not be fetched from {url}"
+            + (f": {refusal}." if refusal else "."),
             status=502,
         ) from exc
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from masteryai_lti.core.outbound_http import private_address_refusal
 from masteryai_lti.extensions import db
 from masteryai_lti.lti import registry
 from masteryai_lti.lti.models import LtiRegistration
@@ -98,7 +99,8 @@ def fetch_platform_configuration(
             timeout=DEFAULT_TIMEOUT_SECONDS,
         )
     except requests.RequestException as exc:
-        raise PlatformUnreachable(f"could not fetch the platform configuration: {exc}") from exc
+        reason = private_address_refusal(exc) or exc
+        raise PlatformUnreachable(f"could not fetch the platform configuration: {reason}") from exc
     if not response.ok:
         raise RegistrationRefused(
             f"the platform configuration answered HTTP {response.status_code}"
@@ -137,7 +139,8 @@ def post_registration(
             timeout=DEFAULT_TIMEOUT_SECONDS,
         )
     except requests.RequestException as exc:
-        raise PlatformUnreachable(f"could not reach the registration endpoint: {exc}") from exc
+        reason = private_address_refusal(exc) or exc
+        raise PlatformUnreachable(f"could not reach the registration endpoint: {reason}") from exc
     if response.status_code not in ACCEPTED_STATUSES:
         text = (response.text or "").strip()[:200]
         raise RegistrationRefused(

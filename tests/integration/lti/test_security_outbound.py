@@ -78,7 +78,9 @@ def test_dynamic_registration_does_not_fetch_an_internal_address(app, client):
             },
         )
         assert response.status_code == 502
-        assert "not a public address" in response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        assert "not a public address" in page and SETTING in page
+        assert "Connection aborted" not in page, "the reason, not urllib3's wrapping"
         assert lms.config_requests == [] and lms.registrations == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(LtiRegistration)) == 0
@@ -89,6 +91,8 @@ def test_a_launch_does_not_fetch_a_key_set_on_an_internal_address(app, client, p
         response = launch(client, platform, "student")
 
     assert response.status_code == 502
+    # The admin reads why, and which setting an LMS on a private network needs.
+    assert SETTING in response.get_data(as_text=True)
     assert platform.jwks_requests == 0
 
 
