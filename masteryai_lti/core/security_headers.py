@@ -3,11 +3,13 @@
 * ``X-Content-Type-Options: nosniff`` everywhere: a JSON answer echoing a learner's
   text, or an xAPI attachment, is never run as a script or page by a browser.
 * A Content-Security-Policy on every response. HTML pages may load only this origin's
-  scripts, styles, images and API; no plugins, no ``<base>``. The pages still carry
-  inline scripts (the LTI session bootstrap among them), so ``'unsafe-inline'``
-  stays until they move to nonces: the XSS defence is Jinja's autoescaping and
-  scripts that build the DOM with ``textContent`` (docs/security.md). Anything that
-  is not HTML gets ``default-src 'none'``.
+  scripts, styles, images and API; no plugins, no ``<base>``. An inline script runs
+  only with the page's nonce (``{{ csp_nonce() }}`` in the template, new for every
+  answer), so markup slipped into a page past Jinja's autoescaping (an LMS-given
+  name, say) runs nothing. Inline styles stay allowed (``style=`` attributes; CSS
+  runs no code). The API docs are flask-smorest's own templates, whose inline
+  scripts carry no nonce: those two pages (not framed, no user data) keep
+  ``'unsafe-inline'``. Anything that is not HTML gets ``default-src 'none'``.
 * Whatever ``/xapi/*`` answers is data, never a page, even when an LRS stored a State
   or Profile document as ``text/html``: it is served with ``sandbox`` and
   ``default-src 'none'``, so a document opened in a browser runs nothing in this
@@ -29,15 +31,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+import secrets
+
+from flask import Flask, Response, current_app, g, request
 
 # Pages that an LMS frames (launch, picker, dashboards, registration window).
 FRAMED_PREFIXES = ("/lti/",)
 # Paths whose answers are data, whatever media type their writer gave them.
 DATA_PREFIXES = ("/xapi/",)
 
+# {scripts}: the script-src sources of the page.
 PAGE_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'"
 )
@@ -47,6 +52,27 @@ STORED_DATA_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 def _framed(path: str) -> bool:
     return path.startswith(FRAMED_PREFIXES)
+
+
+def csp_nonce() -> str:
+    """This answer's script nonce (a template global: ``<script nonce="{{ csp_nonce() }}">``)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def _script_sources(path: str) -> str:
+    config = current_app.config
+    prefix = config.get("OPENAPI_URL_PREFIX") or ""
+    docs = {
+        prefix + (config.get("OPENAPI_SWAGGER_UI_PATH") or ""),
+        prefix + (config.get("OPENAPI_REDOC_PATH") or ""),
+    }
+    if path in docs:
+        return "'self' 'unsafe-inline'"
+    if "csp_nonce" in g:
+        return f"'self' 'nonce-{g.csp_nonce}'"
+    return "'self'"
 
 
 def add_security_headers(response: Response) -> Response:
@@ -64,7 +90,8 @@ def add_security_headers(response: Response) -> Response:
         else:
             ancestors = "frame-ancestors 'none'"
             headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", f"{PAGE_POLICY}; {ancestors}")
+        policy = PAGE_POLICY.format(scripts=_script_sources(request.path))
+        headers.setdefault("Content-Security-Policy", f"{policy}; {ancestors}")
     else:
         headers.setdefault("Content-Security-Policy", NOT_A_PAGE_POLICY)
     if request.is_secure:
@@ -77,3 +104,4 @@ def add_security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Register the hook (first, so it runs after every other ``after_request``)."""
     app.after_request_funcs.setdefault(None, []).insert(0, add_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -4,6 +4,7 @@ credential unlocked (masteryai_lti/core/security_headers.py)."""
 from __future__ import annotations
 
 import base64
+import re
 
 from masteryai_lti.xapi import credentials
 from tests.factories import bearer, make_course, make_institution, make_user
@@ -28,6 +29,30 @@ def test_a_launched_page_may_be_framed_but_runs_only_its_own_origins_code(client
     assert "X-Frame-Options" not in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_pages_inline_scripts_run_only_with_that_answers_nonce(client, platform):
+    """Markup that got past autoescaping (an LMS-given name, say) runs no script: the
+    policy names no 'unsafe-inline' for scripts, only a nonce new for every answer."""
+    first, second = launch(client, platform, "student"), launch(client, platform, "student")
+
+    nonces = []
+    for response in (first, second):
+        scripts = _directives(response)["script-src"].split()
+        assert "'unsafe-inline'" not in scripts
+        [nonce] = [s[len("'nonce-") : -1] for s in scripts if s.startswith("'nonce-")]
+        page = response.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)([^>]*)>", page)
+        assert inline, "the launched page has inline scripts"
+        assert all(f'nonce="{nonce}"' in attributes for attributes in inline)
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1] and len(nonces[0]) >= 20
+
+
+def test_the_api_docs_keep_their_inline_scripts(client):
+    """flask-smorest's Swagger UI and ReDoc templates carry no nonce (not framed, no data)."""
+    for path in ("/api/docs", "/api/redoc"):
+        assert "'unsafe-inline'" in _directives(client.get(path))["script-src"].split()
 
 
 def test_in_production_only_https_lms_pages_may_frame_the_tool(make_app):
