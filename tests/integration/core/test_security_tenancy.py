@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
+from masteryai_lti.engagement.engine import DEFAULT_WEIGHTS
 from masteryai_lti.extensions import db
 from tests.factories import bearer, make_course, make_enrollment, make_institution, make_user
 
@@ -65,14 +66,7 @@ BODIES = {
         "items": [{"object_id": "quiz-9", "kind": "quiz", "due_at": "2026-02-01"}]
     },
     ("/api/v1/courses/<int:course_id>/engagement/weights", "PUT"): {
-        "weights": {
-            "attendance": 25,
-            "submission": 20,
-            "quiz": 15,
-            "interaction": 15,
-            "timeliness": 15,
-            "resource": 10,
-        }
+        "weights": dict(DEFAULT_WEIGHTS)
     },
     ("/api/v1/courses/<int:course_id>/grade-posts", "POST"): {
         "resource_link_pk": "{resource_link_pk}",
