@@ -24,7 +24,7 @@ _GRANDFATHERED = (
     "|art-lojban|cel-gaulish|no-bok|no-nyn|zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang"
 )
 _LANGTAG = rf"{_LANGUAGE}{_SCRIPT}?{_REGION}?{_VARIANT}*{_EXTENSION}*(?:-{_PRIVATE_USE})?"
-_TAG_RE = re.compile(rf"^(?:{_LANGTAG}|{_PRIVATE_USE}|{_GRANDFATHERED})$", re.IGNORECASE)
+_TAG_RE = re.compile(rf"^(?:{_LANGTAG}|{_PRIVATE_USE}|{_GRANDFATHERED})\Z", re.IGNORECASE)
 
 
 def is_language_tag(value: object) -> bool:

@@ -17,22 +17,22 @@ from datetime import UTC, datetime, timedelta
 _EXTENDED_RE = re.compile(
     r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[Tt]"
     r"(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
-    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2}|[+-]\d{2})?$"
+    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2}|[+-]\d{2})?\Z"
 )
 # Basic format, e.g. 20150304T101500.123Z (XAPI-00123 accepts ISO 8601 basic too).
 _BASIC_RE = re.compile(
     r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})[Tt]"
     r"(?P<h>\d{2})(?P<mi>\d{2})(?:(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
-    r"(?P<tz>[Zz]|[+-]\d{4}|[+-]\d{2})?$"
+    r"(?P<tz>[Zz]|[+-]\d{4}|[+-]\d{2})?\Z"
 )
 # Data 4.6: the 4.4.3.2 format only, weeks alone; a fraction only on the smallest unit.
 _DURATION_RE = re.compile(
-    r"^P(?!$)(?:(?P<Y>\d+(?:[.,]\d+)?)Y)?(?:(?P<M>\d+(?:[.,]\d+)?)M)?"
+    r"^P(?!\Z)(?:(?P<Y>\d+(?:[.,]\d+)?)Y)?(?:(?P<M>\d+(?:[.,]\d+)?)M)?"
     r"(?:(?P<D>\d+(?:[.,]\d+)?)D)?"
     r"(?:T(?=\d)(?:(?P<H>\d+(?:[.,]\d+)?)H)?(?:(?P<TM>\d+(?:[.,]\d+)?)M)?"
-    r"(?:(?P<S>\d+(?:[.,]\d+)?)S)?)?$"
+    r"(?:(?P<S>\d+(?:[.,]\d+)?)S)?)?\Z"
 )
-_WEEKS_RE = re.compile(r"^P\d+(?:[.,]\d+)?W$")
+_WEEKS_RE = re.compile(r"^P\d+(?:[.,]\d+)?W\Z")
 _SECONDS_FRACTION_RE = re.compile(r"(\d+)[.,](\d+)S$")
 
 

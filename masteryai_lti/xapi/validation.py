@@ -35,19 +35,22 @@ VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 EXTENSION_MAX_DEPTH = 48
 
 _UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 )
+# Every pattern ends in \Z, not $: $ also matches before a final line break.
 # RFC 3987: an IRI starts with a scheme; no whitespace or characters RFC 3987 excludes.
-_IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
-_SHA1_RE = re.compile(r"^[0-9a-fA-F]{40}$")
-_SHA2_RE = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$")
-_MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
+_IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*\Z")
+_SHA1_RE = re.compile(r"^[0-9a-fA-F]{40}\Z")
+_SHA2_RE = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})\Z")
+_MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+\Z")
 # RFC 2045 media type: type "/" subtype, then optional parameters.
-_MEDIA_TYPE_RE = re.compile(r"^[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+(?:\s*;.*)?$")
+_MEDIA_TYPE_RE = re.compile(
+    r"^[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?\Z"
+)
 # Data 2.4.10: accept every version starting "1.0." (semantic versioning, so pre-release
 # and build suffixes such as 1.0.3-rc1 count) and the bare "1.0" the suite also sends.
-VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
-VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?$")
+VERSION_1_RE = re.compile(r"^1\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?\Z")
+VERSION_2_RE = re.compile(r"^2\.0(?:\.\d+(?:[-+][0-9A-Za-z.+-]*)?)?\Z")
 
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_TYPES = frozenset(

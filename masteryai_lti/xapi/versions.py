@@ -31,7 +31,7 @@ from masteryai_lti.xapi.validation import CONTEXT_KEYS_2_ONLY, VERSION_2_RE
 # What a 1.0.x reader is told for a statement stored with a 2.0.x version.
 VERSION_FOR_1_0 = "1.0.0"
 # Already RFC 3339 in UTC (what the LRS itself writes): no parsing needed.
-_UTC_RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+_UTC_RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
 
 
 def _without_2_0_context(part: dict[str, Any]) -> dict[str, Any]:
