@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from masteryai_lti.core.errors import Conflict, NotFound
@@ -242,6 +242,7 @@ def _write_members(
         links.append((user.id, *identities[n][0]))
     report.users_created += len(users)
     user_ids = [known.users[lti] for lti, *_ in identities]
+    _rename_members(members, user_ids, set(newcomers))
     for user_id, (_, *mbox) in zip(user_ids, identities, strict=True):
         if not mbox:
             continue
@@ -287,6 +288,23 @@ def _write_members(
     db.session.add_all(enrollments)
     db.session.flush()
     return set(user_ids)
+
+
+def _rename_members(members: list[RosterMember], user_ids: list[int], new: set[int]) -> None:
+    """Known members take the name the LMS now gives them, as a launch would: a teacher
+    reads the class table by these names, and a student renamed in the LMS may not
+    launch for weeks. An empty name (an LMS withholding names) changes nothing."""
+    known = [n for n in range(len(members)) if n not in new and members[n].name]
+    names = courses.full_names([user_ids[n] for n in known])
+    changed = {
+        user_ids[n]: members[n].name[:200]
+        for n in known
+        if names.get(user_ids[n]) != members[n].name[:200]
+    }
+    if changed:
+        db.session.execute(
+            update(User), [{"id": user_id, "full_name": name} for user_id, name in changed.items()]
+        )
 
 
 def _deactivate_departed(

@@ -166,9 +166,10 @@ def test_a_first_sync_writes_roles_test_users_observers_and_inactive_members(
         assert twin_user is not None and twin_user.id != first.id
 
 
-def test_a_resync_links_a_changed_email_and_keeps_the_name(app, client, services_platform):
+def test_a_resync_links_a_changed_email_and_renames(app, client, services_platform):
     """The roster adds a member's new e-mail address as another xAPI mailbox (their
-    statements may carry either); the name changes with their next launch, not here."""
+    statements may carry either) and takes the name the LMS now gives, as a launch
+    does: the teacher reads the class by these names."""
     platform = services_platform
     _roster_with_the_platform_users(platform)
     [moved, renamed] = platform.add_members(2, role=ROLE_LEARNER, prefix="learner")
@@ -187,7 +188,8 @@ def test_a_resync_links_a_changed_email_and_keeps_the_name(app, client, services
             "mailto:learner0@lms.example",
             "mailto:moved@lms.example",
         ]
-        assert _user_of(institution_id, platform, "learner-sub-1").full_name == "Learner 1"
+        assert _user_of(institution_id, platform, "learner-sub-1").full_name == "Someone Else"
+        assert moved_user.full_name == "Learner 0"
 
 
 def test_a_member_still_inactive_is_not_deactivated_again(app, client, services_platform):
