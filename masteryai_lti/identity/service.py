@@ -338,6 +338,7 @@ def link_identity(institution_id: int, user_id: int, kind: str, value: str) -> b
     data that arrived for this identity before the person was known is attached.
     Does not commit: the caller owns the transaction.
     """
+
     def holder() -> int | None:
         return db.session.scalar(
             select(UserIdentity.user_id).where(
