@@ -67,6 +67,10 @@ class Conflict(ApiError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class PreconditionFailed(ApiError):
+    status, title, slug = 412, "Precondition Failed", "precondition-failed"
+
+
 class ValidationFailed(ApiError):
     status, title, slug = 422, "Validation Failed", "validation-failed"
 

@@ -7,7 +7,7 @@ shape the result; tenant and role checks live in the service.
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -410,9 +410,17 @@ class ConceptResource(MethodView):
     @blp.arguments(ConceptUpsertSchema)
     @blp.response(200, ConceptSchema)
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid key or a cycle (named)")
+    @blp.alt_response(412, schema=ProblemSchema, description="If-None-Match: * and the key exists")
     def put(self, payload, course_id, key):
-        """Create or update a concept; ``prerequisites`` replaces its edges; teachers."""
-        return service.upsert_concept(current_actor(), course_id, key, **payload)
+        """Create or update a concept; ``prerequisites`` replaces its edges; teachers.
+
+        Send ``If-None-Match: *`` to create only: an existing key is then a 412, not
+        overwritten.
+        """
+        create_only = request.headers.get("If-None-Match", "").strip() == "*"
+        return service.upsert_concept(
+            current_actor(), course_id, key, create_only=create_only, **payload
+        )
 
     @blp.doc(security=BEARER)
     @blp.response(204)

@@ -203,7 +203,10 @@
     const {key, errors, body} = topicPayload(form);
     if (errors.length) return showProblems(form, "topic", {detail: "The topic is not saved: check the fields marked.", errors});
     const adding = !state.editingTopic;
-    const reply = await api("/concepts/" + encodeURIComponent(key), json("PUT", body));
+    const request = json("PUT", body);
+    // Adding never overwrites: a co-teacher may have added this key since the page loaded.
+    if (adding) request.headers["If-None-Match"] = "*";
+    const reply = await api("/concepts/" + encodeURIComponent(key), request);
     if (!reply.ok) return refused(form, "topic", reply);
     state.selected = key;
     closeForms();

@@ -16,7 +16,14 @@ from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import aliased
 
 from masteryai_lti.core.clock import utcnow
-from masteryai_lti.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from masteryai_lti.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    field_error,
+)
 from masteryai_lti.core.policy import Actor
 from masteryai_lti.courses.models import Course, Enrollment
 from masteryai_lti.extensions import db
@@ -57,6 +64,12 @@ def _ensure_map(actor: Actor, course_id: int) -> tuple[Course, ConceptMap]:
     concept_map = course_concept_map(course.id)
     if concept_map is not None:
         _ensure_can_manage(actor, course, concept_map)
+        # One change of a map at a time (PostgreSQL; SQLite has one writer anyway): two
+        # co-teachers' edits, each acyclic on its own, must not make a cycle together,
+        # and a create-only write must see the other's concept.
+        db.session.execute(
+            select(ConceptMap.id).where(ConceptMap.id == concept_map.id).with_for_update()
+        )
     else:
         concept_map = ConceptMap(
             institution_id=course.institution_id, name=course.title, owner_course_id=course.id
@@ -490,11 +503,22 @@ def upsert_concept(
     name: str | None = None,
     description: str | None = None,
     prerequisites: Sequence[str] | None = None,
+    create_only: bool = False,
 ) -> Concept:
-    """Create or update one concept; ``prerequisites`` (if given) replaces its edges."""
+    """Create or update one concept; ``prerequisites`` (if given) replaces its edges.
+
+    ``create_only``: refuse (PreconditionFailed) when the key is taken, so adding a
+    topic never overwrites one a co-teacher added meanwhile.
+    """
     _, concept_map = _ensure_map(actor, course_id)
     graph, rows = load_graph(concept_map.id)
     existing = graph.concepts.get(key)
+    if create_only and existing is not None:
+        db.session.rollback()
+        raise PreconditionFailed(
+            f"A topic with key {key!r} already exists ({existing.name}).",
+            errors=[field_error("key", "taken: choose another key or edit that topic")],
+        )
     try:
         graph.add_concept(
             GraphConcept(

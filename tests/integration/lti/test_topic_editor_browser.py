@@ -136,6 +136,26 @@ def test_topics_with_prerequisites_a_refused_cycle_an_edit_and_a_delete(
         needs = page.locator('#editor-topic-list li[data-key="fractions"] .meta').inner_text()
         assert "needs Addition" in needs
 
+        # A co-teacher adds Geometry after this page loaded; adding it here too is
+        # refused beside the key, and theirs stands.
+        added = client.put(
+            f"/api/v1/courses/{course_id}/concepts/geometry",
+            json={"name": "Geometry (co-teacher)"},
+            headers=teacher,
+        )
+        assert added.status_code == 200
+        page.click("#editor-add-topic")
+        page.fill("#topic-name", "Geometry")
+        assert page.input_value("#topic-key") == "geometry"
+        page.click("#editor-topic-form button[type=submit]")
+        page.wait_for_selector("#topic-key-error:not([hidden])")
+        assert "taken" in page.locator("#topic-key-error").inner_text()
+        assert page.get_attribute("#topic-key", "aria-invalid") == "true"
+        assert _graph(client, course_id, teacher)["geometry"]["name"] == "Geometry (co-teacher)"
+        page.click("#editor-topic-form .cancel")
+        removed = client.delete(f"/api/v1/courses/{course_id}/concepts/geometry", headers=teacher)
+        assert removed.status_code == 204
+
         # Addition needing Fractions would close a cycle: refused, the API's detail shown
         # at the top of the form and beside the prerequisites, with the topics' names.
         page.click('#editor-topic-list button[data-key="addition"]')

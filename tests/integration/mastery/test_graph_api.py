@@ -128,3 +128,20 @@ def test_graph_reuse_across_courses_of_one_institution(client, world):
         == 404
     )
     assert client.get("/api/v1/concept-graphs", headers=world.student).status_code == 403
+
+
+def test_adding_a_concept_create_only_never_overwrites(client, world):
+    seed_graph(client, world)
+    base = f"/api/v1/courses/{world.course_id}/concepts"
+    only_new = {**world.teacher, "If-None-Match": "*"}
+    taken = client.put(f"{base}/add", json={"name": "Sums"}, headers=only_new)
+    assert taken.status_code == 412 and taken.content_type == PROBLEM
+    assert "Addition" in taken.get_json()["detail"]
+    graph = client.get(url(world), headers=world.teacher).get_json()
+    assert {c["key"]: c["name"] for c in graph["concepts"]}["add"] == "Addition"
+    fresh = client.put(f"{base}/stats", json={"name": "Statistics"}, headers=only_new)
+    assert fresh.status_code == 200 and fresh.get_json()["name"] == "Statistics"
+    # Without the header a PUT still creates or replaces.
+    assert (
+        client.put(f"{base}/add", json={"name": "Sums"}, headers=world.teacher).status_code == 200
+    )
