@@ -4,9 +4,10 @@ The database is PostgreSQL when it answers at 127.0.0.1:5432 (database
 ``$MASTERYAI_TEST_DB``, default ``masteryai_test``, created on demand), else a
 SQLite file; ``MASTERYAI_TEST_DATABASE=sqlite|postgres`` forces one. Redis is
 ``redis://127.0.0.1:6379/$MASTERYAI_TEST_REDIS_DB`` (default 15) when it
-answers. Under ``CI=true`` an unreachable PostgreSQL or Redis fails the run
-instead of falling back. Tables are created once per run and emptied after
-every test.
+answers. Run in parallel (``-n 2``, pytest-xdist), worker N uses the database with
+the suffix ``_gwN`` and the Redis index N below. Under ``CI=true`` an unreachable
+PostgreSQL or Redis fails the run instead of falling back. Tables are created once
+per run and emptied after every test.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ settings.register_profile("masteryai", deadline=None, suppress_health_check=[Hea
 settings.load_profile("masteryai")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# pytest-xdist's workers ("gw0", "gw1", ...) run side by side: each has its own
+# database (the name gets the worker's suffix) and Redis index (counting down).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_NUMBER = int(WORKER[2:]) if WORKER.startswith("gw") else 0
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -38,7 +43,7 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def _postgres_url() -> str:
-    name = os.environ.get("MASTERYAI_TEST_DB", "masteryai_test")
+    name = os.environ.get("MASTERYAI_TEST_DB", "masteryai_test") + (f"_{WORKER}" if WORKER else "")
     admin = sa.create_engine(
         f"postgresql+psycopg2://postgres@{PG_HOST}:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT"
     )
@@ -67,7 +72,7 @@ def _choose_redis() -> str:
     if os.environ.get("MASTERYAI_TEST_REDIS", "").lower() == "off":
         return ""
     if _reachable(REDIS_HOST, REDIS_PORT):
-        index = os.environ.get("MASTERYAI_TEST_REDIS_DB", "15")
+        index = (int(os.environ.get("MASTERYAI_TEST_REDIS_DB", "15")) - WORKER_NUMBER) % 16
         return f"redis://{REDIS_HOST}:{REDIS_PORT}/{index}"
     if IN_CI:
         raise pytest.UsageError("CI=true but Redis at 127.0.0.1:6379 is unreachable")
