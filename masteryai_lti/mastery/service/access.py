@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from masteryai_lti.core.errors import Forbidden, NotFound
-from masteryai_lti.core.policy import Actor, course_role, ensure_can_teach
+from masteryai_lti.core.policy import Actor, course_role, ensure_can_teach, ensure_can_view_student
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course
 from masteryai_lti.extensions import db
@@ -20,6 +20,22 @@ from masteryai_lti.mastery.models import ConceptMap, CourseConceptMap
 
 def _course(actor: Actor, course_id: int) -> Course:
     return courses.course_for_actor(actor, course_id)
+
+
+def _student_course(
+    actor: Actor,
+    course_id: int,
+    student_id: int,
+    *,
+    missing: str = "No such student in this course.",
+) -> Course:
+    """The course, for reading one of its students' records: the student themself, its
+    teachers or an admin, about someone who is a student of the course (else ``missing``)."""
+    course = _course(actor, course_id)
+    ensure_can_view_student(actor, course, student_id)
+    if not courses.is_student(course.id, student_id):
+        raise NotFound(missing)
+    return course
 
 
 def _teachable_course(actor: Actor, course_id: int) -> Course:

@@ -39,7 +39,12 @@ from masteryai_lti.mastery.recommender import (
     generate_assignment,
     plan_concepts,
 )
-from masteryai_lti.mastery.service.access import _course, _teachable_course, course_concept_map
+from masteryai_lti.mastery.service.access import (
+    _course,
+    _student_course,
+    _teachable_course,
+    course_concept_map,
+)
 from masteryai_lti.mastery.service.engine_inputs import _threshold, mastery_params
 from masteryai_lti.mastery.service.mastery_views import (
     _concept_states,
@@ -190,11 +195,11 @@ def _settings(request: GenerationRequest, graph: ConceptGraph) -> GeneratorSetti
 
 def recommendations(actor: Actor, course_id: int, student_id: int) -> dict:
     """What a student should work on next and why (concept plan plus a preview of items)."""
-    course = _course(actor, course_id)
-    ensure_can_view_student(actor, course, student_id)
+    missing = "No such student or concept graph in this course."
+    course = _student_course(actor, course_id, student_id, missing=missing)
     concept_map = course_concept_map(course.id)
-    if concept_map is None or not courses.is_student(course.id, student_id):
-        raise NotFound("No such student or concept graph in this course.")
+    if concept_map is None:
+        raise NotFound(missing)
     now = utcnow()
     graph, rows, states, candidates, answered, predict, items = _generator_inputs(
         course, concept_map, student_id, now

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import NotFound
-from masteryai_lti.core.policy import Actor, ensure_can_view_student
+from masteryai_lti.core.policy import Actor
 from masteryai_lti.courses import service as courses
 from masteryai_lti.courses.models import Course
 from masteryai_lti.extensions import db
@@ -23,7 +23,11 @@ from masteryai_lti.mastery import engine
 from masteryai_lti.mastery.graph import ConceptGraph
 from masteryai_lti.mastery.models import Attempt, AttemptConcept, Concept, LearnerModel
 from masteryai_lti.mastery.recommender import ConceptState
-from masteryai_lti.mastery.service.access import _course, _teachable_course, course_concept_map
+from masteryai_lti.mastery.service.access import (
+    _student_course,
+    _teachable_course,
+    course_concept_map,
+)
 from masteryai_lti.mastery.service.concept_maps import load_graph
 from masteryai_lti.mastery.service.engine_inputs import (
     _concept_priors,
@@ -140,10 +144,7 @@ def student_mastery(actor: Actor, course_id: int, student_id: int) -> list[Maste
 
     Students see their own; teachers of the course and admins anyone's.
     """
-    course = _course(actor, course_id)
-    ensure_can_view_student(actor, course, student_id)
-    if not courses.is_student(course.id, student_id):
-        raise NotFound("No such student in this course.")
+    course = _student_course(actor, course_id, student_id)
     return _mastery_views(course, student_id, utcnow())
 
 
@@ -238,11 +239,11 @@ def _concept_states(views: list[MasteryView]) -> dict[str, ConceptState]:
 
 def weak_concepts(actor: Actor, course_id: int, student_id: int) -> list[WeakConcept]:
     """A student's weak concepts with the evidence (the student, teachers, admins)."""
-    course = _course(actor, course_id)
-    ensure_can_view_student(actor, course, student_id)
+    missing = "No such student or concept graph in this course."
+    course = _student_course(actor, course_id, student_id, missing=missing)
     concept_map = course_concept_map(course.id)
-    if concept_map is None or not courses.is_student(course.id, student_id):
-        raise NotFound("No such student or concept graph in this course.")
+    if concept_map is None:
+        raise NotFound(missing)
     now = utcnow()
     graph, _ = load_graph(concept_map.id)
     states = _concept_states(_mastery_views(course, student_id, now))
