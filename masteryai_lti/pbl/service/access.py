@@ -1,0 +1,100 @@
+"""The course and project an actor works in, and who may do what there.
+
+Teachers of the course (and the institution's admins) manage its projects; students
+see a project once it is open and work in their own group only. A project of another
+course, or a draft seen by a student, is absent (404), as every id outside the
+actor's reach is.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from masteryai_lti.core.errors import NotFound, ValidationFailed
+from masteryai_lti.core.policy import Actor, course_role, ensure_can_teach
+from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course
+from masteryai_lti.extensions import db
+from masteryai_lti.pbl import scoring
+from masteryai_lti.pbl.models import GroupMember, Project, ProjectGroup
+
+
+def can_teach(actor: Actor, course: Course) -> bool:
+    """Whether the actor teaches ``course`` or administers its institution."""
+    return actor.is_admin or course_role(actor, course.id) == "teacher"
+
+
+def course(actor: Actor, course_id: int, *, teach: bool = False) -> Course:
+    """The course within the actor's reach; with ``teach``, only for its teachers."""
+    found = courses.course_for_actor(actor, course_id)
+    if teach:
+        ensure_can_teach(actor, found)
+    return found
+
+
+def project(
+    actor: Actor, course_id: int, project_id: int, *, teach: bool = False
+) -> tuple[Course, Project]:
+    """The course and one of its projects; students never see a draft."""
+    found_course = course(actor, course_id, teach=teach)
+    found = db.session.get(Project, project_id)
+    if found is None or found.course_id != found_course.id:
+        raise NotFound("No such project in this course.")
+    if found.status == "draft" and not (teach or can_teach(actor, found_course)):
+        raise NotFound("No such project in this course.")
+    return found_course, found
+
+
+def group(project_row: Project, group_id: int) -> ProjectGroup:
+    """A group of the project, else NotFound."""
+    found = db.session.get(ProjectGroup, group_id)
+    if found is None or found.project_id != project_row.id:
+        raise NotFound("No such group in this project.")
+    return found
+
+
+def group_of_student(project_id: int, user_id: int) -> ProjectGroup | None:
+    """The group a student works in on a project, or None."""
+    return db.session.scalar(
+        select(ProjectGroup)
+        .join(GroupMember, GroupMember.group_id == ProjectGroup.id)
+        .where(GroupMember.project_id == project_id, GroupMember.user_id == user_id)
+    )
+
+
+def member_ids(group_id: int) -> list[int]:
+    """The members of a group, by user id."""
+    return list(
+        db.session.scalars(
+            select(GroupMember.user_id)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.user_id)
+        )
+    )
+
+
+def rubric_of(project_row: Project) -> scoring.Rubric:
+    """The project's rubric (stored valid: it was parsed before it was written)."""
+    return scoring.parse_rubric(project_row.rubric)
+
+
+def settings_of(project_row: Project) -> scoring.ModerationSettings:
+    """How peer ratings moderate the project's group scores."""
+    return scoring.ModerationSettings(
+        peer_weight=project_row.peer_weight,
+        self_assessment=project_row.self_assessment,
+        non_submission_penalty=project_row.non_submission_penalty,
+    )
+
+
+def validation_failed(error: scoring.RubricError, prefix: str, detail: str) -> ValidationFailed:
+    """The engine's list of problems as a 422, each path under ``prefix``."""
+    errors = [
+        {
+            "path": f"{prefix}.{e['path']}" if prefix else e["path"],
+            "location": "json",
+            "message": e["message"],
+        }
+        for e in error.errors
+    ]
+    return ValidationFailed(detail, errors=errors)

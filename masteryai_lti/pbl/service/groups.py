@@ -1,0 +1,228 @@
+"""A project's groups and who is in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from masteryai_lti.core.policy import Actor
+from masteryai_lti.courses import service as courses
+from masteryai_lti.extensions import db
+from masteryai_lti.pbl.models import GroupMember, PeerEvaluation, Project, ProjectGroup
+from masteryai_lti.pbl.service import access
+
+# Peer moderation needs a handful of raters; a "group" of a whole class is a mistake.
+MAX_GROUP_SIZE = 30
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A group with its members (ids in order, and their names)."""
+
+    id: int
+    project_id: int
+    name: str
+    member_ids: list[int]
+    member_names: dict[int, str]
+
+    @property
+    def members(self) -> list[dict]:
+        """Members as ``{"user_id", "name"}``, in id order."""
+        return [{"user_id": m, "name": self.member_names.get(m, "")} for m in self.member_ids]
+
+
+def _views(groups: list[ProjectGroup]) -> list[GroupView]:
+    if not groups:
+        return []
+    rows = db.session.execute(
+        select(GroupMember.group_id, GroupMember.user_id)
+        .where(GroupMember.group_id.in_([g.id for g in groups]))
+        .order_by(GroupMember.user_id)
+    ).all()
+    by_group: dict[int, list[int]] = {g.id: [] for g in groups}
+    for group_id, user_id in rows:
+        by_group[group_id].append(user_id)
+    names = courses.full_names([u for _, u in rows])
+    return [
+        GroupView(
+            g.id,
+            g.project_id,
+            g.name,
+            by_group[g.id],
+            {u: names.get(u, "") for u in by_group[g.id]},
+        )
+        for g in groups
+    ]
+
+
+def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView]:
+    """The project's groups; a student sees only their own."""
+    course, project = access.project(actor, course_id, project_id)
+    if access.can_teach(actor, course):
+        groups = list(
+            db.session.scalars(
+                select(ProjectGroup)
+                .where(ProjectGroup.project_id == project.id)
+                .order_by(ProjectGroup.name, ProjectGroup.id)
+            )
+        )
+    else:
+        own = access.group_of_student(project.id, actor.user_id)
+        groups = [own] if own is not None else []
+    return _views(groups)
+
+
+def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:
+    """One group; a student may read only their own."""
+    course, project = access.project(actor, course_id, project_id)
+    group = access.group(project, group_id)
+    if not access.can_teach(actor, course) and actor.user_id not in access.member_ids(group.id):
+        raise NotFound("No such group in this project.")
+    return _views([group])[0]
+
+
+def _checked_members(project: Project, member_ids: list[int], group_id: int | None) -> list[int]:
+    """Distinct members, each a student of the course and in no other group of the project."""
+    errors = []
+    seen: set[int] = set()
+    for i, user_id in enumerate(member_ids):
+        if user_id in seen:
+            errors.append(field_error(f"member_ids[{i}]", "Listed twice."))
+        elif not courses.is_student(project.course_id, user_id):
+            errors.append(field_error(f"member_ids[{i}]", "Not a student of this course."))
+        seen.add(user_id)
+    if len(seen) > MAX_GROUP_SIZE:
+        errors.append(field_error("member_ids", f"At most {MAX_GROUP_SIZE} members."))
+    if errors:
+        raise ValidationFailed("Some members cannot be in this group.", errors=errors)
+    taken = dict(
+        db.session.execute(
+            select(GroupMember.user_id, ProjectGroup.name)
+            .join(ProjectGroup, ProjectGroup.id == GroupMember.group_id)
+            .where(
+                GroupMember.project_id == project.id,
+                GroupMember.user_id.in_(seen),
+                GroupMember.group_id != (group_id or 0),
+            )
+        ).all()
+    )
+    if taken:
+        raise Conflict(
+            "A student works in one group per project; remove them from their group first.",
+            errors=[
+                field_error(f"member_ids[{i}]", f"Already in the group {taken[u]!r}.")
+                for i, u in enumerate(member_ids)
+                if u in taken
+            ],
+        )
+    return list(dict.fromkeys(member_ids))
+
+
+def _name_taken(project: Project, name: str, group_id: int | None) -> None:
+    clash = db.session.scalar(
+        select(ProjectGroup.id).where(
+            ProjectGroup.project_id == project.id,
+            ProjectGroup.name == name,
+            ProjectGroup.id != (group_id or 0),
+        )
+    )
+    if clash is not None:
+        raise Conflict(
+            "Another group of this project has that name.",
+            errors=[field_error("name", "Taken by another group of this project.")],
+        )
+
+
+def _commit_or_conflict(detail: str) -> None:
+    # Two teachers placing the same student at the same moment: the unique keys decide.
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(detail) from None
+
+
+def create_group(
+    actor: Actor, course_id: int, project_id: int, *, name: str, member_ids: list[int]
+) -> GroupView:
+    """A new group of the project with these students."""
+    _, project = access.project(actor, course_id, project_id, teach=True)
+    members = _checked_members(project, member_ids, None)
+    _name_taken(project, name, None)
+    group = ProjectGroup(institution_id=project.institution_id, project_id=project.id, name=name)
+    db.session.add(group)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A group of that name was just made.") from None
+    db.session.add_all(
+        GroupMember(
+            institution_id=project.institution_id,
+            project_id=project.id,
+            group_id=group.id,
+            user_id=u,
+        )
+        for u in members
+    )
+    _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
+    return _views([group])[0]
+
+
+def update_group(
+    actor: Actor,
+    course_id: int,
+    project_id: int,
+    group_id: int,
+    *,
+    name: str | None = None,
+    member_ids: list[int] | None = None,
+) -> GroupView:
+    """Rename a group or set its members.
+
+    A member who leaves takes the peer ratings they gave and received in the group
+    with them: those ratings compared them with teammates they no longer have.
+    """
+    _, project = access.project(actor, course_id, project_id, teach=True)
+    group = access.group(project, group_id)
+    if name is not None:
+        _name_taken(project, name, group.id)
+        group.name = name
+    if member_ids is not None:
+        members = _checked_members(project, member_ids, group.id)
+        current = set(access.member_ids(group.id))
+        leaving = current - set(members)
+        if leaving:
+            db.session.execute(
+                delete(GroupMember).where(
+                    GroupMember.group_id == group.id, GroupMember.user_id.in_(leaving)
+                )
+            )
+            db.session.execute(
+                delete(PeerEvaluation).where(
+                    PeerEvaluation.group_id == group.id,
+                    or_(PeerEvaluation.rater_id.in_(leaving), PeerEvaluation.ratee_id.in_(leaving)),
+                )
+            )
+        db.session.add_all(
+            GroupMember(
+                institution_id=project.institution_id,
+                project_id=project.id,
+                group_id=group.id,
+                user_id=u,
+            )
+            for u in members
+            if u not in current
+        )
+    _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
+    return _views([group])[0]
+
+
+def delete_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> None:
+    """Delete a group with its evaluations and evidence."""
+    _, project = access.project(actor, course_id, project_id, teach=True)
+    db.session.delete(access.group(project, group_id))
+    db.session.commit()

@@ -1,0 +1,166 @@
+"""A course's projects: list, create, read, change and delete them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from masteryai_lti.core.errors import Conflict, ValidationFailed, field_error
+from masteryai_lti.core.policy import Actor
+from masteryai_lti.extensions import db
+from masteryai_lti.pbl import scoring
+from masteryai_lti.pbl.models import PROJECT_STATUSES, GroupEvaluation, PeerEvaluation, Project
+from masteryai_lti.pbl.service import access
+
+# Fields a teacher may change; anything else in ``changes`` is a programming error.
+EDITABLE = frozenset(
+    {
+        "title",
+        "description",
+        "status",
+        "rubric",
+        "peer_weight",
+        "self_assessment",
+        "non_submission_penalty",
+        "due_at",
+    }
+)
+
+
+def list_projects(actor: Actor, course_id: int) -> list[Project]:
+    """The course's projects, newest first; students see open and closed ones only."""
+    course = access.course(actor, course_id)
+    query = select(Project).where(Project.course_id == course.id)
+    if not access.can_teach(actor, course):
+        query = query.where(Project.status != "draft")
+    return list(db.session.scalars(query.order_by(Project.id.desc())))
+
+
+def get_project(actor: Actor, course_id: int, project_id: int) -> Project:
+    """One project of the course."""
+    return access.project(actor, course_id, project_id)[1]
+
+
+def _checked_rubric(data: Any) -> dict:
+    if data is None:
+        return scoring.rubric_to_dict(scoring.default_rubric())
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The rubric is not valid.", errors=[field_error("rubric", "Expected an object.")]
+        )
+    try:
+        return scoring.rubric_to_dict(scoring.parse_rubric(data))
+    except scoring.RubricError as error:
+        raise access.validation_failed(error, "rubric", "The rubric is not valid.") from None
+
+
+def _check_moderation(values: dict) -> None:
+    try:
+        scoring.ModerationSettings(
+            peer_weight=values["peer_weight"],
+            self_assessment=values["self_assessment"],
+            non_submission_penalty=values["non_submission_penalty"],
+        )
+    except scoring.RubricError as error:
+        raise access.validation_failed(
+            error, "", "The peer moderation settings are not valid."
+        ) from None
+
+
+def _check_status(status: str) -> None:
+    if status not in PROJECT_STATUSES:
+        raise ValidationFailed(
+            "Unknown project status.",
+            errors=[field_error("status", f"One of {', '.join(PROJECT_STATUSES)}.")],
+        )
+
+
+def create_project(
+    actor: Actor,
+    course_id: int,
+    *,
+    title: str,
+    description: str = "",
+    rubric: dict | None = None,
+    status: str = "draft",
+    peer_weight: float = 0.5,
+    self_assessment: bool = False,
+    non_submission_penalty: float = 0.0,
+    due_at: datetime | None = None,
+) -> Project:
+    """A new project of the course; without a rubric it gets the default one."""
+    course = access.course(actor, course_id, teach=True)
+    _check_status(status)
+    values = {
+        "peer_weight": peer_weight,
+        "self_assessment": self_assessment,
+        "non_submission_penalty": non_submission_penalty,
+    }
+    _check_moderation(values)
+    project = Project(
+        institution_id=course.institution_id,
+        course_id=course.id,
+        title=title,
+        description=description,
+        status=status,
+        rubric=_checked_rubric(rubric),
+        due_at=due_at,
+        created_by=actor.user_id,
+        **values,
+    )
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def has_evaluations(project_id: int) -> bool:
+    """Whether anyone has evaluated work or rated a peer on the project."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(GroupEvaluation.project_id == project_id)
+                | exists().where(PeerEvaluation.project_id == project_id)
+            )
+        )
+    )
+
+
+def update_project(actor: Actor, course_id: int, project_id: int, changes: dict) -> Project:
+    """Change a project; its rubric only while nobody has evaluated against it.
+
+    Evaluations name the rubric's criteria and levels by key and points, so changing
+    the rubric under them would silently re-score work already marked.
+    """
+    _, project = access.project(actor, course_id, project_id, teach=True)
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if "status" in changes:
+        _check_status(changes["status"])
+    moderation = {
+        key: changes.get(key, getattr(project, key))
+        for key in ("peer_weight", "self_assessment", "non_submission_penalty")
+    }
+    _check_moderation(moderation)
+    if "rubric" in changes:
+        rubric = _checked_rubric(changes["rubric"])
+        if rubric != project.rubric and has_evaluations(project.id):
+            raise Conflict(
+                "The rubric cannot change once work has been evaluated or peers rated "
+                "against it; create a new project, or delete the evaluations first.",
+                errors=[field_error("rubric", "Evaluations exist for this project.")],
+            )
+        changes = {**changes, "rubric": rubric}
+    for key, value in changes.items():
+        setattr(project, key, value)
+    db.session.commit()
+    return project
+
+
+def delete_project(actor: Actor, course_id: int, project_id: int) -> None:
+    """Delete a project with its groups, evaluations and evidence."""
+    _, project = access.project(actor, course_id, project_id, teach=True)
+    db.session.delete(project)
+    db.session.commit()
