@@ -13,6 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from masteryai_lti.core.api_input import UnsupportedMediaType
 from masteryai_lti.core.errors import ValidationFailed, field_error, flatten_messages
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema, not_blank
@@ -422,6 +423,13 @@ class EvidenceList(MethodView):
 
 
 def _form_fields() -> dict:
+    if request.mimetype != "multipart/form-data":
+        # Read (and so size-check: 413 past MAX_CONTENT_LENGTH) before refusing the type.
+        request.get_data()
+        raise UnsupportedMediaType(
+            "Upload the file as a form (Content-Type: multipart/form-data) "
+            f"with fields file and title, not {request.mimetype or 'no Content-Type'}."
+        )
     errors = [
         field_error(key, "Must not contain the NUL character or invalid Unicode.", "form")
         for key, value in request.form.items(multi=True)

@@ -15,6 +15,7 @@ the route's permission check is what answers.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -85,6 +86,35 @@ RAW_BODIES = {
         "user_id,date,status\n{student_id},2026-01-06,present\n",
     ),
 }
+PROJECTS = "/api/v1/courses/<int:course_id>/projects"
+RUBRIC_TOP = {"communication": 4, "collaboration": 4, "problem_solving": 4}
+BODIES.update(
+    {
+        (PROJECTS, "POST"): {"title": "Taken over"},
+        (PROJECTS + "/<int:project_id>", "PATCH"): {"title": "Taken over"},
+        (PROJECTS + "/<int:project_id>/groups", "POST"): {"name": "Theirs"},
+        (PROJECTS + "/<int:project_id>/groups/<int:group_id>", "PATCH"): {"name": "Theirs"},
+        (PROJECTS + "/<int:project_id>/groups/<int:group_id>/evaluation", "PUT"): {
+            "ratings": RUBRIC_TOP
+        },
+        (PROJECTS + "/<int:project_id>/peer-ratings/<int:ratee_id>", "PUT"): {
+            "ratings": RUBRIC_TOP
+        },
+        (PROJECTS + "/<int:project_id>/evidence", "POST"): {
+            "kind": "note",
+            "title": "Theirs",
+            "note": "x",
+            "group_id": "{group_id}",
+        },
+    }
+)
+RAW_BODIES[PROJECTS + "/<int:project_id>/evidence/files"] = (
+    "multipart/form-data; boundary=walk",
+    '--walk\r\nContent-Disposition: form-data; name="title"\r\n\r\nTheirs\r\n'
+    '--walk\r\nContent-Disposition: form-data; name="group_id"\r\n\r\n{group_id}\r\n'
+    '--walk\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+    "Content-Type: text/plain\r\n\r\nhello\r\n--walk--\r\n",
+)
 BODIES[("/api/v1/courses/<int:course_id>/attempts/import", "POST")] = {
     "content": "student,item,correct,timestamp\n{student_id},add-1,1,2026-01-05T10:00:00Z\n"
 }
@@ -204,7 +234,40 @@ def _build(app, client) -> School:
     ids["assignment_id"] = assignment.get_json()[0]["id"]
     maps = client.get("/api/v1/concept-graphs", headers=headers).get_json()
     ids["map_id"] = maps[0]["id"] if maps else 1
+    _build_project(client, base, ids, headers)
     return school_view
+
+
+def _build_project(client, base: str, ids: dict, headers: dict) -> None:
+    """An open project with a group, its evaluation and a file of evidence."""
+    project = client.post(
+        f"{base}/projects", json={"title": "P", "status": "open"}, headers=headers
+    )
+    assert project.status_code == 201, project.get_json()
+    ids["project_id"] = project.get_json()["id"]
+    group = client.post(
+        f"{base}/projects/{ids['project_id']}/groups",
+        json={"name": "Red", "member_ids": [ids["student_id"]]},
+        headers=headers,
+    )
+    assert group.status_code == 201, group.get_json()
+    ids["group_id"] = group.get_json()["id"]
+    ids["ratee_id"] = ids["student_id"]
+    evaluation = client.put(
+        f"{base}/projects/{ids['project_id']}/groups/{ids['group_id']}/evaluation",
+        json={"ratings": RUBRIC_TOP},
+        headers=headers,
+    )
+    assert evaluation.status_code == 200, evaluation.get_json()
+    ids["evaluation_id"] = evaluation.get_json()["id"]
+    evidence = client.post(
+        f"{base}/projects/{ids['project_id']}/evidence/files",
+        data={"title": "Log", "group_id": ids["group_id"], "file": (io.BytesIO(b"Day 1"), "a.txt")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert evidence.status_code == 201, evidence.get_json()
+    ids["evidence_id"] = evidence.get_json()["id"]
 
 
 def _course_rules(app) -> list[tuple[str, str]]:

@@ -183,3 +183,15 @@ def test_a_student_outside_any_group_is_told_to_ask_the_teacher(client, world):
         headers=world.students[0],
     )
     assert response.status_code == 403 and "teacher" in response.get_json()["detail"]
+
+
+def test_a_file_sent_as_json_is_told_to_use_a_form(client, world, setup, app):
+    project, _, _ = setup
+    response = client.post(
+        world.url(f"/{project['id']}/evidence/files"),
+        json={"title": "x", "file": "aGVsbG8="},
+        headers=world.students[0],
+    )
+    assert response.status_code == 415 and response.mimetype == PROBLEM
+    assert "multipart/form-data" in response.get_json()["detail"]
+    assert _count(app, Evidence) == 0
