@@ -114,3 +114,25 @@ def test_demo_students_have_a_month_of_history(demo_teacher, app, client):
     # The student who never came was flagged every day; the steady one not at the end.
     assert all(day["flagged"] for day in absent_days)
     assert not steady_days[-1]["flagged"]
+
+
+def test_demo_course_has_a_released_project_and_one_under_way(demo_teacher, app, client):
+    headers, course = demo_teacher
+    base = f"/api/v1/courses/{course['id']}/projects"
+    projects = client.get(base, headers=headers).get_json()
+    assert [p["status"] for p in projects] == ["open", "closed"]
+    closed = projects[1]
+    assert closed["scores_released_at"] is not None
+    scores = client.get(f"{base}/{closed['id']}/scores", headers=headers).get_json()
+    members = [m for g in scores["groups"] for m in g["members"]]
+    assert len(scores["groups"]) == 6 and len(members) == 30
+    assert all(m["score"] is not None for m in members)
+    # The absent students rated nobody: the 10% penalty shows, with its reason.
+    with app.app_context():
+        absent = set(db.session.scalars(select(User.id).where(User.email.like("student%0@demo%"))))
+    for member in members:
+        assert member["rated_peers"] is (member["student_id"] not in absent)
+        if member["student_id"] in absent:
+            assert member["penalty"] > 0 and "did not rate" in member["explanation"]
+    under_way = client.get(f"{base}/{projects[0]['id']}/evidence", headers=headers).get_json()
+    assert len(under_way) == 6
