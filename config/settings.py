@@ -156,6 +156,9 @@ class Settings:
         # an upload is read into memory, so an unbounded one could exhaust it. 64 MiB
         # holds an xAPI batch with attachments or a year of a school's attendance.
         self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_BYTES", 64 * 1024 * 1024)
+        # The largest file a group may upload as project evidence: a phone photo or a
+        # short report; video belongs on a video service, shared as a link.
+        self.PBL_EVIDENCE_MAX_BYTES = _int("PBL_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
         # Number of reverse proxies in front of the app (for ProxyFix).
         self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
         # Jobs run on RQ when Redis is configured, unless forced inline.

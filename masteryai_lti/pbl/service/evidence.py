@@ -17,8 +17,6 @@ from masteryai_lti.pbl.models import EVIDENCE_KINDS, Evidence, EvidenceFile
 from masteryai_lti.pbl.service import access
 from masteryai_lti.pbl.service.activity import note_project_work
 
-# A phone photo or a short report; video belongs on a video service, shown as a link.
-DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 URL_MAX_LENGTH = 2048
 NOTE_MAX_LENGTH = 20000
 
@@ -34,7 +32,7 @@ class EvidenceUpload:
 
 def max_file_bytes() -> int:
     """The largest file evidence accepted (``PBL_EVIDENCE_MAX_BYTES``)."""
-    return int(current_app.config.get("PBL_EVIDENCE_MAX_BYTES", DEFAULT_MAX_FILE_BYTES))
+    return int(current_app.config["PBL_EVIDENCE_MAX_BYTES"])
 
 
 def _display_filename(name: str) -> str:
