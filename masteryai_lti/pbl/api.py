@@ -212,6 +212,9 @@ class ProjectGroupResultSchema(Schema):
     name = fields.String()
     group_score = fields.Nested(ProjectGroupScoreSchema)
     members = fields.List(fields.Nested(ProjectIndividualScoreSchema))
+    feedback = fields.List(
+        fields.String(), metadata={"description": "The teachers' comments on the group's work"}
+    )
 
 
 class ProjectScoresSchema(Schema):
@@ -240,6 +243,7 @@ def _scores_reply(found: service.ProjectScores) -> dict:
                 "group_id": g.group_id,
                 "name": g.name,
                 "group_score": g.group_score,
+                "feedback": g.feedback,
                 "members": [
                     {**m.__dict__, "name": g.member_names.get(m.student_id, "")} for m in g.members
                 ],

@@ -45,6 +45,8 @@ class GroupResult:
     group_score: scoring.GroupScore
     members: list[scoring.IndividualScore]
     member_names: dict[int, str]
+    # The teachers' comments on the group's work: the feedback students read with it.
+    feedback: list[str]
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,15 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
     ):
         members[group_id].append(user_id)
     teacher: dict[int, list[dict]] = defaultdict(list)
-    for row in db.session.scalars(select(GroupEvaluation).where(GroupEvaluation.group_id.in_(ids))):
+    feedback: dict[int, list[str]] = defaultdict(list)
+    for row in db.session.scalars(
+        select(GroupEvaluation)
+        .where(GroupEvaluation.group_id.in_(ids))
+        .order_by(GroupEvaluation.id)
+    ):
         teacher[row.group_id].append(row.ratings)
+        if row.comment.strip():
+            feedback[row.group_id].append(row.comment)
     peers: dict[int, list[scoring.PeerRating]] = defaultdict(list)
     for row in db.session.scalars(select(PeerEvaluation).where(PeerEvaluation.group_id.in_(ids))):
         score = scoring.rubric_score(rubric, row.ratings).score
@@ -94,7 +103,12 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
         )
         results.append(
             GroupResult(
-                g.id, g.name, group_score, individual, {u: names.get(u, "") for u in members[g.id]}
+                g.id,
+                g.name,
+                group_score,
+                individual,
+                {u: names.get(u, "") for u in members[g.id]},
+                feedback[g.id],
             )
         )
     return results
@@ -130,6 +144,7 @@ def project_scores(actor: Actor, course_id: int, project_id: int) -> ProjectScor
         result.group_score,
         mine,
         {actor.user_id: result.member_names.get(actor.user_id, "")},
+        result.feedback,
     )
     return ProjectScores(project, released, [visible], [])
 

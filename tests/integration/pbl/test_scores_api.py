@@ -39,7 +39,7 @@ def rated(client, world):
     _rate(client, world, project, 1, cal, WEAK)
     response = client.put(
         world.url(f"/{project['id']}/groups/{red['id']}/evaluation"),
-        json={"ratings": FAIR},
+        json={"ratings": FAIR, "comment": "Good bridge; label your diagrams."},
         headers=world.teacher,
     )
     assert response.get_json()["score"] == 75.0
@@ -107,6 +107,7 @@ def test_students_see_their_own_score_only_and_only_once_released(client, world,
     (red,) = ada_view["groups"]
     assert [m["student_id"] for m in red["members"]] == [world.student_ids[0]]
     assert red["group_score"]["score"] == 75.0
+    assert red["feedback"] == ["Good bridge; label your diagrams."]
     # Dee, in no group, has nothing to see.
     assert client.get(url, headers=world.students[3]).get_json()["groups"] == []
 
