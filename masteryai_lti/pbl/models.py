@@ -35,6 +35,30 @@ PROJECT_STATUSES = ("draft", "open", "closed")
 EVIDENCE_KINDS = ("file", "link", "note")
 
 
+class _InProjectGroup:
+    """Columns of a row that belongs to one group of one project (and its tenant)."""
+
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("pbl_projects.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("pbl_groups.id", ondelete="CASCADE"), index=True
+    )
+
+
+class _RubricRatings:
+    """A rubric rating: the level chosen on each criterion, and a comment."""
+
+    # {criterion key: points of the chosen level}
+    ratings: Mapped[dict] = mapped_column(JsonDocument)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Project(db.Model):
     """A course project with its rubric and how peer ratings moderate the group score."""
 
@@ -77,89 +101,46 @@ class ProjectGroup(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class GroupMember(db.Model):
+class GroupMember(_InProjectGroup, db.Model):
     """A student's place in a group; one group per student per project."""
 
     __tablename__ = "pbl_group_members"
     __table_args__ = (UniqueConstraint("project_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
-    )
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_projects.id", ondelete="CASCADE"), index=True
-    )
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_groups.id", ondelete="CASCADE"), index=True
-    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
-class GroupEvaluation(db.Model):
+class GroupEvaluation(_InProjectGroup, _RubricRatings, db.Model):
     """A teacher's rubric evaluation of a group's work (one per teacher and group)."""
 
     __tablename__ = "pbl_group_evaluations"
     __table_args__ = (UniqueConstraint("group_id", "evaluator_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
-    )
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_projects.id", ondelete="CASCADE"), index=True
-    )
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_groups.id", ondelete="CASCADE"), index=True
-    )
     evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # {criterion key: points of the chosen level}
-    ratings: Mapped[dict] = mapped_column(JsonDocument)
-    comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PeerEvaluation(db.Model):
-    """One member's rubric rating of a teammate's contribution (or their own)."""
+class PeerEvaluation(_InProjectGroup, _RubricRatings, db.Model):
+    """One member's rubric rating of a teammate's contribution (or their own).
+
+    Its comment is for the teacher: ratings between classmates stay anonymous.
+    """
 
     __tablename__ = "pbl_peer_evaluations"
     __table_args__ = (UniqueConstraint("project_id", "rater_id", "ratee_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
-    )
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_projects.id", ondelete="CASCADE"), index=True
-    )
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_groups.id", ondelete="CASCADE"), index=True
-    )
     rater_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     ratee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    ratings: Mapped[dict] = mapped_column(JsonDocument)
-    # Seen by the teacher only: ratings between classmates stay anonymous to students.
-    comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Evidence(db.Model):
+class Evidence(_InProjectGroup, db.Model):
     """A file, link or note a group shows for its work, optionally for one criterion."""
 
     __tablename__ = "pbl_evidence"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
-    )
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_projects.id", ondelete="CASCADE"), index=True
-    )
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("pbl_groups.id", ondelete="CASCADE"), index=True
-    )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(10))
     title: Mapped[str] = mapped_column(String(200))
