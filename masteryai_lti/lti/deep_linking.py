@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import jwt
@@ -43,6 +44,13 @@ class Placeable:
     description: str = ""
     graded: bool = False
     score_maximum: float = 100.0
+    # The id the launch's target carries (custom masteryai_id) when it is not ``key``:
+    # keys are unique across providers ("project-7"), ids only within a kind ("7").
+    target_id: str = ""
+    # When submissions close, for the LMS's column (Deep Linking 2.0 §3.4, ``submission``).
+    submission_end: datetime | None = None
+    # Shown to the teacher in the picker only, never sent to the LMS (e.g. "Draft").
+    note: str = ""
 
 
 PlaceableProvider = Callable[[int | None], list[Placeable]]
@@ -118,7 +126,7 @@ def content_item(placeable: Placeable, launch_url: str, quirks: PlatformQuirks) 
         .set_custom_params(
             {
                 "masteryai_target": placeable.kind,
-                "masteryai_id": placeable.key,
+                "masteryai_id": placeable.target_id or placeable.key,
                 # A gradebook column has a due date; ask for it at each launch.
                 **(CUSTOM_PARAMETERS if placeable.graded else {}),
             }
@@ -135,6 +143,9 @@ def content_item(placeable: Placeable, launch_url: str, quirks: PlatformQuirks) 
     item = resource.to_dict()
     if placeable.description:
         item["text"] = placeable.description
+    if placeable.submission_end is not None:
+        # ISO 8601 with its offset; a platform that cannot take it ignores the property.
+        item["submission"] = {"endDateTime": placeable.submission_end.isoformat()}
     return quirks.adjust_content_item(item)
 
 

@@ -15,7 +15,7 @@ from jwt import InvalidTokenError
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.extensions import db
-from masteryai_lti.lti import deep_linking, keys, placements, quirks
+from masteryai_lti.lti import deep_linking, keys, placements, project_placements, quirks
 from masteryai_lti.lti.launch import (
     DEEP_LINKING_REQUEST,
     LTI,
@@ -157,8 +157,12 @@ def _landing(outcome: LaunchOutcome):
         session["activity"] = placements.dated_activity(outcome)
         return render_template("lti/teacher.html", outcome=outcome, session=session)
     placement = placements.student_placement(outcome)
-    if placement:
-        session["assignment_id"] = placement["assignment_id"]
+    if placement is None:
+        placement = project_placements.student_placement(outcome)
+    # The page's scripts read what to open from the session.
+    for key in ("assignment_id", "project_id"):
+        if placement and key in placement:
+            session[key] = placement[key]
     return render_template(
         "lti/student.html", outcome=outcome, session=session, placement=placement
     )

@@ -1,0 +1,158 @@
+"""Projects placed in an LMS course: the picker offers them and a student's launch
+opens one.
+
+Deep linking places a project as an ``ltiResourceLink`` whose target is
+``{"kind": "project", "id": "<project id>"}`` (custom parameters are strings), with a
+line item of 100 points so the platform makes the gradebook column.
+
+The picker offers drafts too: a teacher sets up the LMS activity (its column and due
+date) while preparing the project, and opens it later; a student who launches a draft
+is told it is not open yet. The picker hook gives a course id but no actor, so the
+course's projects are read from the pbl tables here; the launch that reached the
+picker already established a teacher of that course (``complete_launch`` refuses
+deep linking to anyone else), which is who ``pbl.service.list_projects`` shows drafts to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from masteryai_lti.extensions import db
+from masteryai_lti.lti import outbox
+from masteryai_lti.lti.deep_linking import Placeable, register_placeable_provider
+from masteryai_lti.lti.launch import LaunchOutcome
+from masteryai_lti.pbl.models import Project
+
+PROJECT = "project"
+# Individual scores are on 0..100 (pbl.scoring); the line item says so too.
+SCORE_MAXIMUM = 100.0
+# What the LMS shows as the activity's text, at most.
+DESCRIPTION_MAX_CHARS = 200
+
+NOT_GRADED = (
+    "This project is not graded in your course gradebook: "
+    "you see your score here once your teacher releases it."
+)
+GRADED_ON_RELEASE = (
+    "Your score on this project goes to your course gradebook when your teacher releases it."
+)
+GRADED_RELEASED = "Your teacher has released this project's scores to your course gradebook."
+
+_STATUS_NOTES = {
+    "draft": "Draft: students see it once you open it.",
+    "open": "Open: students are working on it.",
+    "closed": "Closed: the scores you release go to the gradebook.",
+}
+
+
+def _shortened(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a sentence end (else a word) to at most ``limit``."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    sentence = cut.rfind(". ")
+    if sentence >= limit // 2:
+        return cut[: sentence + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(",;:-– ") + "…"
+
+
+def _placeable(project: Project) -> Placeable:
+    note = _STATUS_NOTES.get(project.status, "")
+    if project.due_at is not None:
+        note += f" Due {project.due_at:%Y-%m-%d %H:%M} UTC."
+    return Placeable(
+        key=f"project-{project.id}",
+        kind=PROJECT,
+        title=project.title,
+        description=_shortened(project.description or "", DESCRIPTION_MAX_CHARS)
+        or "A group project: students work in groups and rate each other's contribution.",
+        graded=True,
+        score_maximum=SCORE_MAXIMUM,
+        target_id=str(project.id),
+        submission_end=project.due_at,
+        note=note.strip(),
+    )
+
+
+@register_placeable_provider
+def course_projects(course_id: int | None) -> list[Placeable]:
+    """The course's projects for the picker, newest first, drafts included (see the
+    module docstring): graded, 100 points, due when the project is."""
+    if course_id is None:
+        return []
+    projects = db.session.scalars(
+        select(Project).where(Project.course_id == course_id).order_by(Project.id.desc())
+    )
+    return [_placeable(p) for p in projects]
+
+
+def placed_project_id(target: dict | None) -> int | None:
+    """The project a link's target names, or None (another kind, or no usable id)."""
+    if not target or target.get("kind") != PROJECT:
+        return None
+    try:
+        return int(str(target.get("id")))
+    except ValueError:
+        return None
+
+
+def _unavailable(title: str, note: str, graded: bool) -> dict:
+    return {
+        "project_id": None,
+        "title": title,
+        "note": note,
+        "graded": graded,
+        "grade_note": GRADED_ON_RELEASE if graded else NOT_GRADED,
+    }
+
+
+def student_placement(outcome: LaunchOutcome) -> dict | None:
+    """What the student page opens for a launch of a placed project, or None for
+    other launches: ``{"project_id", "title", "status", "note", "graded", "grade_note"}``.
+
+    A project the student cannot open (deleted, of another course, still a draft) has
+    ``project_id`` None and a ``note`` saying why, never an error page.
+    """
+    target = outcome.target or {}
+    if target.get("kind") != PROJECT or outcome.course_role != "student":
+        return None
+    graded = outbox.link_takes_scores(outcome.resource_link_pk)
+    project_id = placed_project_id(target)
+    project = db.session.get(Project, project_id) if project_id is not None else None
+    if project is None:
+        return _unavailable(
+            "Project",
+            "This project is no longer in MasteryAI: your teacher may have deleted it. "
+            "Please tell your teacher.",
+            graded,
+        )
+    if outcome.course_id is None or project.course_id != outcome.course_id:
+        # Typically a course copied in the LMS: its links still name the old course's project.
+        return _unavailable(
+            "Project",
+            "This activity opens a project of another course. Please ask your teacher "
+            "to add this course's project here again.",
+            graded,
+        )
+    if project.status == "draft":
+        return _unavailable(
+            project.title,
+            "Your teacher has not opened this project yet. Come back once it is open.",
+            graded,
+        )
+    if not graded:
+        grade_note = NOT_GRADED
+    elif project.scores_released_at is not None:
+        grade_note = GRADED_RELEASED
+    else:
+        grade_note = GRADED_ON_RELEASE
+    return {
+        "project_id": project.id,
+        "title": project.title,
+        "status": project.status,
+        "note": "",
+        "graded": graded,
+        "grade_note": grade_note,
+    }
