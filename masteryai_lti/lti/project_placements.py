@@ -1,9 +1,15 @@
-"""Projects placed in an LMS course: the picker offers them and a student's launch
-opens one.
+"""Projects placed in an LMS course: the picker offers them, a student's launch opens
+one, and released scores go to the gradebook column of every placement.
 
 Deep linking places a project as an ``ltiResourceLink`` whose target is
 ``{"kind": "project", "id": "<project id>"}`` (custom parameters are strings), with a
-line item of 100 points so the platform makes the gradebook column.
+line item of 100 points so the platform makes the gradebook column. The pbl feature
+announces released scores with :data:`~masteryai_lti.pbl.service.project_scores_released`
+and never imports LTI code; this module listens and queues each student's score
+through the durable outbox (:func:`~masteryai_lti.lti.outbox.record_score`) for every
+resource link of the project's course that targets the project. Releasing again
+queues the scores as they then are, with later timestamps, so the platform replaces
+the earlier ones (AGS 2.0 §3.4.3).
 
 The picker offers drafts too: a teacher sets up the LMS activity (its column and due
 date) while preparing the project, and opens it later; a student who launches a draft
@@ -15,17 +21,28 @@ deep linking to anyone else), which is who ``pbl.service.list_projects`` shows d
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
-from masteryai_lti.extensions import db
+from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed
+from masteryai_lti.extensions import db, jobs
 from masteryai_lti.lti import outbox
 from masteryai_lti.lti.deep_linking import Placeable, register_placeable_provider
 from masteryai_lti.lti.launch import LaunchOutcome
+from masteryai_lti.lti.models import ResourceLink
 from masteryai_lti.pbl.models import Project
+from masteryai_lti.pbl.service import ReleasedScore, project_scores_released
+
+log = logging.getLogger(__name__)
 
 PROJECT = "project"
+# The outbox source of the grades this module posts.
+GRADE_SOURCE = "project"
 # Individual scores are on 0..100 (pbl.scoring); the line item says so too.
 SCORE_MAXIMUM = 100.0
+# The explanation is a few sentences; a gradebook comment box is no place for more.
+COMMENT_MAX_CHARS = 1000
 # What the LMS shows as the activity's text, at most.
 DESCRIPTION_MAX_CHARS = 200
 
@@ -56,6 +73,12 @@ def _shortened(text: str, limit: int) -> str:
         return cut[: sentence + 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > 0 else cut).rstrip(",;:-– ") + "…"
+
+
+def gradebook_comment(explanation: str) -> str | None:
+    """The student's score explanation as the gradebook comment: at most
+    :data:`COMMENT_MAX_CHARS`, whole sentences when they fit; None when empty."""
+    return _shortened(explanation, COMMENT_MAX_CHARS) or None
 
 
 def _placeable(project: Project) -> Placeable:
@@ -156,3 +179,80 @@ def student_placement(outcome: LaunchOutcome) -> dict | None:
         "graded": graded,
         "grade_note": grade_note,
     }
+
+
+def project_links(course_id: int, project_id: int) -> list[ResourceLink]:
+    """The course's resource links that open ``project_id``, oldest first."""
+    links = db.session.scalars(
+        select(ResourceLink).where(ResourceLink.course_id == course_id).order_by(ResourceLink.id)
+    )
+    return [link for link in links if placed_project_id(link.target) == project_id]
+
+
+def _unknown_to_lms(error: ValidationFailed) -> bool:
+    # outbox.record_score names ``user_id`` when the student has no identity on the
+    # link's platform (never launched it, or a MasteryAI-only account).
+    return any(e.get("path") == "user_id" for e in error.errors or [])
+
+
+@project_scores_released.connect
+def post_released_project_scores(
+    project_id: int, *, course_id: int, scores: list[ReleasedScore], **_later
+) -> int:
+    """Queue each released score for the gradebook column of every graded placement of
+    the project in its course; returns how many were queued.
+
+    Completed and FullyGraded: a released score is the teacher's final mark. Students
+    unknown to a link's LMS are skipped (counted in the log): the platform could not
+    tell whose score it is. One drain is started for all of them. (``_later``: arguments
+    a later pbl may add to the signal must not turn a release into an error.)
+    """
+    queued = 0
+    for link in project_links(course_id, project_id):
+        if not outbox.link_takes_scores(link.id):
+            log.info("project %s: link %s is not graded; no scores sent", project_id, link.id)
+            continue
+        sent = unknown = refused = 0
+        for released in scores:
+            try:
+                outbox.record_score(
+                    resource_link_pk=link.id,
+                    user_id=released.student_id,
+                    score_given=released.score,
+                    score_maximum=SCORE_MAXIMUM,
+                    activity_progress="Completed",
+                    grading_progress="FullyGraded",
+                    comment=gradebook_comment(released.comment),
+                    source=GRADE_SOURCE,
+                    deliver=False,
+                )
+            except ValidationFailed as exc:
+                if _unknown_to_lms(exc):
+                    unknown += 1
+                else:
+                    refused += 1
+                    log.warning(
+                        "project %s: score of student %s refused: %s",
+                        project_id,
+                        released.student_id,
+                        exc,
+                    )
+            except (Conflict, NotFound) as exc:
+                refused += 1
+                log.warning("project %s: link %s takes no score: %s", project_id, link.id, exc)
+            else:
+                sent += 1
+        queued += sent
+        log.log(
+            logging.WARNING if unknown or refused else logging.INFO,
+            "project %s: %d released scores queued for link %s; %d skipped (no account on "
+            "its LMS), %d refused",
+            project_id,
+            sent,
+            link.id,
+            unknown,
+            refused,
+        )
+    if queued:
+        jobs.enqueue(outbox.drain_outbox)
+    return queued

@@ -1,19 +1,23 @@
-"""Projects placed in the LMS: picked by deep linking, opened by students' launches."""
+"""Projects placed in the LMS: picked by deep linking, opened by students' launches,
+released scores sent to each placement's gradebook column through the outbox."""
 
 from __future__ import annotations
 
 import html as html_lib
 import json
+import logging
 import re
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import requests
 from flask import template_rendered
+from sqlalchemy import select
 
 from masteryai_lti.extensions import db
-from masteryai_lti.lti import project_placements
+from masteryai_lti.lti import outbox, project_placements
+from masteryai_lti.lti.outbox_models import ScoreOutboxEntry
 from tests.integration.lti.conftest import launch
 from tests.integration.lti.services_support import auth_for, launched_course, lti_user
 from tests.lti_platform import LTI, LTI_AGS, LTI_DL, ROLE_LEARNER, PlatformUser
@@ -369,3 +373,182 @@ def test_a_teacher_launch_of_a_placed_project_lands_on_the_teacher_page(
     session = _session_of(response.get_data(as_text=True))
     # The LMS's due date is not declared as work the tool sees submitted.
     assert session["activity"] is None and "project_id" not in session
+
+
+# -- grades --------------------------------------------------------------------------
+
+
+def _evaluate(client, course_id: int, project_id: int, group_id: int, teacher, ratings) -> None:
+    _api(
+        client,
+        "put",
+        f"/api/v1/courses/{course_id}/projects/{project_id}/groups/{group_id}/evaluation",
+        teacher,
+        json={"ratings": ratings},
+    )
+
+
+def _class_with_a_closed_project(app, client, platform):
+    """A course where Sam (the platform's student) and Ada launched the placed project,
+    and Zed (a MasteryAI-only account) did not; Sam and Ada in Red, Zed in Blue; both
+    groups evaluated; the project closed. Returns (course id, project, teacher, ids)."""
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.identity.models import Institution
+    from tests.factories import make_enrollment, make_user
+
+    _add_students(platform, "ada")
+    course_id, teacher = _teacher_course(app, client, platform)
+    project = _project(client, course_id, teacher, title="Bridge", status="open")
+    for who in ("student", "ada"):
+        _launch_placed(app, client, platform, who, _placed(platform, project["id"]))
+    sam, ada = (lti_user(app, platform, who).id for who in ("student", "ada"))
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        zed = make_user(db.session.get(Institution, course.institution_id), full_name="Zed")
+        make_enrollment(course, zed)
+        zed_id = zed.id
+    base = f"/api/v1/courses/{course_id}/projects/{project['id']}"
+    red = _api(
+        client, "post", base + "/groups", teacher, json={"name": "Red", "member_ids": [sam, ada]}
+    )
+    blue = _api(
+        client, "post", base + "/groups", teacher, json={"name": "Blue", "member_ids": [zed_id]}
+    )
+    _evaluate(client, course_id, project["id"], red["id"], teacher, FAIR)
+    _evaluate(client, course_id, project["id"], blue["id"], teacher, GOOD)
+    _api(client, "patch", base, teacher, json={"status": "closed"})
+    ids = {"sam": sam, "ada": ada, "zed": zed_id, "red": red["id"]}
+    return course_id, project, teacher, ids
+
+
+def _release(client, course_id: int, project_id: int, teacher) -> dict:
+    """Release the scores; returns ``{student id: (score, comment)}`` as released."""
+    url = f"/api/v1/courses/{course_id}/projects/{project_id}/scores/release"
+    return {r["student_id"]: (r["score"], r["comment"]) for r in _api(client, "post", url, teacher)}
+
+
+def test_released_scores_reach_the_placement_column_for_students_known_to_the_lms(
+    app, client, services_platform, caplog
+):
+    platform = services_platform
+    course_id, project, teacher, ids = _class_with_a_closed_project(app, client, platform)
+    # The adaptive practice link of the course (line item 1) is not the project's.
+    assert platform.scores == []
+
+    with caplog.at_level(logging.INFO, logger=project_placements.__name__):
+        released = _release(client, course_id, project["id"], teacher)
+
+    assert set(released) == {ids["sam"], ids["ada"], ids["zed"]}
+    by_user = {s["userId"]: s for s in platform.scores}
+    assert set(by_user) == {"student-sub-1", "ada-sub"}, "Zed has no account on the LMS"
+    for sub, student in (("student-sub-1", ids["sam"]), ("ada-sub", ids["ada"])):
+        score = by_user[sub]
+        assert score["lineitem"] == 2
+        assert score["scoreGiven"] == released[student][0] == 75.0
+        assert score["scoreMaximum"] == 100.0
+        assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+        assert score["comment"] == released[student][1]
+        assert "Your group's work scored 75" in score["comment"]
+    [line] = [r.getMessage() for r in caplog.records if "released scores queued" in r.getMessage()]
+    assert "2 released scores queued" in line and "1 skipped (no account on its LMS)" in line
+    with app.app_context():
+        entries = db.session.scalars(select(ScoreOutboxEntry)).all()
+        assert {(e.status, e.source) for e in entries} == {("sent", "project")}
+        assert {e.user_id for e in entries} == {ids["sam"], ids["ada"]}
+
+
+def test_every_graded_placement_of_the_project_gets_the_scores(app, client, services_platform):
+    platform = services_platform
+    course_id, project, teacher, ids = _class_with_a_closed_project(app, client, platform)
+    # The project placed a second time (another section of the LMS course), graded in
+    # its own column, and a third time without a grade service.
+    second = _placed(platform, project["id"], link_id="rl-project-2", lineitem=3)
+    ungraded = _placed(platform, project["id"], link_id="rl-project-3", graded=False)
+    _launch_placed(app, client, platform, "student", second)
+    _launch_placed(app, client, platform, "student", ungraded)
+    # A teacher's link to another project of the course gets nothing either.
+    other = _project(client, course_id, teacher, title="Tower", status="open")
+    launch(
+        client,
+        platform,
+        "teacher",
+        extra_claims=_placed(platform, other["id"], link_id="rl-tower", lineitem=4),
+    )
+
+    _release(client, course_id, project["id"], teacher)
+
+    columns = sorted((s["lineitem"], s["userId"]) for s in platform.scores)
+    assert columns == [(2, "ada-sub"), (2, "student-sub-1"), (3, "ada-sub"), (3, "student-sub-1")]
+
+
+def test_releasing_again_sends_the_scores_as_they_now_are(app, client, services_platform):
+    platform = services_platform
+    course_id, project, teacher, ids = _class_with_a_closed_project(app, client, platform)
+    _release(client, course_id, project["id"], teacher)
+    assert {s["scoreGiven"] for s in platform.scores} == {75.0}
+
+    # The teacher looks again at Red's work and marks it higher.
+    _evaluate(client, course_id, project["id"], ids["red"], teacher, GOOD)
+    released = _release(client, course_id, project["id"], teacher)
+
+    assert released[ids["sam"]][0] == 100.0
+    assert len(platform.scores) == 4 and platform.ignored_scores == []
+    results = {user: r["resultScore"] for (n, user), r in platform.results.items() if n == 2}
+    assert results == {"student-sub-1": 100.0, "ada-sub": 100.0}
+
+
+def test_scores_released_while_the_lms_is_down_wait_in_the_outbox(app, client, services_platform):
+    platform = services_platform
+    course_id, project, teacher, ids = _class_with_a_closed_project(app, client, platform)
+    platform.down = True
+
+    released = _release(client, course_id, project["id"], teacher)
+
+    assert platform.scores == []
+    with app.app_context():
+        entries = db.session.scalars(select(ScoreOutboxEntry)).all()
+        assert [e.status for e in entries] == ["pending", "pending"]
+        # One was tried; the other waits for the same retry instead of a second timeout.
+        assert sorted(e.attempts for e in entries) == [0, 1]
+
+    platform.down = False
+    with app.app_context():
+        report = outbox.drain_outbox(now=datetime.now(UTC) + timedelta(hours=1))
+
+    assert report["sent"] == 2
+    assert {s["userId"]: s["scoreGiven"] for s in platform.scores} == {
+        "student-sub-1": released[ids["sam"]][0],
+        "ada-sub": released[ids["ada"]][0],
+    }
+
+
+def test_a_placement_in_another_course_gets_none_of_the_scores(app, client, services_platform):
+    """A course copied in the LMS keeps links naming the old course's project: the
+    release of that project's scores is for its own course's placements only."""
+    platform = services_platform
+    course_id, project, teacher, ids = _class_with_a_closed_project(app, client, platform)
+    copy_context = {
+        LTI + "context": {"id": "course-ctx-copy", "label": "ALG1", "title": "Algebra I (copy)"}
+    }
+    copied = {**_placed(platform, project["id"], link_id="rl-copy", lineitem=5), **copy_context}
+    _, context = _launch_placed(app, client, platform, "student", copied)
+    assert "another course" in context["placement"]["note"]
+
+    _release(client, course_id, project["id"], teacher)
+
+    assert {s["lineitem"] for s in platform.scores} == {2}
+
+
+def test_a_long_explanation_is_cut_at_a_sentence_for_the_gradebook():
+    sentence = "Your teammates' ratings put your contribution at an equal share. "
+    long = sentence * 40
+
+    comment = project_placements.gradebook_comment(long)
+
+    assert len(comment) <= project_placements.COMMENT_MAX_CHARS
+    assert comment.endswith("share.") and long.startswith(comment)
+    assert project_placements.gradebook_comment("Short.\n  Two lines.") == "Short. Two lines."
+    assert project_placements.gradebook_comment("") is None
+    unbroken = "word " * 300
+    cut = project_placements.gradebook_comment(unbroken)
+    assert cut.endswith("word…") and len(cut) <= project_placements.COMMENT_MAX_CHARS
