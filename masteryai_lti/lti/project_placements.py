@@ -16,7 +16,8 @@ date) while preparing the project, and opens it later; a student who launches a 
 is told it is not open yet. The picker hook gives a course id but no actor, so the
 course's projects are read from the pbl tables here; the launch that reached the
 picker already established a teacher of that course (``complete_launch`` refuses
-deep linking to anyone else), which is who ``pbl.service.list_projects`` shows drafts to.
+deep linking to anyone else), so the picker asks pbl for every project of the course
+(``course_projects``), as ``list_projects`` shows them to a teacher.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from masteryai_lti.lti import outbox
 from masteryai_lti.lti.deep_linking import Placeable, register_placeable_provider
 from masteryai_lti.lti.launch import LaunchOutcome
 from masteryai_lti.lti.models import ResourceLink
+from masteryai_lti.pbl import service as pbl
 from masteryai_lti.pbl.models import Project
 from masteryai_lti.pbl.service import ReleasedScore, project_scores_released
 
@@ -105,10 +107,7 @@ def course_projects(course_id: int | None) -> list[Placeable]:
     module docstring): graded, 100 points, due when the project is."""
     if course_id is None:
         return []
-    projects = db.session.scalars(
-        select(Project).where(Project.course_id == course_id).order_by(Project.id.desc())
-    )
-    return [_placeable(p) for p in projects]
+    return [_placeable(p) for p in pbl.course_projects(course_id)]
 
 
 def placed_project_id(target: dict | None) -> int | None:
@@ -143,7 +142,7 @@ def student_placement(outcome: LaunchOutcome) -> dict | None:
         return None
     graded = outbox.link_takes_scores(outcome.resource_link_pk)
     project_id = placed_project_id(target)
-    project = db.session.get(Project, project_id) if project_id is not None else None
+    project = pbl.find_project(project_id) if project_id is not None else None
     if project is None:
         return _unavailable(
             "Project",

@@ -36,8 +36,10 @@ from masteryai_lti.pbl.service.groups import (
     update_group,
 )
 from masteryai_lti.pbl.service.projects import (
+    course_projects,
     create_project,
     delete_project,
+    find_project,
     get_project,
     list_projects,
     update_project,
@@ -58,6 +60,7 @@ __all__ = [
     "ProjectScores",
     "ReleasedScore",
     "add_evidence",
+    "course_projects",
     "create_group",
     "create_project",
     "delete_evidence",
@@ -66,6 +69,7 @@ __all__ = [
     "delete_project",
     "evaluate_group",
     "evidence_file",
+    "find_project",
     "get_group",
     "get_project",
     "group_evaluations",

@@ -38,6 +38,25 @@ def list_projects(actor: Actor, course_id: int) -> list[Project]:
     return list(db.session.scalars(query.order_by(Project.id.desc())))
 
 
+def course_projects(course_id: int) -> list[Project]:
+    """Every project of a course, drafts included, newest first.
+
+    For trusted callers that have already established a teacher of the course (the LTI
+    deep-linking picker, reached only from a teacher's launch).
+    """
+    return list(
+        db.session.scalars(
+            select(Project).where(Project.course_id == course_id).order_by(Project.id.desc())
+        )
+    )
+
+
+def find_project(project_id: int) -> Project | None:
+    """A project by id, whatever its course, for trusted callers that check the course
+    themselves (a launch of a placed project compares it with the launch's course)."""
+    return db.session.get(Project, project_id)
+
+
 def get_project(actor: Actor, course_id: int, project_id: int) -> Project:
     """One project of the course."""
     return access.project(actor, course_id, project_id)[1]
