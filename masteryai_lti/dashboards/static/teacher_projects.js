@@ -1,0 +1,635 @@
+// The teacher's Projects panel (project-based learning) on the launch page: the course's
+// projects, a new one with the default rubric, opening and closing it, its groups formed
+// from the course's students, the evaluation of each group's work against the rubric,
+// the evidence each group handed in, and the scores, released to students once the
+// project is closed. Everything goes through /api/v1 with the launch's session token
+// (dashboard.js: the session, text-only page building, problems); names, titles and
+// notes come from people and are set as text, never as HTML.
+(function () {
+  "use strict";
+  const {session, base, el, api, problemNode, points} = window.MasteryDashboard;
+  const root = document.getElementById("projects");
+  if (!base || !root) return;
+  const $ = id => document.getElementById(id);
+  const state = {projects: [], members: [], membersProblem: null, project: null, groups: [],
+    evaluations: [], scores: null, opener: null, editingGroup: null};
+  const STATUS_NAMES = {draft: "Draft", open: "Open", closed: "Closed"};
+  const SHARES = {0: "None: everyone gets the group's score", 0.25: "A quarter of the mark moderated by peers",
+    0.5: "Half of the mark moderated by peers", 0.75: "Three quarters of the mark moderated by peers",
+    1: "All of the mark moderated by peers"};
+
+  const count = (n, one, many) => n + " " + (n === 1 ? one : many);
+  // Scores as the API publishes them and the explanations quote them: two decimals at most.
+  const mark = value => String(Math.round(value * 100) / 100);
+  const projectPath = path => "/projects/" + state.project.id + (path || "");
+
+  function announce(text) {
+    $("projects-status").textContent = text;
+  }
+
+  function json(method, body) {
+    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  }
+
+  // An ISO instant in the teacher's own time zone, "2026-12-04 20:00".
+  function localTime(iso) {
+    const d = new Date(iso);
+    const pad = n => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  // -- people ------------------------------------------------------------------------------
+  const personName = m => m.full_name || "Student " + m.user_id;
+  const students = () => state.members.filter(m => m.role === "student")
+    .sort((a, b) => personName(a).localeCompare(personName(b)) || a.user_id - b.user_id);
+
+  function nameOf(userId) {
+    const member = state.members.find(m => m.user_id === userId);
+    if (member && member.full_name) return member.full_name;
+    for (const group of state.groups) {
+      const found = group.members.find(m => m.user_id === userId);
+      if (found && found.name) return found.name;
+    }
+    return "Student " + userId;
+  }
+
+  const groupOf = userId => state.groups.find(g => g.members.some(m => m.user_id === userId));
+
+  // -- the list of projects ------------------------------------------------------------------
+  function projectMeta(project) {
+    const parts = [STATUS_NAMES[project.status] || project.status,
+      project.due_at ? "due " + localTime(project.due_at) : "no due date"];
+    if (project.scores_released_at) parts.push("scores released");
+    return parts.join(" · ");
+  }
+
+  function renderProjects() {
+    $("projects-none").hidden = state.projects.length > 0;
+    $("project-list").replaceChildren(...state.projects.map(project => {
+      const pick = el("button", {"type": "button", "class": "pbl-pick", "data-project": project.id}, project.title);
+      if (state.project && state.project.id === project.id) pick.setAttribute("aria-current", "true");
+      pick.addEventListener("click", () => selectProject(project.id));
+      return el("li", {"data-project": project.id}, pick, el("span", {"class": "muted meta"}, projectMeta(project)));
+    }));
+  }
+
+  async function load() {
+    const [projects, members] = await Promise.all([api("/projects"), api("/members")]);
+    if (!projects.ok) {
+      $("projects-status").replaceChildren(el("span", {}, "The course's projects could not be loaded:"),
+        problemNode(projects.body));
+      return;
+    }
+    state.projects = projects.body;
+    state.members = members.ok ? members.body : [];
+    state.membersProblem = members.ok ? null : members.body;
+    renderProjects();
+    announce(count(state.projects.length, "project", "projects") + ".");
+  }
+
+  async function selectProject(id, said) {
+    closeForms();
+    state.project = state.projects.find(p => p.id === id) || null;
+    renderProjects();
+    if (!state.project) return;
+    $("project").hidden = false;
+    $("project-name").textContent = state.project.title;
+    await loadProject();
+    if (said) announce(said);
+    $("project-name").focus();
+  }
+
+  // The open project's groups, evaluations and scores, fetched together and shown.
+  async function loadProject() {
+    const [groups, evaluations, scores] = await Promise.all(
+      [api(projectPath("/groups")), api(projectPath("/evaluations")), api(projectPath("/scores"))]);
+    state.groups = groups.ok ? groups.body : [];
+    state.evaluations = evaluations.ok ? evaluations.body : [];
+    state.scores = scores.ok ? scores.body : null;
+    renderProject();
+    renderGroups(groups.ok ? null : groups.body);
+    renderScores(scores.ok ? null : scores.body);
+  }
+
+  // -- one project ------------------------------------------------------------------------------
+  function shareOf(weight) {
+    return SHARES[weight] || (points(weight * 100) + "% of the mark moderated by peers");
+  }
+
+  function stateSentence(project) {
+    if (project.status === "draft") return "Draft: students do not see it yet. Form the groups, then open it.";
+    if (project.status === "open") return "Open: students see it, add evidence and rate their teammates.";
+    const released = project.scores_released_at
+      ? " Scores released on " + localTime(project.scores_released_at) + "; releasing again sends them as they are now."
+      : " Scores not released yet: students do not see them.";
+    return "Closed: students can no longer rate each other or add evidence." + released;
+  }
+
+  function renderProject() {
+    const project = state.project;
+    $("project-name").textContent = project.title;
+    $("project-state").textContent = stateSentence(project);
+    $("project-description").textContent = project.description || "";
+    $("project-description").hidden = !project.description;
+    const penalty = project.non_submission_penalty;
+    $("project-settings").replaceChildren(
+      el("li", {}, project.due_at ? "Due " + localTime(project.due_at) : "No due date"),
+      el("li", {}, shareOf(project.peer_weight)),
+      el("li", {}, project.self_assessment ? "Students rate themselves too" : "Students do not rate themselves"),
+      el("li", {}, penalty > 0 ? "A student who rates no teammate loses " + points(penalty * 100) + "% of their mark"
+        : "No deduction for a student who rates no teammate"),
+      el("li", {}, "Rubric: " + project.rubric.criteria.map(c => c.name).join(", ")));
+    const actions = [];
+    const action = (label, run) => {
+      const button = el("button", {"type": "button", "data-action": label}, label);
+      button.addEventListener("click", () => run(button));
+      actions.push(button);
+    };
+    if (project.status === "draft") action("Open to students", () => setStatus("open"));
+    if (project.status === "open") action("Close the project", () => setStatus("closed"));
+    if (project.status === "closed") {
+      action(project.scores_released_at ? "Release scores again" : "Release scores", release);
+      action("Reopen to students", () => setStatus("open"));
+    }
+    $("project-actions").replaceChildren(...actions);
+    $("project-result").replaceChildren();
+  }
+
+  function replaceProject(project) {
+    state.projects = state.projects.map(p => p.id === project.id ? project : p);
+    state.project = project;
+    renderProjects();
+  }
+
+  const STATUS_SAID = {open: "is open: students see it now.", closed: "is closed: no more ratings or evidence."};
+
+  async function setStatus(status) {
+    const reply = await api(projectPath(), json("PATCH", {status}));
+    if (!reply.ok) return $("project-result").replaceChildren(problemNode(reply.body));
+    replaceProject(reply.body);
+    renderProject();
+    renderScores(null);
+    announce(reply.body.title + " " + STATUS_SAID[status]);
+    $("project-name").focus();
+  }
+
+  async function release() {
+    const reply = await api(projectPath("/scores/release"), {method: "POST"});
+    if (!reply.ok) return $("project-result").replaceChildren(problemNode(reply.body));
+    const released = reply.body.length;
+    const fresh = await api(projectPath());
+    if (fresh.ok) replaceProject(fresh.body);
+    await loadProject();
+    const grouped = state.groups.reduce((n, g) => n + g.members.length, 0);
+    const waiting = grouped - released;
+    announce("Scores released: " + count(released, "student sees", "students see") + " their score now" +
+      (waiting === 1 ? "; 1 student whose group you have not evaluated gets nothing yet."
+        : waiting > 1 ? "; " + waiting + " students whose groups you have not evaluated get nothing yet." : "."));
+    $("project-name").focus();
+  }
+
+  // -- groups -----------------------------------------------------------------------------------
+  function ungroupedSentence() {
+    if (state.membersProblem) return null;
+    const waiting = students().filter(s => !s.test_user && !groupOf(s.user_id));
+    if (!students().length) return "The course has no students yet: they appear once they open the tool or the roster is synced.";
+    if (!waiting.length) return "Every student of the course is in a group.";
+    return "Not in a group yet (" + waiting.length + " of " + students().filter(s => !s.test_user).length + "): " +
+      waiting.map(personName).join(", ") + ".";
+  }
+
+  function evaluationSummary(group) {
+    const all = state.evaluations.filter(e => e.group_id === group.id);
+    const mine = all.find(e => e.evaluator_id === session.user_id);
+    const others = all.length - (mine ? 1 : 0);
+    let text = mine ? "Your evaluation: " + mark(mine.score) + " of 100" : "Not evaluated by you yet";
+    if (others) text += "; " + count(others, "co-teacher evaluated", "co-teachers evaluated") + " it too (the group's score averages them)";
+    return text + ".";
+  }
+
+  function groupEntry(group) {
+    const names = group.members.map(m => m.name || "Student " + m.user_id);
+    const edit = el("button", {"type": "button", "class": "edit", "aria-controls": "group-form", "aria-expanded": "false"}, "Edit group");
+    const evaluate = el("button", {"type": "button", "class": "evaluate", "aria-controls": "evaluation-" + group.id,
+      "aria-expanded": "false"}, "Evaluate work");
+    const evidence = el("button", {"type": "button", "class": "show-evidence", "aria-controls": "evidence-" + group.id,
+      "aria-expanded": "false"}, "Evidence");
+    const label = "group-" + group.id + "-name";
+    [edit, evaluate, evidence].forEach(b => b.setAttribute("aria-describedby", label));
+    edit.addEventListener("click", () => openGroupForm(group, edit));
+    evaluate.addEventListener("click", () => toggleEvaluation(group, evaluate));
+    evidence.addEventListener("click", () => toggleEvidence(group, evidence));
+    const box = el("div", {"class": "evidence-box", "id": "evidence-" + group.id});
+    box.hidden = true;
+    return el("li", {"data-group": group.id, "tabindex": "-1"},
+      el("p", {"class": "group-line"}, el("strong", {"id": label}, group.name), ": ",
+        names.length ? names.join(", ") : "no members yet"),
+      el("p", {"class": "muted meta"}, evaluationSummary(group)),
+      el("div", {"class": "actions"}, edit, evaluate, evidence), box);
+  }
+
+  function renderGroups(problem) {
+    const ungrouped = $("groups-ungrouped");
+    if (state.membersProblem) {
+      ungrouped.replaceChildren(el("span", {}, "The course's students could not be loaded:"), problemNode(state.membersProblem));
+    } else {
+      ungrouped.textContent = ungroupedSentence();
+    }
+    homeForms();
+    if (problem) {
+      $("group-list").replaceChildren(el("li", {}, problemNode(problem)));
+      return;
+    }
+    $("groups-none").hidden = state.groups.length > 0;
+    $("group-list").replaceChildren(...state.groups.map(groupEntry));
+  }
+
+  function openGroupForm(group, opener) {
+    closeForms();
+    const form = $("group-form");
+    state.editingGroup = group;
+    state.opener = opener;
+    clearProblems(form);
+    $("group-form-title").textContent = group ? "Edit group " + group.name : "New group";
+    form.elements.name.value = group ? group.name : "";
+    const mine = group ? group.members.map(m => m.user_id) : [];
+    // A student of another group cannot be placed here (one group per project).
+    const free = students().filter(s => mine.includes(s.user_id) || !groupOf(s.user_id));
+    const checks = free.map(s => {
+      const box = el("input", {"type": "checkbox", "name": "member_ids", "value": String(s.user_id)});
+      box.checked = mine.includes(s.user_id);
+      return el("label", {"class": "check"}, box, " " + personName(s) +
+        (s.test_user ? " (the LMS's test student)" : ""));
+    });
+    form.querySelector(".checks").replaceChildren(...(checks.length ? checks
+      : [el("p", {"class": "muted"}, "Every student is in another group.")]));
+    if (group) opener.closest("li").append(form);
+    else $("group-new").after(form);
+    form.hidden = false;
+    opener.setAttribute("aria-expanded", "true");
+    form.elements.name.focus();
+  }
+
+  async function saveGroup(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const name = form.elements.name.value.trim();
+    const memberIds = Array.from(form.querySelectorAll("input[name=member_ids]:checked"), b => Number(b.value));
+    if (!name) {
+      return showProblems(form, {detail: "The group is not saved: check the fields marked.",
+        errors: [{path: "name", message: "Give the group a name."}]});
+    }
+    const editing = state.editingGroup;
+    const reply = editing
+      ? await api(projectPath("/groups/" + editing.id), json("PATCH", {name, member_ids: memberIds}))
+      : await api(projectPath("/groups"), json("POST", {name, member_ids: memberIds}));
+    if (!reply.ok) return showProblems(form, reply.body);
+    closeForms();
+    await loadProject();
+    const saved = reply.body;
+    const who = saved.members.map(m => m.name || "Student " + m.user_id);
+    announce((editing ? "Group saved: " : "Group created: ") + saved.name + " with " +
+      (who.length ? who.join(", ") : "no members yet") + ".");
+    const li = $("group-list").querySelector('li[data-group="' + saved.id + '"]');
+    (li || $("groups-title")).focus();
+  }
+
+  // -- the rubric as radio buttons ------------------------------------------------------------
+  // One group per criterion (its name the legend, its description read with it), one
+  // radio per level; a level's accessible name is its label and points, its long
+  // description read after it. The whole label is the click target.
+  function rubricFieldsets(rubric, prefix, chosen) {
+    return rubric.criteria.map(criterion => {
+      const id = prefix + "-" + criterion.key;
+      const set = el("fieldset", {"class": "field rubric-criterion", "data-path": "ratings." + criterion.key});
+      set.append(el("legend", {}, criterion.name));
+      if (criterion.description) {
+        set.append(el("p", {"class": "muted hint", "id": id + "-help"}, criterion.description));
+        set.setAttribute("aria-describedby", id + "-help");
+      }
+      const top = Math.max(...criterion.levels.map(l => l.points));
+      criterion.levels.forEach((level, n) => {
+        const nameId = id + "-" + n;
+        const input = el("input", {"type": "radio", "name": id, "value": String(level.points), "aria-labelledby": nameId});
+        if (chosen && Math.abs(chosen[criterion.key] - level.points) < 1e-9) input.checked = true;
+        const label = el("label", {"class": "level"}, input,
+          el("span", {"class": "level-name", "id": nameId}, level.label + " · " + points(level.points) + " of " + points(top) + " points"));
+        if (level.description) {
+          label.append(el("span", {"class": "level-text", "id": nameId + "-text"}, level.description));
+          input.setAttribute("aria-describedby", nameId + "-text");
+        }
+        set.append(label);
+      });
+      set.append(el("p", {"class": "field-error", "id": id + "-error", "hidden": ""}));
+      return set;
+    });
+  }
+
+  // {criterion: points} from the form, or null after marking each criterion left unrated.
+  function chosenRatings(form, rubric, prefix) {
+    const ratings = {}, errors = [];
+    rubric.criteria.forEach(criterion => {
+      const picked = form.querySelector('input[name="' + prefix + "-" + criterion.key + '"]:checked');
+      if (picked) ratings[criterion.key] = Number(picked.value);
+      else errors.push({path: "ratings." + criterion.key, message: "Choose a level for " + criterion.name + "."});
+    });
+    if (!errors.length) return ratings;
+    showProblems(form, {detail: "Not saved: every criterion needs a level.", errors});
+    return null;
+  }
+
+  // -- evaluating a group's work ------------------------------------------------------------------
+  function toggleEvaluation(group, opener) {
+    const open = opener.getAttribute("aria-expanded") === "true";
+    closeForms();
+    if (open) return opener.focus();
+    const rubric = state.project.rubric;
+    const prefix = "evaluation-" + group.id;
+    const mine = state.evaluations.find(e => e.group_id === group.id && e.evaluator_id === session.user_id);
+    const title = el("h5", {"id": prefix + "-title", "tabindex": "-1"}, "Evaluate the work of " + group.name);
+    const comment = el("textarea", {"id": prefix + "-comment", "name": "comment", "rows": "3", "maxlength": "5000",
+      "aria-describedby": prefix + "-comment-help"});
+    comment.value = mine ? mine.comment || "" : "";
+    const cancel = el("button", {"type": "button", "class": "cancel"}, "Cancel");
+    const form = el("form", {"id": prefix, "class": "editor-form rubric-form", "aria-labelledby": prefix + "-title", "novalidate": ""},
+      title, el("div", {"class": "form-problem", "tabindex": "-1", "hidden": ""}),
+      el("p", {"class": "muted hint"}, "Choose the level that best describes the group's work on each criterion."),
+      ...rubricFieldsets(rubric, prefix, mine ? mine.ratings : null),
+      el("div", {"class": "field", "data-path": "comment"},
+        el("label", {"for": prefix + "-comment"}, "Comment on the group's work (optional)"), comment,
+        el("p", {"class": "muted hint", "id": prefix + "-comment-help"},
+          "The group's students read it with their scores once you release them."),
+        el("p", {"class": "field-error", "id": prefix + "-comment-error", "hidden": ""})),
+      el("div", {"class": "actions"}, el("button", {"type": "submit"}, "Save evaluation"), cancel));
+    form.addEventListener("submit", event => saveEvaluation(event, group, opener));
+    cancel.addEventListener("click", () => { closeForms(); opener.focus(); });
+    form.addEventListener("keydown", event => { if (event.key === "Escape") { closeForms(); opener.focus(); } });
+    opener.closest(".actions").after(form);
+    opener.setAttribute("aria-expanded", "true");
+    state.opener = opener;
+    title.focus();
+  }
+
+  async function saveEvaluation(event, group, opener) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const ratings = chosenRatings(form, state.project.rubric, form.id);
+    if (!ratings) return;
+    const reply = await api(projectPath("/groups/" + group.id + "/evaluation"),
+      json("PUT", {ratings, comment: form.elements.comment.value.trim()}));
+    if (!reply.ok) return showProblems(form, reply.body);
+    closeForms();
+    await loadProject();
+    announce("Evaluation of " + group.name + " saved: " + mark(reply.body.score) + " of 100.");
+    const again = $("group-list").querySelector('li[data-group="' + group.id + '"] button.evaluate');
+    (again || opener).focus();
+  }
+
+  // -- evidence ------------------------------------------------------------------------------------
+  function size(bytes) {
+    if (bytes >= 1024 * 1024) return points(bytes / 1024 / 1024) + " MiB";
+    if (bytes >= 1024) return Math.round(bytes / 1024) + " KiB";
+    return count(bytes, "byte", "bytes");
+  }
+
+  // Only web addresses become links: the API accepts no other, and a javascript: or
+  // data: address must never be one click away.
+  const webAddress = url => /^https?:\/\//i.test(url || "");
+
+  function evidenceEntry(item, box) {
+    const criterion = item.criterion_key && state.project.rubric.criteria.find(c => c.key === item.criterion_key);
+    const meta = ["added by " + (item.author_id === null ? "someone no longer in the course" : nameOf(item.author_id)),
+      localTime(item.created_at)];
+    if (criterion) meta.push("for " + criterion.name);
+    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind});
+    if (item.kind === "link") {
+      li.append(webAddress(item.url)
+        ? el("a", {"href": item.url, "target": "_blank", "rel": "noopener noreferrer"}, item.title)
+        : el("strong", {}, item.title), el("span", {"class": "muted address"}, item.url || ""));
+    } else if (item.kind === "note") {
+      li.append(el("strong", {}, item.title), el("p", {"class": "pre note"}, item.note || ""));
+    } else {
+      const download = el("button", {"type": "button", "class": "download"},
+        "Download " + (item.filename || "the file") + " (" + size(item.size_bytes || 0) + ")");
+      download.addEventListener("click", () => downloadEvidence(item, box));
+      li.append(el("strong", {}, item.title), " ", download);
+    }
+    li.append(el("span", {"class": "muted meta"}, (item.kind === "note" ? "Note" : item.kind === "link" ? "Link" : "File") +
+      " · " + meta.join(" · ")));
+    return li;
+  }
+
+  async function toggleEvidence(group, opener) {
+    const box = $("evidence-" + group.id);
+    const open = opener.getAttribute("aria-expanded") === "true";
+    opener.setAttribute("aria-expanded", String(!open));
+    box.hidden = open;
+    if (open) return;
+    box.replaceChildren(el("p", {"class": "muted"}, "Loading the evidence…"));
+    const reply = await api(projectPath("/evidence?group_id=" + group.id));
+    if (!reply.ok) return box.replaceChildren(problemNode(reply.body));
+    const heading = el("p", {"class": "evidence-title", "tabindex": "-1"},
+      reply.body.length ? group.name + " handed in " + count(reply.body.length, "piece", "pieces") + " of evidence:"
+        : group.name + " has handed in no evidence yet.");
+    box.replaceChildren(heading);
+    if (reply.body.length) box.append(el("ul", {"class": "pbl-list evidence"}, ...reply.body.map(item => evidenceEntry(item, box))));
+    box.append(el("p", {"class": "download-result", "role": "status"}));
+  }
+
+  // A file needs the session's Authorization header, which a plain link cannot send: it
+  // is fetched, then saved from an object URL under its own name.
+  async function downloadEvidence(item, box) {
+    const result = box.querySelector(".download-result");
+    let reply;
+    try {
+      reply = await fetch(base + projectPath("/evidence/" + item.id + "/file"), {headers: {"Authorization": session.authorization}});
+    } catch (error) {
+      return result.replaceChildren(problemNode({detail: "The tool cannot be reached; check your connection and try again."}));
+    }
+    if (reply.status === 401) {
+      return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
+    }
+    if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
+    const url = URL.createObjectURL(await reply.blob());
+    const link = el("a", {"href": url, "download": item.filename || "evidence"});
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    result.textContent = "Downloaded " + (item.filename || "the file") + ".";
+  }
+
+  // -- scores ------------------------------------------------------------------------------------
+  function contribution(member) {
+    const gave = member.rated_peers ? "" : "; rated nobody";
+    if (!member.peer_raters) return "not rated yet, so an equal share" + gave;
+    return member.contribution_factor.toFixed(2) + " × an equal share, from " +
+      count(member.peer_raters, "rating", "ratings") + gave;
+  }
+
+  function groupHeading(group) {
+    const score = group.group_score;
+    if (score.score === null) return group.name + ": work not evaluated yet";
+    const names = {};
+    state.project.rubric.criteria.forEach(c => { names[c.key] = c.name; });
+    const criteria = (score.criteria || []).map(c => (names[c.key] || c.key) + " " + mark(c.points) + " of " + points(c.max_points));
+    return group.name + ": work scored " + mark(score.score) + " of 100 (" + count(score.evaluators, "evaluation", "evaluations") +
+      (criteria.length ? "; " + criteria.join(", ") : "") + ")";
+  }
+
+  function renderScores(problem) {
+    const status = $("scores-status");
+    const table = $("scores-table");
+    table.querySelectorAll("tbody").forEach(body => body.remove());
+    table.hidden = true;
+    if (problem) return status.replaceChildren(problemNode(problem));
+    const scores = state.scores;
+    if (!scores) return;
+    if (!scores.groups.length) {
+      status.textContent = "No group yet: scores appear here once you form groups and evaluate their work.";
+      return;
+    }
+    status.textContent = state.project.scores_released_at
+      ? "Released: each student sees their own score and how it was reached."
+      : "Not released yet: students do not see these scores." + (state.project.status === "closed" ? ""
+        : " Close the project to release them.");
+    scores.groups.forEach(group => {
+      const body = el("tbody", {"data-group": group.group_id},
+        el("tr", {"class": "group-row"}, el("th", {"scope": "rowgroup", "colspan": "4"}, groupHeading(group))));
+      group.members.forEach(member => body.append(el("tr", {"data-student": member.student_id},
+        el("th", {"scope": "row"}, member.name || "Student " + member.student_id),
+        el("td", {"data-label": "Contribution"}, contribution(member)),
+        el("td", {"data-label": "Score", "class": "score"}, member.score === null ? "none yet" : mark(member.score)),
+        el("td", {"data-label": "How it was reached", "class": "explanation"}, member.explanation))));
+      if (!group.members.length) body.append(el("tr", {}, el("td", {"colspan": "4"}, "No members.")));
+      table.append(body);
+    });
+    table.hidden = false;
+  }
+
+  // -- a new project ----------------------------------------------------------------------------
+  function openProjectForm(opener) {
+    closeForms();
+    const form = $("project-form");
+    form.reset();
+    clearProblems(form);
+    state.opener = opener;
+    form.hidden = false;
+    opener.setAttribute("aria-expanded", "true");
+    form.elements.title.focus();
+  }
+
+  async function createProject(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const e = form.elements;
+    const title = e.title.value.trim();
+    const errors = [];
+    if (!title) errors.push({path: "title", message: "Give the project a title."});
+    let due = null;
+    if (e.due_at.value) {
+      const when = new Date(e.due_at.value);
+      if (Number.isNaN(when.getTime())) errors.push({path: "due_at", message: "Give a date and time, or leave it empty."});
+      else due = when.toISOString();
+    }
+    if (errors.length) return showProblems(form, {detail: "The project is not created: check the fields marked.", errors});
+    const body = {title, description: e.description.value.trim(), due_at: due,
+      peer_weight: Number(e.peer_weight.value), self_assessment: e.self_assessment.checked,
+      non_submission_penalty: Number(e.non_submission_penalty.value)};
+    const reply = await api("/projects", json("POST", body));
+    if (!reply.ok) return showProblems(form, reply.body);
+    closeForms();
+    state.projects = [reply.body].concat(state.projects);
+    await selectProject(reply.body.id, "Project created as a draft: " + reply.body.title + ". Form its groups, then open it to students.");
+  }
+
+  // -- forms and problems --------------------------------------------------------------------------
+  // The static forms back where the template put them, so no re-rendered list takes them along.
+  function homeForms() {
+    $("project-new").after($("project-form"));
+    $("group-new").after($("group-form"));
+  }
+
+  function closeForms() {
+    homeForms();
+    ["project-form", "group-form"].forEach(id => { $(id).hidden = true; });
+    root.querySelectorAll("form.rubric-form").forEach(form => form.remove());
+    root.querySelectorAll('[aria-controls="project-form"], [aria-controls="group-form"], button.evaluate')
+      .forEach(b => b.setAttribute("aria-expanded", "false"));
+    state.editingGroup = null;
+  }
+
+  function cancel() {
+    const opener = state.opener;
+    closeForms();
+    if (opener && document.contains(opener)) opener.focus();
+  }
+
+  function clearProblems(form) {
+    const box = form.querySelector(".form-problem");
+    box.hidden = true;
+    box.replaceChildren();
+    form.querySelectorAll(".field-error").forEach(p => { p.hidden = true; p.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(n => n.removeAttribute("aria-invalid"));
+    form.querySelectorAll("[data-error-for]").forEach(n => {
+      if (n.dataset.describedby) n.setAttribute("aria-describedby", n.dataset.describedby);
+      else n.removeAttribute("aria-describedby");
+      n.removeAttribute("data-error-for");
+    });
+  }
+
+  // The field an API error path names ("member_ids[1]", "ratings.communication"), or the
+  // nearest enclosing one.
+  function fieldFor(form, path) {
+    const parts = String(path || "").replace(/\[\d+\]/g, "").split(".").filter(Boolean);
+    for (let n = parts.length; n > 0; n--) {
+      const found = form.querySelector('[data-path="' + CSS.escape(parts.slice(0, n).join(".")) + '"]');
+      if (found) return found;
+    }
+    return null;
+  }
+
+  // The problem's detail and every error at the top of the form (which takes the focus),
+  // and each message again beside its field, which is marked invalid and described by it.
+  function showProblems(form, body) {
+    clearProblems(form);
+    const box = form.querySelector(".form-problem");
+    box.replaceChildren(problemNode(body));
+    box.hidden = false;
+    ((body && body.errors) || []).forEach(error => {
+      const field = fieldFor(form, error.path);
+      const message = field && field.querySelector(".field-error");
+      if (!message) return;
+      message.textContent = message.textContent ? message.textContent + " " + error.message : error.message;
+      message.hidden = false;
+      const group = field.matches("fieldset");
+      const control = group ? field : field.querySelector("input, select, textarea");
+      if (!control.hasAttribute("data-error-for")) {
+        control.dataset.describedby = control.getAttribute("aria-describedby") || "";
+        control.setAttribute("data-error-for", message.id);
+      }
+      if (!group) control.setAttribute("aria-invalid", "true");
+      const described = control.dataset.describedby.split(" ").filter(Boolean);
+      if (!described.includes(message.id)) described.push(message.id);
+      control.setAttribute("aria-describedby", described.join(" "));
+    });
+    announce("Not saved: " + ((body && (body.detail || body.title)) || "something went wrong."));
+    box.focus();
+  }
+
+  // -- wiring ------------------------------------------------------------------------------------
+  $("project-new").addEventListener("click", event => openProjectForm(event.currentTarget));
+  $("project-form").addEventListener("submit", createProject);
+  $("group-new").addEventListener("click", event => openGroupForm(null, event.currentTarget));
+  $("group-form").addEventListener("submit", saveGroup);
+  [$("project-form"), $("group-form")].forEach(form => {
+    form.querySelector(".cancel").addEventListener("click", cancel);
+    form.addEventListener("keydown", event => { if (event.key === "Escape") cancel(); });
+  });
+
+  load().finally(() => {
+    root.removeAttribute("aria-busy");
+    root.dataset.state = "ready";
+  });
+})();
