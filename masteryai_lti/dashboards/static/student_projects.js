@@ -1,0 +1,535 @@
+// A student's projects (project-based learning), on the course dashboard or on a placed
+// project's page (the section's data-project: that project alone). Per project: their
+// group and teammates; their rating of each teammate's contribution against the rubric
+// (teammates never see who rated them); their group's evidence (links, notes, files),
+// added and removed while the project is open; and their score with how it was reached,
+// once the teacher releases it. A closed project is shown read-only. Everything goes
+// through /api/v1 with the launch's session token (dashboard.js: the session, text-only
+// page building, problems).
+(function () {
+  "use strict";
+  const {session, base, el, api, problemNode, points} = window.MasteryDashboard;
+  const root = document.getElementById("my-projects");
+  if (!base || !root) return;
+  const $ = id => document.getElementById(id);
+  const placed = root.dataset.project ? Number(root.dataset.project) : null;
+  const maxBytes = Number(root.dataset.maxBytes) || 10 * 1024 * 1024;
+  const ANONYMOUS = "Teammates never see who rated them or how; only your teacher does.";
+  const KIND_NAMES = {link: "Link", note: "Note", file: "File"};
+  // Per project id: {project, group, given, evidence, scores, card}.
+  const projects = new Map();
+
+  const count = (n, one, many) => n + " " + (n === 1 ? one : many);
+  // Scores as the API publishes them and the explanation quotes them: two decimals at most.
+  const mark = value => String(Math.round(value * 100) / 100);
+  const webAddress = url => /^https?:\/\//i.test(url || "");
+
+  function announce(text) {
+    $("my-projects-status").textContent = text;
+  }
+
+  function json(method, body) {
+    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  }
+
+  // An ISO instant in the student's own time zone, "2026-12-04 20:00".
+  function localTime(iso) {
+    const d = new Date(iso);
+    const pad = n => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function size(bytes) {
+    if (bytes >= 1024 * 1024) return points(bytes / 1024 / 1024) + " MiB";
+    if (bytes >= 1024) return Math.round(bytes / 1024) + " KiB";
+    return count(bytes, "byte", "bytes");
+  }
+
+  const LIMIT = size(maxBytes);
+  const open = entry => entry.project.status === "open";
+  const pathOf = (entry, path) => "/projects/" + entry.project.id + (path || "");
+
+  function memberName(entry, userId) {
+    if (userId === session.user_id) return "you";
+    const member = entry.group && entry.group.members.find(m => m.user_id === userId);
+    return member ? member.name || "a teammate" : "someone no longer in your group";
+  }
+
+  // -- loading ---------------------------------------------------------------------------------
+  async function load() {
+    const list = $("my-project-list");
+    let found;
+    if (placed) {
+      const reply = await api("/projects/" + placed);
+      if (reply.status === 404) {
+        announce("This project is not open yet: it shows here once your teacher opens it.");
+        return;
+      }
+      if (!reply.ok) return $("my-projects-status").replaceChildren(problemNode(reply.body));
+      found = [reply.body];
+    } else {
+      const reply = await api("/projects");
+      if (!reply.ok) {
+        return $("my-projects-status").replaceChildren(el("span", {}, "Your projects could not be loaded:"),
+          problemNode(reply.body));
+      }
+      found = reply.body;
+    }
+    announce(placed ? "" : found.length ? count(found.length, "project", "projects") + " in this course."
+      : "No project in this course yet.");
+    const cards = found.map(project => {
+      const card = el("article", {"class": "card pbl-card", "data-project": project.id,
+        "aria-labelledby": "p" + project.id + "-title"}, el("p", {"class": "muted"}, "Loading " + project.title + "…"));
+      list.append(card);
+      return fill(card, project);
+    });
+    await Promise.all(cards);
+  }
+
+  async function fill(card, project) {
+    const entry = {project, card, group: null, given: [], evidence: [], scores: null};
+    projects.set(project.id, entry);
+    const [groups, given, evidence, scores] = await Promise.all([api(pathOf(entry, "/groups")),
+      api(pathOf(entry, "/peer-ratings")), api(pathOf(entry, "/evidence")), api(pathOf(entry, "/scores"))]);
+    if (!groups.ok) return card.replaceChildren(el("h3", {"id": "p" + project.id + "-title"}, project.title), problemNode(groups.body));
+    entry.group = groups.body[0] || null;
+    entry.given = given.ok ? given.body : [];
+    entry.evidence = evidence.ok ? evidence.body : [];
+    entry.scores = scores.ok ? scores.body : null;
+    render(entry);
+  }
+
+  // -- one project ----------------------------------------------------------------------------------
+  function render(entry) {
+    const {project, card} = entry;
+    const id = "p" + project.id;
+    const status = project.status === "open" ? "Open" : "Closed";
+    const parts = [el("h3", {"id": id + "-title", "tabindex": "-1"}, project.title),
+      el("p", {"class": "muted meta"}, status + " · " + (project.due_at ? "due " + localTime(project.due_at) : "no due date"))];
+    if (project.description) parts.push(el("p", {"class": "pre"}, project.description));
+    if (!open(entry)) {
+      parts.push(el("p", {"class": "notice closed-note"}, "This project is closed: you can read your group's work, " +
+        "but ratings and evidence can no longer change."));
+    }
+    parts.push(groupPart(entry));
+    if (entry.group) {
+      parts.push(el("section", {"class": "pbl-part ratings", "aria-labelledby": id + "-ratings-title"}));
+      parts.push(el("section", {"class": "pbl-part evidence-part", "aria-labelledby": id + "-evidence-title"}));
+    }
+    parts.push(el("section", {"class": "pbl-part score-part", "aria-labelledby": id + "-score-title"}));
+    card.replaceChildren(...parts);
+    if (entry.group) {
+      renderRatings(entry);
+      renderEvidence(entry);
+    }
+    renderScore(entry);
+  }
+
+  function groupPart(entry) {
+    const id = "p" + entry.project.id;
+    const box = el("section", {"class": "pbl-part group-part", "aria-labelledby": id + "-group-title"},
+      el("h4", {"id": id + "-group-title"}, "Your group"));
+    if (!entry.group) {
+      box.append(el("p", {}, "You are not in a group of this project yet: your teacher puts students in groups."));
+      return box;
+    }
+    const others = entry.group.members.filter(m => m.user_id !== session.user_id).map(m => m.name || "a teammate");
+    box.append(el("p", {"class": "group-line"}, el("strong", {}, entry.group.name), ": ",
+      others.length ? "you, " + others.join(", ") + "." : "you alone."));
+    return box;
+  }
+
+  // -- rating teammates ------------------------------------------------------------------------------
+  function ratees(entry) {
+    return entry.group.members.filter(m => m.user_id !== session.user_id || entry.project.self_assessment);
+  }
+
+  function renderRatings(entry) {
+    const id = "p" + entry.project.id;
+    const section = entry.card.querySelector("section.ratings");
+    const people = ratees(entry);
+    const title = entry.project.self_assessment ? "Rate your teammates and yourself" : "Rate your teammates";
+    section.replaceChildren(el("h4", {"id": id + "-ratings-title", "tabindex": "-1"}, title));
+    if (!people.length) {
+      section.append(el("p", {}, "You are the only member of your group: there is nobody to rate."));
+      return;
+    }
+    section.append(el("p", {"class": "anonymity"}, "Rate how much each of you contributed, on the same rubric " +
+      "your teacher uses. " + ANONYMOUS));
+    if (!open(entry)) section.append(el("p", {"class": "muted"}, "Ratings are closed for this project."));
+    const list = el("ul", {"class": "pbl-list ratees"});
+    people.forEach(person => {
+      const mine = person.user_id === session.user_id;
+      const who = mine ? "yourself" : person.name || "a teammate";
+      const rated = entry.given.find(r => r.ratee_id === person.user_id);
+      const nameId = id + "-ratee-" + person.user_id;
+      const li = el("li", {"data-ratee": person.user_id},
+        el("strong", {"id": nameId}, mine ? "You" : person.name || "A teammate"), " — ",
+        el("span", {"class": "rated-state"}, rated ? "rated" : "not rated yet"));
+      if (open(entry)) {
+        const button = el("button", {"type": "button", "class": "rate", "aria-expanded": "false",
+          "aria-controls": id + "-rate-" + person.user_id}, (rated ? "Change your rating of " : "Rate ") + who);
+        button.addEventListener("click", () => toggleRating(entry, person, button));
+        li.append(" ", button);
+      }
+      list.append(li);
+    });
+    section.append(list);
+  }
+
+  // One group per criterion (its name the legend, its description read with it), one
+  // radio per level named by its label and points, its description read after it; the
+  // whole label is the click target. (The teacher's panel builds its evaluation alike.)
+  function rubricFieldsets(rubric, prefix, chosen) {
+    return rubric.criteria.map(criterion => {
+      const id = prefix + "-" + criterion.key;
+      const set = el("fieldset", {"class": "field rubric-criterion", "data-path": "ratings." + criterion.key});
+      set.append(el("legend", {}, criterion.name));
+      if (criterion.description) {
+        set.append(el("p", {"class": "muted hint", "id": id + "-help"}, criterion.description));
+        set.setAttribute("aria-describedby", id + "-help");
+      }
+      const top = Math.max(...criterion.levels.map(l => l.points));
+      criterion.levels.forEach((level, n) => {
+        const nameId = id + "-" + n;
+        const input = el("input", {"type": "radio", "name": id, "value": String(level.points), "aria-labelledby": nameId});
+        if (chosen && Math.abs(chosen[criterion.key] - level.points) < 1e-9) input.checked = true;
+        const label = el("label", {"class": "level"}, input,
+          el("span", {"class": "level-name", "id": nameId}, level.label + " · " + points(level.points) + " of " + points(top) + " points"));
+        if (level.description) {
+          label.append(el("span", {"class": "level-text", "id": nameId + "-text"}, level.description));
+          input.setAttribute("aria-describedby", nameId + "-text");
+        }
+        set.append(label);
+      });
+      set.append(el("p", {"class": "field-error", "id": id + "-error", "hidden": ""}));
+      return set;
+    });
+  }
+
+  function closeRatingForms(entry) {
+    entry.card.querySelectorAll("form.rating-form").forEach(form => form.remove());
+    entry.card.querySelectorAll("button.rate").forEach(b => b.setAttribute("aria-expanded", "false"));
+  }
+
+  function toggleRating(entry, person, opener) {
+    const wasOpen = opener.getAttribute("aria-expanded") === "true";
+    closeRatingForms(entry);
+    if (wasOpen) return opener.focus();
+    const prefix = "p" + entry.project.id + "-rate-" + person.user_id;
+    const mine = person.user_id === session.user_id;
+    const rated = entry.given.find(r => r.ratee_id === person.user_id);
+    const title = el("h5", {"id": prefix + "-title", "tabindex": "-1"},
+      mine ? "Your own contribution" : "The contribution of " + (person.name || "your teammate"));
+    const comment = el("textarea", {"id": prefix + "-comment", "name": "comment", "rows": "2", "maxlength": "5000"});
+    comment.value = rated ? rated.comment || "" : "";
+    const cancel = el("button", {"type": "button", "class": "cancel"}, "Cancel");
+    const form = el("form", {"id": prefix, "class": "editor-form rating-form", "aria-labelledby": prefix + "-title",
+      "aria-describedby": prefix + "-anonymous", "novalidate": ""},
+      title, el("p", {"class": "muted hint", "id": prefix + "-anonymous"}, ANONYMOUS),
+      el("div", {"class": "form-problem", "tabindex": "-1", "hidden": ""}),
+      ...rubricFieldsets(entry.project.rubric, prefix, rated ? rated.ratings : null),
+      el("div", {"class": "field", "data-path": "comment"},
+        el("label", {"for": prefix + "-comment"}, "Comment for your teacher (optional)"), comment,
+        el("p", {"class": "field-error", "id": prefix + "-comment-error", "hidden": ""})),
+      el("div", {"class": "actions"}, el("button", {"type": "submit"}, "Save rating"), cancel));
+    form.addEventListener("submit", event => saveRating(event, entry, person));
+    cancel.addEventListener("click", () => { closeRatingForms(entry); opener.focus(); });
+    form.addEventListener("keydown", event => {
+      if (event.key === "Escape") { closeRatingForms(entry); opener.focus(); }
+    });
+    opener.closest("li").append(form);
+    opener.setAttribute("aria-expanded", "true");
+    title.focus();
+  }
+
+  async function saveRating(event, entry, person) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const ratings = {}, missing = [];
+    entry.project.rubric.criteria.forEach(criterion => {
+      const picked = form.querySelector('input[name="' + form.id + "-" + criterion.key + '"]:checked');
+      if (picked) ratings[criterion.key] = Number(picked.value);
+      else missing.push({path: "ratings." + criterion.key, message: "Choose a level for " + criterion.name + "."});
+    });
+    if (missing.length) return showProblems(form, {detail: "Not saved: every criterion needs a level.", errors: missing});
+    const reply = await api(pathOf(entry, "/peer-ratings/" + person.user_id),
+      json("PUT", {ratings, comment: form.elements.comment.value.trim()}));
+    if (!reply.ok) return showProblems(form, reply.body);
+    entry.given = entry.given.filter(r => r.ratee_id !== person.user_id).concat([reply.body]);
+    renderRatings(entry);
+    const mine = person.user_id === session.user_id;
+    announce(mine ? "Your rating of yourself is saved." : "Your rating of " + (person.name || "your teammate") + " is saved.");
+    entry.card.querySelector('li[data-ratee="' + person.user_id + '"] button.rate').focus();
+  }
+
+  // -- evidence -----------------------------------------------------------------------------------------
+  function evidenceEntry(entry, item) {
+    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind, "tabindex": "-1"});
+    if (item.kind === "link") {
+      li.append(webAddress(item.url)
+        ? el("a", {"href": item.url, "target": "_blank", "rel": "noopener noreferrer"}, item.title)
+        : el("strong", {}, item.title), el("span", {"class": "muted address"}, item.url || ""));
+    } else if (item.kind === "note") {
+      li.append(el("strong", {}, item.title), el("p", {"class": "pre note"}, item.note || ""));
+    } else {
+      const download = el("button", {"type": "button", "class": "download"},
+        "Download " + (item.filename || "the file") + " (" + size(item.size_bytes || 0) + ")");
+      download.addEventListener("click", () => downloadEvidence(entry, item));
+      li.append(el("strong", {}, item.title), " ", download);
+    }
+    const criterion = item.criterion_key && entry.project.rubric.criteria.find(c => c.key === item.criterion_key);
+    const meta = [KIND_NAMES[item.kind] || item.kind, "added by " + memberName(entry, item.author_id), localTime(item.created_at)];
+    if (criterion) meta.push("for " + criterion.name);
+    li.append(el("span", {"class": "muted meta"}, meta.join(" · ")));
+    if (open(entry) && item.author_id === session.user_id) {
+      const remove = el("button", {"type": "button", "class": "remove", "aria-label": "Remove " + item.title}, "Remove");
+      remove.addEventListener("click", () => removeEvidence(entry, item, remove));
+      li.append(" ", remove);
+    }
+    return li;
+  }
+
+  function renderEvidence(entry) {
+    const id = "p" + entry.project.id;
+    const section = entry.card.querySelector("section.evidence-part");
+    const heading = el("h4", {"id": id + "-evidence-title", "tabindex": "-1"}, "Your group's evidence");
+    const list = entry.evidence.length
+      ? el("ul", {"class": "pbl-list evidence"}, ...entry.evidence.map(item => evidenceEntry(entry, item)))
+      : el("p", {"class": "muted evidence-none"}, "Your group has not added any evidence yet.");
+    const form = section.querySelector("form.evidence-form");
+    section.replaceChildren(heading, list, el("p", {"class": "download-result", "role": "status"}));
+    if (open(entry)) section.append(form || evidenceForm(entry));
+  }
+
+  function evidenceForm(entry) {
+    const id = "p" + entry.project.id + "-evidence";
+    const field = (path, label, control, hint) => {
+      const box = el("div", {"class": "field", "data-path": path}, el("label", {"for": control.id}, label), control);
+      const described = [];
+      if (hint) {
+        box.append(el("p", {"class": "muted hint", "id": control.id + "-help"}, hint));
+        described.push(control.id + "-help");
+      }
+      if (described.length) control.setAttribute("aria-describedby", described.join(" "));
+      box.append(el("p", {"class": "field-error", "id": control.id + "-error", "hidden": ""}));
+      return box;
+    };
+    const kinds = el("fieldset", {"class": "field kinds", "data-path": "kind"}, el("legend", {}, "What you add"));
+    ["link", "note", "file"].forEach(kind => {
+      const radio = el("input", {"type": "radio", "name": "kind", "value": kind});
+      radio.checked = kind === "link";
+      kinds.append(el("label", {"class": "check"}, radio, " " + {link: "A link to your work", note: "A note",
+        file: "A file"}[kind]));
+    });
+    kinds.append(el("p", {"class": "field-error", "id": id + "-kind-error", "hidden": ""}));
+    const select = el("select", {"id": id + "-criterion", "name": "criterion_key"},
+      el("option", {"value": ""}, "The project as a whole"),
+      ...entry.project.rubric.criteria.map(c => el("option", {"value": c.key}, c.name)));
+    const title = field("title", "Title", el("input", {"type": "text", "id": id + "-title-input", "name": "title",
+      "maxlength": "200", "required": "", "autocomplete": "off"}));
+    const url = field("url", "Web address", el("input", {"type": "url", "id": id + "-url", "name": "url",
+      "maxlength": "2048", "inputmode": "url", "autocomplete": "off", "placeholder": "https://"}),
+      "Where your work is: a document, a video, a site. It must start with https:// or http://.");
+    const note = field("note", "Note", el("textarea", {"id": id + "-note", "name": "note", "rows": "4", "maxlength": "20000"}));
+    const file = field("file", "File", el("input", {"type": "file", "id": id + "-file", "name": "file"}),
+      "At most " + LIMIT + " per file. Share larger work, such as a video, as a link.");
+    const form = el("form", {"class": "editor-form evidence-form", "aria-labelledby": id + "-form-title", "novalidate": ""},
+      el("h5", {"id": id + "-form-title"}, "Add evidence"),
+      el("div", {"class": "form-problem", "tabindex": "-1", "hidden": ""}),
+      kinds, title, url, note, file,
+      field("criterion_key", "What it shows (optional)", select),
+      el("div", {"class": "actions"}, el("button", {"type": "submit"}, "Add evidence")));
+    const showKind = () => {
+      const kind = form.elements.kind.value;
+      url.hidden = kind !== "link";
+      note.hidden = kind !== "note";
+      file.hidden = kind !== "file";
+    };
+    kinds.addEventListener("change", showKind);
+    showKind();
+    form.addEventListener("submit", event => addEvidence(event, entry));
+    return form;
+  }
+
+  async function addEvidence(event, entry) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const e = form.elements;
+    const kind = e.kind.value;
+    const title = e.title.value.trim();
+    const criterion = e.criterion_key.value || null;
+    const errors = [];
+    if (!title) errors.push({path: "title", message: "Give it a title."});
+    const picked = e.file.files[0];
+    if (kind === "link" && !webAddress(e.url.value.trim())) {
+      errors.push({path: "url", message: "A web address starting with https:// or http://."});
+    }
+    if (kind === "note" && !e.note.value.trim()) errors.push({path: "note", message: "Write the note."});
+    if (kind === "file" && !picked) errors.push({path: "file", message: "Choose the file."});
+    if (kind === "file" && picked && picked.size > maxBytes) {
+      errors.push({path: "file", message: picked.name + " is " + size(picked.size) + ": at most " + LIMIT +
+        " per file. Share larger work as a link."});
+    }
+    if (errors.length) return showProblems(form, {detail: "Not added: check the fields marked.", errors});
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    let reply;
+    if (kind === "file") {
+      const data = new FormData();
+      data.append("file", picked);
+      data.append("title", title);
+      if (criterion) data.append("criterion_key", criterion);
+      reply = await api(pathOf(entry, "/evidence/files"), {method: "POST", body: data});
+    } else {
+      const body = {kind, title, criterion_key: criterion};
+      if (kind === "link") body.url = e.url.value.trim();
+      else body.note = e.note.value;
+      reply = await api(pathOf(entry, "/evidence"), json("POST", body));
+    }
+    button.disabled = false;
+    if (!reply.ok) return showProblems(form, reply.body);
+    clearProblems(form);
+    ["title", "url", "note", "file"].forEach(name => { e[name].value = ""; });
+    entry.evidence = [reply.body].concat(entry.evidence);
+    renderEvidence(entry);
+    announce("Added to your group's evidence: " + reply.body.title + ".");
+    entry.card.querySelector('li[data-evidence="' + reply.body.id + '"]').focus();
+  }
+
+  async function removeEvidence(entry, item, button) {
+    button.disabled = true;
+    const reply = await api(pathOf(entry, "/evidence/" + item.id), {method: "DELETE"});
+    if (!reply.ok) {
+      button.disabled = false;
+      const li = button.closest("li");
+      li.querySelectorAll(".problem").forEach(n => n.remove());
+      return li.append(problemNode(reply.body));
+    }
+    entry.evidence = entry.evidence.filter(other => other.id !== item.id);
+    renderEvidence(entry);
+    announce("Removed from your group's evidence: " + item.title + ".");
+    $("p" + entry.project.id + "-evidence-title").focus();
+  }
+
+  // A file needs the session's Authorization header, which a plain link cannot send: it
+  // is fetched, then saved from an object URL under its own name.
+  async function downloadEvidence(entry, item) {
+    const result = entry.card.querySelector("section.evidence-part .download-result");
+    let reply;
+    try {
+      reply = await fetch(base + pathOf(entry, "/evidence/" + item.id + "/file"), {headers: {"Authorization": session.authorization}});
+    } catch (error) {
+      return result.replaceChildren(problemNode({detail: "The tool cannot be reached; check your connection and try again."}));
+    }
+    if (reply.status === 401) {
+      return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
+    }
+    if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
+    const url = URL.createObjectURL(await reply.blob());
+    const link = el("a", {"href": url, "download": item.filename || "evidence"});
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    result.textContent = "Downloaded " + (item.filename || "the file") + ".";
+  }
+
+  // -- the score ------------------------------------------------------------------------------------------
+  function renderScore(entry) {
+    const id = "p" + entry.project.id;
+    const section = entry.card.querySelector("section.score-part");
+    section.replaceChildren(el("h4", {"id": id + "-score-title"}, "Your score"));
+    const scores = entry.scores;
+    if (!scores) {
+      section.append(el("p", {"class": "score-state"}, "Your score could not be loaded just now."));
+      return;
+    }
+    if (!scores.released) {
+      section.append(el("p", {"class": "score-state"}, "Your teacher has not released scores yet."));
+      return;
+    }
+    const group = scores.groups[0];
+    const me = group && group.members.find(m => m.student_id === session.user_id);
+    if (!me) {
+      section.append(el("p", {"class": "score-state"}, "You were not in a group of this project, so it gives you no score."));
+      return;
+    }
+    section.append(el("p", {"class": "score-state"}, me.score === null ? "No score yet."
+      : el("strong", {"class": "score"}, mark(me.score) + " of 100")));
+    section.append(el("p", {"class": "explanation"}, me.explanation));
+    const feedback = (group.feedback || []).filter(text => text.trim());
+    if (feedback.length) {
+      section.append(el("p", {}, feedback.length === 1 ? "Your teacher's comment on your group's work:"
+        : "Your teachers' comments on your group's work:"),
+      ...feedback.map(text => el("blockquote", {"class": "pre feedback"}, text)));
+    }
+    const names = {};
+    entry.project.rubric.criteria.forEach(c => { names[c.key] = c.name; });
+    const criteria = (group.group_score.criteria || []);
+    if (criteria.length) {
+      section.append(el("p", {"class": "muted"}, "Your group's work on each criterion:"),
+        el("ul", {"class": "criteria"}, ...criteria.map(c => el("li", {},
+          (names[c.key] || c.key) + ": " + mark(c.points) + " of " + points(c.max_points) + " points"))));
+    }
+  }
+
+  // -- problems -------------------------------------------------------------------------------------------
+  function clearProblems(form) {
+    const box = form.querySelector(".form-problem");
+    box.hidden = true;
+    box.replaceChildren();
+    form.querySelectorAll(".field-error").forEach(p => { p.hidden = true; p.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(n => n.removeAttribute("aria-invalid"));
+    form.querySelectorAll("[data-error-for]").forEach(n => {
+      if (n.dataset.describedby) n.setAttribute("aria-describedby", n.dataset.describedby);
+      else n.removeAttribute("aria-describedby");
+      n.removeAttribute("data-error-for");
+    });
+  }
+
+  // The field an API error path names ("ratings.communication", "file"), or the nearest
+  // enclosing one.
+  function fieldFor(form, path) {
+    const parts = String(path || "").replace(/\[\d+\]/g, "").split(".").filter(Boolean);
+    for (let n = parts.length; n > 0; n--) {
+      const found = form.querySelector('[data-path="' + CSS.escape(parts.slice(0, n).join(".")) + '"]');
+      if (found) return found;
+    }
+    return null;
+  }
+
+  // The problem at the top of the form (which takes the focus), and each message again
+  // beside its field, which is marked invalid and described by it.
+  function showProblems(form, body) {
+    clearProblems(form);
+    const box = form.querySelector(".form-problem");
+    box.replaceChildren(problemNode(body));
+    box.hidden = false;
+    ((body && body.errors) || []).forEach(error => {
+      const field = fieldFor(form, error.path);
+      const message = field && field.querySelector(".field-error");
+      if (!message) return;
+      message.textContent = message.textContent ? message.textContent + " " + error.message : error.message;
+      message.hidden = false;
+      const group = field.matches("fieldset");
+      const control = group ? field : field.querySelector("input, select, textarea");
+      if (!control.hasAttribute("data-error-for")) {
+        control.dataset.describedby = control.getAttribute("aria-describedby") || "";
+        control.setAttribute("data-error-for", message.id);
+      }
+      if (!group) control.setAttribute("aria-invalid", "true");
+      const described = control.dataset.describedby.split(" ").filter(Boolean);
+      if (!described.includes(message.id)) described.push(message.id);
+      control.setAttribute("aria-describedby", described.join(" "));
+    });
+    announce("Not saved: " + ((body && (body.detail || body.title)) || "something went wrong."));
+    box.focus();
+  }
+
+  load().finally(() => {
+    root.removeAttribute("aria-busy");
+    root.dataset.state = "ready";
+  });
+})();
