@@ -110,9 +110,11 @@ def test_a_file_is_kept_and_downloaded_as_an_attachment_by_its_group_and_teacher
     assert client.get(file_url, headers=world.outsider).status_code == 404
 
 
-def test_a_file_over_the_limit_is_refused_and_nothing_is_stored(client, world, setup, app):
+def test_a_file_over_the_limit_is_refused_and_nothing_is_stored(
+    client, world, setup, app, monkeypatch
+):
     project, _, _ = setup
-    app.config["PBL_EVIDENCE_MAX_BYTES"] = 1000
+    monkeypatch.setitem(app.config, "PBL_EVIDENCE_MAX_BYTES", 1000)
     response = _upload(client, world, project, world.students[0], b"x" * 1001)
     assert response.status_code == 422 and response.mimetype == PROBLEM
     assert response.get_json()["errors"][0]["path"] == "file"

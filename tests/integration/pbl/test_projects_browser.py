@@ -60,13 +60,6 @@ def tool(app):
 
 
 @pytest.fixture
-def shipped_file_limit(app, monkeypatch):
-    """The evidence file limit as shipped (config/settings.py: 10 MiB), whatever an earlier
-    test left in the run's app; asked for before ``world``, whose pages carry it."""
-    monkeypatch.setitem(app.config, "PBL_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
-
-
-@pytest.fixture
 def world(client, lms):
     return launched_class(client, lms)
 
@@ -378,9 +371,7 @@ def test_a_student_rates_a_teammate_from_the_keyboard_alone(client, tool, world)
         no_sideways_scroll(page)
 
 
-def test_a_student_hands_in_a_link_a_note_and_a_file_within_the_size_limit(
-    shipped_file_limit, client, tool, world
-):
+def test_a_student_hands_in_a_link_a_note_and_a_file_within_the_size_limit(client, tool, world):
     project = create_project(client, world, status="open")
     create_group(client, world, project, "Red", ["ada", "ben"])
     evidence_url = f"/{project['id']}/evidence"
