@@ -5,10 +5,12 @@
 // added and removed while the project is open; and their score with how it was reached,
 // once the teacher releases it. A closed project is shown read-only. Everything goes
 // through /api/v1 with the launch's session token (dashboard.js: the session, text-only
-// page building, problems).
+// page building, problems; projects.js: what this panel shares with the teacher's).
 (function () {
   "use strict";
   const {session, base, el, api, problemNode, points} = window.MasteryDashboard;
+  const shared = window.MasteryProjects;
+  const {count, mark, webAddress, json, localTime, size, rubricFieldsets, evidenceContent, clearProblems} = shared;
   const root = document.getElementById("my-projects");
   if (!base || !root) return;
   const $ = id => document.getElementById(id);
@@ -19,31 +21,12 @@
   // Per project id: {project, group, given, evidence, scores, card}.
   const projects = new Map();
 
-  const count = (n, one, many) => n + " " + (n === 1 ? one : many);
-  // Scores as the API publishes them and the explanation quotes them: two decimals at most.
-  const mark = value => String(Math.round(value * 100) / 100);
-  const webAddress = url => /^https?:\/\//i.test(url || "");
-
   function announce(text) {
     $("my-projects-status").textContent = text;
   }
 
-  function json(method, body) {
-    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
-  }
-
-  // An ISO instant in the student's own time zone, "2026-12-04 20:00".
-  function localTime(iso) {
-    const d = new Date(iso);
-    const pad = n => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
-  }
-
-  function size(bytes) {
-    if (bytes >= 1024 * 1024) return points(bytes / 1024 / 1024) + " MiB";
-    if (bytes >= 1024) return Math.round(bytes / 1024) + " KiB";
-    return count(bytes, "byte", "bytes");
+  function showProblems(form, body) {
+    shared.showProblems(form, body, announce);
   }
 
   const LIMIT = size(maxBytes);
@@ -178,36 +161,6 @@
     section.append(list);
   }
 
-  // One group per criterion (its name the legend, its description read with it), one
-  // radio per level named by its label and points, its description read after it; the
-  // whole label is the click target. (The teacher's panel builds its evaluation alike.)
-  function rubricFieldsets(rubric, prefix, chosen) {
-    return rubric.criteria.map(criterion => {
-      const id = prefix + "-" + criterion.key;
-      const set = el("fieldset", {"class": "field rubric-criterion", "data-path": "ratings." + criterion.key});
-      set.append(el("legend", {}, criterion.name));
-      if (criterion.description) {
-        set.append(el("p", {"class": "muted hint", "id": id + "-help"}, criterion.description));
-        set.setAttribute("aria-describedby", id + "-help");
-      }
-      const top = Math.max(...criterion.levels.map(l => l.points));
-      criterion.levels.forEach((level, n) => {
-        const nameId = id + "-" + n;
-        const input = el("input", {"type": "radio", "name": id, "value": String(level.points), "aria-labelledby": nameId});
-        if (chosen && Math.abs(chosen[criterion.key] - level.points) < 1e-9) input.checked = true;
-        const label = el("label", {"class": "level"}, input,
-          el("span", {"class": "level-name", "id": nameId}, level.label + " · " + points(level.points) + " of " + points(top) + " points"));
-        if (level.description) {
-          label.append(el("span", {"class": "level-text", "id": nameId + "-text"}, level.description));
-          input.setAttribute("aria-describedby", nameId + "-text");
-        }
-        set.append(label);
-      });
-      set.append(el("p", {"class": "field-error", "id": id + "-error", "hidden": ""}));
-      return set;
-    });
-  }
-
   function closeRatingForms(entry) {
     entry.card.querySelectorAll("form.rating-form").forEach(form => form.remove());
     entry.card.querySelectorAll("button.rate").forEach(b => b.setAttribute("aria-expanded", "false"));
@@ -247,13 +200,8 @@
   async function saveRating(event, entry, person) {
     event.preventDefault();
     const form = event.currentTarget;
-    const ratings = {}, missing = [];
-    entry.project.rubric.criteria.forEach(criterion => {
-      const picked = form.querySelector('input[name="' + form.id + "-" + criterion.key + '"]:checked');
-      if (picked) ratings[criterion.key] = Number(picked.value);
-      else missing.push({path: "ratings." + criterion.key, message: "Choose a level for " + criterion.name + "."});
-    });
-    if (missing.length) return showProblems(form, {detail: "Not saved: every criterion needs a level.", errors: missing});
+    const ratings = shared.chosenRatings(form, entry.project.rubric, announce);
+    if (!ratings) return;
     const reply = await api(pathOf(entry, "/peer-ratings/" + person.user_id),
       json("PUT", {ratings, comment: form.elements.comment.value.trim()}));
     if (!reply.ok) return showProblems(form, reply.body);
@@ -266,19 +214,9 @@
 
   // -- evidence -----------------------------------------------------------------------------------------
   function evidenceEntry(entry, item) {
-    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind, "tabindex": "-1"});
-    if (item.kind === "link") {
-      li.append(webAddress(item.url)
-        ? el("a", {"href": item.url, "target": "_blank", "rel": "noopener noreferrer"}, item.title)
-        : el("strong", {}, item.title), el("span", {"class": "muted address"}, item.url || ""));
-    } else if (item.kind === "note") {
-      li.append(el("strong", {}, item.title), el("p", {"class": "pre note"}, item.note || ""));
-    } else {
-      const download = el("button", {"type": "button", "class": "download"},
-        "Download " + (item.filename || "the file") + " (" + size(item.size_bytes || 0) + ")");
-      download.addEventListener("click", () => downloadEvidence(entry, item));
-      li.append(el("strong", {}, item.title), " ", download);
-    }
+    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind, "tabindex": "-1"},
+      ...evidenceContent(item, () => shared.downloadEvidence(pathOf(entry, "/evidence/" + item.id + "/file"), item,
+        entry.card.querySelector("section.evidence-part .download-result"))));
     const criterion = item.criterion_key && entry.project.rubric.criteria.find(c => c.key === item.criterion_key);
     const meta = [KIND_NAMES[item.kind] || item.kind, "added by " + memberName(entry, item.author_id), localTime(item.created_at)];
     if (criterion) meta.push("for " + criterion.name);
@@ -413,29 +351,6 @@
     $("p" + entry.project.id + "-evidence-title").focus();
   }
 
-  // A file needs the session's Authorization header, which a plain link cannot send: it
-  // is fetched, then saved from an object URL under its own name.
-  async function downloadEvidence(entry, item) {
-    const result = entry.card.querySelector("section.evidence-part .download-result");
-    let reply;
-    try {
-      reply = await fetch(base + pathOf(entry, "/evidence/" + item.id + "/file"), {headers: {"Authorization": session.authorization}});
-    } catch (error) {
-      return result.replaceChildren(problemNode({detail: "The tool cannot be reached; check your connection and try again."}));
-    }
-    if (reply.status === 401) {
-      return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
-    }
-    if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
-    const url = URL.createObjectURL(await reply.blob());
-    const link = el("a", {"href": url, "download": item.filename || "evidence"});
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-    result.textContent = "Downloaded " + (item.filename || "the file") + ".";
-  }
-
   // -- the score ------------------------------------------------------------------------------------------
   function renderScore(entry) {
     const id = "p" + entry.project.id;
@@ -473,59 +388,6 @@
         el("ul", {"class": "criteria"}, ...criteria.map(c => el("li", {},
           (names[c.key] || c.key) + ": " + mark(c.points) + " of " + points(c.max_points) + " points"))));
     }
-  }
-
-  // -- problems -------------------------------------------------------------------------------------------
-  function clearProblems(form) {
-    const box = form.querySelector(".form-problem");
-    box.hidden = true;
-    box.replaceChildren();
-    form.querySelectorAll(".field-error").forEach(p => { p.hidden = true; p.textContent = ""; });
-    form.querySelectorAll("[aria-invalid]").forEach(n => n.removeAttribute("aria-invalid"));
-    form.querySelectorAll("[data-error-for]").forEach(n => {
-      if (n.dataset.describedby) n.setAttribute("aria-describedby", n.dataset.describedby);
-      else n.removeAttribute("aria-describedby");
-      n.removeAttribute("data-error-for");
-    });
-  }
-
-  // The field an API error path names ("ratings.communication", "file"), or the nearest
-  // enclosing one.
-  function fieldFor(form, path) {
-    const parts = String(path || "").replace(/\[\d+\]/g, "").split(".").filter(Boolean);
-    for (let n = parts.length; n > 0; n--) {
-      const found = form.querySelector('[data-path="' + CSS.escape(parts.slice(0, n).join(".")) + '"]');
-      if (found) return found;
-    }
-    return null;
-  }
-
-  // The problem at the top of the form (which takes the focus), and each message again
-  // beside its field, which is marked invalid and described by it.
-  function showProblems(form, body) {
-    clearProblems(form);
-    const box = form.querySelector(".form-problem");
-    box.replaceChildren(problemNode(body));
-    box.hidden = false;
-    ((body && body.errors) || []).forEach(error => {
-      const field = fieldFor(form, error.path);
-      const message = field && field.querySelector(".field-error");
-      if (!message) return;
-      message.textContent = message.textContent ? message.textContent + " " + error.message : error.message;
-      message.hidden = false;
-      const group = field.matches("fieldset");
-      const control = group ? field : field.querySelector("input, select, textarea");
-      if (!control.hasAttribute("data-error-for")) {
-        control.dataset.describedby = control.getAttribute("aria-describedby") || "";
-        control.setAttribute("data-error-for", message.id);
-      }
-      if (!group) control.setAttribute("aria-invalid", "true");
-      const described = control.dataset.describedby.split(" ").filter(Boolean);
-      if (!described.includes(message.id)) described.push(message.id);
-      control.setAttribute("aria-describedby", described.join(" "));
-    });
-    announce("Not saved: " + ((body && (body.detail || body.title)) || "something went wrong."));
-    box.focus();
   }
 
   load().finally(() => {

@@ -3,11 +3,14 @@
 // from the course's students, the evaluation of each group's work against the rubric,
 // the evidence each group handed in, and the scores, released to students once the
 // project is closed. Everything goes through /api/v1 with the launch's session token
-// (dashboard.js: the session, text-only page building, problems); names, titles and
-// notes come from people and are set as text, never as HTML.
+// (dashboard.js: the session, text-only page building, problems; projects.js: what this
+// panel shares with the student's); names, titles and notes come from people and are set
+// as text, never as HTML.
 (function () {
   "use strict";
   const {session, base, el, api, problemNode, points} = window.MasteryDashboard;
+  const shared = window.MasteryProjects;
+  const {count, mark, json, localTime, rubricFieldsets, evidenceContent, clearProblems} = shared;
   const root = document.getElementById("projects");
   if (!base || !root) return;
   const $ = id => document.getElementById(id);
@@ -18,25 +21,14 @@
     0.5: "Half of the mark moderated by peers", 0.75: "Three quarters of the mark moderated by peers",
     1: "All of the mark moderated by peers"};
 
-  const count = (n, one, many) => n + " " + (n === 1 ? one : many);
-  // Scores as the API publishes them and the explanations quote them: two decimals at most.
-  const mark = value => String(Math.round(value * 100) / 100);
   const projectPath = path => "/projects/" + state.project.id + (path || "");
 
   function announce(text) {
     $("projects-status").textContent = text;
   }
 
-  function json(method, body) {
-    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
-  }
-
-  // An ISO instant in the teacher's own time zone, "2026-12-04 20:00".
-  function localTime(iso) {
-    const d = new Date(iso);
-    const pad = n => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  function showProblems(form, body) {
+    shared.showProblems(form, body, announce);
   }
 
   // -- people ------------------------------------------------------------------------------
@@ -295,50 +287,6 @@
     (li || $("groups-title")).focus();
   }
 
-  // -- the rubric as radio buttons ------------------------------------------------------------
-  // One group per criterion (its name the legend, its description read with it), one
-  // radio per level; a level's accessible name is its label and points, its long
-  // description read after it. The whole label is the click target.
-  function rubricFieldsets(rubric, prefix, chosen) {
-    return rubric.criteria.map(criterion => {
-      const id = prefix + "-" + criterion.key;
-      const set = el("fieldset", {"class": "field rubric-criterion", "data-path": "ratings." + criterion.key});
-      set.append(el("legend", {}, criterion.name));
-      if (criterion.description) {
-        set.append(el("p", {"class": "muted hint", "id": id + "-help"}, criterion.description));
-        set.setAttribute("aria-describedby", id + "-help");
-      }
-      const top = Math.max(...criterion.levels.map(l => l.points));
-      criterion.levels.forEach((level, n) => {
-        const nameId = id + "-" + n;
-        const input = el("input", {"type": "radio", "name": id, "value": String(level.points), "aria-labelledby": nameId});
-        if (chosen && Math.abs(chosen[criterion.key] - level.points) < 1e-9) input.checked = true;
-        const label = el("label", {"class": "level"}, input,
-          el("span", {"class": "level-name", "id": nameId}, level.label + " · " + points(level.points) + " of " + points(top) + " points"));
-        if (level.description) {
-          label.append(el("span", {"class": "level-text", "id": nameId + "-text"}, level.description));
-          input.setAttribute("aria-describedby", nameId + "-text");
-        }
-        set.append(label);
-      });
-      set.append(el("p", {"class": "field-error", "id": id + "-error", "hidden": ""}));
-      return set;
-    });
-  }
-
-  // {criterion: points} from the form, or null after marking each criterion left unrated.
-  function chosenRatings(form, rubric, prefix) {
-    const ratings = {}, errors = [];
-    rubric.criteria.forEach(criterion => {
-      const picked = form.querySelector('input[name="' + prefix + "-" + criterion.key + '"]:checked');
-      if (picked) ratings[criterion.key] = Number(picked.value);
-      else errors.push({path: "ratings." + criterion.key, message: "Choose a level for " + criterion.name + "."});
-    });
-    if (!errors.length) return ratings;
-    showProblems(form, {detail: "Not saved: every criterion needs a level.", errors});
-    return null;
-  }
-
   // -- evaluating a group's work ------------------------------------------------------------------
   function toggleEvaluation(group, opener) {
     const open = opener.getAttribute("aria-expanded") === "true";
@@ -374,7 +322,7 @@
   async function saveEvaluation(event, group, opener) {
     event.preventDefault();
     const form = event.currentTarget;
-    const ratings = chosenRatings(form, state.project.rubric, form.id);
+    const ratings = shared.chosenRatings(form, state.project.rubric, announce);
     if (!ratings) return;
     const reply = await api(projectPath("/groups/" + group.id + "/evaluation"),
       json("PUT", {ratings, comment: form.elements.comment.value.trim()}));
@@ -387,34 +335,14 @@
   }
 
   // -- evidence ------------------------------------------------------------------------------------
-  function size(bytes) {
-    if (bytes >= 1024 * 1024) return points(bytes / 1024 / 1024) + " MiB";
-    if (bytes >= 1024) return Math.round(bytes / 1024) + " KiB";
-    return count(bytes, "byte", "bytes");
-  }
-
-  // Only web addresses become links: the API accepts no other, and a javascript: or
-  // data: address must never be one click away.
-  const webAddress = url => /^https?:\/\//i.test(url || "");
-
   function evidenceEntry(item, box) {
     const criterion = item.criterion_key && state.project.rubric.criteria.find(c => c.key === item.criterion_key);
     const meta = ["added by " + (item.author_id === null ? "someone no longer in the course" : nameOf(item.author_id)),
       localTime(item.created_at)];
     if (criterion) meta.push("for " + criterion.name);
-    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind});
-    if (item.kind === "link") {
-      li.append(webAddress(item.url)
-        ? el("a", {"href": item.url, "target": "_blank", "rel": "noopener noreferrer"}, item.title)
-        : el("strong", {}, item.title), el("span", {"class": "muted address"}, item.url || ""));
-    } else if (item.kind === "note") {
-      li.append(el("strong", {}, item.title), el("p", {"class": "pre note"}, item.note || ""));
-    } else {
-      const download = el("button", {"type": "button", "class": "download"},
-        "Download " + (item.filename || "the file") + " (" + size(item.size_bytes || 0) + ")");
-      download.addEventListener("click", () => downloadEvidence(item, box));
-      li.append(el("strong", {}, item.title), " ", download);
-    }
+    const li = el("li", {"data-evidence": item.id, "data-kind": item.kind},
+      ...evidenceContent(item, () => shared.downloadEvidence(
+        projectPath("/evidence/" + item.id + "/file"), item, box.querySelector(".download-result"))));
     li.append(el("span", {"class": "muted meta"}, (item.kind === "note" ? "Note" : item.kind === "link" ? "Link" : "File") +
       " · " + meta.join(" · ")));
     return li;
@@ -435,29 +363,6 @@
     box.replaceChildren(heading);
     if (reply.body.length) box.append(el("ul", {"class": "pbl-list evidence"}, ...reply.body.map(item => evidenceEntry(item, box))));
     box.append(el("p", {"class": "download-result", "role": "status"}));
-  }
-
-  // A file needs the session's Authorization header, which a plain link cannot send: it
-  // is fetched, then saved from an object URL under its own name.
-  async function downloadEvidence(item, box) {
-    const result = box.querySelector(".download-result");
-    let reply;
-    try {
-      reply = await fetch(base + projectPath("/evidence/" + item.id + "/file"), {headers: {"Authorization": session.authorization}});
-    } catch (error) {
-      return result.replaceChildren(problemNode({detail: "The tool cannot be reached; check your connection and try again."}));
-    }
-    if (reply.status === 401) {
-      return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
-    }
-    if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
-    const url = URL.createObjectURL(await reply.blob());
-    const link = el("a", {"href": url, "download": item.filename || "evidence"});
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-    result.textContent = "Downloaded " + (item.filename || "the file") + ".";
   }
 
   // -- scores ------------------------------------------------------------------------------------
@@ -564,58 +469,6 @@
     const opener = state.opener;
     closeForms();
     if (opener && document.contains(opener)) opener.focus();
-  }
-
-  function clearProblems(form) {
-    const box = form.querySelector(".form-problem");
-    box.hidden = true;
-    box.replaceChildren();
-    form.querySelectorAll(".field-error").forEach(p => { p.hidden = true; p.textContent = ""; });
-    form.querySelectorAll("[aria-invalid]").forEach(n => n.removeAttribute("aria-invalid"));
-    form.querySelectorAll("[data-error-for]").forEach(n => {
-      if (n.dataset.describedby) n.setAttribute("aria-describedby", n.dataset.describedby);
-      else n.removeAttribute("aria-describedby");
-      n.removeAttribute("data-error-for");
-    });
-  }
-
-  // The field an API error path names ("member_ids[1]", "ratings.communication"), or the
-  // nearest enclosing one.
-  function fieldFor(form, path) {
-    const parts = String(path || "").replace(/\[\d+\]/g, "").split(".").filter(Boolean);
-    for (let n = parts.length; n > 0; n--) {
-      const found = form.querySelector('[data-path="' + CSS.escape(parts.slice(0, n).join(".")) + '"]');
-      if (found) return found;
-    }
-    return null;
-  }
-
-  // The problem's detail and every error at the top of the form (which takes the focus),
-  // and each message again beside its field, which is marked invalid and described by it.
-  function showProblems(form, body) {
-    clearProblems(form);
-    const box = form.querySelector(".form-problem");
-    box.replaceChildren(problemNode(body));
-    box.hidden = false;
-    ((body && body.errors) || []).forEach(error => {
-      const field = fieldFor(form, error.path);
-      const message = field && field.querySelector(".field-error");
-      if (!message) return;
-      message.textContent = message.textContent ? message.textContent + " " + error.message : error.message;
-      message.hidden = false;
-      const group = field.matches("fieldset");
-      const control = group ? field : field.querySelector("input, select, textarea");
-      if (!control.hasAttribute("data-error-for")) {
-        control.dataset.describedby = control.getAttribute("aria-describedby") || "";
-        control.setAttribute("data-error-for", message.id);
-      }
-      if (!group) control.setAttribute("aria-invalid", "true");
-      const described = control.dataset.describedby.split(" ").filter(Boolean);
-      if (!described.includes(message.id)) described.push(message.id);
-      control.setAttribute("aria-describedby", described.join(" "));
-    });
-    announce("Not saved: " + ((body && (body.detail || body.title)) || "something went wrong."));
-    box.focus();
   }
 
   // -- wiring ------------------------------------------------------------------------------------
