@@ -15,7 +15,7 @@
   if (!base || !root) return;
   const $ = id => document.getElementById(id);
   const state = {projects: [], members: [], membersProblem: null, project: null, groups: [],
-    evaluations: [], scores: null, opener: null, editingGroup: null};
+    evaluations: [], peerRatings: [], scores: null, opener: null, editingGroup: null, draft: null};
   const STATUS_NAMES = {draft: "Draft", open: "Open", closed: "Closed"};
   const SHARES = {0: "None: everyone gets the group's score", 0.25: "A quarter of the mark moderated by peers",
     0.5: "Half of the mark moderated by peers", 0.75: "Three quarters of the mark moderated by peers",
@@ -94,10 +94,11 @@
 
   // The open project's groups, evaluations and scores, fetched together and shown.
   async function loadProject() {
-    const [groups, evaluations, scores] = await Promise.all(
-      [api(projectPath("/groups")), api(projectPath("/evaluations")), api(projectPath("/scores"))]);
+    const [groups, evaluations, ratings, scores] = await Promise.all([api(projectPath("/groups")),
+      api(projectPath("/evaluations")), api(projectPath("/peer-ratings")), api(projectPath("/scores"))]);
     state.groups = groups.ok ? groups.body : [];
     state.evaluations = evaluations.ok ? evaluations.body : [];
+    state.peerRatings = ratings.ok ? ratings.body : [];
     state.scores = scores.ok ? scores.body : null;
     renderProject();
     renderGroups(groups.ok ? null : groups.body);
@@ -130,8 +131,7 @@
       el("li", {}, shareOf(project.peer_weight)),
       el("li", {}, project.self_assessment ? "Students rate themselves too" : "Students do not rate themselves"),
       el("li", {}, penalty > 0 ? "A student who rates no teammate loses " + points(penalty * 100) + "% of their mark"
-        : "No deduction for a student who rates no teammate"),
-      el("li", {}, "Rubric: " + project.rubric.criteria.map(c => c.name).join(", ")));
+        : "No deduction for a student who rates no teammate"));
     const actions = [];
     const action = (label, run) => {
       const button = el("button", {"type": "button", "data-action": label}, label);
@@ -146,6 +146,7 @@
     }
     $("project-actions").replaceChildren(...actions);
     $("project-result").replaceChildren();
+    renderRubric();
   }
 
   function replaceProject(project) {
@@ -179,6 +180,243 @@
       (waiting === 1 ? "; 1 student whose group you have not evaluated gets nothing yet."
         : waiting > 1 ? "; " + waiting + " students whose groups you have not evaluated get nothing yet." : "."));
     $("project-name").focus();
+  }
+
+  // -- the rubric ---------------------------------------------------------------------------------
+  // Evaluations and peer ratings name the rubric's criteria and levels by key and points:
+  // once any exists the API refuses a changed rubric (409), and the page says so first.
+  function rubricLocked() {
+    return state.evaluations.length + state.peerRatings.length > 0;
+  }
+
+  function renderRubric() {
+    const rubric = state.project.rubric;
+    $("rubric-summary").replaceChildren(...rubric.criteria.map(c => el("li", {"data-criterion": c.key},
+      el("strong", {}, c.name), " (weight " + mark(c.weight) + "): " +
+        c.levels.map(l => l.label + " " + mark(l.points)).join(", "))));
+    const locked = rubricLocked();
+    const note = $("rubric-locked");
+    note.hidden = !locked;
+    // Teachers can withdraw evaluations, not students' peer ratings: the way out said is
+    // the one the teacher has.
+    const used = [state.evaluations.length ? count(state.evaluations.length, "evaluation", "evaluations") : "",
+      state.peerRatings.length ? count(state.peerRatings.length, "peer rating", "peer ratings") : ""];
+    note.textContent = locked ? "The rubric can no longer change: it has been used for " +
+      used.filter(Boolean).join(" and ") + ". " + (state.peerRatings.length
+      ? "Create a new project for another rubric." : "Withdraw the evaluations to change it, or create a new project.") : "";
+    $("rubric-edit").hidden = locked;
+  }
+
+  // The editor works on a copy (state.draft): criteria keep the key they have, so work
+  // already placed against them still names them; a new criterion's key comes from its
+  // name when the rubric is saved. Weights and points stay as typed until then, so the
+  // API says what is wrong with them beside them.
+  function draftOf(rubric) {
+    return {criteria: rubric.criteria.map(c => ({key: c.key, name: c.name, weight: String(c.weight),
+      description: c.description || "", levels: c.levels.map(l => ({label: l.label, points: String(l.points),
+        description: l.description || ""}))}))};
+  }
+
+  function openRubricForm(opener) {
+    closeForms();
+    state.opener = opener;
+    state.draft = draftOf(state.project.rubric);
+    clearProblems($("rubric-form"));
+    renderDraft();
+    $("rubric-form").hidden = false;
+    opener.setAttribute("aria-expanded", "true");
+    $("rubric-form-title").focus();
+  }
+
+  function closeRubricForm() {
+    closeForms();
+    const opener = $("rubric-edit");
+    (opener.hidden ? $("rubric-title") : opener).focus();
+  }
+
+  // A labelled control of the draft: `where` is {c} or {c, l}, `name` its field; the
+  // surrounding .field carries the API's path for it, and room for its error.
+  function draftField(where, name, label, control, hint) {
+    const at = "rubric.criteria[" + where.c + "]" + (where.l === undefined ? "" : ".levels[" + where.l + "]") + "." + name;
+    const id = "rubric-c" + where.c + (where.l === undefined ? "" : "-l" + where.l) + "-" + name;
+    control.id = id;
+    control.dataset.c = where.c;
+    if (where.l !== undefined) control.dataset.l = where.l;
+    control.dataset.name = name;
+    const item = where.l === undefined ? state.draft.criteria[where.c] : state.draft.criteria[where.c].levels[where.l];
+    control.value = item[name];
+    const box = el("div", {"class": "field", "data-path": at}, el("label", {"for": id}, label), control);
+    if (hint) {
+      box.append(el("p", {"class": "muted hint", "id": id + "-help"}, hint));
+      control.setAttribute("aria-describedby", id + "-help");
+    }
+    box.append(el("p", {"class": "field-error", "id": id + "-error", "hidden": ""}));
+    return box;
+  }
+
+  const textInput = max => el("input", {"type": "text", "maxlength": String(max), "autocomplete": "off"});
+  const numberInput = () => el("input", {"type": "text", "inputmode": "decimal", "autocomplete": "off", "class": "number"});
+  const criterionLegend = (c, name) => "Criterion " + (c + 1) + (name.trim() ? ": " + name.trim() : "");
+
+  function draftLevel(c, l) {
+    const legendId = "rubric-c" + c + "-l" + l + "-legend";
+    const remove = el("button", {"type": "button", "class": "danger remove-level"}, "Remove level " + (l + 1) + " of criterion " + (c + 1));
+    remove.addEventListener("click", () => removeLevel(c, l));
+    return el("li", {}, el("fieldset", {"class": "field rubric-edit-level", "data-path": "rubric.criteria[" + c + "].levels[" + l + "]"},
+    el("legend", {"id": legendId}, "Level " + (l + 1)),
+    draftField({c, l}, "label", "Label", textInput(100)),
+    draftField({c, l}, "points", "Points", numberInput()),
+    draftField({c, l}, "description", "What it looks like (optional)", el("textarea", {"rows": "2", "maxlength": "2000"})),
+    el("p", {"class": "field-error", "id": "rubric-c" + c + "-l" + l + "-error", "hidden": ""}),
+    el("div", {"class": "actions"}, remove)));
+  }
+
+  function draftCriterion(criterion, c) {
+    const legendId = "rubric-c" + c + "-legend";
+    const addLevel = el("button", {"type": "button", "class": "add-level", "id": "rubric-c" + c + "-add-level"},
+      "Add a level to criterion " + (c + 1));
+    addLevel.addEventListener("click", () => addDraftLevel(c));
+    const remove = el("button", {"type": "button", "class": "danger remove-criterion"}, "Remove criterion " + (c + 1));
+    remove.addEventListener("click", () => removeCriterion(c));
+    const levels = el("fieldset", {"class": "field rubric-edit-levels", "data-path": "rubric.criteria[" + c + "].levels"},
+      el("legend", {}, "Levels of criterion " + (c + 1)),
+      el("ol", {"class": "rubric-edit-level-list"}, ...criterion.levels.map((level, l) => draftLevel(c, l))),
+      el("p", {"class": "field-error", "id": "rubric-c" + c + "-levels-error", "hidden": ""}),
+      el("div", {"class": "actions"}, addLevel));
+    return el("fieldset", {"class": "field rubric-edit-criterion", "data-path": "rubric.criteria[" + c + "]",
+      "tabindex": "-1", "data-key": criterion.key || ""},
+    el("legend", {"id": legendId}, criterionLegend(c, criterion.name)),
+    draftField({c}, "name", "Name", textInput(200)),
+    draftField({c}, "weight", "Weight", numberInput(), "1 counts as much as any other criterion of weight 1; 2 twice as much."),
+    draftField({c}, "description", "What it judges (optional)", el("textarea", {"rows": "2", "maxlength": "2000"})),
+    levels,
+    el("p", {"class": "field-error", "id": "rubric-c" + c + "-error", "hidden": ""}),
+    el("div", {"class": "actions"}, remove));
+  }
+
+  function renderDraft() {
+    $("rubric-criteria").replaceChildren(...state.draft.criteria.map(draftCriterion));
+  }
+
+  // What is typed goes into the draft at once, so adding or removing a criterion or a
+  // level (which builds the fields again, numbered anew) keeps it.
+  function typedIntoDraft(event) {
+    const control = event.target;
+    if (control.dataset.c === undefined || !state.draft) return;
+    const criterion = state.draft.criteria[Number(control.dataset.c)];
+    const item = control.dataset.l === undefined ? criterion : criterion.levels[Number(control.dataset.l)];
+    item[control.dataset.name] = control.value;
+    if (control.dataset.l === undefined && control.dataset.name === "name") {
+      $("rubric-c" + control.dataset.c + "-legend").textContent = criterionLegend(Number(control.dataset.c), control.value);
+    }
+  }
+
+  function addCriterion() {
+    const last = state.draft.criteria[state.draft.criteria.length - 1];
+    // A new criterion takes the scale of the last one (labels and points), so the
+    // rubric's levels read alike; its descriptions are for the teacher to write.
+    const levels = last ? last.levels.map(l => ({label: l.label, points: l.points, description: ""}))
+      : [{label: "", points: "1", description: ""}, {label: "", points: "2", description: ""}];
+    state.draft.criteria.push({key: null, name: "", weight: "1", description: "", levels});
+    renderDraft();
+    const c = state.draft.criteria.length - 1;
+    announce("Criterion " + (c + 1) + " added, with " + count(levels.length, "level", "levels") + ": give it a name.");
+    $("rubric-c" + c + "-name").focus();
+  }
+
+  function removeCriterion(c) {
+    const [gone] = state.draft.criteria.splice(c, 1);
+    renderDraft();
+    announce("Criterion " + (c + 1) + (gone.name.trim() ? " (" + gone.name.trim() + ")" : "") + " removed." +
+      (state.draft.criteria.length ? "" : " A rubric needs at least one criterion."));
+    const next = $("rubric-criteria").querySelectorAll("fieldset.rubric-edit-criterion")[c];
+    (next || $("rubric-add-criterion")).focus();
+  }
+
+  function addDraftLevel(c) {
+    const levels = state.draft.criteria[c].levels;
+    const numbers = levels.map(l => Number(String(l.points).replace(",", "."))).filter(Number.isFinite);
+    levels.push({label: "", points: String(numbers.length ? Math.max(...numbers) + 1 : 1), description: ""});
+    renderDraft();
+    announce("Level " + levels.length + " added to criterion " + (c + 1) + ".");
+    $("rubric-c" + c + "-l" + (levels.length - 1) + "-label").focus();
+  }
+
+  function removeLevel(c, l) {
+    state.draft.criteria[c].levels.splice(l, 1);
+    renderDraft();
+    announce("Level " + (l + 1) + " of criterion " + (c + 1) + " removed.");
+    $("rubric-c" + c + "-add-level").focus();
+  }
+
+  // A key the API takes (a lower-case letter, then letters, digits or _, at most 40)
+  // made from a criterion's name, unlike any in `taken` (which it joins).
+  function keyFor(name, taken) {
+    let key = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+    if (!/^[a-z]/.test(key)) key = "criterion" + (key ? "_" + key : "");
+    key = key.slice(0, 40).replace(/_+$/, "");
+    let unique = key;
+    for (let n = 2; taken.has(unique); n++) unique = key.slice(0, 40 - String(n).length - 1) + "_" + n;
+    taken.add(unique);
+    return unique;
+  }
+
+  // A number as typed ("2,5" too), or the text itself, for the API to refuse beside it.
+  function typedNumber(text) {
+    const plain = String(text).trim().replace(",", ".");
+    if (plain === "") return null;
+    return Number.isFinite(Number(plain)) ? Number(plain) : String(text).trim();
+  }
+
+  function draftRubric() {
+    const taken = new Set(state.draft.criteria.filter(c => c.key).map(c => c.key));
+    return {criteria: state.draft.criteria.map(c => ({
+      key: c.key || keyFor(c.name, taken), name: c.name.trim(), weight: typedNumber(c.weight),
+      description: c.description.trim(),
+      levels: c.levels.map(l => ({label: l.label.trim(), points: typedNumber(l.points), description: l.description.trim()})),
+    }))};
+  }
+
+  async function saveRubric(event) {
+    event.preventDefault();
+    await sendRubric(draftRubric(), "Rubric saved: ");
+  }
+
+  async function defaultRubric() {
+    await sendRubric(null, "The default rubric is saved in place of the one you had: ");
+  }
+
+  // PATCH the rubric (null: the default). Saved, the editor closes, or stays open on the
+  // saved default; refused, the problems are said beside their fields, and on a 409
+  // (someone evaluated meanwhile) the page learns why the rubric is now fixed.
+  async function sendRubric(rubric, said) {
+    const form = $("rubric-form");
+    const reply = await api(projectPath(), json("PATCH", {rubric}));
+    if (!reply.ok) {
+      showProblems(form, reply.body);
+      if (reply.status === 409) {
+        const [evaluations, ratings] = await Promise.all([api(projectPath("/evaluations")), api(projectPath("/peer-ratings"))]);
+        if (evaluations.ok) state.evaluations = evaluations.body;
+        if (ratings.ok) state.peerRatings = ratings.body;
+        renderRubric();
+      }
+      return;
+    }
+    replaceProject(reply.body);
+    renderProject();
+    const names = reply.body.rubric.criteria.map(c => c.name).join(", ");
+    if (rubric === null) {
+      state.draft = draftOf(reply.body.rubric);
+      clearProblems(form);
+      renderDraft();
+      announce(said + names + ". Change it here, then save.");
+      $("rubric-form-title").focus();
+      return;
+    }
+    closeForms();
+    announce(said + names + ".");
+    $("rubric-title").focus();
   }
 
   // -- groups -----------------------------------------------------------------------------------
@@ -458,11 +696,13 @@
 
   function closeForms() {
     homeForms();
-    ["project-form", "group-form"].forEach(id => { $(id).hidden = true; });
+    ["project-form", "group-form", "rubric-form"].forEach(id => { $(id).hidden = true; });
     root.querySelectorAll("form.rubric-form").forEach(form => form.remove());
-    root.querySelectorAll('[aria-controls="project-form"], [aria-controls="group-form"], button.evaluate')
+    root.querySelectorAll('[aria-controls="project-form"], [aria-controls="group-form"], [aria-controls="rubric-form"], ' +
+      "button.evaluate")
       .forEach(b => b.setAttribute("aria-expanded", "false"));
     state.editingGroup = null;
+    state.draft = null;
   }
 
   function cancel() {
@@ -476,6 +716,13 @@
   $("project-form").addEventListener("submit", createProject);
   $("group-new").addEventListener("click", event => openGroupForm(null, event.currentTarget));
   $("group-form").addEventListener("submit", saveGroup);
+  $("rubric-edit").addEventListener("click", event => openRubricForm(event.currentTarget));
+  $("rubric-form").addEventListener("submit", saveRubric);
+  $("rubric-form").addEventListener("input", typedIntoDraft);
+  $("rubric-add-criterion").addEventListener("click", addCriterion);
+  $("rubric-default").addEventListener("click", defaultRubric);
+  $("rubric-form").querySelector(".cancel").addEventListener("click", closeRubricForm);
+  $("rubric-form").addEventListener("keydown", event => { if (event.key === "Escape") closeRubricForm(); });
   [$("project-form"), $("group-form")].forEach(form => {
     form.querySelector(".cancel").addEventListener("click", cancel);
     form.addEventListener("keydown", event => { if (event.key === "Escape") cancel(); });

@@ -6,6 +6,9 @@ the tool answered it with (its script nonce is in the page). :func:`shown` puts 
 page in headless Chromium at the tool's origin, under that policy, and fails the test if
 Chromium reports a policy violation or a script error. The setup a test does not drive
 through the page goes through the same REST API with the launch's session token.
+
+The fixtures ``lms``, ``tool`` and ``world`` are the browser test modules' own: each
+module binds them to a module name (``lms, tool, world = browser_world.lms, ...``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 
-from tests.browser import CHROMIUM
+import pytest
+
+from tests.browser import CHROMIUM, served
 from tests.integration.lti.conftest import launch
 from tests.lti_platform import LTI, LTI_AGS, ROLE_LEARNER, PlatformUser, TestPlatform
 
@@ -59,6 +64,27 @@ class LaunchedClass:
 
     def id_of(self, key: str) -> int:
         return self.students[key].user_id
+
+
+@pytest.fixture
+def lms(app):
+    """A test LMS registered in the tool."""
+    with TestPlatform() as platform:
+        platform.register_in(app)
+        yield platform
+
+
+@pytest.fixture
+def tool(app):
+    """The tool on loopback, for Chromium."""
+    with served(app) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def world(client, lms):
+    """The teacher and Ada, Ben and Cal, launched from the test LMS's course."""
+    return launched_class(client, lms)
 
 
 def _landing(response) -> Landing:
@@ -210,6 +236,16 @@ def shown(tool_url: str, landing: Landing, **context_options) -> Iterator[Shown]
             browser.close()
     assert view.violations == [], view.violations
     assert view.errors == [], view.errors
+
+
+def until_said(page, selector: str, said: str) -> None:
+    """Wait until the element's text starts with ``said`` (a status, a heading)."""
+    page.wait_for_function(
+        "([selector, said]) => { const n = document.querySelector(selector);"
+        " return n !== null && n.textContent.trim().startsWith(said); }",
+        arg=[selector, said],
+        timeout=15_000,
+    )
 
 
 def no_sideways_scroll(page) -> None:

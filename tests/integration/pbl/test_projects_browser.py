@@ -14,7 +14,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.browser import BROWSER_MARKS, served
+from tests.browser import BROWSER_MARKS
+from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     FAIR,
     GOOD,
@@ -24,15 +25,14 @@ from tests.integration.pbl.browser_world import (
     create_project,
     evaluate,
     focused,
-    launched_class,
     no_sideways_scroll,
     placed_launch,
     rate,
     set_status,
     shown,
+    until_said,
     upload,
 )
-from tests.lti_platform import TestPlatform
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -44,42 +44,16 @@ STUDENT_READY = "#my-projects[data-state=ready]"
 HOSTILE_TITLE = '<img src=x onerror="window.injected=1">Bridge'
 
 
-@pytest.fixture
-def lms(app):
-    """A test LMS registered in the tool."""
-    with TestPlatform() as platform:
-        platform.register_in(app)
-        yield platform
-
-
-@pytest.fixture
-def tool(app):
-    """The tool on loopback, for Chromium."""
-    with served(app) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def world(client, lms):
-    return launched_class(client, lms)
-
-
-def _until(page, selector: str, said: str) -> None:
-    """Wait until the element's text starts with ``said``."""
-    page.wait_for_function(
-        "([selector, said]) => { const n = document.querySelector(selector);"
-        " return n !== null && n.textContent.trim().startsWith(said); }",
-        arg=[selector, said],
-        timeout=15_000,
-    )
+# The test LMS, the tool on loopback and the launched class (browser_world's fixtures).
+lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
 
 def _status(page, said: str) -> None:
-    _until(page, "#projects-status", said)
+    until_said(page, "#projects-status", said)
 
 
 def _my_status(page, said: str) -> None:
-    _until(page, "#my-projects-status", said)
+    until_said(page, "#my-projects-status", said)
 
 
 # -- the teacher ----------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""A teacher changes a project in the LMS frame, in real Chromium on a 375 px phone: edits
+its rubric (criteria and levels added, renamed, removed; refusals said beside the field
+they are about; a rubric already used is fixed), deletes projects and groups, withdraws
+an evaluation, removes evidence, reads each group's peer ratings, and lands on a placed
+project from its LMS link. Every page runs under the Content-Security-Policy the tool
+served it with, with no violation or script error (browser_world). What a page says it
+saved is checked in the API afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import BROWSER_MARKS
+from tests.integration.pbl import browser_world
+from tests.integration.pbl.browser_world import (
+    FAIR,
+    api_get,
+    create_group,
+    create_project,
+    evaluate,
+    focused,
+    no_sideways_scroll,
+    shown,
+    until_said,
+)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = BROWSER_MARKS
+
+# The test LMS, the tool on loopback and the launched class (browser_world's fixtures).
+lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
+
+TEACHER_READY = "#projects[data-state=ready]"
+DEFAULT_KEYS = ["communication", "collaboration", "problem_solving"]
+# A rubric of one criterion, two levels: nothing like the default.
+DESIGN_RUBRIC = {
+    "criteria": [
+        {
+            "key": "design",
+            "name": "Design",
+            "levels": [{"points": 0, "label": "Missing"}, {"points": 5, "label": "Complete"}],
+        }
+    ]
+}
+
+
+def _status(page, said: str) -> None:
+    until_said(page, "#projects-status", said)
+
+
+def _open_project(page, title: str = "Build a bridge") -> None:
+    page.wait_for_selector(TEACHER_READY, timeout=20_000)
+    page.get_by_role("button", name=title).click()
+    until_said(page, "#project-name", title)
+
+
+def _field(form, criterion: int, name: str, level: int | None = None):
+    """The editor's control for criterion ``criterion`` (1-based), or one of its levels."""
+    group = form.get_by_role("group", name=re.compile(rf"^Criterion {criterion}\b"))
+    if level is not None:
+        group = group.get_by_role("group", name=f"Level {level}", exact=True)
+    return group.get_by_label(name, exact=True)
+
+
+# -- the rubric ------------------------------------------------------------------------------
+
+
+def test_a_teacher_edits_the_rubric_on_a_phone(client, tool, world):
+    project = create_project(client, world)
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        _open_project(page)
+        expect(page.locator("#rubric-summary li")).to_have_count(3)
+        expect(page.locator("#rubric-summary li").first).to_have_text(
+            "Communication (weight 1): Beginning 1, Developing 2, Proficient 3, Exemplary 4"
+        )
+
+        # Opened from the keyboard: the focus goes to the editor's heading.
+        page.locator("#rubric-edit").focus()
+        page.keyboard.press("Enter")
+        form = page.locator("#rubric-form")
+        assert focused(page).startswith("h5#rubric-form-title"), focused(page)
+        expect(page.locator("#rubric-edit")).to_have_attribute("aria-expanded", "true")
+        expect(form.get_by_role("group", name=re.compile("^Criterion"))).to_have_count(3)
+        expect(_field(form, 2, "Points", level=3)).to_have_value("3")
+        no_sideways_scroll(page)
+
+        # Renamed (its key stays), reweighted, and the third criterion removed.
+        _field(form, 1, "Name").fill("Presentation")
+        expect(form.get_by_role("group", name="Criterion 1: Presentation")).to_be_visible()
+        _field(form, 2, "Weight").fill("2")
+        form.get_by_role("button", name="Remove criterion 3").click()
+        _status(page, "Criterion 3 (Problem solving) removed.")
+        assert focused(page).startswith("button#rubric-add-criterion"), focused(page)
+
+        # A new criterion takes the last one's scale; its key comes from its name.
+        page.keyboard.press("Enter")
+        _status(page, "Criterion 3 added, with 4 levels: give it a name.")
+        assert focused(page).startswith("input#rubric-c2-name"), focused(page)
+        page.keyboard.type("Research & sources")
+        expect(_field(form, 3, "Label", level=4)).to_have_value("Exemplary")
+        form.get_by_role("button", name="Remove level 4 of criterion 3").click()
+        assert focused(page).startswith("button#rubric-c2-add-level"), focused(page)
+        page.keyboard.press("Enter")
+        assert focused(page).startswith("input#rubric-c2-l3-label"), focused(page)
+        expect(_field(form, 3, "Points", level=4)).to_have_value("4")
+        page.keyboard.type("Thorough")
+        no_sideways_scroll(page)
+
+        # What the API refuses is said beside the field it names, nothing is saved.
+        _field(form, 2, "Points", level=1).fill("-1")
+        _field(form, 3, "Label", level=2).fill("")
+        form.get_by_role("button", name="Save rubric").click()
+        _status(page, "Not saved: The rubric is not valid.")
+        points = _field(form, 2, "Points", level=1)
+        expect(points).to_have_attribute("aria-invalid", "true")
+        expect(points).to_have_accessible_description(re.compile("points cannot be negative"))
+        label = _field(form, 3, "Label", level=2)
+        expect(label).to_have_accessible_description(re.compile("a label is required"))
+        expect(_field(form, 1, "Name")).not_to_have_attribute("aria-invalid", "true")
+        assert page.evaluate("document.activeElement.classList.contains('form-problem')")
+        assert api_get(client, world, f"/{project['id']}")["rubric"] == project["rubric"]
+        no_sideways_scroll(page)
+
+        points.fill("1")
+        label.fill("Some sources")
+        form.get_by_role("button", name="Save rubric").click()
+        _status(page, "Rubric saved: Presentation, Collaboration, Research & sources.")
+        assert focused(page).startswith("h4#rubric-title"), focused(page)
+        expect(form).to_be_hidden()
+
+    rubric = api_get(client, world, f"/{project['id']}")["rubric"]
+    criteria = rubric["criteria"]
+    assert [c["key"] for c in criteria] == ["communication", "collaboration", "research_sources"]
+    assert [c["name"] for c in criteria] == ["Presentation", "Collaboration", "Research & sources"]
+    assert [c["weight"] for c in criteria] == [1.0, 2.0, 1.0]
+    assert [(lv["label"], lv["points"]) for lv in criteria[2]["levels"]] == [
+        ("Beginning", 1.0),
+        ("Some sources", 2.0),
+        ("Proficient", 3.0),
+        ("Thorough", 4.0),
+    ]
+    # The descriptions it kept, and none invented for the new criterion's levels.
+    assert criteria[0]["description"].startswith("How clearly the group explains")
+    assert all(lv["description"] == "" for lv in criteria[2]["levels"])
+
+
+def test_new_keys_are_unique_and_the_default_rubric_replaces_another(client, tool, world):
+    project = create_project(client, world, rubric=DESIGN_RUBRIC)
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        _open_project(page)
+        page.locator("#rubric-edit").click()
+        form = page.locator("#rubric-form")
+        # Two new criteria named alike, one like the kept "design": three keys.
+        for name in ("Design!", "2nd draft"):
+            form.get_by_role("button", name="Add a criterion").click()
+            page.keyboard.type(name)
+        form.get_by_role("button", name="Save rubric").click()
+        _status(page, "Rubric saved: Design, Design!, 2nd draft.")
+        saved = api_get(client, world, f"/{project['id']}")["rubric"]["criteria"]
+        assert [c["key"] for c in saved] == ["design", "design_2", "criterion_2nd_draft"]
+
+        # The default comes back, saved at once, and the editor stays open on it.
+        page.locator("#rubric-edit").click()
+        form.get_by_role("button", name="Replace with the default rubric").click()
+        _status(page, "The default rubric is saved in place of the one you had")
+        assert focused(page).startswith("h5#rubric-form-title"), focused(page)
+        expect(form.get_by_role("group", name=re.compile("^Criterion"))).to_have_count(3)
+        expect(_field(form, 3, "Name")).to_have_value("Problem solving")
+        rubric = api_get(client, world, f"/{project['id']}")["rubric"]
+        assert [c["key"] for c in rubric["criteria"]] == DEFAULT_KEYS
+        page.keyboard.press("Escape")
+        assert focused(page).startswith("button#rubric-edit"), focused(page)
+        expect(form).to_be_hidden()
+
+
+def test_a_rubric_used_for_an_evaluation_cannot_change(client, tool, world):
+    project = create_project(client, world, status="open")
+    red = create_group(client, world, project, "Red", ["ada", "ben"])
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        _open_project(page)
+        expect(page.locator("#rubric-locked")).to_be_hidden()
+        page.locator("#rubric-edit").click()
+        form = page.locator("#rubric-form")
+        _field(form, 1, "Name").fill("Presentation")
+
+        # A co-teacher evaluates the work meanwhile: the API refuses (409) and says why.
+        evaluate(client, world, project, red, FAIR)
+        form.get_by_role("button", name="Save rubric").click()
+        problem = form.locator(".form-problem")
+        expect(problem).to_contain_text("The rubric cannot change once work has been evaluated")
+        assert api_get(client, world, f"/{project['id']}")["rubric"] == project["rubric"]
+        form.get_by_role("button", name="Cancel").click()
+        assert focused(page).startswith("h4#rubric-title"), focused(page)
+        expect(page.locator("#rubric-edit")).to_be_hidden()
+        expect(page.locator("#rubric-locked")).to_have_text(
+            "The rubric can no longer change: it has been used for 1 evaluation. "
+            "Withdraw the evaluations to change it, or create a new project."
+        )
+
+    # Loaded with the evaluation already there: no editor offered at all.
+    with shown(tool, world.teacher) as view:
+        _open_project(view.page)
+        expect(view.page.locator("#rubric-locked")).to_be_visible()
+        expect(view.page.locator("#rubric-edit")).to_be_hidden()
