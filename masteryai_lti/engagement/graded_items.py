@@ -121,6 +121,29 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
     return declare_item(course, object_id, "submission", due_at, title, LMS) is not None
 
 
+def keep_feature_item(
+    course: Course, object_id: str, due_at: datetime | None, title: str, source: str
+) -> None:
+    """Another feature's graded work (a project) is due at ``due_at``; None withdraws
+    the item that feature declared. Joins the caller's transaction.
+
+    A teacher's own declaration of the same object stays as it is, as against the LMS.
+    """
+    if due_at is not None:
+        declare_item(course, object_id, "submission", _utc(due_at), title, source)
+        return
+    existing = db.session.scalar(
+        select(GradedItem).where(
+            GradedItem.course_id == course.id,
+            GradedItem.object_id == object_id,
+            GradedItem.kind == "submission",
+        )
+    )
+    if existing is not None and existing.source == source:
+        set_due_date(course.id, object_id, "submission", None)
+        db.session.delete(existing)
+
+
 def declare_item(
     course: Course, object_id: str, kind: str, due_at: datetime, title: str, source: str
 ) -> GradedItem | None:

@@ -15,7 +15,7 @@ from masteryai_lti.core.policy import Actor
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import EVIDENCE_KINDS, Evidence, EvidenceFile
 from masteryai_lti.pbl.service import access
-from masteryai_lti.pbl.service.activity import note_project_work
+from masteryai_lti.pbl.service.activity import note_handed_in, note_project_work
 
 URL_MAX_LENGTH = 2048
 NOTE_MAX_LENGTH = 20000
@@ -132,6 +132,7 @@ def add_evidence(
     if kind == "file":
         db.session.add(EvidenceFile(evidence_id=row.id, content=upload.content))
     db.session.commit()
+    note_handed_in(course, project, access.member_ids(group.id))
     if not teaching:
         note_project_work(course.institution_id, course.id, actor.user_id, f"evidence:{row.id}")
     return row

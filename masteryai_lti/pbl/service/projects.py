@@ -12,7 +12,7 @@ from masteryai_lti.core.policy import Actor
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import PROJECT_STATUSES, GroupEvaluation, PeerEvaluation, Project
-from masteryai_lti.pbl.service import access
+from masteryai_lti.pbl.service import access, activity
 
 # Fields a teacher may change; anything else in ``changes`` is a programming error.
 EDITABLE = frozenset(
@@ -130,6 +130,8 @@ def create_project(
         **values,
     )
     db.session.add(project)
+    db.session.flush()
+    activity.keep_due_item(course, project)
     db.session.commit()
     return project
 
@@ -152,7 +154,7 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
     Evaluations name the rubric's criteria and levels by key and points, so changing
     the rubric under them would silently re-score work already marked.
     """
-    _, project = access.project(actor, course_id, project_id, teach=True)
+    course, project = access.project(actor, course_id, project_id, teach=True)
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -174,12 +176,14 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
         changes = {**changes, "rubric": rubric}
     for key, value in changes.items():
         setattr(project, key, value)
+    activity.keep_due_item(course, project)
     db.session.commit()
     return project
 
 
 def delete_project(actor: Actor, course_id: int, project_id: int) -> None:
     """Delete a project with its groups, evaluations and evidence."""
-    _, project = access.project(actor, course_id, project_id, teach=True)
+    course, project = access.project(actor, course_id, project_id, teach=True)
+    activity.keep_due_item(course, project, deleted=True)
     db.session.delete(project)
     db.session.commit()
