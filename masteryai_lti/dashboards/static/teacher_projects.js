@@ -144,6 +144,8 @@
       action(project.scores_released_at ? "Release scores again" : "Release scores", release);
       action("Reopen to students", () => setStatus("open"));
     }
+    action("Delete project", confirmDeleteProject);
+    actions[actions.length - 1].classList.add("danger");
     $("project-actions").replaceChildren(...actions);
     $("project-result").replaceChildren();
     renderRubric();
@@ -419,6 +421,115 @@
     $("rubric-title").focus();
   }
 
+  // -- deleting ---------------------------------------------------------------------------------
+  // A deletion asked once more, beside what it removes: `said` what goes with it, `yes`
+  // the button that does it. `run` answers null when done (and moves the focus on), or
+  // the problem to show in the box. Keep it (or Escape) puts the focus back on `opener`.
+  function confirmStep(after, opener, said, yes, run) {
+    closeForms();
+    const text = el("p", {"tabindex": "-1", "class": "confirm-text"}, said);
+    const go = el("button", {"type": "button", "class": "danger yes"}, yes);
+    const keep = el("button", {"type": "button", "class": "cancel"}, "Keep it");
+    const box = el("div", {"class": "confirm", "role": "group", "aria-label": yes + "?"}, text,
+      el("div", {"class": "actions"}, go, keep));
+    const back = () => { box.remove(); opener.focus(); };
+    keep.addEventListener("click", back);
+    box.addEventListener("keydown", event => { if (event.key === "Escape") back(); });
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      const problem = await run();
+      if (!problem) return;
+      go.disabled = false;
+      box.querySelectorAll(".problem").forEach(n => n.remove());
+      box.append(problemNode(problem));
+    });
+    after.after(box);
+    text.focus();
+  }
+
+  const some = (n, one, many) => n ? count(n, one, many) : "no " + many;
+
+  // "(now 2 groups, 1 evaluation and no peer ratings)": what a deletion takes along.
+  function takenAlong(parts) {
+    const known = parts.filter(Boolean);
+    return "(now " + known.slice(0, -1).join(", ") + (known.length > 1 ? " and " : "") + known[known.length - 1] + ")";
+  }
+
+  // How many pieces of evidence `query` lists, or null when the count cannot be had.
+  async function evidenceCount(query) {
+    const reply = await api(projectPath("/evidence" + query));
+    return reply.ok ? some(reply.body.length, "piece of evidence", "pieces of evidence") : null;
+  }
+
+  async function confirmDeleteProject(opener) {
+    const project = state.project;
+    const along = takenAlong([some(state.groups.length, "group", "groups"),
+      some(state.evaluations.length, "evaluation", "evaluations"), some(state.peerRatings.length, "peer rating", "peer ratings"),
+      await evidenceCount("")]);
+    confirmStep($("project-actions"), opener, "Delete the project " + project.title + "? This cannot be undone: its " +
+      "groups, evaluations, peer ratings and evidence go with it " + along + ". Links to it in your LMS course stay, " +
+      "and tell students it is gone.",
+    "Delete the project", async () => {
+      const reply = await api(projectPath(), {method: "DELETE"});
+      if (!reply.ok) return reply.body;
+      closeForms();
+      state.projects = state.projects.filter(p => p.id !== project.id);
+      state.project = null;
+      $("project").hidden = true;
+      renderProjects();
+      announce("Project deleted: " + project.title + ".");
+      $("projects-title").focus();
+      return null;
+    });
+  }
+
+  async function confirmDeleteGroup(group, opener) {
+    const along = takenAlong([some(state.evaluations.filter(e => e.group_id === group.id).length, "evaluation", "evaluations"),
+      some(state.peerRatings.filter(r => r.group_id === group.id).length, "peer rating", "peer ratings"),
+      await evidenceCount("?group_id=" + group.id)]);
+    const names = group.members.map(m => m.name || "Student " + m.user_id);
+    confirmStep(opener.closest(".actions"), opener, "Delete the group " + group.name + "? This cannot be undone: its " +
+      "evaluations, peer ratings and evidence go with it " + along +
+      (names.length ? "; " + names.join(", ") + (names.length === 1 ? " is" : " are") + " then in no group." : "."),
+    "Delete the group", async () => {
+      const reply = await api(projectPath("/groups/" + group.id), {method: "DELETE"});
+      if (!reply.ok) return reply.body;
+      await loadProject();
+      announce("Group deleted: " + group.name + ".");
+      $("groups-title").focus();
+      return null;
+    });
+  }
+
+  function confirmWithdraw(group, evaluation, opener) {
+    const others = state.evaluations.filter(e => e.group_id === group.id && e.id !== evaluation.id).length;
+    confirmStep(opener.closest(".actions"), opener, "Withdraw your evaluation of " + group.name + " (" +
+      mark(evaluation.score) + " of 100)? Your levels and comment are deleted; " + (others
+      ? "the group's score is then the co-teachers' evaluation alone." : "the group has no score until it is evaluated again."),
+    "Withdraw the evaluation", async () => {
+      const reply = await api(projectPath("/evaluations/" + evaluation.id), {method: "DELETE"});
+      if (!reply.ok) return reply.body;
+      await loadProject();
+      announce("Your evaluation of " + group.name + " is withdrawn.");
+      const again = $("group-list").querySelector('li[data-group="' + group.id + '"] button.evaluate');
+      (again || $("groups-title")).focus();
+      return null;
+    });
+  }
+
+  function confirmRemoveEvidence(group, item, opener) {
+    const author = item.author_id === null ? "someone no longer in the course" : nameOf(item.author_id);
+    confirmStep(opener.closest("li"), opener, "Remove " + item.title + ", added by " + author + ", from " + group.name +
+      "'s evidence? This cannot be undone; the group no longer sees it.", "Remove the evidence", async () => {
+      const reply = await api(projectPath("/evidence/" + item.id), {method: "DELETE"});
+      if (!reply.ok) return reply.body;
+      await fillEvidence(group);
+      announce("Removed from " + group.name + "'s evidence: " + item.title + ".");
+      $("evidence-" + group.id).querySelector(".evidence-title").focus();
+      return null;
+    });
+  }
+
   // -- groups -----------------------------------------------------------------------------------
   function ungroupedSentence() {
     if (state.membersProblem) return null;
@@ -445,18 +556,28 @@
       "aria-expanded": "false"}, "Evaluate work");
     const evidence = el("button", {"type": "button", "class": "show-evidence", "aria-controls": "evidence-" + group.id,
       "aria-expanded": "false"}, "Evidence");
+    const remove = el("button", {"type": "button", "class": "danger delete-group"}, "Delete group");
+    const buttons = [edit, evaluate, evidence];
+    const mine = state.evaluations.find(e => e.group_id === group.id && e.evaluator_id === session.user_id);
+    if (mine) {
+      const withdraw = el("button", {"type": "button", "class": "danger withdraw"}, "Withdraw your evaluation");
+      withdraw.addEventListener("click", () => confirmWithdraw(group, mine, withdraw));
+      buttons.push(withdraw);
+    }
+    buttons.push(remove);
     const label = "group-" + group.id + "-name";
-    [edit, evaluate, evidence].forEach(b => b.setAttribute("aria-describedby", label));
+    buttons.forEach(b => b.setAttribute("aria-describedby", label));
     edit.addEventListener("click", () => openGroupForm(group, edit));
     evaluate.addEventListener("click", () => toggleEvaluation(group, evaluate));
     evidence.addEventListener("click", () => toggleEvidence(group, evidence));
+    remove.addEventListener("click", () => confirmDeleteGroup(group, remove));
     const box = el("div", {"class": "evidence-box", "id": "evidence-" + group.id});
     box.hidden = true;
     return el("li", {"data-group": group.id, "tabindex": "-1"},
       el("p", {"class": "group-line"}, el("strong", {"id": label}, group.name), ": ",
         names.length ? names.join(", ") : "no members yet"),
       el("p", {"class": "muted meta"}, evaluationSummary(group)),
-      el("div", {"class": "actions"}, edit, evaluate, evidence), box);
+      el("div", {"class": "actions"}, ...buttons), box);
   }
 
   function renderGroups(problem) {
@@ -573,7 +694,7 @@
   }
 
   // -- evidence ------------------------------------------------------------------------------------
-  function evidenceEntry(item, box) {
+  function evidenceEntry(group, item, box) {
     const criterion = item.criterion_key && state.project.rubric.criteria.find(c => c.key === item.criterion_key);
     const meta = ["added by " + (item.author_id === null ? "someone no longer in the course" : nameOf(item.author_id)),
       localTime(item.created_at)];
@@ -583,6 +704,9 @@
         projectPath("/evidence/" + item.id + "/file"), item, box.querySelector(".download-result"))));
     li.append(el("span", {"class": "muted meta"}, (item.kind === "note" ? "Note" : item.kind === "link" ? "Link" : "File") +
       " · " + meta.join(" · ")));
+    const remove = el("button", {"type": "button", "class": "danger remove", "aria-label": "Remove " + item.title}, "Remove");
+    remove.addEventListener("click", () => confirmRemoveEvidence(group, item, remove));
+    li.append(" ", remove);
     return li;
   }
 
@@ -591,7 +715,11 @@
     const open = opener.getAttribute("aria-expanded") === "true";
     opener.setAttribute("aria-expanded", String(!open));
     box.hidden = open;
-    if (open) return;
+    if (!open) await fillEvidence(group);
+  }
+
+  async function fillEvidence(group) {
+    const box = $("evidence-" + group.id);
     box.replaceChildren(el("p", {"class": "muted"}, "Loading the evidence…"));
     const reply = await api(projectPath("/evidence?group_id=" + group.id));
     if (!reply.ok) return box.replaceChildren(problemNode(reply.body));
@@ -599,7 +727,7 @@
       reply.body.length ? group.name + " handed in " + count(reply.body.length, "piece", "pieces") + " of evidence:"
         : group.name + " has handed in no evidence yet.");
     box.replaceChildren(heading);
-    if (reply.body.length) box.append(el("ul", {"class": "pbl-list evidence"}, ...reply.body.map(item => evidenceEntry(item, box))));
+    if (reply.body.length) box.append(el("ul", {"class": "pbl-list evidence"}, ...reply.body.map(item => evidenceEntry(group, item, box))));
     box.append(el("p", {"class": "download-result", "role": "status"}));
   }
 
@@ -697,7 +825,7 @@
   function closeForms() {
     homeForms();
     ["project-form", "group-form", "rubric-form"].forEach(id => { $(id).hidden = true; });
-    root.querySelectorAll("form.rubric-form").forEach(form => form.remove());
+    root.querySelectorAll("form.rubric-form, .confirm").forEach(node => node.remove());
     root.querySelectorAll('[aria-controls="project-form"], [aria-controls="group-form"], [aria-controls="rubric-form"], ' +
       "button.evaluate")
       .forEach(b => b.setAttribute("aria-expanded", "false"));

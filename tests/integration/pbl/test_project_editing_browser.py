@@ -17,6 +17,7 @@ from tests.browser import BROWSER_MARKS
 from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     FAIR,
+    STUDENTS,
     api_get,
     create_group,
     create_project,
@@ -25,6 +26,7 @@ from tests.integration.pbl.browser_world import (
     no_sideways_scroll,
     shown,
     until_said,
+    upload,
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -210,3 +212,99 @@ def test_a_rubric_used_for_an_evaluation_cannot_change(client, tool, world):
         _open_project(view.page)
         expect(view.page.locator("#rubric-locked")).to_be_visible()
         expect(view.page.locator("#rubric-edit")).to_be_hidden()
+
+
+# -- deleting ---------------------------------------------------------------------------------
+
+
+def test_a_teacher_removes_evidence_withdraws_deletes_a_group_then_the_project(client, tool, world):
+    project = create_project(client, world, status="open")
+    red = create_group(client, world, project, "Red", ["ada", "ben"])
+    blue = create_group(client, world, project, "Blue", ["cal"])
+    # Blue first: the evaluation of Red has another id than Red itself.
+    blue_evaluation = evaluate(client, world, project, blue, FAIR)
+    evaluate(client, world, project, red, FAIR, "Good joints.")
+    link = client.post(
+        world.url(f"/{project['id']}/evidence"),
+        json={"kind": "link", "title": "Test video", "url": "https://video.example/bridge"},
+        headers=world.students["ada"].headers,
+    )
+    assert link.status_code == 201, link.get_json()
+    upload(client, world, project, "cal", "tower.txt", b"Tower plan.\n")
+
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        _open_project(page)
+        red_entry = page.locator(f'#group-list li[data-group="{red["id"]}"]')
+        blue_entry = page.locator(f'#group-list li[data-group="{blue["id"]}"]')
+
+        # Evidence: asked once more, kept, then removed.
+        red_entry.get_by_role("button", name="Evidence").click()
+        remove = red_entry.get_by_role("button", name="Remove Test video")
+        remove.click()
+        confirm = red_entry.locator(".confirm")
+        expect(confirm).to_contain_text(
+            f"Remove Test video, added by {STUDENTS['ada']}, from Red's evidence?"
+        )
+        assert focused(page).startswith("p#:Remove Test video"), focused(page)
+        confirm.get_by_role("button", name="Keep it").click()
+        expect(confirm).to_have_count(0)
+        assert focused(page) == "button#[button]:Remove", focused(page)
+        assert len(api_get(client, world, f"/{project['id']}/evidence?group_id={red['id']}")) == 1
+        remove.click()
+        red_entry.get_by_role("button", name="Remove the evidence").click()
+        _status(page, "Removed from Red's evidence: Test video.")
+        expect(red_entry.locator(".evidence-title")).to_have_text(
+            "Red has handed in no evidence yet."
+        )
+        assert focused(page).startswith("p#:Red has handed in no evidence yet"), focused(page)
+        assert api_get(client, world, f"/{project['id']}/evidence?group_id={red['id']}") == []
+
+        # The teacher's own evaluation of Red, withdrawn; Blue's stays.
+        red_entry.get_by_role("button", name="Withdraw your evaluation").click()
+        expect(red_entry.locator(".confirm")).to_contain_text(
+            "Withdraw your evaluation of Red (75 of 100)?"
+        )
+        red_entry.get_by_role("button", name="Withdraw the evaluation").click()
+        _status(page, "Your evaluation of Red is withdrawn.")
+        evaluations = api_get(client, world, f"/{project['id']}/evaluations")
+        assert [e["id"] for e in evaluations] == [blue_evaluation["id"]]
+        expect(red_entry.locator(".meta").first).to_have_text("Not evaluated by you yet.")
+        expect(red_entry.get_by_role("button", name="Withdraw your evaluation")).to_have_count(0)
+        assert focused(page) == "button#[button]:Evaluate work", focused(page)
+        expect(blue_entry.locator(".meta").first).to_have_text("Your evaluation: 75 of 100.")
+
+        # A group, with what goes along said first; its student is then in no group.
+        blue_entry.get_by_role("button", name="Delete group").click()
+        expect(blue_entry.locator(".confirm")).to_contain_text(
+            "Delete the group Blue? This cannot be undone: its evaluations, peer ratings and "
+            "evidence go with it (now 1 evaluation, no peer ratings and 1 piece of evidence); "
+            "Cal Rivera is then in no group."
+        )
+        no_sideways_scroll(page)
+        blue_entry.get_by_role("button", name="Delete the group").click()
+        _status(page, "Group deleted: Blue.")
+        assert focused(page).startswith("h4#groups-title"), focused(page)
+        assert [g["id"] for g in api_get(client, world, f"/{project['id']}/groups")] == [red["id"]]
+        assert api_get(client, world, f"/{project['id']}/evaluations") == []
+        # Nothing is rated against the rubric any more: it may change again.
+        expect(page.locator("#rubric-edit")).to_be_visible()
+        expect(page.locator("#groups-ungrouped")).to_have_text(
+            "Not in a group yet (1 of 3): Cal Rivera."
+        )
+
+        # The project itself.
+        page.get_by_role("button", name="Delete project").click()
+        confirm = page.locator("#project .confirm")
+        expect(confirm).to_contain_text(
+            "Delete the project Build a bridge? This cannot be undone: its groups, evaluations, "
+            "peer ratings and evidence go with it (now 1 group, no evaluations, no peer ratings "
+            "and no pieces of evidence)."
+        )
+        no_sideways_scroll(page)
+        confirm.get_by_role("button", name="Delete the project").click()
+        _status(page, "Project deleted: Build a bridge.")
+        assert focused(page).startswith("h2#projects-title"), focused(page)
+        expect(page.locator("#project")).to_be_hidden()
+        expect(page.locator("#projects-none")).to_be_visible()
+        assert api_get(client, world, "") == []
