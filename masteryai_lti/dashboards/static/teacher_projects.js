@@ -556,8 +556,10 @@
       "aria-expanded": "false"}, "Evaluate work");
     const evidence = el("button", {"type": "button", "class": "show-evidence", "aria-controls": "evidence-" + group.id,
       "aria-expanded": "false"}, "Evidence");
+    const ratings = el("button", {"type": "button", "class": "show-ratings", "aria-controls": "ratings-" + group.id,
+      "aria-expanded": "false"}, "Peer ratings");
     const remove = el("button", {"type": "button", "class": "danger delete-group"}, "Delete group");
-    const buttons = [edit, evaluate, evidence];
+    const buttons = [edit, evaluate, evidence, ratings];
     const mine = state.evaluations.find(e => e.group_id === group.id && e.evaluator_id === session.user_id);
     if (mine) {
       const withdraw = el("button", {"type": "button", "class": "danger withdraw"}, "Withdraw your evaluation");
@@ -570,14 +572,17 @@
     edit.addEventListener("click", () => openGroupForm(group, edit));
     evaluate.addEventListener("click", () => toggleEvaluation(group, evaluate));
     evidence.addEventListener("click", () => toggleEvidence(group, evidence));
+    ratings.addEventListener("click", () => toggleRatings(group, ratings));
     remove.addEventListener("click", () => confirmDeleteGroup(group, remove));
     const box = el("div", {"class": "evidence-box", "id": "evidence-" + group.id});
     box.hidden = true;
+    const rated = el("div", {"class": "ratings-box", "id": "ratings-" + group.id});
+    rated.hidden = true;
     return el("li", {"data-group": group.id, "tabindex": "-1"},
       el("p", {"class": "group-line"}, el("strong", {"id": label}, group.name), ": ",
         names.length ? names.join(", ") : "no members yet"),
       el("p", {"class": "muted meta"}, evaluationSummary(group)),
-      el("div", {"class": "actions"}, ...buttons), box);
+      el("div", {"class": "actions"}, ...buttons), box, rated);
   }
 
   function renderGroups(problem) {
@@ -729,6 +734,46 @@
     box.replaceChildren(heading);
     if (reply.body.length) box.append(el("ul", {"class": "pbl-list evidence"}, ...reply.body.map(item => evidenceEntry(group, item, box))));
     box.append(el("p", {"class": "download-result", "role": "status"}));
+  }
+
+  // -- peer ratings -----------------------------------------------------------------------------
+  // What a teacher alone sees: who rated whom, the rating's score and levels, the comment.
+  function levelsRated(ratings) {
+    return state.project.rubric.criteria.filter(c => c.key in ratings).map(c => {
+      const level = c.levels.find(l => Math.abs(l.points - ratings[c.key]) < 1e-9);
+      return c.name + " " + (level ? level.label + " (" + points(level.points) + ")" : points(ratings[c.key]));
+    }).join(", ");
+  }
+
+  function ratingEntry(rating) {
+    const rater = nameOf(rating.rater_id);
+    const who = rating.rater_id === rating.ratee_id ? rater + " rated their own contribution"
+      : rater + " rated " + nameOf(rating.ratee_id);
+    const li = el("li", {"data-rater": rating.rater_id, "data-ratee": rating.ratee_id},
+      el("strong", {}, who), ": " + mark(rating.score) + " of 100",
+      el("span", {"class": "muted meta"}, levelsRated(rating.ratings)));
+    if (rating.comment) li.append(el("blockquote", {"class": "pre feedback"}, rating.comment));
+    return li;
+  }
+
+  // Read again on opening: students may have rated since the project was loaded.
+  async function toggleRatings(group, opener) {
+    const box = $("ratings-" + group.id);
+    const open = opener.getAttribute("aria-expanded") === "true";
+    opener.setAttribute("aria-expanded", String(!open));
+    box.hidden = open;
+    if (open) return;
+    box.replaceChildren(el("p", {"class": "muted"}, "Loading the peer ratings…"));
+    const reply = await api(projectPath("/peer-ratings"));
+    if (!reply.ok) return box.replaceChildren(problemNode(reply.body));
+    state.peerRatings = reply.body;
+    const given = state.peerRatings.filter(r => r.group_id === group.id);
+    const idle = group.members.filter(m => !given.some(r => r.rater_id === m.user_id)).map(m => nameOf(m.user_id));
+    box.replaceChildren(el("p", {}, given.length
+      ? count(given.length, "peer rating", "peer ratings") + " in " + group.name + ", one by one (students never see who rated them):"
+      : "Nobody in " + group.name + " has rated a teammate yet."));
+    if (given.length) box.append(el("ul", {"class": "pbl-list ratings"}, ...given.map(ratingEntry)));
+    if (given.length && idle.length) box.append(el("p", {"class": "muted idle"}, "Rated nobody yet: " + idle.join(", ") + "."));
   }
 
   // -- scores ------------------------------------------------------------------------------------

@@ -141,10 +141,18 @@ def create_group(client, world: LaunchedClass, project: dict, name: str, keys: l
     return reply.get_json()
 
 
-def rate(client, world: LaunchedClass, project: dict, rater: str, ratee: str, ratings: dict):
+def rate(
+    client,
+    world: LaunchedClass,
+    project: dict,
+    rater: str,
+    ratee: str,
+    ratings: dict,
+    comment: str = "",
+):
     reply = client.put(
         world.url(f"/{project['id']}/peer-ratings/{world.id_of(ratee)}"),
-        json={"ratings": ratings},
+        json={"ratings": ratings, "comment": comment},
         headers=world.students[rater].headers,
     )
     assert reply.status_code == 200, reply.get_json()

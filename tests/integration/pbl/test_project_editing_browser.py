@@ -17,6 +17,7 @@ from tests.browser import BROWSER_MARKS
 from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     FAIR,
+    GOOD,
     STUDENTS,
     api_get,
     create_group,
@@ -24,6 +25,7 @@ from tests.integration.pbl.browser_world import (
     evaluate,
     focused,
     no_sideways_scroll,
+    rate,
     shown,
     until_said,
     upload,
@@ -308,3 +310,68 @@ def test_a_teacher_removes_evidence_withdraws_deletes_a_group_then_the_project(c
         expect(page.locator("#project")).to_be_hidden()
         expect(page.locator("#projects-none")).to_be_visible()
         assert api_get(client, world, "") == []
+
+
+# -- peer ratings ------------------------------------------------------------------------------
+
+
+def test_a_teacher_reads_each_groups_peer_ratings_one_by_one(client, tool, world):
+    project = create_project(client, world, status="open", self_assessment=True)
+    red = create_group(client, world, project, "Red", ["ada", "ben"])
+    blue = create_group(client, world, project, "Blue", ["cal"])
+    rate(client, world, project, "ada", "ben", GOOD, "Ben tested every joint.")
+    rate(client, world, project, "ada", "ada", FAIR)
+    ada, ben = STUDENTS["ada"], STUDENTS["ben"]
+
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        _open_project(page)
+        red_entry = page.locator(f'#group-list li[data-group="{red["id"]}"]')
+        blue_entry = page.locator(f'#group-list li[data-group="{blue["id"]}"]')
+        toggle = red_entry.get_by_role("button", name="Peer ratings")
+        box = page.locator(f"#ratings-{red['id']}")
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(box).to_be_hidden()
+
+        toggle.focus()
+        page.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(box.locator("ul.ratings > li")).to_have_count(2)
+        expect(box.locator(".idle")).to_have_text(f"Rated nobody yet: {ben}.")
+        page.keyboard.press("Enter")
+        expect(box).to_be_hidden()
+
+        # Ben rates Ada after the page loaded: opening again reads the ratings again.
+        rate(client, world, project, "ben", "ada", FAIR)
+        page.keyboard.press("Enter")
+        expect(box.locator("p").first).to_have_text(
+            "3 peer ratings in Red, one by one (students never see who rated them):"
+        )
+        entries = box.locator("ul.ratings > li")
+        expect(entries.locator("strong")).to_have_text(
+            [f"{ada} rated their own contribution", f"{ada} rated {ben}", f"{ben} rated {ada}"]
+        )
+        given = api_get(client, world, f"/{project['id']}/peer-ratings")
+        scores = {(r["rater_id"], r["ratee_id"]): r["score"] for r in given}
+        ada_on_ben = entries.nth(1)
+        assert ada_on_ben.get_attribute("data-ratee") == str(world.id_of("ben"))
+        score = scores[(world.id_of("ada"), world.id_of("ben"))]
+        expect(ada_on_ben).to_contain_text(f": {score:g} of 100")
+        expect(ada_on_ben.locator(".meta")).to_have_text(
+            "Communication Exemplary (4), Collaboration Exemplary (4), "
+            "Problem solving Exemplary (4)"
+        )
+        expect(ada_on_ben.locator(".feedback")).to_have_text("Ben tested every joint.")
+        expect(entries.nth(0).locator(".feedback")).to_have_count(0)
+        expect(box.locator(".idle")).to_have_count(0)
+        assert focused(page) == "button#[button]:Peer ratings", focused(page)
+        no_sideways_scroll(page)
+
+        page.keyboard.press("Enter")
+        expect(box).to_be_hidden()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+
+        blue_entry.get_by_role("button", name="Peer ratings").click()
+        expect(page.locator(f"#ratings-{blue['id']}")).to_have_text(
+            "Nobody in Blue has rated a teammate yet."
+        )
