@@ -313,7 +313,12 @@ class Groups(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ProjectGroupInputSchema)
     @blp.response(201, ProjectGroupSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="A student is in another group")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="A student is in another group, or the project is closed (its groups "
+        "keep their members)",
+    )
     @blp.alt_response(422, schema=ProblemSchema, description="Not students of the course")
     def post(self, payload, course_id, project_id):
         """Create a group of students of the course (teachers)."""
@@ -331,7 +336,12 @@ class GroupResource(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(ProjectGroupPatchSchema)
     @blp.response(200, ProjectGroupSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="A student is in another group")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="A student is in another group, or the project is closed (its groups "
+        "keep their members)",
+    )
     def patch(self, payload, course_id, project_id, group_id):
         """Rename a group or set its members (teachers); a member who leaves takes the
         peer ratings they gave and received in it along."""

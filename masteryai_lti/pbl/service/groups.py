@@ -136,6 +136,21 @@ def _name_taken(project: Project, name: str, group_id: int | None) -> None:
         )
 
 
+def _members_may_change(project: Project) -> None:
+    """Refuse to change who is in a closed project's groups.
+
+    Closing freezes the peer ratings behind the scores (students can no longer rate);
+    a member who left would take their ratings along and one who joined could never
+    rate, so would lose the non-rating penalty: the scores would move after the fact.
+    """
+    if project.status == "closed":
+        raise Conflict(
+            "This project is closed: who is in its groups stays as it was. Reopen the "
+            "project to change a group's members; they can then rate each other.",
+            errors=[field_error("member_ids", "The project is closed.")],
+        )
+
+
 def _commit_or_conflict(detail: str) -> None:
     # Two teachers placing the same student at the same moment: the unique keys decide.
     try:
@@ -150,6 +165,8 @@ def create_group(
 ) -> GroupView:
     """A new group of the project with these students."""
     _, project = access.project(actor, course_id, project_id, teach=True)
+    if member_ids:
+        _members_may_change(project)
     members = _checked_members(project, member_ids, None)
     _name_taken(project, name, None)
     group = ProjectGroup(institution_id=project.institution_id, project_id=project.id, name=name)
@@ -184,7 +201,8 @@ def update_group(
     """Rename a group or set its members.
 
     A member who leaves takes the peer ratings they gave and received in the group
-    with them: those ratings compared them with teammates they no longer have.
+    with them: those ratings compared them with teammates they no longer have. The
+    members of a closed project's group do not change (see ``_members_may_change``).
     """
     _, project = access.project(actor, course_id, project_id, teach=True)
     group = access.group(project, group_id)
@@ -192,8 +210,10 @@ def update_group(
         _name_taken(project, name, group.id)
         group.name = name
     if member_ids is not None:
-        members = _checked_members(project, member_ids, group.id)
         current = set(access.member_ids(group.id))
+        if set(member_ids) != current:
+            _members_may_change(project)
+        members = _checked_members(project, member_ids, group.id)
         leaving = current - set(members)
         if leaving:
             db.session.execute(
