@@ -153,6 +153,11 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
 
     Evaluations name the rubric's criteria and levels by key and points, so changing
     the rubric under them would silently re-score work already marked.
+
+    Reopening a project (or making it a draft again) withdraws a release of its scores:
+    they are released from a closed project only, because while it is open a teammate's
+    rating moves them, and a student watching their score move would read that rating
+    from it. The gradebook keeps what was sent until the scores are released again.
     """
     course, project = access.project(actor, course_id, project_id, teach=True)
     unknown = set(changes) - EDITABLE
@@ -176,6 +181,8 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
         changes = {**changes, "rubric": rubric}
     for key, value in changes.items():
         setattr(project, key, value)
+    if project.status != "closed":
+        project.scores_released_at = None
     activity.keep_due_item(course, project)
     db.session.commit()
     return project
