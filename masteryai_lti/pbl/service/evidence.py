@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,10 @@ from masteryai_lti.pbl.service.activity import note_handed_in, note_project_work
 
 URL_MAX_LENGTH = 2048
 NOTE_MAX_LENGTH = 20000
+# A media type as RFC 6838 section 4.2 names them: type "/" subtype, restricted names.
+_MEDIA_TYPE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,14 @@ def _display_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
     return (cleaned or "file")[:255]
+
+
+def _stored_content_type(declared: str) -> str:
+    # The type is whatever the student's browser declared; anything that is not a media
+    # type (a NUL, which PostgreSQL text cannot hold, markup, a path) is kept as bytes.
+    if declared and _MEDIA_TYPE.fullmatch(declared):
+        return declared
+    return "application/octet-stream"
 
 
 def _checked(kind: str, url: str | None, note: str | None, upload: EvidenceUpload | None) -> None:
@@ -124,7 +137,7 @@ def add_evidence(
     )
     if kind == "file":
         row.filename = _display_filename(upload.filename)
-        row.content_type = (upload.content_type or "application/octet-stream")[:255]
+        row.content_type = _stored_content_type(upload.content_type)
         row.size_bytes = len(upload.content)
         row.sha256 = hashlib.sha256(upload.content).hexdigest()
     db.session.add(row)

@@ -1,0 +1,64 @@
+"""The file-evidence form (multipart) with odd parts: each is a problem+json answer or
+stored sensibly, never a 500."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.integration.pbl.world import build_world, create_group, create_project
+
+
+@pytest.fixture
+def world(app):
+    return build_world(app)
+
+
+@pytest.fixture
+def setup(client, world):
+    project = create_project(client, world, status="open")
+    red = create_group(client, world, project["id"], "Red", world.student_ids[:2])
+    return project, red
+
+
+def _post(client, world, project, header, **fields):
+    return client.post(
+        world.url(f"/{project['id']}/evidence/files"),
+        data={"title": "Sketch", **fields},
+        headers=header,
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    "declared", ["text/pl\x00ain", "no slash", "a/b/c", "text/<b>", "x" * 300 + "/y"]
+)
+def test_a_file_part_s_unusable_content_type_is_stored_as_octet_stream(
+    client, world, setup, declared
+):
+    project, _ = setup
+    response = _post(
+        client, world, project, world.students[0], file=(io.BytesIO(b"abc"), "a.txt", declared)
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["content_type"] == "application/octet-stream"
+    download = client.get(
+        world.url(f"/{project['id']}/evidence/{response.get_json()['id']}/file"),
+        headers=world.students[0],
+    )
+    assert download.status_code == 200 and download.data == b"abc"
+    assert download.mimetype == "application/octet-stream"
+
+
+def test_a_file_part_s_ordinary_content_type_is_kept(client, world, setup):
+    project, _ = setup
+    response = _post(
+        client,
+        world,
+        project,
+        world.students[0],
+        file=(io.BytesIO(b"%PDF-1.4"), "a.pdf", "application/vnd.ms-excel.sheet.macroEnabled.12"),
+    )
+    assert response.status_code == 201
+    assert response.get_json()["content_type"] == "application/vnd.ms-excel.sheet.macroenabled.12"
