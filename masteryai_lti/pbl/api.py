@@ -17,7 +17,7 @@ from masteryai_lti.core.api_input import UnsupportedMediaType
 from masteryai_lti.core.errors import ValidationFailed, field_error, flatten_messages
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema, not_blank
-from masteryai_lti.core.storable import unstorable_character
+from masteryai_lti.core.storable import LARGEST_INTEGER, unstorable_character
 from masteryai_lti.pbl import service
 from masteryai_lti.pbl.models import EVIDENCE_KINDS, PROJECT_STATUSES
 from masteryai_lti.pbl.service.evidence import NOTE_MAX_LENGTH, URL_MAX_LENGTH
@@ -155,7 +155,16 @@ class ProjectEvidenceInputSchema(Schema):
 class ProjectEvidenceFormSchema(Schema):
     title = fields.String(required=True, validate=TITLE)
     criterion_key = fields.String(load_default=None, validate=validate.Length(max=40))
-    group_id = fields.Integer(load_default=None)
+    # A form is not JSON, so the API's check of every JSON number (core.api_input) does
+    # not see this one; past 64 bits SQLite cannot even compare it with an id (a 500).
+    group_id = fields.Integer(
+        load_default=None,
+        validate=validate.Range(
+            min=-LARGEST_INTEGER - 1,
+            max=LARGEST_INTEGER,
+            error="Number out of range (64-bit integers).",
+        ),
+    )
 
 
 class ProjectEvidenceSchema(Schema):

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.integration.pbl.world import build_world, create_group, create_project
+from tests.integration.pbl.world import PROBLEM, build_world, create_group, create_project
 
 
 @pytest.fixture
@@ -62,3 +62,24 @@ def test_a_file_part_s_ordinary_content_type_is_kept(client, world, setup):
     )
     assert response.status_code == 201
     assert response.get_json()["content_type"] == "application/vnd.ms-excel.sheet.macroenabled.12"
+
+
+@pytest.mark.parametrize("group_id", [str(10**30), str(-(10**30)), str(2**63)])
+def test_a_group_id_beyond_64_bits_is_refused_at_its_field(client, world, setup, group_id):
+    project, _ = setup
+    response = _post(
+        client,
+        world,
+        project,
+        world.teacher,
+        group_id=group_id,
+        file=(io.BytesIO(b"abc"), "a.txt", "text/plain"),
+    )
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"] == [
+        {
+            "path": "group_id",
+            "location": "form",
+            "message": "Number out of range (64-bit integers).",
+        }
+    ]
