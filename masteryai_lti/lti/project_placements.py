@@ -1,5 +1,6 @@
-"""Projects placed in an LMS course: the picker offers them, a student's launch opens
-one, and released scores go to the gradebook column of every placement.
+"""Projects placed in an LMS course: the picker offers them, a launch opens one (a
+student's page shows it alone, a teacher's Projects panel opens on it), and released
+scores go to the gradebook column of every placement.
 
 Deep linking places a project as an ``ltiResourceLink`` whose target is
 ``{"kind": "project", "id": "<project id>"}`` (custom parameters are strings), with a
@@ -61,6 +62,22 @@ _STATUS_NOTES = {
     "draft": "Draft: students see it once you open it.",
     "open": "Open: students are working on it.",
     "closed": "Closed: the scores you release go to the gradebook.",
+}
+
+# Why a placed project's link opens no project (see `_course_project`).
+GONE, ELSEWHERE = "gone", "elsewhere"
+
+STUDENT_NOTES = {
+    GONE: "This project is no longer in MasteryAI: your teacher may have deleted it. "
+    "Please tell your teacher.",
+    ELSEWHERE: "This activity opens a project of another course. Please ask your teacher "
+    "to add this course's project here again.",
+}
+TEACHER_NOTES = {
+    GONE: "The LMS link you opened places a project that is no longer in MasteryAI: it "
+    "may have been deleted. Place another project there, or remove the link.",
+    ELSEWHERE: "The LMS link you opened places a project of another course (a copied "
+    "course keeps its links). Place this course's project there again.",
 }
 
 
@@ -130,6 +147,35 @@ def _unavailable(title: str, note: str, graded: bool) -> dict:
     }
 
 
+def _course_project(outcome: LaunchOutcome) -> Project | str:
+    """The project a launch's link places when it is one of the launch's course, else
+    why not: GONE (deleted, or no usable id) or ELSEWHERE (another course's)."""
+    project_id = placed_project_id(outcome.target)
+    project = pbl.find_project(project_id) if project_id is not None else None
+    if project is None:
+        return GONE
+    if outcome.course_id is None or project.course_id != outcome.course_id:
+        # Typically a course copied in the LMS: its links still name the old course's project.
+        return ELSEWHERE
+    return project
+
+
+def teacher_placement(outcome: LaunchOutcome) -> dict | None:
+    """What the teacher page opens for a teacher's launch of a placed project, or None
+    for other launches: ``{"project_id", "project_note"}``.
+
+    The project (a draft too: the teacher prepares it) when it is one of the launch's
+    course; else ``project_id`` None and a note saying why and what to do.
+    """
+    target = outcome.target or {}
+    if target.get("kind") != PROJECT or outcome.course_role != "teacher":
+        return None
+    found = _course_project(outcome)
+    if isinstance(found, str):
+        return {"project_id": None, "project_note": TEACHER_NOTES[found]}
+    return {"project_id": found.id, "project_note": ""}
+
+
 def student_placement(outcome: LaunchOutcome) -> dict | None:
     """What the student page opens for a launch of a placed project, or None for
     other launches: ``{"project_id", "title", "status", "note", "graded", "grade_note"}``.
@@ -141,23 +187,9 @@ def student_placement(outcome: LaunchOutcome) -> dict | None:
     if target.get("kind") != PROJECT or outcome.course_role != "student":
         return None
     graded = outbox.link_takes_scores(outcome.resource_link_pk)
-    project_id = placed_project_id(target)
-    project = pbl.find_project(project_id) if project_id is not None else None
-    if project is None:
-        return _unavailable(
-            "Project",
-            "This project is no longer in MasteryAI: your teacher may have deleted it. "
-            "Please tell your teacher.",
-            graded,
-        )
-    if outcome.course_id is None or project.course_id != outcome.course_id:
-        # Typically a course copied in the LMS: its links still name the old course's project.
-        return _unavailable(
-            "Project",
-            "This activity opens a project of another course. Please ask your teacher "
-            "to add this course's project here again.",
-            graded,
-        )
+    project = _course_project(outcome)
+    if isinstance(project, str):
+        return _unavailable("Project", STUDENT_NOTES[project], graded)
     if project.status == "draft":
         return _unavailable(
             project.title,

@@ -155,6 +155,8 @@ def _landing(outcome: LaunchOutcome):
         )
     if outcome.landing == "teacher":
         session["activity"] = placements.dated_activity(outcome)
+        # A placed project's link opens that project in the teacher's Projects panel.
+        session.update(project_placements.teacher_placement(outcome) or {})
         return render_template("lti/teacher.html", outcome=outcome, session=session)
     placement = placements.student_placement(outcome)
     if placement is None:

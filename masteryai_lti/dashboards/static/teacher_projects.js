@@ -5,7 +5,7 @@
 // project is closed. Everything goes through /api/v1 with the launch's session token
 // (dashboard.js: the session, text-only page building, problems; projects.js: what this
 // panel shares with the student's); names, titles and notes come from people and are set
-// as text, never as HTML.
+// as text, never as HTML. A launch of a placed project's link opens that project.
 (function () {
   "use strict";
   const {session, base, el, api, problemNode, points} = window.MasteryDashboard;
@@ -78,6 +78,19 @@
     state.membersProblem = members.ok ? null : members.body;
     renderProjects();
     announce(count(state.projects.length, "project", "projects") + ".");
+    await openPlaced();
+  }
+
+  // A launch of an LMS link that places a project (session.project_id, see
+  // lti/project_placements.py) opens that project, and takes the focus to it; a link
+  // whose project cannot open says why (session.project_note).
+  async function openPlaced() {
+    const placed = state.projects.find(p => p.id === session.project_id);
+    if (placed) return selectProject(placed.id, "Opened " + placed.title + ", the project of the LMS link you followed.");
+    const note = session.project_note || (session.project_id
+      ? "The project of the LMS link you followed is no longer among the course's projects." : "");
+    $("projects-placed-note").textContent = note;
+    $("projects-placed-note").hidden = !note;
   }
 
   async function selectProject(id, said) {

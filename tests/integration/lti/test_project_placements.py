@@ -372,7 +372,63 @@ def test_a_teacher_launch_of_a_placed_project_lands_on_the_teacher_page(
     assert [name for name, _ in pages][0] == "lti/teacher.html"
     session = _session_of(response.get_data(as_text=True))
     # The LMS's due date is not declared as work the tool sees submitted.
-    assert session["activity"] is None and "project_id" not in session
+    assert session["activity"] is None
+    # The Projects panel opens on the placed project, a draft too.
+    assert (session["project_id"], session["project_note"]) == (project["id"], "")
+
+
+def test_a_teacher_launch_of_a_draft_opens_it_and_other_launches_name_no_project(
+    app, client, services_platform
+):
+    platform = services_platform
+    course_id, teacher = _teacher_course(app, client, platform)
+    draft = _project(client, course_id, teacher)
+
+    placed = launch(client, platform, "teacher", extra_claims=_placed(platform, draft["id"]))
+    assert _session_of(placed.get_data(as_text=True))["project_id"] == draft["id"]
+    # The course's own link (no project target): the panel opens on no project.
+    plain = _session_of(launch(client, platform, "teacher").get_data(as_text=True))
+    assert "project_id" not in plain and "project_note" not in plain
+
+
+def test_a_teacher_launch_of_a_deleted_or_foreign_project_says_why_it_opens_none(
+    app, client, services_platform
+):
+    from masteryai_lti.courses.models import Course
+    from masteryai_lti.identity.models import Institution
+    from masteryai_lti.pbl.models import Project
+    from tests.factories import make_course
+
+    platform = services_platform
+    course_id, teacher = _teacher_course(app, client, platform)
+    deleted = _project(client, course_id, teacher)
+    gone = client.delete(f"/api/v1/courses/{course_id}/projects/{deleted['id']}", headers=teacher)
+    assert gone.status_code == 204
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        other = make_course(db.session.get(Institution, course.institution_id))
+        foreign = Project(
+            institution_id=other.institution_id,
+            course_id=other.id,
+            title="Canal",
+            rubric={"criteria": []},
+        )
+        db.session.add(foreign)
+        db.session.commit()
+        foreign_id = foreign.id
+
+    cases = {
+        deleted["id"]: project_placements.TEACHER_NOTES[project_placements.GONE],
+        foreign_id: project_placements.TEACHER_NOTES[project_placements.ELSEWHERE],
+        "not-a-number": project_placements.TEACHER_NOTES[project_placements.GONE],
+    }
+    for project_id, note in cases.items():
+        response = launch(client, platform, "teacher", extra_claims=_placed(platform, project_id))
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        session = _session_of(page)
+        assert (session["project_id"], session["project_note"]) == (None, note), project_id
+        assert "Canal" not in page
 
 
 # -- grades --------------------------------------------------------------------------

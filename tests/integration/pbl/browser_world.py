@@ -108,15 +108,16 @@ def launched_class(client, platform: TestPlatform) -> LaunchedClass:
     return LaunchedClass(course_id, teacher, students)
 
 
-def placed_launch(client, platform: TestPlatform, student: str, project: dict) -> Landing:
-    """``student``'s launch of the LMS link that places ``project`` (the resource link a
-    deep-linked project becomes; the platform grants no grade service for it)."""
+def placed_launch(client, platform: TestPlatform, who: str, project: dict) -> Landing:
+    """``who``'s launch (a student's or the teacher's) of the LMS link that places
+    ``project`` (the resource link a deep-linked project becomes; the platform grants no
+    grade service for it)."""
     claims = {
         LTI + "custom": {"masteryai_target": "project", "masteryai_id": str(project["id"])},
         LTI + "resource_link": {"id": f"project-link-{project['id']}", "title": "Bridge project"},
     }
     return _landing(
-        launch(client, platform, student, extra_claims=claims, drop_claims=(LTI_AGS + "endpoint",))
+        launch(client, platform, who, extra_claims=claims, drop_claims=(LTI_AGS + "endpoint",))
     )
 
 

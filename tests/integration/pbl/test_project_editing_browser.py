@@ -25,6 +25,7 @@ from tests.integration.pbl.browser_world import (
     evaluate,
     focused,
     no_sideways_scroll,
+    placed_launch,
     rate,
     shown,
     until_said,
@@ -375,3 +376,40 @@ def test_a_teacher_reads_each_groups_peer_ratings_one_by_one(client, tool, world
         expect(page.locator(f"#ratings-{blue['id']}")).to_have_text(
             "Nobody in Blue has rated a teammate yet."
         )
+
+
+# -- a placed project's link ------------------------------------------------------------------
+
+
+def test_a_teachers_launch_of_a_placed_project_opens_it(client, lms, tool, world):
+    other = create_project(client, world, title="Paper tower")
+    project = create_project(client, world)
+    create_group(client, world, project, "Red", ["ada", "ben"])
+
+    placed = placed_launch(client, lms, "teacher", project)
+    assert placed.session["project_id"] == project["id"]
+    with shown(tool, placed) as view:
+        page = view.page
+        page.wait_for_selector(TEACHER_READY, timeout=20_000)
+        expect(page.locator("#project")).to_be_visible()
+        expect(page.locator("#project-name")).to_have_text("Build a bridge")
+        assert focused(page) == "h3#project-name:Build a bridge", focused(page)
+        expect(page.locator("#projects-status")).to_have_text(
+            "Opened Build a bridge, the project of the LMS link you followed."
+        )
+        pick = page.locator(f'#project-list button[data-project="{project["id"]}"]')
+        expect(pick).to_have_attribute("aria-current", "true")
+        expect(page.locator("#group-list .group-line strong")).to_have_text(["Red"])
+        expect(page.locator("#projects-placed-note")).to_be_hidden()
+        no_sideways_scroll(page)
+
+    # The link of a project deleted since: the panel says so and opens none.
+    gone = client.delete(world.url(f"/{other['id']}"), headers=world.teacher.headers)
+    assert gone.status_code == 204
+    with shown(tool, placed_launch(client, lms, "teacher", other)) as view:
+        page = view.page
+        page.wait_for_selector(TEACHER_READY, timeout=20_000)
+        expect(page.locator("#projects-placed-note")).to_contain_text(
+            "places a project that is no longer in MasteryAI"
+        )
+        expect(page.locator("#project")).to_be_hidden()
