@@ -102,12 +102,14 @@ def add_evidence(
     """Add evidence to a group: a student to their own while the project is open, a
     teacher to any group (``group_id``) at any time."""
     course, project = access.project(actor, course_id, project_id)
+    # Files come in a form, links and notes in a JSON body: problems say which.
+    location = "form" if kind == "file" else "json"
     teaching = access.can_teach(actor, course)
     if teaching:
         if group_id is None:
             raise ValidationFailed(
                 "Say which group the evidence is for.",
-                errors=[field_error("group_id", "Required for a teacher.")],
+                errors=[field_error("group_id", "Required for a teacher.", location)],
             )
         group = access.group(project, group_id)
     else:
@@ -122,7 +124,9 @@ def add_evidence(
     if criterion_key is not None and access.rubric_of(project).criterion(criterion_key) is None:
         raise ValidationFailed(
             "No such criterion in the project's rubric.",
-            errors=[field_error("criterion_key", "Not a criterion of this project's rubric.")],
+            errors=[
+                field_error("criterion_key", "Not a criterion of this project's rubric.", location)
+            ],
         )
     row = Evidence(
         institution_id=project.institution_id,

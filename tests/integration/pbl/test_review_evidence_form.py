@@ -83,3 +83,30 @@ def test_a_group_id_beyond_64_bits_is_refused_at_its_field(client, world, setup,
             "message": "Number out of range (64-bit integers).",
         }
     ]
+
+
+def test_the_service_s_problems_with_a_form_name_the_form_as_their_location(client, world, setup):
+    project, _ = setup
+    upload = {"file": (io.BytesIO(b"abc"), "a.txt", "text/plain")}
+    no_group = _post(client, world, project, world.teacher, **upload)
+    assert no_group.status_code == 422
+    assert no_group.get_json()["errors"] == [
+        {"path": "group_id", "location": "form", "message": "Required for a teacher."}
+    ]
+    upload = {"file": (io.BytesIO(b"abc"), "a.txt", "text/plain")}
+    unknown = _post(client, world, project, world.students[0], criterion_key="nope", **upload)
+    assert unknown.status_code == 422
+    assert unknown.get_json()["errors"] == [
+        {
+            "path": "criterion_key",
+            "location": "form",
+            "message": "Not a criterion of this project's rubric.",
+        }
+    ]
+    # The JSON route's problems stay in the body.
+    note = client.post(
+        world.url(f"/{project['id']}/evidence"),
+        json={"kind": "note", "title": "Plan", "note": "Truss.", "criterion_key": "nope"},
+        headers=world.students[0],
+    )
+    assert note.get_json()["errors"][0]["location"] == "json"
