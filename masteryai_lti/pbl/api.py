@@ -460,8 +460,12 @@ def _form_fields() -> dict:
     ]
     if errors:
         raise ValidationFailed("The form has values that cannot be stored.", errors=errors)
+    values = request.form.to_dict()
+    # A file sent as a text field is no file: the service says to attach it (the schema
+    # would call the field unknown).
+    values.pop("file", None)
     try:
-        return ProjectEvidenceFormSchema().load(request.form.to_dict())
+        return ProjectEvidenceFormSchema().load(values)
     except ValidationError as error:
         raise ValidationFailed(
             "The form is not valid.", errors=flatten_messages(error.messages, "form")

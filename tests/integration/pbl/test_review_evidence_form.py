@@ -110,3 +110,12 @@ def test_the_service_s_problems_with_a_form_name_the_form_as_their_location(clie
         headers=world.students[0],
     )
     assert note.get_json()["errors"][0]["location"] == "json"
+
+
+def test_a_file_sent_as_a_text_field_is_told_to_attach_it(client, world, setup):
+    project, _ = setup
+    response = _post(client, world, project, world.students[0], file="sketch.pdf")
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"] == [
+        {"path": "file", "location": "form", "message": "Attach the file."}
+    ]
