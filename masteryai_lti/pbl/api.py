@@ -113,11 +113,16 @@ class ProjectGroupSchema(Schema):
 
 
 class RubricRatingsInputSchema(Schema):
+    # The values are checked against the rubric by the service, which names each
+    # problem ``ratings.<criterion>``; a Float here would call the same problem
+    # ``ratings.<criterion>.value`` and hide the others behind it.
     ratings = fields.Dict(
         keys=fields.String(),
-        values=fields.Float(),
         required=True,
-        metadata={"description": "{criterion key: points of the chosen level}"},
+        metadata={
+            "description": "{criterion key: points of the chosen level}",
+            "additionalProperties": {"type": "number"},
+        },
     )
     comment = fields.String(load_default="", validate=COMMENT)
 
