@@ -21,6 +21,7 @@ from masteryai_lti.core.storable import LARGEST_INTEGER, unstorable_character
 from masteryai_lti.pbl import service
 from masteryai_lti.pbl.models import EVIDENCE_KINDS, PROJECT_STATUSES
 from masteryai_lti.pbl.service.evidence import NOTE_MAX_LENGTH, URL_MAX_LENGTH
+from masteryai_lti.pbl.service.groups import MAX_GROUP_SIZE
 
 blp = Blueprint(
     "pbl",
@@ -93,16 +94,19 @@ class GroupMemberSchema(Schema):
     name = fields.String()
 
 
+MEMBERS = validate.Length(max=MAX_GROUP_SIZE, error="At most {max} members.")
+
+
 class ProjectGroupInputSchema(Schema):
     name = fields.String(
         required=True, validate=validate.And(validate.Length(min=1, max=120), not_blank)
     )
-    member_ids = fields.List(fields.Integer(), load_default=list)
+    member_ids = fields.List(fields.Integer(), load_default=list, validate=MEMBERS)
 
 
 class ProjectGroupPatchSchema(Schema):
     name = fields.String(validate=validate.And(validate.Length(min=1, max=120), not_blank))
-    member_ids = fields.List(fields.Integer())
+    member_ids = fields.List(fields.Integer(), validate=MEMBERS)
 
 
 class ProjectGroupSchema(Schema):
