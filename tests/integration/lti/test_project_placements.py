@@ -313,15 +313,14 @@ def test_a_draft_project_is_not_open_yet_for_students(app, client, services_plat
     assert _session_of(page)["project_id"] is None
 
 
-def test_a_deleted_project_or_one_of_another_course_is_explained_not_an_error(
-    app, client, services_platform
-):
+def _deleted_and_foreign(app, client, platform) -> tuple[int, int]:
+    """The ids of a project deleted from the launched course and of an open project
+    ("Canal") of another course of the same institution, as a copied LMS course names."""
     from masteryai_lti.courses.models import Course
     from masteryai_lti.identity.models import Institution
     from masteryai_lti.pbl.models import Project
     from tests.factories import make_course
 
-    platform = services_platform
     course_id, teacher = _teacher_course(app, client, platform)
     deleted = _project(client, course_id, teacher, status="open")
     gone = client.delete(f"/api/v1/courses/{course_id}/projects/{deleted['id']}", headers=teacher)
@@ -338,10 +337,17 @@ def test_a_deleted_project_or_one_of_another_course_is_explained_not_an_error(
         )
         db.session.add(copied)
         db.session.commit()
-        copied_id = copied.id
+        return deleted["id"], copied.id
+
+
+def test_a_deleted_project_or_one_of_another_course_is_explained_not_an_error(
+    app, client, services_platform
+):
+    platform = services_platform
+    deleted_id, copied_id = _deleted_and_foreign(app, client, platform)
 
     cases = {
-        deleted["id"]: "no longer in MasteryAI",
+        deleted_id: "no longer in MasteryAI",
         copied_id: "project of another course",
         "not-a-number": "no longer in MasteryAI",
     }
@@ -394,31 +400,11 @@ def test_a_teacher_launch_of_a_draft_opens_it_and_other_launches_name_no_project
 def test_a_teacher_launch_of_a_deleted_or_foreign_project_says_why_it_opens_none(
     app, client, services_platform
 ):
-    from masteryai_lti.courses.models import Course
-    from masteryai_lti.identity.models import Institution
-    from masteryai_lti.pbl.models import Project
-    from tests.factories import make_course
-
     platform = services_platform
-    course_id, teacher = _teacher_course(app, client, platform)
-    deleted = _project(client, course_id, teacher)
-    gone = client.delete(f"/api/v1/courses/{course_id}/projects/{deleted['id']}", headers=teacher)
-    assert gone.status_code == 204
-    with app.app_context():
-        course = db.session.get(Course, course_id)
-        other = make_course(db.session.get(Institution, course.institution_id))
-        foreign = Project(
-            institution_id=other.institution_id,
-            course_id=other.id,
-            title="Canal",
-            rubric={"criteria": []},
-        )
-        db.session.add(foreign)
-        db.session.commit()
-        foreign_id = foreign.id
+    deleted_id, foreign_id = _deleted_and_foreign(app, client, platform)
 
     cases = {
-        deleted["id"]: project_placements.TEACHER_NOTES[project_placements.GONE],
+        deleted_id: project_placements.TEACHER_NOTES[project_placements.GONE],
         foreign_id: project_placements.TEACHER_NOTES[project_placements.ELSEWHERE],
         "not-a-number": project_placements.TEACHER_NOTES[project_placements.GONE],
     }
