@@ -33,7 +33,8 @@ def keep_due_item(course: Course, project: Project, *, deleted: bool = False) ->
 
 
 def note_handed_in(course: Course, project: Project, member_ids: list[int]) -> None:
-    """The group has handed work in: a submission for each member (once per project)."""
+    """The group has handed work in: a submission for each member (once per project).
+    Joins the caller's transaction."""
     now = utcnow()
     engagement.record_events(
         course.institution_id,
@@ -49,12 +50,14 @@ def note_handed_in(course: Course, project: Project, member_ids: list[int]) -> N
             }
             for member in member_ids
         ],
+        commit=False,
     )
 
 
 def note_project_work(institution_id: int, course_id: int, user_id: int, source_id: str) -> None:
     """A student's project work (evidence, a peer rating) counts as interaction in the
-    engagement index: it is work done with others. Once per ``source_id``."""
+    engagement index: it is work done with others. Once per ``source_id``. Joins the
+    caller's transaction."""
     engagement.record_events(
         institution_id,
         [
@@ -67,4 +70,5 @@ def note_project_work(institution_id: int, course_id: int, user_id: int, source_
                 "source_id": source_id,
             }
         ],
+        commit=False,
     )

@@ -37,8 +37,9 @@ def rated(project: Project, rows) -> list[dict]:
     ]
 
 
-def _upsert(model, keys: dict, values: dict):
-    """Insert or update the row with ``keys``; a concurrent first insert is retried once."""
+def _upsert(model, keys: dict, values: dict, then=None):
+    """Insert or update the row with ``keys``, and run ``then(row)`` (if given) in the
+    same transaction; a concurrent first insert is retried once."""
     for _ in range(2):
         row = db.session.scalar(select(model).filter_by(**keys))
         if row is None:
@@ -48,6 +49,9 @@ def _upsert(model, keys: dict, values: dict):
             for key, value in values.items():
                 setattr(row, key, value)
         try:
+            db.session.flush()
+            if then is not None:
+                then(row)
             db.session.commit()
             return row
         except IntegrityError:
@@ -141,8 +145,12 @@ def rate_peer(
             "ratings": checked,
             "comment": comment,
         },
+        # With the rating, not after it: a failure between two commits would keep the
+        # rating while telling the student nothing was stored.
+        then=lambda saved: note_project_work(
+            course.institution_id, course.id, actor.user_id, f"peer:{saved.id}"
+        ),
     )
-    note_project_work(course.institution_id, course.id, actor.user_id, f"peer:{row.id}")
     return rated(project, [row])[0]
 
 

@@ -148,10 +148,12 @@ def add_evidence(
     db.session.flush()
     if kind == "file":
         db.session.add(EvidenceFile(evidence_id=row.id, content=upload.content))
-    db.session.commit()
+    # One transaction with its engagement events: a failure between two commits would
+    # keep the evidence while telling the client nothing was stored (it would add it again).
     note_handed_in(course, project, access.member_ids(group.id))
     if not teaching:
         note_project_work(course.institution_id, course.id, actor.user_id, f"evidence:{row.id}")
+    db.session.commit()
     return row
 
 
