@@ -127,7 +127,9 @@
     if (project.status === "draft") return "Draft: students do not see it yet. Form the groups, then open it.";
     if (project.status === "open") return "Open: students see it, add evidence and rate their teammates.";
     const released = project.scores_released_at
-      ? " Scores released on " + localTime(project.scores_released_at) + "; releasing again sends them as they are now."
+      ? " Scores released on " + localTime(project.scores_released_at) + "; releasing again sends them as they are now." +
+        " Reopening withdraws the release: students stop seeing their scores (the LMS gradebook keeps" +
+        " what was sent) until you close the project and release again."
       : " Scores not released yet: students do not see them.";
     return "Closed: students can no longer rate each other or add evidence." + released;
   }

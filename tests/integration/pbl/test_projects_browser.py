@@ -255,6 +255,10 @@ def test_the_teacher_reads_the_evidence_evaluates_closes_and_releases(client, to
         assert mine["released"] is True
         expect(page.get_by_role("button", name="Release scores again")).to_be_visible()
         expect(page.locator("#scores-status")).to_contain_text("Released")
+        # Reopening would withdraw the release (pbl.service.projects): said before it is done.
+        expect(page.locator("#project-state")).to_contain_text(
+            "Reopening withdraws the release: students stop seeing their scores"
+        )
         no_sideways_scroll(page)
 
 
