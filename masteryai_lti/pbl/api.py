@@ -486,6 +486,7 @@ class EvidenceFiles(MethodView):
     @blp.doc(
         security=BEARER,
         requestBody={
+            "required": True,
             "content": {
                 "multipart/form-data": {
                     "schema": {
@@ -493,16 +494,22 @@ class EvidenceFiles(MethodView):
                         "required": ["file", "title"],
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
-                            "title": {"type": "string"},
-                            "criterion_key": {"type": "string"},
-                            "group_id": {"type": "integer"},
+                            "title": {"type": "string", "maxLength": 200},
+                            "criterion_key": {"type": "string", "maxLength": 40},
+                            "group_id": {"type": "integer", "description": "Teachers only"},
                         },
                     }
                 }
-            }
+            },
         },
     )
     @blp.response(201, ProjectEvidenceSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="A student in no group of it")
+    @blp.alt_response(409, schema=ProblemSchema, description="The project is closed (students)")
+    @blp.alt_response(
+        413, schema=ProblemSchema, description="Larger than any request the server takes"
+    )
+    @blp.alt_response(415, schema=ProblemSchema, description="Not a multipart/form-data form")
     @blp.alt_response(422, schema=ProblemSchema, description="No file, empty, or too large")
     def post(self, course_id, project_id):
         """Upload a file as evidence (a form with ``file`` and ``title``)."""
@@ -532,8 +539,20 @@ class EvidenceResource(MethodView):
 
 @blp.route("/<int:project_id>/evidence/<int:evidence_id>/file")
 class EvidenceFileResource(MethodView):
-    @blp.doc(security=BEARER)
-    @blp.response(200, description="The file, as a download")
+    @blp.doc(
+        security=BEARER,
+        responses={
+            "200": {
+                "description": "The file's bytes as an attachment, with the type it was "
+                "uploaded with",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    @blp.response(200)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such file for you")
     def get(self, course_id, project_id, evidence_id):
         """Download a file evidence (its group and the course's teachers).
 
