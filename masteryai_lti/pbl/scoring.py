@@ -213,6 +213,17 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_finite_number(value: object) -> bool:
+    """A number a float can hold: not infinite, not NaN, not an integer beyond 1e308
+    (which ``math.isfinite`` answers with an OverflowError instead)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _text(
     errors: list[dict[str, str]],
     path: str,
@@ -252,7 +263,7 @@ def _parse_level(
         return None
     start = len(errors)
     points = data.get("points")
-    if not _is_number(points) or not math.isfinite(points):
+    if not _is_finite_number(points):
         errors.append({"path": f"{path}.points", "message": "points must be a number"})
     elif points < 0:
         errors.append({"path": f"{path}.points", "message": "points cannot be negative"})
@@ -295,7 +306,7 @@ def _parse_criterion(
     weight = data.get("weight")
     if weight is None:
         weight = 1.0
-    elif not _is_number(weight) or not math.isfinite(weight):
+    elif not _is_finite_number(weight):
         errors.append({"path": f"{path}.weight", "message": "a weight must be a number"})
     elif not 0 < weight <= MAX_WEIGHT:
         errors.append(
@@ -404,7 +415,7 @@ def validate_ratings(rubric: Rubric, ratings: Mapping) -> list[dict]:
             errors.append({"path": path, "message": f"{criterion.name} is not rated"})
             continue
         points = ratings[criterion.key]
-        if not _is_number(points) or not math.isfinite(points):
+        if not _is_finite_number(points):
             errors.append({"path": path, "message": "points must be a number"})
         elif criterion.level_for(points) is None:
             allowed = ", ".join(f"{level.points:g}" for level in criterion.levels)
@@ -562,7 +573,7 @@ class ModerationSettings:
         errors = []
         for name in ("peer_weight", "non_submission_penalty"):
             value = getattr(self, name)
-            if not _is_number(value) or not math.isfinite(value) or not 0 <= value <= 1:
+            if not _is_finite_number(value) or not 0 <= value <= 1:
                 errors.append({"path": name, "message": "a share between 0 and 1"})
         if not isinstance(self.self_assessment, bool):
             errors.append({"path": "self_assessment", "message": "true or false"})
@@ -671,7 +682,7 @@ def individual_scores(
     """
     errors = []
     if group_score is not None and (
-        not _is_number(group_score) or not math.isfinite(group_score) or not 0 <= group_score <= 100
+        not _is_finite_number(group_score) or not 0 <= group_score <= 100
     ):
         errors.append({"path": "group_score", "message": "a score between 0 and 100, or null"})
     seen: set[int] = set()
