@@ -45,6 +45,20 @@ def project(
     return found_course, found
 
 
+def hold(project_row: Project, *, exclusive: bool = False) -> Project:
+    """The project read afresh and locked until the transaction ends: shared by whoever
+    rates against its rubric (ratings check it, then write), exclusive for whoever
+    changes it. Without the lock a rubric change and a rating at the same moment both
+    pass their checks, and the rating is stored against a rubric that is gone.
+    (SQLite has no row locks; it is the single-user database.)"""
+    return db.session.scalars(
+        select(Project)
+        .where(Project.id == project_row.id)
+        .with_for_update(read=not exclusive)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def group(project_row: Project, group_id: int) -> ProjectGroup:
     """A group of the project, else NotFound."""
     found = db.session.get(ProjectGroup, group_id)

@@ -70,6 +70,7 @@ def evaluate_group(
 ) -> dict:
     """Save the acting teacher's evaluation of a group's work (replacing their earlier one)."""
     _, project = access.project(actor, course_id, project_id, teach=True)
+    project = access.hold(project)
     group = access.group(project, group_id)
     checked = _checked_ratings(project, ratings)
     row = _upsert(
@@ -123,6 +124,7 @@ def rate_peer(
     Only while the project is open: once closed, the scores it gives must stay put.
     """
     course, project = access.project(actor, course_id, project_id)
+    project = access.hold(project)
     group = access.group_of_student(project.id, actor.user_id)
     if group is None:
         raise Forbidden("You are not in a group of this project, so there is nobody to rate.")

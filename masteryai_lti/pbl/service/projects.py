@@ -160,6 +160,7 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
     from it. The gradebook keeps what was sent until the scores are released again.
     """
     course, project = access.project(actor, course_id, project_id, teach=True)
+    project = access.hold(project, exclusive=True)
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
