@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 
 from masteryai_lti.core.errors import Conflict, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor
+from masteryai_lti.core.storable import LARGEST_INTEGER
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import PROJECT_STATUSES, GroupEvaluation, PeerEvaluation, Project
@@ -53,7 +54,13 @@ def course_projects(course_id: int) -> list[Project]:
 
 def find_project(project_id: int) -> Project | None:
     """A project by id, whatever its course, for trusted callers that check the course
-    themselves (a launch of a placed project compares it with the launch's course)."""
+    themselves (a launch of a placed project compares it with the launch's course).
+
+    The id may come from outside (an LMS link's custom parameters): one no row can
+    have finds nothing, rather than reaching SQLite, which cannot bind past 64 bits.
+    """
+    if not 0 < project_id <= LARGEST_INTEGER:
+        return None
     return db.session.get(Project, project_id)
 
 
