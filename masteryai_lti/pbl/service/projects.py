@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import func, select
 
 from masteryai_lti.core.errors import Conflict, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor
@@ -143,15 +143,38 @@ def create_project(
     return project
 
 
-def has_evaluations(project_id: int) -> bool:
-    """Whether anyone has evaluated work or rated a peer on the project."""
-    return bool(
+def rubric_uses(project_id: int) -> tuple[int, int]:
+    """How many teacher evaluations and peer ratings the project has (its rubric's uses)."""
+    counts = [
         db.session.scalar(
-            select(
-                exists().where(GroupEvaluation.project_id == project_id)
-                | exists().where(PeerEvaluation.project_id == project_id)
-            )
+            select(func.count()).select_from(model).where(model.project_id == project_id)
         )
+        for model in (GroupEvaluation, PeerEvaluation)
+    ]
+    return counts[0], counts[1]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _rubric_in_use(evaluations: int, ratings: int) -> Conflict:
+    # Teachers can withdraw their evaluations; nobody can withdraw students' ratings.
+    if ratings:
+        advice = "students' peer ratings cannot be withdrawn, so create a new project."
+    else:
+        advice = "withdraw the teachers' evaluations first, or create a new project."
+    uses = " and ".join(
+        _plural(n, noun)
+        for n, noun in ((evaluations, "teacher evaluation"), (ratings, "peer rating"))
+        if n
+    )
+    return Conflict(
+        "The rubric cannot change once work has been evaluated or peers rated against it; "
+        + advice,
+        errors=[
+            field_error("rubric", f"{uses} use{'s' if evaluations + ratings == 1 else ''} it.")
+        ],
     )
 
 
@@ -180,12 +203,10 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
     _check_moderation(moderation)
     if "rubric" in changes:
         rubric = _checked_rubric(changes["rubric"])
-        if rubric != project.rubric and has_evaluations(project.id):
-            raise Conflict(
-                "The rubric cannot change once work has been evaluated or peers rated "
-                "against it; create a new project, or delete the evaluations first.",
-                errors=[field_error("rubric", "Evaluations exist for this project.")],
-            )
+        if rubric != project.rubric:
+            evaluations, ratings = rubric_uses(project.id)
+            if evaluations or ratings:
+                raise _rubric_in_use(evaluations, ratings)
         changes = {**changes, "rubric": rubric}
     for key, value in changes.items():
         setattr(project, key, value)
