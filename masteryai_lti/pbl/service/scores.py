@@ -163,6 +163,9 @@ def release_scores(actor: Actor, course_id: int, project_id: int) -> list[Releas
     get nothing yet; releasing again later sends the scores as they then are.
     """
     course, project = access.project(actor, course_id, project_id, teach=True)
+    # Held until the release commits: a reopening meanwhile (which withdraws a release)
+    # would otherwise leave the project open with its scores released.
+    project = access.hold(project, exclusive=True)
     if project.status != "closed":
         raise Conflict("Close the project before releasing its scores: peers may still rate.")
     scores = project_scores(actor, course.id, project.id)
