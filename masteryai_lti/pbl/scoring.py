@@ -608,7 +608,10 @@ def _counted_ratings(
         if r.rater_id == r.ratee_id and not self_assessment:
             continue
         given.setdefault(r.rater_id, {})[r.ratee_id] = float(r.score)
-    return given
+    # A rating of oneself alone is one unit shared among one person, whatever its points:
+    # it says nothing about how the work was shared, and counting it would make rating
+    # only oneself pay (no penalty, and a factor pulled towards an equal share).
+    return {rater: scores for rater, scores in given.items() if set(scores) - {rater}}
 
 
 def contribution_factors(
@@ -643,11 +646,12 @@ def individual_scores(
 ) -> list[IndividualScore]:
     """Each member's mark: the group score moderated by their peers' ratings.
 
-    Which ratings count. A rater counts when they are a member and the ratings they
-    gave — to teammates, and to themselves when ``self_assessment`` is on — add up
-    to more than zero. Ratings of non-members, by non-members, and of oneself when
-    self-assessment is off are ignored. A later rating of the same person by the
-    same rater replaces an earlier one.
+    Which ratings count. A rater counts when they are a member, rated at least one
+    teammate, and the ratings they gave — to teammates, and to themselves when
+    ``self_assessment`` is on — add up to more than zero (a member who rated only
+    themselves has not rated their teammates). Ratings of non-members, by
+    non-members, and of oneself when self-assessment is off are ignored. A later
+    rating of the same person by the same rater replaces an earlier one.
 
     Contribution factor (WebPA-style). Each counted rater splits one unit among the
     people they rated in proportion to their scores: f(r, e) = score(r, e) / total_r.
