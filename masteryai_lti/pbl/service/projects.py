@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -95,6 +95,20 @@ def _check_moderation(values: dict) -> None:
         ) from None
 
 
+def _check_due(due_at: datetime | None) -> None:
+    # An offset can put a valid ISO 8601 date (year 1 at +14:00, year 9999 at -12:00)
+    # outside the years a UTC timestamp column holds: converting it would overflow.
+    if due_at is None:
+        return
+    try:
+        due_at.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "The due date is not a date the calendar holds.",
+            errors=[field_error("due_at", "Falls outside years 1-9999 in UTC.")],
+        ) from None
+
+
 def _check_status(status: str) -> None:
     if status not in PROJECT_STATUSES:
         raise ValidationFailed(
@@ -119,6 +133,7 @@ def create_project(
     """A new project of the course; without a rubric it gets the default one."""
     course = access.course(actor, course_id, teach=True)
     _check_status(status)
+    _check_due(due_at)
     values = {
         "peer_weight": peer_weight,
         "self_assessment": self_assessment,
@@ -196,6 +211,7 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
         raise ValueError(f"not editable: {sorted(unknown)}")
     if "status" in changes:
         _check_status(changes["status"])
+    _check_due(changes.get("due_at"))
     moderation = {
         key: changes.get(key, getattr(project, key))
         for key in ("peer_weight", "self_assessment", "non_submission_penalty")
