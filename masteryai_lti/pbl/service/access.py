@@ -8,6 +8,8 @@ actor's reach is.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from sqlalchemy import select
 
 from masteryai_lti.core.errors import NotFound, ValidationFailed
@@ -90,6 +92,24 @@ def member_ids(group_id: int) -> list[int]:
 def rubric_of(project_row: Project) -> scoring.Rubric:
     """The project's rubric (stored valid: it was parsed before it was written)."""
     return scoring.parse_rubric(project_row.rubric)
+
+
+def rubric_scorer(project_row: Project) -> Callable[[Mapping], float]:
+    """The rubric score (0..100) of ratings under the project's rubric.
+
+    Each distinct rating is scored once: a rubric allows few (64 with the default one)
+    and scoring is exact arithmetic, while a large course has thousands of ratings.
+    """
+    rubric = rubric_of(project_row)
+    scored: dict[tuple, float] = {}
+
+    def score(ratings: Mapping) -> float:
+        key = tuple(sorted(ratings.items()))
+        if key not in scored:
+            scored[key] = scoring.rubric_score(rubric, ratings).score
+        return scored[key]
+
+    return score
 
 
 def settings_of(project_row: Project) -> scoring.ModerationSettings:

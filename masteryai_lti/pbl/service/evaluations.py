@@ -27,12 +27,9 @@ def _checked_ratings(project: Project, ratings: dict) -> dict:
 
 def rated(project: Project, rows) -> list[dict]:
     """Evaluations or peer ratings as plain dicts, each with its rubric score (0..100)."""
-    rubric = access.rubric_of(project)
+    score = access.rubric_scorer(project)
     return [
-        {
-            **{c.key: getattr(row, c.key) for c in row.__table__.columns},
-            "score": scoring.rubric_score(rubric, row.ratings).score,
-        }
+        {**{c.key: getattr(row, c.key) for c in row.__table__.columns}, "score": score(row.ratings)}
         for row in rows
     ]
 
@@ -100,11 +97,17 @@ def group_evaluations(actor: Actor, course_id: int, project_id: int) -> list[dic
 def delete_group_evaluation(
     actor: Actor, course_id: int, project_id: int, evaluation_id: int
 ) -> None:
-    """Withdraw a teacher evaluation."""
+    """Withdraw a teacher evaluation: one's own, or any as the institution's admin.
+
+    A co-teacher's evaluation is their judgement of the work; another teacher may add
+    their own (the group's score is the teachers' average) but not remove it.
+    """
     _, project = access.project(actor, course_id, project_id, teach=True)
     row = db.session.get(GroupEvaluation, evaluation_id)
     if row is None or row.project_id != project.id:
         raise NotFound("No such evaluation in this project.")
+    if row.evaluator_id != actor.user_id and not actor.is_admin:
+        raise Forbidden("Only the teacher who wrote an evaluation, or an admin, may withdraw it.")
     db.session.delete(row)
     db.session.commit()
 

@@ -91,14 +91,11 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
         if row.comment.strip():
             feedback[row.group_id].append(row.comment)
     peers: dict[int, list[scoring.PeerRating]] = defaultdict(list)
-    # A rubric allows few distinct ratings (64 with the default one) and scoring one
-    # is exact arithmetic: score each once, not once per rating (3,000 in a large course).
-    scored: dict[tuple, float] = {}
+    score = access.rubric_scorer(project)
     for row in db.session.scalars(select(PeerEvaluation).where(PeerEvaluation.group_id.in_(ids))):
-        key = tuple(sorted(row.ratings.items()))
-        if key not in scored:
-            scored[key] = scoring.rubric_score(rubric, row.ratings).score
-        peers[row.group_id].append(scoring.PeerRating(row.rater_id, row.ratee_id, scored[key]))
+        peers[row.group_id].append(
+            scoring.PeerRating(row.rater_id, row.ratee_id, score(row.ratings))
+        )
     names = courses.full_names([u for group in members.values() for u in group])
     results = []
     for g in groups:

@@ -234,3 +234,17 @@ def test_a_member_who_leaves_takes_their_peer_ratings_along(client, world, proje
     with app.app_context():
         left = db.session.execute(select(PeerEvaluation.rater_id, PeerEvaluation.ratee_id)).all()
         assert sorted(left) == [(ada, bea)]
+
+
+def test_an_evaluation_is_withdrawn_by_its_teacher_or_an_admin_only(client, world, project):
+    red = create_group(client, world, project["id"], "Red", world.student_ids[:2])
+    url = world.url(f"/{project['id']}/groups/{red['id']}/evaluation")
+    mine = client.put(url, json={"ratings": TOP}, headers=world.teacher).get_json()
+    theirs = client.put(url, json={"ratings": TOP}, headers=world.co_teacher).get_json()
+    one = world.url(f"/{project['id']}/evaluations/{{}}")
+    refused = client.delete(one.format(theirs["id"]), headers=world.teacher)
+    assert refused.status_code == 403 and refused.mimetype == PROBLEM
+    assert client.delete(one.format(mine["id"]), headers=world.teacher).status_code == 204
+    assert client.delete(one.format(theirs["id"]), headers=world.admin).status_code == 204
+    listed = client.get(world.url(f"/{project['id']}/evaluations"), headers=world.teacher)
+    assert listed.get_json() == []
