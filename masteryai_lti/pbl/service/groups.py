@@ -158,6 +158,18 @@ def _members_may_change(project: Project) -> None:
         )
 
 
+def _add_members(project: Project, group: ProjectGroup, user_ids: list[int]) -> None:
+    db.session.add_all(
+        GroupMember(
+            institution_id=project.institution_id,
+            project_id=project.id,
+            group_id=group.id,
+            user_id=u,
+        )
+        for u in user_ids
+    )
+
+
 def _commit_or_conflict(detail: str) -> None:
     # Two teachers placing the same student at the same moment: the unique keys decide.
     try:
@@ -183,15 +195,7 @@ def create_group(
     except IntegrityError:
         db.session.rollback()
         raise Conflict("A group of that name was just made.") from None
-    db.session.add_all(
-        GroupMember(
-            institution_id=project.institution_id,
-            project_id=project.id,
-            group_id=group.id,
-            user_id=u,
-        )
-        for u in members
-    )
+    _add_members(project, group, members)
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
     return _views([group])[0]
 
@@ -234,16 +238,7 @@ def update_group(
                     or_(PeerEvaluation.rater_id.in_(leaving), PeerEvaluation.ratee_id.in_(leaving)),
                 )
             )
-        db.session.add_all(
-            GroupMember(
-                institution_id=project.institution_id,
-                project_id=project.id,
-                group_id=group.id,
-                user_id=u,
-            )
-            for u in members
-            if u not in current
-        )
+        _add_members(project, group, [u for u in members if u not in current])
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
     return _views([group])[0]
 

@@ -9,12 +9,7 @@ from sqlalchemy import func, select
 
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import Evidence, EvidenceFile
-from tests.integration.pbl.world import PROBLEM, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, create_group, create_project
 
 
 @pytest.fixture

@@ -7,65 +7,40 @@ groups, with two individual scores in one gradebook column.
 
 from __future__ import annotations
 
-import threading
-
-import pytest
 from sqlalchemy import select
 
 from masteryai_lti.pbl.service import groups
-from tests.integration.pbl.world import PROBLEM, build_world, create_project
-
-HEAD_START_S = 2.0
+from tests.integration.pbl.world import PROBLEM, create_project, first_held_then_second
 
 
-@pytest.fixture
-def world(app):
-    from masteryai_lti.extensions import db
-
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("concurrent writers are checked on PostgreSQL")
-    return build_world(app)
-
-
-def test_a_student_placed_twice_at_once_ends_up_in_one_group(app, client, monkeypatch, world):
+def test_a_student_placed_twice_at_once_ends_up_in_one_group(
+    app, client, monkeypatch, postgres_world
+):
     from masteryai_lti.extensions import db
     from masteryai_lti.pbl.models import GroupMember, ProjectGroup
 
+    world = postgres_world
     project = create_project(client, world, status="open")
     ada = world.student_ids[0]
-    checked, second_done = threading.Event(), threading.Event()
-    check = groups._checked_members
 
-    def held_after_the_check(*args):
-        members = check(*args)
-        if threading.current_thread().name == "first" and not checked.is_set():
-            checked.set()
-            second_done.wait(HEAD_START_S)
-        return members
-
-    monkeypatch.setattr(groups, "_checked_members", held_after_the_check)
-    answers = {}
-
-    def place(name, group_name, headers):
-        answers[name] = app.test_client().post(
+    def place(group_name, headers):
+        return lambda client: client.post(
             world.url(f"/{project['id']}/groups"),
             json={"name": group_name, "member_ids": [ada]},
             headers=headers,
         )
-        if name == "second":
-            second_done.set()
 
-    one = threading.Thread(target=place, args=("first", "Red", world.teacher), name="first")
-    one.start()
-    assert checked.wait(30)
-    two = threading.Thread(target=place, args=("second", "Blue", world.co_teacher), name="second")
-    two.start()
-    one.join(60)
-    two.join(60)
+    first, second = first_held_then_second(
+        app,
+        monkeypatch,
+        groups,
+        "_checked_members",
+        place("Red", world.teacher),
+        place("Blue", world.co_teacher),
+    )
 
-    assert answers["second"].status_code == 201, answers["second"].get_json()
-    assert answers["first"].status_code == 409 and answers["first"].mimetype == PROBLEM
+    assert second.status_code == 201, second.get_json()
+    assert first.status_code == 409 and first.mimetype == PROBLEM
     with app.app_context():
         placed = db.session.execute(
             select(ProjectGroup.name).join(GroupMember, GroupMember.group_id == ProjectGroup.id)

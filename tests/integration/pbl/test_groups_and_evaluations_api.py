@@ -8,12 +8,7 @@ from sqlalchemy import select
 from masteryai_lti.engagement.models import EngagementEvent
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import PeerEvaluation
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 
 @pytest.fixture

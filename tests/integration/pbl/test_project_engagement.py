@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.engagement.models import EngagementEvent
 from masteryai_lti.extensions import db
-from tests.integration.pbl.world import build_world, create_group, create_project
+from tests.integration.pbl.world import create_group, create_project
 
 DUE = "2026-12-20T17:00:00+00:00"
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 def _graded(client, world) -> list[dict]:

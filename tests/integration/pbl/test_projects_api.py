@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 
 def test_a_new_project_gets_the_default_rubric_and_stays_hidden_while_a_draft(client, world):

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 WEAK = {"communication": 1, "collaboration": 1, "problem_solving": 1}
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from sqlalchemy import func, select
 
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import Project
-from tests.integration.pbl.world import PROBLEM, build_world, create_project
+from tests.integration.pbl.world import PROBLEM, create_project
 
 OUT_OF_RANGE = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"]
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 def _refused(response):

@@ -7,12 +7,7 @@ import io
 
 import pytest
 
-from tests.integration.pbl.world import PROBLEM, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, create_group, create_project
 
 
 @pytest.fixture

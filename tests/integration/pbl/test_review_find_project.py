@@ -7,12 +7,7 @@ from __future__ import annotations
 import pytest
 
 from masteryai_lti.pbl import service
-from tests.integration.pbl.world import build_world, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import create_project
 
 
 @pytest.mark.parametrize("project_id", [10**20, 2**63, -(2**63) - 1, 0, -5])

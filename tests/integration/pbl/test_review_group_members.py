@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import event
 
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.service.groups import MAX_GROUP_SIZE
-from tests.integration.pbl.world import PROBLEM, build_world, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, create_project
 
 
 @contextmanager

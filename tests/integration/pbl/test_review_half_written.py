@@ -15,12 +15,7 @@ from sqlalchemy.exc import OperationalError
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import Evidence, PeerEvaluation
 from masteryai_lti.pbl.service import activity
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 
 @pytest.fixture

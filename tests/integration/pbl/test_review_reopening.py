@@ -9,16 +9,9 @@ the gradebook.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.integration.pbl.world import TOP, build_world, create_group, create_project
+from tests.integration.pbl.world import TOP, create_group, create_project
 
 WEAK = {"communication": 1, "collaboration": 1, "problem_solving": 1}
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 def _own_scores(client, world, project, student_index) -> dict:

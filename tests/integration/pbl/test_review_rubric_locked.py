@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.pbl.world import PROBLEM, TOP, build_world, create_group, create_project
+from tests.integration.pbl.world import PROBLEM, TOP, create_group, create_project
 
 DESIGN = {
     "criteria": [
@@ -19,11 +19,6 @@ DESIGN = {
         }
     ]
 }
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 @pytest.fixture

@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from masteryai_lti.pbl import service
-from tests.integration.pbl.world import PROBLEM, build_world, create_group, create_project
+from tests.integration.pbl.world import PROBLEM, create_group, create_project
 
 GOOD = {"communication": 4, "collaboration": 4, "problem_solving": 4}
 WEAK = {"communication": 1, "collaboration": 1, "problem_solving": 1}
 FAIR = {"communication": 3, "collaboration": 3, "problem_solving": 3}
-
-
-@pytest.fixture
-def world(app):
-    return build_world(app)
 
 
 def _rate(client, world, project, rater_index, ratee_id, ratings):
