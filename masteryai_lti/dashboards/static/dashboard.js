@@ -155,5 +155,5 @@ window.MasteryDashboard = (function () {
   }
 
   return {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems,
-    showHistory};
+    showHistory, localTime};
 })();

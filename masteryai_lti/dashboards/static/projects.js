@@ -6,7 +6,7 @@
 // page's Content-Security-Policy needs no inline script for it.
 window.MasteryProjects = (function () {
   "use strict";
-  const {session, base, el, problemNode, points} = window.MasteryDashboard;
+  const {session, base, el, problemNode, points, localTime} = window.MasteryDashboard;
 
   const count = (n, one, many) => n + " " + (n === 1 ? one : many);
   // Scores as the API publishes them and the explanations quote them: two decimals at most.
@@ -17,14 +17,6 @@ window.MasteryProjects = (function () {
 
   function json(method, body) {
     return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
-  }
-
-  // An ISO instant in the reader's own time zone, "2026-12-04 20:00".
-  function localTime(iso) {
-    const d = new Date(iso);
-    const pad = n => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
 
   function size(bytes) {
