@@ -116,18 +116,22 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
     return results
 
 
+def _groups(project: Project) -> list[ProjectGroup]:
+    return list(
+        db.session.scalars(
+            select(ProjectGroup)
+            .where(ProjectGroup.project_id == project.id)
+            .order_by(ProjectGroup.name, ProjectGroup.id)
+        )
+    )
+
+
 def project_scores(actor: Actor, course_id: int, project_id: int) -> ProjectScores:
     """Every group's scores for a teacher; a student's own group and own score, once released."""
     course, project = access.project(actor, course_id, project_id)
     released = project.scores_released_at is not None
     if access.can_teach(actor, course):
-        groups = list(
-            db.session.scalars(
-                select(ProjectGroup)
-                .where(ProjectGroup.project_id == project.id)
-                .order_by(ProjectGroup.name, ProjectGroup.id)
-            )
-        )
+        groups = _groups(project)
         grouped = set(
             db.session.scalars(
                 select(GroupMember.user_id).where(GroupMember.project_id == project.id)
@@ -165,10 +169,9 @@ def release_scores(actor: Actor, course_id: int, project_id: int) -> list[Releas
     project = access.hold(project, exclusive=True)
     if project.status != "closed":
         raise Conflict("Close the project before releasing its scores: peers may still rate.")
-    scores = project_scores(actor, course.id, project.id)
     released = [
         ReleasedScore(m.student_id, m.score, m.explanation)
-        for group in scores.groups
+        for group in _results(project, _groups(project))
         for m in group.members
         if m.score is not None
     ]

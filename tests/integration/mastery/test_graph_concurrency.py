@@ -7,16 +7,11 @@ topic" forms could overwrite each other.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from masteryai_lti.mastery.service import concept_maps
+from tests.concurrency import first_held_then_second
 from tests.integration.mastery.world import build_world, seed_graph
-
-# How long the first edit, holding the graph it read, lets the second one run. Without
-# a lock the second finishes well inside it; with one the second waits for the first.
-HEAD_START_S = 2.0
 
 
 @pytest.fixture
@@ -34,32 +29,7 @@ def world(app, client):
 def _first_reads_then_second_runs(app, monkeypatch, first, second):
     """Run ``first`` until it has read the graph, then ``second`` to its end (or until
     it blocks), then let ``first`` finish. Returns both responses."""
-    first_read, second_done = threading.Event(), threading.Event()
-    load_graph = concept_maps.load_graph
-
-    def held_after_reading(concept_map_id):
-        loaded = load_graph(concept_map_id)
-        if threading.current_thread().name == "first" and not first_read.is_set():
-            first_read.set()
-            second_done.wait(HEAD_START_S)
-        return loaded
-
-    monkeypatch.setattr(concept_maps, "load_graph", held_after_reading)
-    answers = {}
-
-    def run(name, request):
-        answers[name] = request(app.test_client())
-        if name == "second":
-            second_done.set()
-
-    one = threading.Thread(target=run, args=("first", first), name="first")
-    one.start()
-    assert first_read.wait(30)
-    two = threading.Thread(target=run, args=("second", second), name="second")
-    two.start()
-    one.join(60)
-    two.join(60)
-    return answers["first"], answers["second"]
+    return first_held_then_second(app, monkeypatch, concept_maps, "load_graph", first, second)
 
 
 def test_two_edits_that_close_a_cycle_together_are_not_both_stored(app, monkeypatch, world):

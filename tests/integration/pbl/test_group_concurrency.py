@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from masteryai_lti.pbl.service import groups
-from tests.integration.pbl.world import PROBLEM, create_project, first_held_then_second
+from tests.concurrency import first_held_then_second
+from tests.integration.pbl.world import PROBLEM, create_project
 
 
 def test_a_student_placed_twice_at_once_ends_up_in_one_group(

@@ -9,7 +9,8 @@ move with every rating again.
 from __future__ import annotations
 
 from masteryai_lti.pbl.service import scores
-from tests.integration.pbl.world import TOP, create_group, create_project, first_held_then_second
+from tests.concurrency import first_held_then_second
+from tests.integration.pbl.world import TOP, create_group, create_project
 
 
 def test_a_release_and_a_reopening_at_once_never_leave_an_open_project_released(
@@ -29,7 +30,7 @@ def test_a_release_and_a_reopening_at_once_never_leave_an_open_project_released(
         app,
         monkeypatch,
         scores,
-        "project_scores",
+        "_results",
         lambda client: client.post(f"{url}/scores/release", headers=world.teacher),
         lambda client: client.patch(url, json={"status": "open"}, headers=world.co_teacher),
     )

@@ -12,12 +12,12 @@ from __future__ import annotations
 import pytest
 
 from masteryai_lti.pbl.service import evaluations
+from tests.concurrency import first_held_then_second
 from tests.integration.pbl.world import (
     PROBLEM,
     TOP,
     create_group,
     create_project,
-    first_held_then_second,
 )
 
 DESIGN = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from tests.factories import bearer, make_course, make_enrollment, make_institution, make_user
@@ -82,42 +81,3 @@ def create_group(client, world: World, project_id: int, name: str, members: list
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
-
-
-# How long the first request, held after its check, lets the second run. Without a lock
-# the second finishes well inside it; with one the second waits for the first.
-HEAD_START_S = 2.0
-
-
-def first_held_then_second(app, monkeypatch, module, name: str, first, second) -> tuple:
-    """Run ``first`` until it has returned from ``module.name`` (its check), then ``second``
-    to its end (or until it blocks), then let ``first`` finish.
-
-    ``first`` and ``second`` take a test client and return its response; returns both.
-    """
-    checked, second_done = threading.Event(), threading.Event()
-    check = getattr(module, name)
-
-    def held_after_the_check(*args, **kwargs):
-        result = check(*args, **kwargs)
-        if threading.current_thread().name == "first" and not checked.is_set():
-            checked.set()
-            second_done.wait(HEAD_START_S)
-        return result
-
-    monkeypatch.setattr(module, name, held_after_the_check)
-    answers = {}
-
-    def run(which, request):
-        answers[which] = request(app.test_client())
-        if which == "second":
-            second_done.set()
-
-    one = threading.Thread(target=run, args=("first", first), name="first")
-    one.start()
-    assert checked.wait(30)
-    two = threading.Thread(target=run, args=("second", second), name="second")
-    two.start()
-    one.join(60)
-    two.join(60)
-    return answers["first"], answers["second"]
