@@ -17,6 +17,7 @@ from masteryai_lti.core.api_input import UnsupportedMediaType
 from masteryai_lti.core.errors import ValidationFailed, field_error, flatten_messages
 from masteryai_lti.core.policy import current_actor
 from masteryai_lti.core.schemas import ProblemSchema, not_blank
+from masteryai_lti.core.security_headers import STORED_DATA_POLICY
 from masteryai_lti.core.storable import LARGEST_INTEGER, unstorable_character
 from masteryai_lti.pbl import service
 from masteryai_lti.pbl.models import EVIDENCE_KINDS, PROJECT_STATUSES
@@ -565,9 +566,12 @@ class EvidenceFileResource(MethodView):
             mimetype=row.content_type or "application/octet-stream",
             as_attachment=True,
             download_name=row.filename or "evidence",
-            max_age=0,
         )
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        # send_file marks every stream no-cache, which would stand for the view's own
+        # choice; the app's rule for credentialed answers (no-store) is the one meant.
+        del response.headers["Cache-Control"]
+        # A student's upload is stored data, never a page of this site (core.security_headers).
+        response.headers["Content-Security-Policy"] = STORED_DATA_POLICY
         return response
 
 

@@ -101,6 +101,9 @@ def test_a_file_is_kept_and_downloaded_as_an_attachment_by_its_group_and_teacher
         assert got.data == content
         assert got.headers["Content-Disposition"].startswith("attachment")
         assert "sandbox" in got.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in got.headers["Content-Security-Policy"]
+        # A group's work is not kept by a shared cache or the browser's disk.
+        assert got.headers["Cache-Control"] == "no-store"
     assert client.get(file_url, headers=world.students[2]).status_code == 404
     assert client.get(file_url, headers=world.outsider).status_code == 404
 
