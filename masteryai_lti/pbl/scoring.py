@@ -378,6 +378,33 @@ def parse_rubric(data: Mapping) -> Rubric:
     return Rubric(tuple(c for c in criteria if c is not None))
 
 
+def scores_alike(a: Rubric, b: Rubric) -> bool:
+    """Whether two rubrics score every rating alike: the same criterion keys with the
+    same weights and level points. Names, labels, descriptions and the order criteria
+    are shown in may differ; those only say in words what the points already mean.
+
+    A project whose rubric is in use may still take a wording change (a typo in a
+    level's description is common once students read it) but nothing that would
+    re-score work already rated.
+    """
+
+    def shape(rubric: Rubric) -> dict[str, tuple[float, tuple[float, ...]]]:
+        return {
+            c.key: (c.weight, tuple(level.points for level in c.levels)) for c in rubric.criteria
+        }
+
+    left, right = shape(a), shape(b)
+    if left.keys() != right.keys():
+        return False
+    for key, (weight, points) in left.items():
+        other_weight, other_points = right[key]
+        if not _same_points(weight, other_weight) or len(points) != len(other_points):
+            return False
+        if not all(_same_points(x, y) for x, y in zip(points, other_points, strict=True)):
+            return False
+    return True
+
+
 def rubric_to_dict(rubric: Rubric) -> dict:
     """The JSON form of a rubric; `parse_rubric` reads it back to an equal rubric."""
     return {
