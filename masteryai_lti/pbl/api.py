@@ -93,6 +93,11 @@ class ProjectSchema(Schema):
 class GroupMemberSchema(Schema):
     user_id = fields.Integer()
     name = fields.String()
+    left_course = fields.Boolean(
+        metadata={
+            "description": "Their enrolment ended: still listed, but neither rated nor scored"
+        }
+    )
 
 
 MEMBERS = validate.Length(max=MAX_GROUP_SIZE, error="At most {max} members.")
@@ -226,11 +231,23 @@ class ProjectIndividualScoreSchema(Schema):
     explanation = fields.String()
 
 
+class LeftMemberSchema(Schema):
+    student_id = fields.Integer()
+    name = fields.String()
+
+
 class ProjectGroupResultSchema(Schema):
     group_id = fields.Integer()
     name = fields.String()
     group_score = fields.Nested(ProjectGroupScoreSchema)
     members = fields.List(fields.Nested(ProjectIndividualScoreSchema))
+    left_course = fields.List(
+        fields.Nested(LeftMemberSchema),
+        metadata={
+            "description": "Members whose enrolment ended (teachers' view): left out of "
+            "peer moderation and given no score while they are away"
+        },
+    )
     feedback = fields.List(
         fields.String(), metadata={"description": "The teachers' comments on the group's work"}
     )
@@ -265,6 +282,9 @@ def _scores_reply(found: service.ProjectScores) -> dict:
                 "feedback": g.feedback,
                 "members": [
                     {**m.__dict__, "name": g.member_names.get(m.student_id, "")} for m in g.members
+                ],
+                "left_course": [
+                    {"student_id": u, "name": g.member_names.get(u, "")} for u in g.left_ids
                 ],
             }
             for g in found.groups
@@ -422,14 +442,29 @@ class PeerRatingResource(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(RubricRatingsInputSchema)
     @blp.response(200, PeerRatingSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="The project is not open")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="The project is not open, or the teammate left the course",
+    )
     @blp.alt_response(422, schema=ProblemSchema, description="Ratings that miss the rubric")
     def put(self, payload, course_id, project_id, ratee_id):
         """Rate a teammate's contribution against the rubric (students, while open).
 
-        Teammates never see who rated them or how; the teacher does.
+        Teammates never see who rated them or how; the teacher does. A teammate who
+        left the course is not rated (409).
         """
         return service.rate_peer(current_actor(), course_id, project_id, ratee_id, **payload)
+
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    @blp.alt_response(403, schema=ProblemSchema, description="Not in a group of this project")
+    @blp.alt_response(404, schema=ProblemSchema, description="You have not rated this teammate")
+    @blp.alt_response(409, schema=ProblemSchema, description="The project is not open")
+    def delete(self, course_id, project_id, ratee_id):
+        """Withdraw your rating of a teammate (students, while open). Only the student
+        who gave a rating withdraws it; teachers cannot."""
+        service.withdraw_peer_rating(current_actor(), course_id, project_id, ratee_id)
 
 
 # -- evidence ------------------------------------------------------------------------

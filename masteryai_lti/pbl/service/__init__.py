@@ -18,6 +18,7 @@ from masteryai_lti.pbl.service.evaluations import (
     group_evaluations,
     peer_ratings,
     rate_peer,
+    withdraw_peer_rating,
 )
 from masteryai_lti.pbl.service.evidence import (
     EvidenceUpload,
@@ -42,6 +43,7 @@ from masteryai_lti.pbl.service.projects import (
     find_project,
     get_project,
     list_projects,
+    project_changed,
     update_project,
 )
 from masteryai_lti.pbl.service.scores import (
@@ -78,10 +80,12 @@ __all__ = [
     "list_projects",
     "max_file_bytes",
     "peer_ratings",
+    "project_changed",
     "project_scores",
     "project_scores_released",
     "rate_peer",
     "release_scores",
     "update_group",
     "update_project",
+    "withdraw_peer_rating",
 ]

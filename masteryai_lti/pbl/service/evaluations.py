@@ -6,13 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from masteryai_lti.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from masteryai_lti.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from masteryai_lti.core.policy import Actor
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import GroupEvaluation, PeerEvaluation, Project
 from masteryai_lti.pbl.service import access
 from masteryai_lti.pbl.service.activity import note_project_work
+from masteryai_lti.pbl.service.groups import still_in_course
 
 
 def _checked_ratings(project: Project, ratings: dict) -> dict:
@@ -140,6 +141,13 @@ def rate_peer(
             "This project does not ask you to rate yourself.",
             errors=[{"path": "ratee_id", "location": "path", "message": "That is you."}],
         )
+    # A teammate who left the course is out of moderation while they are away: a rating
+    # of them would count for nothing, yet hold its place if they came back.
+    if not still_in_course(course.id, [ratee_id]):
+        raise Conflict(
+            "This teammate has left the course: nobody rates them while they are away.",
+            errors=[field_error("ratee_id", "Has left the course.", "path")],
+        )
     checked = _checked_ratings(project, ratings)
     row = _upsert(
         PeerEvaluation,
@@ -157,6 +165,35 @@ def rate_peer(
         ),
     )
     return rated(project, [row])[0]
+
+
+def withdraw_peer_rating(actor: Actor, course_id: int, project_id: int, ratee_id: int) -> None:
+    """Withdraw the acting student's rating of a teammate (or of themselves).
+
+    Only the student who gave a rating withdraws it, and only while the project is
+    open: once closed, the scores it gives must stay put. A teacher never removes a
+    student's rating (it is the student's judgement, as an evaluation is the teacher's).
+    The interaction the rating counted in the engagement index stays: the work was done.
+    """
+    _, project = access.project(actor, course_id, project_id)
+    # Shared, as for a rating: closing or reopening the project (exclusive) waits, so a
+    # withdrawal checked against an open project never lands in a closed one's scores.
+    project = access.hold(project)
+    if access.group_of_student(project.id, actor.user_id) is None:
+        raise Forbidden("You are not in a group of this project, so you have rated nobody.")
+    if project.status != "open":
+        raise Conflict("Peer ratings are closed for this project: they stay as they were given.")
+    row = db.session.scalar(
+        select(PeerEvaluation).where(
+            PeerEvaluation.project_id == project.id,
+            PeerEvaluation.rater_id == actor.user_id,
+            PeerEvaluation.ratee_id == ratee_id,
+        )
+    )
+    if row is None:
+        raise NotFound("You have not rated this teammate.")
+    db.session.delete(row)
+    db.session.commit()
 
 
 def peer_ratings(actor: Actor, course_id: int, project_id: int) -> list[dict]:

@@ -1,7 +1,16 @@
-"""A project's groups and who is in them."""
+"""A project's groups and who is in them.
+
+A member whose enrolment in the course ended (the LMS roster says they left, or a
+teacher removed them) stays in their group, so that the teacher still sees who did the
+work, but is marked as having left: they are left out of peer moderation, as rater and
+as ratee, and get no score, while they are away (``scores``). Nothing is deleted: a
+student who comes back counts again with the ratings stored. It is read from the
+enrolments each time, never stored here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
@@ -18,23 +27,46 @@ from masteryai_lti.pbl.service import access
 MAX_GROUP_SIZE = 30
 
 
+def still_in_course(course_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users are students of the course now (the LMS's test student too).
+
+    The others left it: their enrolment is inactive, or they were never enrolled.
+    """
+    wanted = set(user_ids)
+    if not wanted:
+        return set()
+    # The class in one query; only the few outside it (the test student, those who
+    # left) are looked up one by one.
+    present = wanted & set(courses.student_ids(course_id))
+    return present | {u for u in wanted - present if courses.is_student(course_id, u)}
+
+
 @dataclass(frozen=True)
 class GroupView:
-    """A group with its members (ids in order, and their names)."""
+    """A group with its members (ids in order, and their names), and which of them
+    have left the course."""
 
     id: int
     project_id: int
     name: str
     member_ids: list[int]
     member_names: dict[int, str]
+    left_ids: frozenset[int] = frozenset()
 
     @property
     def members(self) -> list[dict]:
-        """Members as ``{"user_id", "name"}``, in id order."""
-        return [{"user_id": m, "name": self.member_names.get(m, "")} for m in self.member_ids]
+        """Members as ``{"user_id", "name", "left_course"}``, in id order."""
+        return [
+            {
+                "user_id": m,
+                "name": self.member_names.get(m, ""),
+                "left_course": m in self.left_ids,
+            }
+            for m in self.member_ids
+        ]
 
 
-def _views(groups: list[ProjectGroup]) -> list[GroupView]:
+def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
     if not groups:
         return []
     rows = db.session.execute(
@@ -45,7 +77,9 @@ def _views(groups: list[ProjectGroup]) -> list[GroupView]:
     by_group: dict[int, list[int]] = {g.id: [] for g in groups}
     for group_id, user_id in rows:
         by_group[group_id].append(user_id)
-    names = courses.full_names([u for _, u in rows])
+    everyone = [u for _, u in rows]
+    names = courses.full_names(everyone)
+    left = frozenset(everyone) - still_in_course(project.course_id, everyone)
     return [
         GroupView(
             g.id,
@@ -53,6 +87,7 @@ def _views(groups: list[ProjectGroup]) -> list[GroupView]:
             g.name,
             by_group[g.id],
             {u: names.get(u, "") for u in by_group[g.id]},
+            left & set(by_group[g.id]),
         )
         for g in groups
     ]
@@ -72,7 +107,7 @@ def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView
     else:
         own = access.group_of_student(project.id, actor.user_id)
         groups = [own] if own is not None else []
-    return _views(groups)
+    return _views(project, groups)
 
 
 def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:
@@ -81,11 +116,15 @@ def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> G
     group = access.group(project, group_id)
     if not access.can_teach(actor, course) and actor.user_id not in access.member_ids(group.id):
         raise NotFound("No such group in this project.")
-    return _views([group])[0]
+    return _views(project, [group])[0]
 
 
 def _checked_members(project: Project, member_ids: list[int], group_id: int | None) -> list[int]:
-    """Distinct members, each a student of the course and in no other group of the project."""
+    """Distinct members, each a student of the course and in no other group of the project.
+
+    A member of the group who has since left the course may stay in it (taking them
+    out would take their ratings along); a student who left cannot join a group.
+    """
     # The length first, and the class in one query: checking each id of a long list
     # on its own would cost a query per id before refusing the list for its length.
     if len(member_ids) > MAX_GROUP_SIZE:
@@ -94,14 +133,24 @@ def _checked_members(project: Project, member_ids: list[int], group_id: int | No
             errors=[field_error("member_ids", f"At most {MAX_GROUP_SIZE} members.")],
         )
     students = set(courses.student_ids(project.course_id)) if member_ids else set()
+    staying = set(access.member_ids(group_id)) if group_id is not None and member_ids else set()
     errors = []
     seen: set[int] = set()
     for i, user_id in enumerate(member_ids):
         if user_id in seen:
             errors.append(field_error(f"member_ids[{i}]", "Listed twice."))
         # The class leaves out the LMS's test student, who may still be placed.
-        elif user_id not in students and not courses.is_student(project.course_id, user_id):
-            errors.append(field_error(f"member_ids[{i}]", "Not a student of this course."))
+        elif (
+            user_id not in students
+            and user_id not in staying
+            and not courses.is_student(project.course_id, user_id)
+        ):
+            errors.append(
+                field_error(
+                    f"member_ids[{i}]",
+                    "Not a student of this course: never enrolled, or has left it.",
+                )
+            )
         seen.add(user_id)
     if errors:
         raise ValidationFailed("Some members cannot be in this group.", errors=errors)
@@ -197,7 +246,7 @@ def create_group(
         raise Conflict("A group of that name was just made.") from None
     _add_members(project, group, members)
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
-    return _views([group])[0]
+    return _views(project, [group])[0]
 
 
 def update_group(
@@ -240,7 +289,7 @@ def update_group(
             )
         _add_members(project, group, [u for u in members if u not in current])
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
-    return _views([group])[0]
+    return _views(project, [group])[0]
 
 
 def delete_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> None:

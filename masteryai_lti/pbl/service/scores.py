@@ -3,6 +3,12 @@
 The pure engine (``pbl.scoring``) does the arithmetic; this module gathers each
 group's teacher evaluations and peer ratings. Students see their own score once the
 teacher has released the project's scores, never the ratings behind anyone's.
+
+A member who has left the course (``groups.still_in_course``) is left out of their
+group's moderation entirely while they are away: the engine gets neither them nor the
+ratings they gave or received, so their teammates' factors are those of the group
+without them, and they get no score (none is released for them, so the gradebook gets
+nothing). The ratings stay stored: back in the course, they count again.
 Releasing announces the scores with :data:`project_scores_released`, which the LTI
 feature turns into gradebook entries of every placement of the project, so this
 feature never imports LTI code.
@@ -11,7 +17,7 @@ feature never imports LTI code.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from blinker import Namespace
 from sqlalchemy import select
@@ -30,6 +36,7 @@ from masteryai_lti.pbl.models import (
     ProjectGroup,
 )
 from masteryai_lti.pbl.service import access
+from masteryai_lti.pbl.service.groups import still_in_course
 
 _signals = Namespace()
 # sender: the project id; kwargs: course_id, scores (list of ReleasedScore).
@@ -38,7 +45,8 @@ project_scores_released = _signals.signal("pbl.project-scores-released")
 
 @dataclass(frozen=True)
 class GroupResult:
-    """One group's scores: the group's work, and each member's individual score."""
+    """One group's scores: the group's work, and each member's individual score (members
+    who left the course have none: they are listed apart)."""
 
     group_id: int
     name: str
@@ -47,6 +55,8 @@ class GroupResult:
     member_names: dict[int, str]
     # The teachers' comments on the group's work: the feedback students read with it.
     feedback: list[str]
+    # Members whose enrolment ended, in id order: shown to the teacher, never scored.
+    left_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,13 +106,15 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
         peers[row.group_id].append(
             scoring.PeerRating(row.rater_id, row.ratee_id, score(row.ratings))
         )
-    names = courses.full_names([u for group in members.values() for u in group])
+    everyone = [u for group in members.values() for u in group]
+    names = courses.full_names(everyone)
+    present = still_in_course(project.course_id, everyone)
     results = []
     for g in groups:
         group_score = scoring.group_score(rubric, teacher[g.id])
-        individual = scoring.individual_scores(
-            group_score.score, members[g.id], peers[g.id], settings
-        )
+        # Only the members who count: the engine ignores ratings by or of anyone else.
+        counting = [u for u in members[g.id] if u in present]
+        individual = scoring.individual_scores(group_score.score, counting, peers[g.id], settings)
         results.append(
             GroupResult(
                 g.id,
@@ -111,6 +123,7 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
                 individual,
                 {u: names.get(u, "") for u in members[g.id]},
                 feedback[g.id],
+                [u for u in members[g.id] if u not in present],
             )
         )
     return results
@@ -161,7 +174,8 @@ def release_scores(actor: Actor, course_id: int, project_id: int) -> list[Releas
 
     Only a closed project's: while it is open a late peer rating would change scores
     already in the gradebook. Students whose group the teacher has not evaluated yet
-    get nothing yet; releasing again later sends the scores as they then are.
+    get nothing yet, and students who left the course nothing at all; releasing again
+    later sends the scores as they then are.
     """
     course, project = access.project(actor, course_id, project_id, teach=True)
     # Held until the release commits: a reopening meanwhile (which withdraws a release)
