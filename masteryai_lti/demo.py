@@ -20,6 +20,9 @@ STUDENT_COUNT = 30
 # The demo course as an LMS course: the development sandbox LMS launches into this
 # context, so a teacher opening the tool from the sandbox sees the demo class.
 DEMO_COURSE = {"id": "demo-algebra-1", "label": "ALG1", "title": "Algebra I"}
+# The demo student the sandbox LMS launches as, so a newcomer's student launch lands on
+# a student with a month of history, project groups and scores instead of an empty view.
+SANDBOX_STUDENT = {"email": "student01@demo.example", "full_name": "Student 01"}
 
 
 @dataclass

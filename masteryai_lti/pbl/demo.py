@@ -4,6 +4,11 @@ run. Idempotent: a course with projects is left alone.
 
 The demo's absent students (every tenth, see ``engagement.demo``) are placed in groups
 but do nothing, as they do nowhere else: they rate nobody and add no evidence.
+
+The sandbox LMS's student is one of the demo's (``demo.SANDBOX_STUDENT``). In the open
+project their teammates have rated them and added evidence, and they have rated nobody
+yet, so their first launch shows a group, ratings waiting to be given and work handed
+in; the closed project has their released score.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import random
 from sqlalchemy import select
 
 from masteryai_lti.core.policy import Actor
+from masteryai_lti.demo import SANDBOX_STUDENT
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import service
 from masteryai_lti.pbl.models import Project
@@ -35,9 +41,13 @@ def _absent(index: int) -> bool:
     return (index + 1) % 10 == 0
 
 
-def _rate_teammates(rng, project, members, course_id) -> None:
+def _sandbox_student(user) -> bool:
+    return user.email == SANDBOX_STUDENT["email"]
+
+
+def _rate_teammates(rng, project, members, course_id, *, sandbox_rates: bool = True) -> None:
     for index, rater in members:
-        if _absent(index):
+        if _absent(index) or (_sandbox_student(rater) and not sandbox_rates):
             continue
         # Each student has a usual effort; teammates rate it with a little noise.
         for other_index, ratee in members:
@@ -119,7 +129,9 @@ def seed_demo(summary) -> None:
             name=f"Team {number}",
             member_ids=[user.id for _, user in members],
         )
-        author_index, author = members[0]
+        # The note comes from the first member other than the sandbox's student: what
+        # that student sees on first launch is their teammates' work.
+        author_index, author = next((m for m in members if not _sandbox_student(m[1])), members[0])
         if not _absent(author_index):
             service.add_evidence(
                 _student_actor(author),
@@ -132,4 +144,4 @@ def seed_demo(summary) -> None:
             )
         # The first two teams have started rating each other; the rest have not yet.
         if number <= 2:
-            _rate_teammates(rng, current, members, course.id)
+            _rate_teammates(rng, current, members, course.id, sandbox_rates=False)

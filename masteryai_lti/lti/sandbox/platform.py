@@ -9,8 +9,11 @@ import secrets
 
 import jwt
 
-from masteryai_lti.demo import DEMO_COURSE, DEMO_SCHOOL, DEMO_SLUG
+from masteryai_lti.demo import DEMO_COURSE, DEMO_SCHOOL, DEMO_SLUG, SANDBOX_STUDENT
+from masteryai_lti.extensions import db
+from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import keys, registry
+from masteryai_lti.lti.launch import _lti_identity as launch_identity
 from masteryai_lti.lti.models import LtiRegistration
 
 CLIENT_ID = "masteryai-sandbox"
@@ -26,10 +29,11 @@ PEOPLE = {
         "email": "teacher@sandbox.invalid",
         "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
     },
+    # One of the demo's students (see ``link_demo_student``).
     "student": {
         "sub": "sandbox-student",
-        "name": "Sandbox Student",
-        "email": "student@sandbox.invalid",
+        "name": SANDBOX_STUDENT["full_name"],
+        "email": SANDBOX_STUDENT["email"],
         "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
     },
 }
@@ -41,8 +45,9 @@ def ensure_registration(issuer: str, auth_url: str) -> LtiRegistration:
     existing = registry.find_registration(issuer, CLIENT_ID)
     key_set = keys.public_jwks(PURPOSE)
     if existing is not None and existing.key_set == key_set and existing.auth_login_url == auth_url:
+        link_demo_student(existing)
         return existing
-    return registry.register_platform(
+    registration = registry.register_platform(
         issuer=issuer,
         client_id=CLIENT_ID,
         auth_login_url=auth_url,
@@ -53,6 +58,28 @@ def ensure_registration(issuer: str, auth_url: str) -> LtiRegistration:
         institution_name=DEMO_SCHOOL,
         platform_family="generic",
     )
+    link_demo_student(registration)
+    return registration
+
+
+def link_demo_student(registration: LtiRegistration) -> None:
+    """Make the sandbox's student the demo student of the same e-mail, if the demo is
+    seeded and nobody has launched as the sandbox student from this issuer yet.
+
+    The issuer is this host's address, known only once the sandbox is opened, so the
+    demo cannot link it when it seeds: without the link a student launch would make a
+    new user, in no project group and with no history to show.
+    """
+    # The key a launch finds its user by.
+    value = launch_identity({"iss": registration.issuer, "sub": PEOPLE["student"]["sub"]})
+    institution_id = registration.institution_id
+    if identity.find_user_by_identity(institution_id, "lti", value) is not None:
+        return
+    student = identity.find_user_by_email(PEOPLE["student"]["email"])
+    if student is None or student.institution_id != institution_id:
+        return
+    identity.link_identity(institution_id, student.id, "lti", value)
+    db.session.commit()
 
 
 def id_token(
