@@ -1,7 +1,8 @@
 // A student's projects (project-based learning), on the course dashboard or on a placed
 // project's page (the section's data-project: that project alone). Per project: their
 // group and teammates; their rating of each teammate's contribution against the rubric
-// (teammates never see who rated them); their group's evidence (links, notes, files),
+// (teammates never see who rated them), withdrawn while the project is open; a teammate
+// who left the course is listed as such, not rated; their group's evidence (links, notes, files),
 // added and removed while the project is open; and their score with how it was reached,
 // once the teacher releases it. A closed project is shown read-only. Everything goes
 // through /api/v1 with the launch's session token (dashboard.js: the session, text-only
@@ -117,15 +118,17 @@
       box.append(el("p", {}, "You are not in a group of this project yet: your teacher puts students in groups."));
       return box;
     }
-    const others = entry.group.members.filter(m => m.user_id !== session.user_id).map(m => m.name || "a teammate");
+    const others = entry.group.members.filter(m => m.user_id !== session.user_id)
+      .map(m => (m.name || "a teammate") + (m.left_course ? " (left the course)" : ""));
     box.append(el("p", {"class": "group-line"}, el("strong", {}, entry.group.name), ": ",
       others.length ? "you, " + others.join(", ") + "." : "you alone."));
     return box;
   }
 
   // -- rating teammates ------------------------------------------------------------------------------
+  // A teammate who left the course is out of moderation while away: nobody rates them.
   function ratees(entry) {
-    return entry.group.members.filter(m => m.user_id !== session.user_id || entry.project.self_assessment);
+    return entry.group.members.filter(m => !m.left_course && (m.user_id !== session.user_id || entry.project.self_assessment));
   }
 
   function renderRatings(entry) {
@@ -134,8 +137,14 @@
     const people = ratees(entry);
     const title = entry.project.self_assessment ? "Rate your teammates and yourself" : "Rate your teammates";
     section.replaceChildren(el("h4", {"id": id + "-ratings-title", "tabindex": "-1"}, title));
+    const gone = entry.group.members.filter(m => m.left_course).map(m => m.name || "A teammate");
+    if (gone.length) {
+      section.append(el("p", {"class": "muted left-course"}, gone.join(", ") + (gone.length === 1 ? " has" : " have") +
+        " left the course: nobody rates them while they are away."));
+    }
     if (!people.length) {
-      section.append(el("p", {}, "You are the only member of your group: there is nobody to rate."));
+      section.append(el("p", {}, gone.length ? "Nobody else in your group is still in the course: there is nobody to rate."
+        : "You are the only member of your group: there is nobody to rate."));
       return;
     }
     section.append(el("p", {"class": "anonymity"}, "Rate how much each of you contributed, on the same rubric " +
@@ -178,6 +187,12 @@
     const comment = el("textarea", {"id": prefix + "-comment", "name": "comment", "rows": "2", "maxlength": "5000"});
     comment.value = rated ? rated.comment || "" : "";
     const cancel = el("button", {"type": "button", "class": "cancel"}, "Cancel");
+    const actions = el("div", {"class": "actions"}, el("button", {"type": "submit"}, "Save rating"), cancel);
+    if (rated) {
+      const withdraw = el("button", {"type": "button", "class": "danger withdraw-rating"}, "Withdraw my rating");
+      withdraw.addEventListener("click", () => withdrawRating(entry, person, form, withdraw));
+      actions.append(withdraw);
+    }
     const form = el("form", {"id": prefix, "class": "editor-form rating-form", "aria-labelledby": prefix + "-title",
       "aria-describedby": prefix + "-anonymous", "novalidate": ""},
       title, el("p", {"class": "muted hint", "id": prefix + "-anonymous"}, ANONYMOUS),
@@ -186,7 +201,7 @@
       el("div", {"class": "field", "data-path": "comment"},
         el("label", {"for": prefix + "-comment"}, "Comment for your teacher (optional)"), comment,
         el("p", {"class": "field-error", "id": prefix + "-comment-error", "hidden": ""})),
-      el("div", {"class": "actions"}, el("button", {"type": "submit"}, "Save rating"), cancel));
+      actions);
     form.addEventListener("submit", event => saveRating(event, entry, person));
     cancel.addEventListener("click", () => { closeRatingForms(entry); opener.focus(); });
     form.addEventListener("keydown", event => {
@@ -209,6 +224,19 @@
     renderRatings(entry);
     const mine = person.user_id === session.user_id;
     announce(mine ? "Your rating of yourself is saved." : "Your rating of " + (person.name || "your teammate") + " is saved.");
+    entry.card.querySelector('li[data-ratee="' + person.user_id + '"] button.rate').focus();
+  }
+
+  // The rating stops counting at once; the teammate's line says "not rated yet" again.
+  async function withdrawRating(entry, person, form, button) {
+    button.disabled = true;
+    const reply = await api(pathOf(entry, "/peer-ratings/" + person.user_id), {method: "DELETE"});
+    button.disabled = false;
+    if (!reply.ok) return showProblems(form, reply.body);
+    entry.given = entry.given.filter(r => r.ratee_id !== person.user_id);
+    renderRatings(entry);
+    const mine = person.user_id === session.user_id;
+    announce(mine ? "Your rating of yourself is withdrawn." : "Your rating of " + (person.name || "your teammate") + " is withdrawn.");
     entry.card.querySelector('li[data-ratee="' + person.user_id + '"] button.rate').focus();
   }
 

@@ -191,7 +191,8 @@
     const fresh = await api(projectPath());
     if (fresh.ok) replaceProject(fresh.body);
     await loadProject();
-    const grouped = state.groups.reduce((n, g) => n + g.members.length, 0);
+    // Students who left the course get no score: they are not waiting for one.
+    const grouped = state.groups.reduce((n, g) => n + g.members.filter(m => !m.left_course).length, 0);
     const waiting = grouped - released;
     announce("Scores released: " + count(released, "student sees", "students see") + " their score now" +
       (waiting === 1 ? "; 1 student whose group you have not evaluated gets nothing yet."
@@ -564,8 +565,10 @@
     return text + ".";
   }
 
+  const memberLabel = m => (m.name || "Student " + m.user_id) + (m.left_course ? " (left the course)" : "");
+
   function groupEntry(group) {
-    const names = group.members.map(m => m.name || "Student " + m.user_id);
+    const names = group.members.map(memberLabel);
     const edit = el("button", {"type": "button", "class": "edit", "aria-controls": "group-form", "aria-expanded": "false"}, "Edit group");
     const evaluate = el("button", {"type": "button", "class": "evaluate", "aria-controls": "evaluation-" + group.id,
       "aria-expanded": "false"}, "Evaluate work");
@@ -627,12 +630,19 @@
     const mine = group ? group.members.map(m => m.user_id) : [];
     // A student of another group cannot be placed here (one group per project).
     const free = students().filter(s => mine.includes(s.user_id) || !groupOf(s.user_id));
-    const checks = free.map(s => {
+    // A member who left the course is no longer among its students but stays in the group
+    // unless unticked here (which takes their ratings along); nobody who left can join.
+    const gone = group ? group.members.filter(m => m.left_course).map(m => {
+      const box = el("input", {"type": "checkbox", "name": "member_ids", "value": String(m.user_id)});
+      box.checked = true;
+      return el("label", {"class": "check left-course"}, box, " " + memberLabel(m));
+    }) : [];
+    const checks = gone.concat(free.map(s => {
       const box = el("input", {"type": "checkbox", "name": "member_ids", "value": String(s.user_id)});
       box.checked = mine.includes(s.user_id);
       return el("label", {"class": "check"}, box, " " + personName(s) +
         (s.test_user ? " (the LMS's test student)" : ""));
-    });
+    }));
     form.querySelector(".checks").replaceChildren(...(checks.length ? checks
       : [el("p", {"class": "muted"}, "Every student is in another group.")]));
     if (group) opener.closest("li").append(form);
@@ -783,7 +793,8 @@
     if (!reply.ok) return box.replaceChildren(problemNode(reply.body));
     state.peerRatings = reply.body;
     const given = state.peerRatings.filter(r => r.group_id === group.id);
-    const idle = group.members.filter(m => !given.some(r => r.rater_id === m.user_id)).map(m => nameOf(m.user_id));
+    const idle = group.members.filter(m => !m.left_course && !given.some(r => r.rater_id === m.user_id))
+      .map(m => nameOf(m.user_id));
     box.replaceChildren(el("p", {}, given.length
       ? count(given.length, "peer rating", "peer ratings") + " in " + group.name + ", one by one (students never see who rated them):"
       : "Nobody in " + group.name + " has rated a teammate yet."));
@@ -833,7 +844,16 @@
         el("td", {"data-label": "Contribution"}, contribution(member)),
         el("td", {"data-label": "Score", "class": "score"}, member.score === null ? "none yet" : mark(member.score)),
         el("td", {"data-label": "How it was reached", "class": "explanation"}, member.explanation))));
-      if (!group.members.length) body.append(el("tr", {}, el("td", {"colspan": "4"}, "No members.")));
+      // Still in the group for the record, but out of moderation and unscored while away.
+      (group.left_course || []).forEach(member => body.append(el("tr", {"data-student": member.student_id, "class": "left-course"},
+        el("th", {"scope": "row"}, member.name || "Student " + member.student_id),
+        el("td", {"data-label": "Contribution"}, "left the course"),
+        el("td", {"data-label": "Score", "class": "score"}, "left the course"),
+        el("td", {"data-label": "How it was reached", "class": "explanation"},
+          "Left the course: neither rated nor rating while away, and given no score. Back in the course, they count again."))));
+      if (!group.members.length && !(group.left_course || []).length) {
+        body.append(el("tr", {}, el("td", {"colspan": "4"}, "No members.")));
+      }
       table.append(body);
     });
     table.hidden = false;
