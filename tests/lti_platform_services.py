@@ -7,7 +7,7 @@ documented extension point) with endpoints that behave like a strict LMS:
   against the tool's JWKS (iss = sub = client_id, aud = token URL, unexpired,
   jti once); issues bearer tokens bound to the granted scopes.
 * AGS: ``/ags/<ctx>/lineitems`` (GET paged with ``Link: rel="next"`` and
-  filters, POST create), ``/ags/<ctx>/lineitems/<n>`` (GET),
+  filters, POST create), ``/ags/<ctx>/lineitems/<n>`` (GET, PUT replaces it),
   ``…/<n>/scores`` (POST; older timestamps are ignored, AGS 2.0 §3.4.3),
   ``…/<n>/results`` (GET paged). Media types and scopes are checked.
 * NRPS: ``/nrps/<ctx>`` paged with ``Link: rel="next"``.
@@ -88,6 +88,8 @@ class ServicesPlatform(TestPlatform):
     line_items: dict[int, dict] = field(default_factory=dict)
     results: dict[tuple[int, str], dict] = field(default_factory=dict)
     ignored_scores: list[dict] = field(default_factory=list)
+    # Bodies of line item PUTs, in the order they arrived.
+    line_item_puts: list[dict] = field(default_factory=list)
     issued_tokens: dict[str, set] = field(default_factory=dict)
     used_jtis: set = field(default_factory=set)
     service_requests: list[dict] = field(default_factory=list)
@@ -327,6 +329,26 @@ class ServicesPlatform(TestPlatform):
                 return refusal
             if number not in platform.line_items:
                 return _problem(404, "no such line item")
+            return Response(
+                json.dumps(platform._line_item_json(context_id, number)), mimetype=MEDIA_LINEITEM
+            )
+
+        @app.put("/ags/<context_id>/lineitems/<int:number>")
+        def update_lineitem(context_id, number):
+            # AGS 2.0 §3.2: a PUT carries the whole line item; what it leaves out is gone.
+            refusal = platform._authorise(SCOPE_LINEITEM)
+            if refusal:
+                return refusal
+            if request.mimetype != MEDIA_LINEITEM:
+                return _problem(415, "Content-Type must be the line item media type")
+            if number not in platform.line_items:
+                return _problem(404, "no such line item")
+            body = request.get_json(force=True)
+            if not body.get("label") or not body.get("scoreMaximum"):
+                return _problem(400, "label and scoreMaximum are required")
+            with platform._lock:
+                platform.line_items[number] = {k: v for k, v in body.items() if k != "id"}
+                platform.line_item_puts.append({"lineitem": number, **body})
             return Response(
                 json.dumps(platform._line_item_json(context_id, number)), mimetype=MEDIA_LINEITEM
             )

@@ -37,6 +37,12 @@ MEDIA_RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
 ACTIVITY_PROGRESS = ("Initialized", "Started", "InProgress", "Submitted", "Completed")
 GRADING_PROGRESS = ("FullyGraded", "Pending", "PendingManual", "Failed", "NotReady")
 
+# The line item fields a tool keeps in step with its own activity (see
+# :func:`updated_line_item`); the platform owns the rest.
+OWNED_LINE_ITEM_FIELDS = ("label", "endDateTime")
+# Labels are cut to what the tool's own record of a line item holds.
+LABEL_MAX_CHARS = 255
+
 # §3.4.3 asks for sub-second precision so two scores in one second stay ordered.
 TIMESTAMP_STEP = timedelta(milliseconds=1)
 
@@ -190,6 +196,52 @@ def line_item_payload(spec: LineItemSpec) -> dict:
     if spec.tag:
         payload["tag"] = spec.tag
     return payload
+
+
+def updated_line_item(current: dict, changes: dict) -> dict:
+    """The line item to PUT back: ``current`` as the platform sent it, with only the
+    fields in ``changes`` (those of :data:`OWNED_LINE_ITEM_FIELDS`) changed.
+
+    §3.2 (updating a line item): a PUT carries the whole line item, so everything the
+    platform has (scoreMaximum, resourceLinkId, resourceId, tag, its own extensions)
+    goes back unchanged. ``endDateTime`` is optional: None removes the end date by
+    leaving the field out of the whole resource.
+    """
+    unknown = set(changes) - set(OWNED_LINE_ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"not a line item field the tool changes: {sorted(unknown)}")
+    body = dict(current)
+    if "label" in changes:
+        label = str(changes["label"] or "").strip()
+        if not label:
+            raise ScoreRejected("a line item needs a label")
+        body["label"] = label[:LABEL_MAX_CHARS]
+    if "endDateTime" in changes:
+        if changes["endDateTime"] is None:
+            body.pop("endDateTime", None)
+        else:
+            body["endDateTime"] = changes["endDateTime"]
+    return body
+
+
+def update_line_item(
+    client: PlatformServiceClient, lineitem_url: str, changes: dict
+) -> ServiceResponse:
+    """Change the tool's fields of a platform line item: GET it, PUT it back changed.
+
+    Needs the ``lineitem`` scope. No PUT when the platform already has the values.
+    """
+    current = client.get(lineitem_url, [SCOPE_LINEITEM], MEDIA_LINEITEM)
+    if not isinstance(current.body, dict):
+        raise PlatformServiceError(
+            "the line item is not a JSON object", status=current.status, retryable=False
+        )
+    body = updated_line_item(current.body, changes)
+    if body == current.body:
+        return current
+    return client.put(
+        lineitem_url, [SCOPE_LINEITEM], body, content_type=MEDIA_LINEITEM, accept=MEDIA_LINEITEM
+    )
 
 
 def scores_url(lineitem_url: str) -> str:

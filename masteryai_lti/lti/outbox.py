@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -31,7 +33,7 @@ from masteryai_lti.extensions import db, jobs
 from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import grading
 from masteryai_lti.lti.models import LtiRegistration, ResourceLink
-from masteryai_lti.lti.outbox_models import GradedLineItem, ScoreOutboxEntry
+from masteryai_lti.lti.outbox_models import GradedLineItem, LineItemUpdate, ScoreOutboxEntry
 from masteryai_lti.lti.platform_tokens import service_client_for
 from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServiceError
 
@@ -356,6 +358,290 @@ def drain_outbox(
         {"sent": report.sent, "pending": report.retrying, "failed": report.failed}[status].append(
             entry_id
         )
+    line_items = drain_line_item_updates(now, limit=limit, http=http, clock=clock)
+    if any(line_items.values()):
+        log.info("line item updates drained: %s", line_items)
+    return report.as_dict()
+
+
+# -- line item updates ------------------------------------------------------------------
+#
+# A graded link's line item (its gradebook column) is kept in step with the activity
+# behind it: a renamed activity or a moved due date is PUT to the platform (AGS 2.0
+# §3.2). These go through the outbox's schedule (same retries, same drain, same cron
+# command) but wait in their own table, one row per link, because only the newest
+# values matter: scores are each delivered, line item changes replace each other.
+
+
+def link_updates_line_item(link: ResourceLink) -> bool:
+    """Whether the link's platform lets the tool change its line items: the launches
+    carried an AGS claim granting the ``lineitem`` scope."""
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
+    return endpoint is not None and endpoint.grants(grading.SCOPE_LINEITEM)
+
+
+def _held_line_item_update(link: ResourceLink) -> LineItemUpdate:
+    """The link's row, created if missing, locked until the transaction ends."""
+    table = LineItemUpdate.__table__
+    make_insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # An empty row stands for "nothing to send": a first change merges into it like
+    # any later one, and two first changes at once meet on the unique link.
+    db.session.execute(
+        make_insert(table)
+        .values(
+            institution_id=link.institution_id,
+            registration_id=link.registration_id,
+            resource_link_pk=link.id,
+            changes={},
+            revision=0,
+            source="tool",
+            status="sent",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["resource_link_pk"])
+    )
+    return db.session.scalars(
+        select(LineItemUpdate)
+        .where(LineItemUpdate.resource_link_pk == link.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def record_line_item_update(
+    resource_link_pk: int,
+    read_changes: Callable[[], dict | None],
+    *,
+    source: str = "tool",
+    now: datetime | None = None,
+    deliver: bool = True,
+) -> LineItemUpdate | None:
+    """Queue changes to a graded link's line item and start their delivery. Commits.
+
+    ``read_changes`` returns the fields to change (``label``, ``endDateTime``: an ISO
+    8601 string, or None for no end date), or None for nothing. It is called once the
+    link's row is held, so values it reads from the database are never older than
+    values another caller recorded before: two quick edits end with the later one's,
+    whichever caller gets here first. The changes merge into any not yet delivered.
+
+    Returns None, queueing nothing, when the link's platform did not grant the
+    ``lineitem`` scope (logged: the platform keeps its column as it is) or when there
+    is nothing to change. Raises NotFound for an unknown link.
+    """
+    link = db.session.get(ResourceLink, resource_link_pk)
+    if link is None:
+        raise NotFound("No such resource link.")
+    if not link_updates_line_item(link):
+        log.info(
+            "link %s: the platform did not grant the lineitem scope; its line item keeps "
+            "its label and dates",
+            link.id,
+        )
+        return None
+    row = _held_line_item_update(link)
+    changes = read_changes()
+    if not changes:
+        db.session.rollback()
+        return None
+    unknown = set(changes) - set(grading.OWNED_LINE_ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"not a line item field the tool changes: {sorted(unknown)}")
+    # Sent changes are on the platform already; unsent ones still have to go.
+    row.changes = dict(changes) if row.status == "sent" else {**row.changes, **changes}
+    row.revision += 1
+    row.source = source
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now or utcnow()
+    row.last_error = None
+    row.last_status_code = None
+    db.session.commit()
+    if deliver:
+        jobs.enqueue(drain_line_item_updates)
+    return row
+
+
+def _claim_line_item_update(update_id: int, now: datetime) -> int | None:
+    """Lease a due row for delivery; the revision this drain sends, or None."""
+    revision = db.session.scalar(
+        update(LineItemUpdate)
+        .where(
+            LineItemUpdate.id == update_id,
+            LineItemUpdate.status == "pending",
+            LineItemUpdate.next_attempt_at <= now,
+            or_(LineItemUpdate.leased_until.is_(None), LineItemUpdate.leased_until <= now),
+        )
+        .values(leased_until=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+        .returning(LineItemUpdate.revision)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return revision
+
+
+def _line_item_url(client: PlatformServiceClient, link: ResourceLink) -> str | None:
+    """The link's line item: the launch's, the one scores went to, or the platform's
+    for the link; never a new one (a column nobody made is not the tool's to add)."""
+    known = link.ags_lineitem_url or db.session.scalar(
+        select(GradedLineItem.lineitem_url).where(GradedLineItem.resource_link_pk == link.id)
+    )
+    if known:
+        return known
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint) or grading.AgsEndpoint(())
+    spec = grading.LineItemSpec(
+        label=link.title or "MasteryAI activity",
+        score_maximum=100.0,
+        resource_link_id=link.resource_link_id,
+    )
+    return grading.find_line_item(client, endpoint, spec)
+
+
+def _send_line_item_update(
+    row: LineItemUpdate, clients: dict[int, PlatformServiceClient], http, clock
+) -> None:
+    link = db.session.get(ResourceLink, row.resource_link_pk)
+    if link is None:
+        raise PlatformServiceError("the resource link was removed", retryable=False)
+    if not link_updates_line_item(link):
+        raise PlatformServiceError(
+            "the platform no longer grants the lineitem scope for this link", retryable=False
+        )
+    client = clients.get(row.registration_id)
+    if client is None:
+        registration = db.session.get(LtiRegistration, row.registration_id)
+        if registration is None:
+            raise PlatformServiceError("the platform registration was removed", retryable=False)
+        client = clients[row.registration_id] = service_client_for(
+            registration, http=http, clock=clock
+        )
+    url = _line_item_url(client, link)
+    if not url:
+        raise PlatformServiceError("the platform has no line item for this link", retryable=False)
+    try:
+        grading.update_line_item(client, url, row.changes)
+    except grading.ScoreRejected as exc:
+        raise PlatformServiceError(str(exc), retryable=False) from exc
+
+
+def deliver_line_item_update(
+    update_id: int,
+    revision: int,
+    *,
+    now: datetime,
+    http: requests.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    clients: dict[int, PlatformServiceClient] | None = None,
+) -> str:
+    """One delivery attempt of a leased row at ``revision``; records the outcome. Commits.
+
+    Returns the row's new status, or ``"superseded"`` when a change was merged while
+    this one was under way: the outcome is then not recorded and the row stays due, so
+    the newer values are sent next (never the older ones after them).
+    """
+    row = db.session.get(LineItemUpdate, update_id, populate_existing=True)
+    attempts = row.attempts + 1
+    try:
+        _send_line_item_update(row, {} if clients is None else clients, http, clock)
+    except PlatformServiceError as exc:
+        outcome = {"last_error": exc.reason, "last_status_code": exc.status}
+        if exc.retryable and attempts < MAX_ATTEMPTS:
+            outcome.update(status="pending", next_attempt_at=now + retry_delay(attempts, row.id))
+        else:
+            outcome["status"] = "failed"
+            if exc.retryable:
+                outcome["last_error"] = f"gave up after {attempts} attempts: {exc.reason}"
+        log.warning(
+            "line item update %s not delivered (%s): %s", row.id, outcome["status"], exc.reason
+        )
+    else:
+        outcome = {"status": "sent", "sent_at": now, "last_error": None, "last_status_code": None}
+    recorded = db.session.execute(
+        update(LineItemUpdate)
+        .where(LineItemUpdate.id == update_id, LineItemUpdate.revision == revision)
+        .values(attempts=attempts, leased_until=None, updated_at=utcnow(), **outcome)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not recorded:
+        db.session.execute(
+            update(LineItemUpdate)
+            .where(LineItemUpdate.id == update_id)
+            .values(leased_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return outcome["status"] if recorded else "superseded"
+
+
+def _line_item_internal_failure(update_id: int, now: datetime, exc: Exception) -> str:
+    """Count an unexpected error as an attempt, so a poisonous row ends up failed."""
+    row = db.session.get(LineItemUpdate, update_id, populate_existing=True)
+    row.attempts += 1
+    row.leased_until = None
+    row.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+    row.last_status_code = None
+    if row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+        row.next_attempt_at = now + retry_delay(row.attempts, row.id)
+    else:
+        row.status = "failed"
+    db.session.commit()
+    return row.status
+
+
+# How often one drain resends a row whose values changed while it was being sent.
+MAX_SUPERSEDED_RESENDS = 3
+
+
+def drain_line_item_updates(
+    now: datetime | None = None,
+    *,
+    limit: int = DRAIN_BATCH,
+    http: requests.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> dict:
+    """Deliver every line item update that is due (an RQ job; :func:`drain_outbox`
+    runs it too, so ``flask lti drain-outbox`` retries them). Counts as drain_outbox's.
+    """
+    now = now or clock()
+    report = DrainReport()
+    due = db.session.scalars(
+        select(LineItemUpdate.id)
+        .where(
+            LineItemUpdate.status == "pending",
+            LineItemUpdate.next_attempt_at <= now,
+            or_(LineItemUpdate.leased_until.is_(None), LineItemUpdate.leased_until <= now),
+        )
+        .order_by(LineItemUpdate.id)
+        .limit(limit)
+    ).all()
+    clients: dict[int, PlatformServiceClient] = {}
+    for update_id in due:
+        status = None
+        # A change merged while the row was being sent is due at once: send it now
+        # rather than leave it for the next drain.
+        for _ in range(1 + MAX_SUPERSEDED_RESENDS):
+            moment = max(now, clock())
+            revision = _claim_line_item_update(update_id, moment)
+            if revision is None:
+                break  # another drain holds it, or delivered it meanwhile
+            try:
+                status = deliver_line_item_update(
+                    update_id, revision, now=moment, http=http, clock=clock, clients=clients
+                )
+            except Exception as exc:  # one bad row must not stall the others
+                db.session.rollback()
+                log.exception("line item update %s: delivery raised", update_id)
+                status = _line_item_internal_failure(update_id, moment, exc)
+            if status != "superseded":
+                break
+        if status is not None:
+            # Still superseded after the resends: it stays due for the next drain.
+            retrying = report.retrying
+            lists = {"sent": report.sent, "pending": retrying, "superseded": retrying}
+            lists.get(status, report.failed).append(update_id)
     return report.as_dict()
 
 

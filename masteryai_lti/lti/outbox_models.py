@@ -1,8 +1,9 @@
-"""Tables of grade passback: the durable score outbox and the line items scores go to.
+"""Tables of grade passback: the durable score outbox, the line items scores go to,
+and the changes those line items still have to get (label, end date).
 
 A score is written here in the same transaction as whatever produced it, then
 delivered by a background drain; a platform that is down delays a score, it
-never loses one (issue 3, item 6).
+never loses one (issue 3, item 6). Line item changes wait here the same way.
 """
 
 from __future__ import annotations
@@ -114,3 +115,45 @@ class GradedLineItem(db.Model):
     label: Mapped[str] = mapped_column(String(255))
     score_maximum: Mapped[float] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LineItemUpdate(db.Model):
+    """The changes a graded resource link's line item still has to get on its platform.
+
+    One row per link: a later change merges into the row instead of queueing behind
+    the earlier one, so only the newest values are ever sent (an older due date can
+    never arrive after a newer one). ``revision`` counts the merges: a delivery marks
+    the row sent only if no change arrived while it was under way.
+    """
+
+    __tablename__ = "lti_line_item_updates"
+    __table_args__ = (
+        Index("ix_lti_line_item_updates_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), index=True
+    )
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registrations.id", ondelete="CASCADE"), index=True
+    )
+    resource_link_pk: Mapped[int] = mapped_column(
+        ForeignKey("lti_resource_links.id", ondelete="CASCADE"), unique=True
+    )
+    # The AGS fields to change, as sent: {"label": ..., "endDateTime": ... or None}.
+    changes: Mapped[dict] = mapped_column(JsonDocument)
+    revision: Mapped[int] = mapped_column(default=1)
+    # What asked for the change (a project...), for logs.
+    source: Mapped[str] = mapped_column(String(40), default="tool")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Set while a drain delivers the row: a change merged meanwhile makes the row due
+    # again without letting a second drain send it at the same time.
+    leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -10,7 +10,9 @@ and never imports LTI code; this module listens and queues each student's score
 through the durable outbox (:func:`~masteryai_lti.lti.outbox.record_score`) for every
 resource link of the project's course that targets the project. Releasing again
 queues the scores as they then are, with later timestamps, so the platform replaces
-the earlier ones (AGS 2.0 §3.4.3).
+the earlier ones (AGS 2.0 §3.4.3). A project's changed title or due date
+(:data:`~masteryai_lti.pbl.service.project_changed`) goes to the line item of every
+graded placement the same durable way (:func:`keep_placed_line_items_in_step`).
 
 The picker offers drafts too: a teacher sets up the LMS activity (its column and due
 date) while preparing the project, and opens it later; a student who launches a draft
@@ -29,13 +31,13 @@ from sqlalchemy import select
 
 from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed
 from masteryai_lti.extensions import db, jobs
-from masteryai_lti.lti import outbox
+from masteryai_lti.lti import grading, outbox
 from masteryai_lti.lti.deep_linking import Placeable, register_placeable_provider
 from masteryai_lti.lti.launch import LaunchOutcome
 from masteryai_lti.lti.models import ResourceLink
 from masteryai_lti.pbl import service as pbl
 from masteryai_lti.pbl.models import Project
-from masteryai_lti.pbl.service import ReleasedScore, project_scores_released
+from masteryai_lti.pbl.service import ReleasedScore, project_changed, project_scores_released
 
 log = logging.getLogger(__name__)
 
@@ -286,4 +288,62 @@ def post_released_project_scores(
         )
     if queued:
         jobs.enqueue(outbox.drain_outbox)
+    return queued
+
+
+# The project fields a placement's line item shows: its title as the column's label,
+# its due date as the column's end date.
+LINE_ITEM_FIELDS = {"title": "label", "due_at": "endDateTime"}
+
+
+def _line_item_changes(project_id: int, changed: frozenset[str]) -> dict | None:
+    """The line item fields for the project's ``changed`` fields, with the values the
+    project has now (read afresh: an earlier edit's listener may run after a later
+    edit committed), or None when the project is gone."""
+    project = pbl.find_project(project_id)
+    if project is None:
+        return None
+    db.session.refresh(project)
+    changes: dict = {}
+    if "title" in changed:
+        changes["label"] = project.title
+    if "due_at" in changed:
+        due = project.due_at
+        changes["endDateTime"] = grading.format_timestamp(due) if due is not None else None
+    return changes or None
+
+
+@project_changed.connect
+def keep_placed_line_items_in_step(
+    project_id: int, *, course_id: int, changed: frozenset[str], **_later
+) -> int:
+    """Queue the project's new title or due date for the line item of every graded
+    placement of it in its course; returns how many placements.
+
+    Through the outbox (:func:`~masteryai_lti.lti.outbox.record_line_item_update`):
+    an LMS that is down gets the change later, and of two quick edits only the later
+    values are sent. A placement whose LMS did not grant the lineitem scope keeps its
+    column as it is (logged), and an ungraded one has no column to change.
+    """
+    if not changed & LINE_ITEM_FIELDS.keys():
+        return 0
+    queued = 0
+    for link in project_links(course_id, project_id):
+        if not outbox.link_takes_scores(link.id):
+            continue
+        update = outbox.record_line_item_update(
+            link.id,
+            lambda: _line_item_changes(project_id, changed),
+            source=GRADE_SOURCE,
+            deliver=False,
+        )
+        queued += update is not None
+    if queued:
+        log.info(
+            "project %s: %s queued for %d placement(s)",
+            project_id,
+            sorted(changed & LINE_ITEM_FIELDS.keys()),
+            queued,
+        )
+        jobs.enqueue(outbox.drain_line_item_updates)
     return queued

@@ -149,6 +149,19 @@ class PlatformServiceClient:
             "POST", url, scopes, accept=accept, json_body=body, content_type=content_type
         )
 
+    def put(
+        self,
+        url: str,
+        scopes: Sequence[str],
+        body: dict,
+        content_type: str,
+        accept: str = "application/json",
+    ) -> ServiceResponse:
+        """PUT ``body`` as JSON labelled with the given IMS media type (a whole resource)."""
+        return self._request(
+            "PUT", url, scopes, accept=accept, json_body=body, content_type=content_type
+        )
+
     def pages(
         self,
         url: str,

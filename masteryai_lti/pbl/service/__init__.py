@@ -43,6 +43,7 @@ from masteryai_lti.pbl.service.projects import (
     find_project,
     get_project,
     list_projects,
+    project_changed,
     update_project,
 )
 from masteryai_lti.pbl.service.scores import (
@@ -79,6 +80,7 @@ __all__ = [
     "list_projects",
     "max_file_bytes",
     "peer_ratings",
+    "project_changed",
     "project_scores",
     "project_scores_released",
     "rate_peer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import func, select
 
 from masteryai_lti.core.errors import Conflict, ValidationFailed, field_error
@@ -14,6 +15,12 @@ from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import PROJECT_STATUSES, GroupEvaluation, PeerEvaluation, Project
 from masteryai_lti.pbl.service import access, activity
+
+_signals = Namespace()
+# Sent after a change is committed. sender: the project id; kwargs: course_id, changed
+# (a frozenset of the names of the fields whose value changed). The LTI feature keeps
+# the gradebook columns of the project's placements in step with its title and due date.
+project_changed = _signals.signal("pbl.project-changed")
 
 # Fields a teacher may change; anything else in ``changes`` is a programming error.
 EDITABLE = frozenset(
@@ -195,6 +202,7 @@ def _rubric_in_use(evaluations: int, ratings: int) -> Conflict:
 
 def update_project(actor: Actor, course_id: int, project_id: int, changes: dict) -> Project:
     """Change a project; its rubric only while nobody has evaluated against it.
+    Announces the fields whose value changed with :data:`project_changed` once committed.
 
     Evaluations name the rubric's criteria and levels by key and points, so changing
     the rubric under them would silently re-score work already marked.
@@ -224,12 +232,15 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
             if evaluations or ratings:
                 raise _rubric_in_use(evaluations, ratings)
         changes = {**changes, "rubric": rubric}
+    changed = frozenset(key for key, value in changes.items() if getattr(project, key) != value)
     for key, value in changes.items():
         setattr(project, key, value)
     if project.status != "closed":
         project.scores_released_at = None
     activity.keep_due_item(course, project)
     db.session.commit()
+    if changed:
+        project_changed.send(project.id, course_id=course.id, changed=changed)
     return project
 
 
