@@ -181,9 +181,13 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _rubric_in_use(evaluations: int, ratings: int) -> Conflict:
-    # Teachers can withdraw their evaluations; nobody can withdraw students' ratings.
+    # Teachers can withdraw their evaluations; only the student who gave a peer
+    # rating can withdraw it, so a teacher facing ratings has one way out.
     if ratings:
-        advice = "students' peer ratings cannot be withdrawn, so create a new project."
+        advice = (
+            "a teacher cannot withdraw students' peer ratings (only the student who gave "
+            "one can), so create a new project."
+        )
     else:
         advice = "withdraw the teachers' evaluations first, or create a new project."
     uses = " and ".join(
@@ -192,8 +196,8 @@ def _rubric_in_use(evaluations: int, ratings: int) -> Conflict:
         if n
     )
     return Conflict(
-        "The rubric cannot change once work has been evaluated or peers rated against it; "
-        + advice,
+        "The rubric cannot change once work has been evaluated or peers rated against it, "
+        "except in wording (names, labels, descriptions, order); " + advice,
         errors=[
             field_error("rubric", f"{uses} use{'s' if evaluations + ratings == 1 else ''} it.")
         ],
@@ -201,11 +205,12 @@ def _rubric_in_use(evaluations: int, ratings: int) -> Conflict:
 
 
 def update_project(actor: Actor, course_id: int, project_id: int, changes: dict) -> Project:
-    """Change a project; its rubric only while nobody has evaluated against it.
+    """Change a project; its rubric's keys, weights and points only while nobody has
+    evaluated or rated against it (its wording always).
     Announces the fields whose value changed with :data:`project_changed` once committed.
 
     Evaluations name the rubric's criteria and levels by key and points, so changing
-    the rubric under them would silently re-score work already marked.
+    those under them would silently re-score work already marked.
 
     Reopening a project (or making it a draft again) withdraws a release of its scores:
     they are released from a closed project only, because while it is open a teammate's
@@ -227,7 +232,11 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
     _check_moderation(moderation)
     if "rubric" in changes:
         rubric = _checked_rubric(changes["rubric"])
-        if rubric != project.rubric:
+        # Wording may change under ratings (a typo found once students read it); what
+        # scores them may not.
+        if rubric != project.rubric and not scoring.scores_alike(
+            scoring.parse_rubric(rubric), scoring.parse_rubric(project.rubric)
+        ):
             evaluations, ratings = rubric_uses(project.id)
             if evaluations or ratings:
                 raise _rubric_in_use(evaluations, ratings)

@@ -1,7 +1,8 @@
 """A refused rubric change says what holds it and what the teacher can do about it.
 
 The refusal used to tell the teacher to delete the evaluations first, also when what
-held the rubric were the students' peer ratings, which no one can delete.
+held the rubric were the students' peer ratings, which a teacher cannot delete (only the
+student who gave one withdraws it).
 """
 
 from __future__ import annotations
