@@ -16,7 +16,7 @@ drain also picks up every retry that has come due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -110,6 +110,79 @@ def latest_post(resource_link_pk: int, user_id: int, source: str) -> ScoreOutbox
     )
 
 
+def _graded_link(resource_link_pk: int) -> tuple[ResourceLink, grading.AgsEndpoint]:
+    link = db.session.get(ResourceLink, resource_link_pk)
+    if link is None:
+        raise NotFound("No such resource link.")
+    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
+    if endpoint is None or not endpoint.grants(grading.SCOPE_SCORE):
+        raise Conflict("The LMS did not grant grade passback for this link.")
+    return link, endpoint
+
+
+def _outbox_entry(
+    link: ResourceLink,
+    endpoint: grading.AgsEndpoint,
+    score: ScoreToRecord,
+    lti_user_id: str,
+    previous: datetime | None,
+    *,
+    source: str,
+    now: datetime,
+) -> ScoreOutboxEntry:
+    """The entry for one validated score, timestamped after ``previous`` (§3.4.3)."""
+    timestamp = grading.next_timestamp(now, previous)
+    try:
+        payload = grading.score_payload(
+            grading.Score(
+                user_id=lti_user_id,
+                score_given=score.score_given,
+                score_maximum=score.score_maximum,
+                activity_progress=score.activity_progress,
+                grading_progress=score.grading_progress,
+                timestamp=timestamp,
+                comment=score.comment,
+            )
+        )
+    except grading.ScoreRejected as exc:
+        raise ValidationFailed(str(exc), errors=[field_error("score", str(exc))]) from exc
+    return ScoreOutboxEntry(
+        institution_id=link.institution_id,
+        registration_id=link.registration_id,
+        resource_link_pk=link.id,
+        course_id=link.course_id,
+        user_id=score.user_id,
+        lti_user_id=lti_user_id,
+        lineitem_url=endpoint.lineitem_url,
+        payload=payload,
+        score_timestamp=timestamp,
+        source=source,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class ScoreToRecord:
+    """One learner's score for :func:`record_scores` (the arguments of :func:`record_score`)."""
+
+    user_id: int
+    score_given: float | None
+    score_maximum: float | None
+    activity_progress: str = "Completed"
+    grading_progress: str = "FullyGraded"
+    comment: str | None = None
+
+
+@dataclass
+class RecordedScores:
+    """What :func:`record_scores` queued, and each learner it left out with the reason."""
+
+    entries: list[ScoreOutboxEntry] = field(default_factory=list)
+    refused: dict[int, ValidationFailed] = field(default_factory=dict)
+
+
 def record_score(
     *,
     resource_link_pk: int,
@@ -130,12 +203,7 @@ def record_score(
     score no platform would take, NotFound for an unknown link, Conflict when the
     link's platform granted no score service.
     """
-    link = db.session.get(ResourceLink, resource_link_pk)
-    if link is None:
-        raise NotFound("No such resource link.")
-    endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint)
-    if endpoint is None or not endpoint.grants(grading.SCOPE_SCORE):
-        raise Conflict("The LMS did not grant grade passback for this link.")
+    link, endpoint = _graded_link(resource_link_pk)
     lti_user_id = _lti_user_id(link, user_id)
     now = now or utcnow()
     previous = db.session.scalar(
@@ -144,40 +212,72 @@ def record_score(
             ScoreOutboxEntry.lti_user_id == lti_user_id,
         )
     )
-    timestamp = grading.next_timestamp(now, previous)
-    score = grading.Score(
-        user_id=lti_user_id,
-        score_given=score_given,
-        score_maximum=score_maximum,
-        activity_progress=activity_progress,
-        grading_progress=grading_progress,
-        timestamp=timestamp,
-        comment=comment,
+    score = ScoreToRecord(
+        user_id, score_given, score_maximum, activity_progress, grading_progress, comment
     )
-    try:
-        payload = grading.score_payload(score)
-    except grading.ScoreRejected as exc:
-        raise ValidationFailed(str(exc), errors=[field_error("score", str(exc))]) from exc
-    entry = ScoreOutboxEntry(
-        institution_id=link.institution_id,
-        registration_id=link.registration_id,
-        resource_link_pk=link.id,
-        course_id=link.course_id,
-        user_id=user_id,
-        lti_user_id=lti_user_id,
-        lineitem_url=endpoint.lineitem_url,
-        payload=payload,
-        score_timestamp=timestamp,
-        source=source,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-    )
+    entry = _outbox_entry(link, endpoint, score, lti_user_id, previous, source=source, now=now)
     db.session.add(entry)
     db.session.commit()
     if deliver:
         jobs.enqueue(drain_outbox)
     return entry
+
+
+def record_scores(
+    *,
+    resource_link_pk: int,
+    scores: Sequence[ScoreToRecord],
+    source: str = "tool",
+    now: datetime | None = None,
+    deliver: bool = True,
+) -> RecordedScores:
+    """Queue many learners' scores for one graded link in one transaction, and start
+    their delivery once. Commits once.
+
+    Each score is what :func:`record_score` would queue, timestamp rule included. A
+    learner whose score is refused (ValidationFailed: unknown to the link's LMS, a
+    score no platform would take) is left out and named in ``refused``, the others are
+    queued. Raises NotFound for an unknown link, Conflict when the link's platform
+    granted no score service (nothing is queued then).
+    """
+    link, endpoint = _graded_link(resource_link_pk)
+    now = now or utcnow()
+    recorded = RecordedScores()
+    subs: dict[int, str] = {}
+    for score in scores:
+        try:
+            subs[score.user_id] = _lti_user_id(link, score.user_id)
+        except ValidationFailed as exc:
+            recorded.refused[score.user_id] = exc
+    previous = dict(
+        db.session.execute(
+            select(ScoreOutboxEntry.lti_user_id, func.max(ScoreOutboxEntry.score_timestamp))
+            .where(
+                ScoreOutboxEntry.resource_link_pk == link.id,
+                ScoreOutboxEntry.lti_user_id.in_(sorted(set(subs.values()))),
+            )
+            .group_by(ScoreOutboxEntry.lti_user_id)
+        ).all()
+    )
+    for score in scores:
+        sub = subs.get(score.user_id)
+        if sub is None:
+            continue
+        try:
+            entry = _outbox_entry(
+                link, endpoint, score, sub, previous.get(sub), source=source, now=now
+            )
+        except ValidationFailed as exc:
+            recorded.refused[score.user_id] = exc
+            continue
+        # A learner listed twice gets two scores in order, as two record_score calls.
+        previous[sub] = entry.score_timestamp
+        recorded.entries.append(entry)
+    db.session.add_all(recorded.entries)
+    db.session.commit()
+    if deliver and recorded.entries:
+        jobs.enqueue(drain_outbox)
+    return recorded
 
 
 def _line_item_spec(link: ResourceLink, payload: dict) -> grading.LineItemSpec:

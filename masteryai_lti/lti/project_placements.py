@@ -7,8 +7,9 @@ Deep linking places a project as an ``ltiResourceLink`` whose target is
 line item of 100 points so the platform makes the gradebook column. The pbl feature
 announces released scores with :data:`~masteryai_lti.pbl.service.project_scores_released`
 and never imports LTI code; this module listens and queues each student's score
-through the durable outbox (:func:`~masteryai_lti.lti.outbox.record_score`) for every
-resource link of the project's course that targets the project. Releasing again
+through the durable outbox (:func:`~masteryai_lti.lti.outbox.record_scores`, one
+transaction per link) for every resource link of the project's course that targets
+the project. Releasing again
 queues the scores as they then are, with later timestamps, so the platform replaces
 the earlier ones (AGS 2.0 §3.4.3). A project's changed title or due date
 (:data:`~masteryai_lti.pbl.service.project_changed`) goes to the line item of every
@@ -223,7 +224,7 @@ def project_links(course_id: int, project_id: int) -> list[ResourceLink]:
 
 
 def _unknown_to_lms(error: ValidationFailed) -> bool:
-    # outbox.record_score names ``user_id`` when the student has no identity on the
+    # outbox.record_scores names ``user_id`` when the student has no identity on the
     # link's platform (never launched it, or a MasteryAI-only account).
     return any(e.get("path") == "user_id" for e in error.errors or [])
 
@@ -235,46 +236,45 @@ def post_released_project_scores(
     """Queue each released score for the gradebook column of every graded placement of
     the project in its course; returns how many were queued.
 
-    Completed and FullyGraded: a released score is the teacher's final mark. Students
-    unknown to a link's LMS are skipped (counted in the log): the platform could not
-    tell whose score it is. One drain is started for all of them. (``_later``: arguments
-    a later pbl may add to the signal must not turn a release into an error.)
+    Completed and FullyGraded: a released score is the teacher's final mark. A
+    placement's scores are queued together, in one transaction
+    (:func:`~masteryai_lti.lti.outbox.record_scores`): a class of a thousand is one
+    commit, not a thousand. Students unknown to a link's LMS are skipped (counted in the
+    log): the platform could not tell whose score it is. One drain is started for all
+    of them. (``_later``: arguments a later pbl may add to the signal must not turn a
+    release into an error.)
     """
     queued = 0
+    to_record = [
+        outbox.ScoreToRecord(
+            user_id=released.student_id,
+            score_given=released.score,
+            score_maximum=SCORE_MAXIMUM,
+            activity_progress="Completed",
+            grading_progress="FullyGraded",
+            comment=gradebook_comment(released.comment),
+        )
+        for released in scores
+    ]
     for link in project_links(course_id, project_id):
         if not outbox.link_takes_scores(link.id):
             log.info("project %s: link %s is not graded; no scores sent", project_id, link.id)
             continue
-        sent = unknown = refused = 0
-        for released in scores:
-            try:
-                outbox.record_score(
-                    resource_link_pk=link.id,
-                    user_id=released.student_id,
-                    score_given=released.score,
-                    score_maximum=SCORE_MAXIMUM,
-                    activity_progress="Completed",
-                    grading_progress="FullyGraded",
-                    comment=gradebook_comment(released.comment),
-                    source=GRADE_SOURCE,
-                    deliver=False,
+        try:
+            recorded = outbox.record_scores(
+                resource_link_pk=link.id, scores=to_record, source=GRADE_SOURCE, deliver=False
+            )
+        except (Conflict, NotFound) as exc:
+            log.warning("project %s: link %s takes no score: %s", project_id, link.id, exc)
+            continue
+        unknown = sum(_unknown_to_lms(exc) for exc in recorded.refused.values())
+        refused = len(recorded.refused) - unknown
+        for student_id, exc in recorded.refused.items():
+            if not _unknown_to_lms(exc):
+                log.warning(
+                    "project %s: score of student %s refused: %s", project_id, student_id, exc
                 )
-            except ValidationFailed as exc:
-                if _unknown_to_lms(exc):
-                    unknown += 1
-                else:
-                    refused += 1
-                    log.warning(
-                        "project %s: score of student %s refused: %s",
-                        project_id,
-                        released.student_id,
-                        exc,
-                    )
-            except (Conflict, NotFound) as exc:
-                refused += 1
-                log.warning("project %s: link %s takes no score: %s", project_id, link.id, exc)
-            else:
-                sent += 1
+        sent = len(recorded.entries)
         queued += sent
         log.log(
             logging.WARNING if unknown or refused else logging.INFO,
