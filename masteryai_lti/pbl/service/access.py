@@ -4,21 +4,69 @@ Teachers of the course (and the institution's admins) manage its projects; stude
 see a project once it is open and work in their own group only. A project of another
 course, or a draft seen by a student, is absent (404), as every id outside the
 actor's reach is.
+
+A use case resolves the actor's reach once, with :func:`in_course` or :func:`in_project`,
+and passes the answer along: asking again (``can_teach``) costs a query per question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from masteryai_lti.core.errors import NotFound, ValidationFailed
-from masteryai_lti.core.policy import Actor, course_role, ensure_can_teach
-from masteryai_lti.courses import service as courses
+from masteryai_lti.core.errors import Forbidden, NotFound, ValidationFailed
+from masteryai_lti.core.policy import Actor, course_role
 from masteryai_lti.courses.models import Course
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import GroupMember, Project, ProjectGroup
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The course an actor works in, whether they teach it (its teachers and the
+    institution's admins do), and the project of the request, if it names one."""
+
+    course: Course
+    teaches: bool
+    project: Project | None = None
+
+
+def in_course(actor: Actor, course_id: int, *, teach: bool = False) -> Reach:
+    """The actor's reach in the course, from one read of the course and at most one of
+    their role; with ``teach``, only for its teachers.
+
+    Refuses as :func:`masteryai_lti.core.policy.ensure_can_teach` does: a course outside
+    the actor's institution or enrolments is absent (404), one they only study in is
+    forbidden to teach (403).
+    """
+    found = db.session.get(Course, course_id)
+    if found is None or actor.institution_id is None:
+        raise NotFound("No such course.")
+    if found.institution_id != actor.institution_id:
+        raise NotFound("No such course.")
+    if actor.is_admin:
+        return Reach(found, teaches=True)
+    role = course_role(actor, found.id)
+    if role is None:
+        raise NotFound("No such course.")
+    if teach and role != "teacher":
+        raise Forbidden("Only the course's teachers may do this.")
+    return Reach(found, teaches=role == "teacher")
+
+
+def in_project(actor: Actor, course_id: int, project_id: int, *, teach: bool = False) -> Reach:
+    """The actor's reach in the course and one of its projects; students never see a
+    draft."""
+    reach = in_course(actor, course_id, teach=teach)
+    found = db.session.get(Project, project_id)
+    if found is None or found.course_id != reach.course.id:
+        raise NotFound("No such project in this course.")
+    if found.status == "draft" and not reach.teaches:
+        raise NotFound("No such project in this course.")
+    return Reach(reach.course, reach.teaches, found)
 
 
 def can_teach(actor: Actor, course: Course) -> bool:
@@ -28,23 +76,15 @@ def can_teach(actor: Actor, course: Course) -> bool:
 
 def course(actor: Actor, course_id: int, *, teach: bool = False) -> Course:
     """The course within the actor's reach; with ``teach``, only for its teachers."""
-    found = courses.course_for_actor(actor, course_id)
-    if teach:
-        ensure_can_teach(actor, found)
-    return found
+    return in_course(actor, course_id, teach=teach).course
 
 
 def project(
     actor: Actor, course_id: int, project_id: int, *, teach: bool = False
 ) -> tuple[Course, Project]:
     """The course and one of its projects; students never see a draft."""
-    found_course = course(actor, course_id, teach=teach)
-    found = db.session.get(Project, project_id)
-    if found is None or found.course_id != found_course.id:
-        raise NotFound("No such project in this course.")
-    if found.status == "draft" and not (teach or can_teach(actor, found_course)):
-        raise NotFound("No such project in this course.")
-    return found_course, found
+    reach = in_project(actor, course_id, project_id, teach=teach)
+    return reach.course, reach.project
 
 
 def hold(project_row: Project, *, exclusive: bool = False) -> Project:

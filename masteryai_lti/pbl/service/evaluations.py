@@ -199,9 +199,10 @@ def withdraw_peer_rating(actor: Actor, course_id: int, project_id: int, ratee_id
 def peer_ratings(actor: Actor, course_id: int, project_id: int) -> list[dict]:
     """Peer ratings with scores: every one, with who gave it, for a teacher; the ones
     the acting student gave, for a student (ratings received stay anonymous)."""
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    project = reach.project
     query = select(PeerEvaluation).where(PeerEvaluation.project_id == project.id)
-    if not access.can_teach(actor, course):
+    if not reach.teaches:
         query = query.where(PeerEvaluation.rater_id == actor.user_id)
     order = (PeerEvaluation.group_id, PeerEvaluation.rater_id, PeerEvaluation.ratee_id)
     return rated(project, db.session.scalars(query.order_by(*order)))

@@ -101,10 +101,10 @@ def add_evidence(
 ) -> Evidence:
     """Add evidence to a group: a student to their own while the project is open, a
     teacher to any group (``group_id``) at any time."""
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    course, project, teaching = reach.course, reach.project, reach.teaches
     # Files come in a form, links and notes in a JSON body: problems say which.
     location = "form" if kind == "file" else "json"
-    teaching = access.can_teach(actor, course)
     if teaching:
         if group_id is None:
             raise ValidationFailed(
@@ -162,9 +162,10 @@ def list_evidence(
 ) -> list[Evidence]:
     """Evidence of the project, newest first: a student's own group's; a teacher's all
     or one group's."""
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    project = reach.project
     query = select(Evidence).where(Evidence.project_id == project.id)
-    if access.can_teach(actor, course):
+    if reach.teaches:
         if group_id is not None:
             query = query.where(Evidence.group_id == access.group(project, group_id).id)
     else:
@@ -176,11 +177,11 @@ def list_evidence(
 
 
 def _visible_evidence(actor: Actor, course_id: int, project_id: int, evidence_id: int):
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    project, teaching = reach.project, reach.teaches
     row = db.session.get(Evidence, evidence_id)
     if row is None or row.project_id != project.id:
         raise NotFound("No such evidence in this project.")
-    teaching = access.can_teach(actor, course)
     if not teaching and actor.user_id not in access.member_ids(row.group_id):
         raise NotFound("No such evidence in this project.")
     return project, row, teaching

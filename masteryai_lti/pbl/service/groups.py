@@ -95,8 +95,9 @@ def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
 
 def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView]:
     """The project's groups; a student sees only their own."""
-    course, project = access.project(actor, course_id, project_id)
-    if access.can_teach(actor, course):
+    reach = access.in_project(actor, course_id, project_id)
+    project = reach.project
+    if reach.teaches:
         groups = list(
             db.session.scalars(
                 select(ProjectGroup)
@@ -112,9 +113,10 @@ def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView
 
 def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:
     """One group; a student may read only their own."""
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    project = reach.project
     group = access.group(project, group_id)
-    if not access.can_teach(actor, course) and actor.user_id not in access.member_ids(group.id):
+    if not reach.teaches and actor.user_id not in access.member_ids(group.id):
         raise NotFound("No such group in this project.")
     return _views(project, [group])[0]
 

@@ -39,9 +39,9 @@ EDITABLE = frozenset(
 
 def list_projects(actor: Actor, course_id: int) -> list[Project]:
     """The course's projects, newest first; students see open and closed ones only."""
-    course = access.course(actor, course_id)
-    query = select(Project).where(Project.course_id == course.id)
-    if not access.can_teach(actor, course):
+    reach = access.in_course(actor, course_id)
+    query = select(Project).where(Project.course_id == reach.course.id)
+    if not reach.teaches:
         query = query.where(Project.status != "draft")
     return list(db.session.scalars(query.order_by(Project.id.desc())))
 

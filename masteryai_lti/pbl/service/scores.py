@@ -141,9 +141,10 @@ def _groups(project: Project) -> list[ProjectGroup]:
 
 def project_scores(actor: Actor, course_id: int, project_id: int) -> ProjectScores:
     """Every group's scores for a teacher; a student's own group and own score, once released."""
-    course, project = access.project(actor, course_id, project_id)
+    reach = access.in_project(actor, course_id, project_id)
+    course, project = reach.course, reach.project
     released = project.scores_released_at is not None
-    if access.can_teach(actor, course):
+    if reach.teaches:
         groups = _groups(project)
         grouped = set(
             db.session.scalars(
