@@ -98,11 +98,26 @@
     state.project = state.projects.find(p => p.id === id) || null;
     renderProjects();
     if (!state.project) return;
-    $("project").hidden = false;
+    const section = $("project");
+    section.hidden = false;
     $("project-name").textContent = state.project.title;
+    // Busy until its groups, evaluations and scores are in (data-state for scripts that
+    // wait on it). The focus goes to its heading then, unless the teacher has already
+    // moved it (opened the rubric editor and typed, say): taking it would send their
+    // typing elsewhere.
+    section.setAttribute("aria-busy", "true");
+    section.dataset.state = "loading";
+    const focusBefore = document.activeElement;
     await loadProject();
+    // Another project picked meanwhile: its own load finishes the job.
+    if (!state.project || state.project.id !== id) return;
+    section.removeAttribute("aria-busy");
+    section.dataset.state = "ready";
     if (said) announce(said);
-    $("project-name").focus();
+    const focusNow = document.activeElement;
+    if (focusNow === focusBefore || focusNow === document.body || !document.contains(focusNow)) {
+      $("project-name").focus();
+    }
   }
 
   // The open project's groups, evaluations and scores, fetched together and shown.

@@ -41,6 +41,7 @@ pytestmark = BROWSER_MARKS
 lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
 TEACHER_READY = "#projects[data-state=ready]"
+PROJECT_LOADED = "#project[data-state=ready]:not([aria-busy])"
 DEFAULT_KEYS = ["communication", "collaboration", "problem_solving"]
 # A rubric of one criterion, two levels: nothing like the default.
 DESIGN_RUBRIC = {
@@ -59,9 +60,13 @@ def _status(page, said: str) -> None:
 
 
 def _open_project(page, title: str = "Build a bridge") -> None:
+    """Pick the project and wait until it is loaded: its heading shows at once, but its
+    groups, evaluations and scores come later and redraw it (a test that types in the
+    meantime races with that)."""
     page.wait_for_selector(TEACHER_READY, timeout=20_000)
     page.get_by_role("button", name=title).click()
     until_said(page, "#project-name", title)
+    page.wait_for_selector(PROJECT_LOADED, timeout=15_000)
 
 
 def _field(form, criterion: int, name: str, level: int | None = None):
@@ -194,7 +199,8 @@ def test_a_rubric_used_for_an_evaluation_cannot_change(client, tool, world):
         expect(page.locator("#rubric-locked")).to_be_hidden()
         page.locator("#rubric-edit").click()
         form = page.locator("#rubric-form")
-        _field(form, 1, "Name").fill("Presentation")
+        # A weight scores the work (wording alone could still change under evaluations).
+        _field(form, 1, "Weight").fill("2")
 
         # A co-teacher evaluates the work meanwhile: the API refuses (409) and says why.
         evaluate(client, world, project, red, FAIR)
