@@ -34,6 +34,10 @@ blp = Blueprint(
 BEARER = [{"bearerAuth": []}]
 COMMENT = validate.Length(max=5000)
 TITLE = validate.And(validate.Length(min=1, max=200), not_blank)
+GROUP_SIZE_HELP = (
+    f"How many members students signing up may bring a group to (2..{MAX_GROUP_SIZE}); "
+    f"null: the {MAX_GROUP_SIZE} of any group. Teachers may place more."
+)
 
 
 # -- schemas -------------------------------------------------------------------------
@@ -61,6 +65,16 @@ class ProjectInputSchema(Schema):
         metadata={"description": "Share deducted from a member who rated nobody (0..1)"},
     )
     due_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    group_sign_up = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Students in no group join one with room themselves"},
+    )
+    max_group_size = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": GROUP_SIZE_HELP},
+    )
 
 
 class ProjectPatchSchema(Schema):
@@ -72,6 +86,10 @@ class ProjectPatchSchema(Schema):
     self_assessment = fields.Boolean()
     non_submission_penalty = fields.Float()
     due_at = fields.AwareDateTime(allow_none=True)
+    group_sign_up = fields.Boolean()
+    max_group_size = fields.Integer(
+        allow_none=True, strict=True, metadata={"description": GROUP_SIZE_HELP}
+    )
 
 
 class ProjectSchema(Schema):
@@ -85,6 +103,8 @@ class ProjectSchema(Schema):
     self_assessment = fields.Boolean()
     non_submission_penalty = fields.Float()
     due_at = fields.DateTime(allow_none=True)
+    group_sign_up = fields.Boolean()
+    max_group_size = fields.Integer(allow_none=True)
     scores_released_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -120,6 +140,9 @@ class ProjectGroupSchema(Schema):
     project_id = fields.Integer()
     name = fields.String()
     members = fields.List(fields.Nested(GroupMemberSchema))
+    room = fields.Integer(
+        metadata={"description": "Places left for students signing up to it themselves"}
+    )
 
 
 class RubricRatingsInputSchema(Schema):
@@ -391,6 +414,40 @@ class GroupResource(MethodView):
     def delete(self, course_id, project_id, group_id):
         """Delete a group with its evaluations and evidence (teachers)."""
         service.delete_group(current_actor(), course_id, project_id, group_id)
+
+
+@blp.route("/<int:project_id>/groups/<int:group_id>/join")
+class GroupJoin(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, ProjectGroupSchema)
+    @blp.alt_response(403, schema=ProblemSchema, description="Teachers place students instead")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="The group is full, you are in another group, the teacher forms the "
+        "groups, or the project is not open",
+    )
+    def post(self, course_id, project_id, group_id):
+        """Join a group with room (students in no group, where the project lets them
+        choose their group, while it is open)."""
+        return service.join_group(current_actor(), course_id, project_id, group_id)
+
+
+@blp.route("/<int:project_id>/groups/<int:group_id>/leave")
+class GroupLeave(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    @blp.alt_response(403, schema=ProblemSchema, description="Teachers place students instead")
+    @blp.alt_response(404, schema=ProblemSchema, description="You are not in this group")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="The teacher forms the groups, or the project is not open",
+    )
+    def post(self, course_id, project_id, group_id):
+        """Leave your group (where the project lets students choose their group, while
+        it is open); the peer ratings you gave and received in it go with you."""
+        service.leave_group(current_actor(), course_id, project_id, group_id)
 
 
 # -- evaluations ---------------------------------------------------------------------

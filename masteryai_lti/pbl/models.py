@@ -77,6 +77,12 @@ class Project(db.Model):
     self_assessment: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     non_submission_penalty: Mapped[float] = mapped_column(Float, default=0.0)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Students of the course in no group join one with room themselves (and leave it)
+    # while the project is open; otherwise only teachers place them.
+    group_sign_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many members a group may reach by students signing up (None: only the
+    # 30-member cap of every group). Teachers may place more.
+    max_group_size: Mapped[int | None] = mapped_column(Integer)
     # When the teacher last sent the individual scores to the gradebook (None: never).
     scores_released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

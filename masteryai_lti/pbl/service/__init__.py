@@ -5,11 +5,12 @@ The modules hold one use case each, and each imports only modules listed above i
 
 - ``access``: the course and project an actor works in, groups, the rubric in force;
 - ``activity``: project work recorded as engagement signals;
-- ``projects``: a course's projects and their settings;
 - ``groups``: a project's groups and their members;
+- ``projects``: a course's projects and their settings;
 - ``evaluations``: teachers' evaluations of group work, students' peer ratings;
 - ``evidence``: files, links and notes a group shows for its work;
-- ``scores``: group and individual scores, and releasing them to the gradebook.
+- ``scores``: group and individual scores, and releasing them to the gradebook;
+- ``sign_up``: students joining and leaving a group themselves, where allowed.
 """
 
 from masteryai_lti.pbl.service.evaluations import (
@@ -54,6 +55,7 @@ from masteryai_lti.pbl.service.scores import (
     project_scores_released,
     release_scores,
 )
+from masteryai_lti.pbl.service.sign_up import join_group, leave_group
 
 __all__ = [
     "EvidenceUpload",
@@ -75,6 +77,8 @@ __all__ = [
     "get_group",
     "get_project",
     "group_evaluations",
+    "join_group",
+    "leave_group",
     "list_evidence",
     "list_groups",
     "list_projects",

@@ -52,6 +52,8 @@ class GroupView:
     member_ids: list[int]
     member_names: dict[int, str]
     left_ids: frozenset[int] = frozenset()
+    # Places left for students signing up themselves (up to ``capacity``).
+    room: int = 0
 
     @property
     def members(self) -> list[dict]:
@@ -64,6 +66,18 @@ class GroupView:
             }
             for m in self.member_ids
         ]
+
+
+def capacity(project: Project) -> int:
+    """How many members a group may reach by students signing up to it."""
+    return project.max_group_size or MAX_GROUP_SIZE
+
+
+def sign_up_open(project: Project) -> bool:
+    """Whether the project's students may join and leave groups themselves now: the
+    teacher allows it and the project is open (students do not see a draft; a closed
+    project's groups keep their members)."""
+    return project.group_sign_up and project.status == "open"
 
 
 def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
@@ -88,27 +102,34 @@ def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
             by_group[g.id],
             {u: names.get(u, "") for u in by_group[g.id]},
             left & set(by_group[g.id]),
+            # A member who left the course still holds their place: the teacher frees it.
+            max(0, capacity(project) - len(by_group[g.id])),
         )
         for g in groups
     ]
 
 
+def _all_groups(project: Project) -> list[ProjectGroup]:
+    return list(
+        db.session.scalars(
+            select(ProjectGroup)
+            .where(ProjectGroup.project_id == project.id)
+            .order_by(ProjectGroup.name, ProjectGroup.id)
+        )
+    )
+
+
 def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView]:
-    """The project's groups; a student sees only their own."""
+    """The project's groups; a student sees only their own, or, in no group while they
+    may sign up to one, every group to choose from."""
     reach = access.in_project(actor, course_id, project_id)
     project = reach.project
     if reach.teaches:
-        groups = list(
-            db.session.scalars(
-                select(ProjectGroup)
-                .where(ProjectGroup.project_id == project.id)
-                .order_by(ProjectGroup.name, ProjectGroup.id)
-            )
-        )
-    else:
-        own = access.group_of_student(project.id, actor.user_id)
-        groups = [own] if own is not None else []
-    return _views(project, groups)
+        return _views(project, _all_groups(project))
+    own = access.group_of_student(project.id, actor.user_id)
+    if own is not None:
+        return _views(project, [own])
+    return _views(project, _all_groups(project)) if sign_up_open(project) else []
 
 
 def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:
@@ -221,6 +242,25 @@ def _add_members(project: Project, group: ProjectGroup, user_ids: list[int]) -> 
     )
 
 
+def remove_members(group: ProjectGroup, leaving: Iterable[int]) -> None:
+    """Take these members out of the group (uncommitted), with the peer ratings they
+    gave and received in it: those compared them with teammates they no longer have."""
+    leaving = set(leaving)
+    if not leaving:
+        return
+    db.session.execute(
+        delete(GroupMember).where(
+            GroupMember.group_id == group.id, GroupMember.user_id.in_(leaving)
+        )
+    )
+    db.session.execute(
+        delete(PeerEvaluation).where(
+            PeerEvaluation.group_id == group.id,
+            or_(PeerEvaluation.rater_id.in_(leaving), PeerEvaluation.ratee_id.in_(leaving)),
+        )
+    )
+
+
 def _commit_or_conflict(detail: str) -> None:
     # Two teachers placing the same student at the same moment: the unique keys decide.
     try:
@@ -276,19 +316,7 @@ def update_group(
         if set(member_ids) != current:
             _members_may_change(project)
         members = _checked_members(project, member_ids, group.id)
-        leaving = current - set(members)
-        if leaving:
-            db.session.execute(
-                delete(GroupMember).where(
-                    GroupMember.group_id == group.id, GroupMember.user_id.in_(leaving)
-                )
-            )
-            db.session.execute(
-                delete(PeerEvaluation).where(
-                    PeerEvaluation.group_id == group.id,
-                    or_(PeerEvaluation.rater_id.in_(leaving), PeerEvaluation.ratee_id.in_(leaving)),
-                )
-            )
+        remove_members(group, current - set(members))
         _add_members(project, group, [u for u in members if u not in current])
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
     return _views(project, [group])[0]

@@ -15,6 +15,10 @@ from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import PROJECT_STATUSES, GroupEvaluation, PeerEvaluation, Project
 from masteryai_lti.pbl.service import access, activity
+from masteryai_lti.pbl.service.groups import MAX_GROUP_SIZE
+
+# A group of one is no group to sign up for: peer moderation needs a teammate.
+MIN_SIGN_UP_SIZE = 2
 
 _signals = Namespace()
 # Sent after a change is committed. sender: the project id; kwargs: course_id, changed
@@ -33,6 +37,8 @@ EDITABLE = frozenset(
         "self_assessment",
         "non_submission_penalty",
         "due_at",
+        "group_sign_up",
+        "max_group_size",
     }
 )
 
@@ -116,6 +122,26 @@ def _check_due(due_at: datetime | None) -> None:
         ) from None
 
 
+def _check_group_size(size: int | None) -> None:
+    # bool is an int in Python: ``true`` is not a size.
+    if size is None or (
+        isinstance(size, int)
+        and not isinstance(size, bool)
+        and MIN_SIGN_UP_SIZE <= size <= MAX_GROUP_SIZE
+    ):
+        return
+    raise ValidationFailed(
+        "The largest group students may sign up to is not valid.",
+        errors=[
+            field_error(
+                "max_group_size",
+                f"A whole number from {MIN_SIGN_UP_SIZE} to {MAX_GROUP_SIZE}, or null for "
+                f"no limit beyond the {MAX_GROUP_SIZE} members of any group.",
+            )
+        ],
+    )
+
+
 def _check_status(status: str) -> None:
     if status not in PROJECT_STATUSES:
         raise ValidationFailed(
@@ -136,11 +162,14 @@ def create_project(
     self_assessment: bool = False,
     non_submission_penalty: float = 0.0,
     due_at: datetime | None = None,
+    group_sign_up: bool = False,
+    max_group_size: int | None = None,
 ) -> Project:
     """A new project of the course; without a rubric it gets the default one."""
     course = access.course(actor, course_id, teach=True)
     _check_status(status)
     _check_due(due_at)
+    _check_group_size(max_group_size)
     values = {
         "peer_weight": peer_weight,
         "self_assessment": self_assessment,
@@ -155,6 +184,8 @@ def create_project(
         status=status,
         rubric=_checked_rubric(rubric),
         due_at=due_at,
+        group_sign_up=group_sign_up,
+        max_group_size=max_group_size,
         created_by=actor.user_id,
         **values,
     )
@@ -225,6 +256,7 @@ def update_project(actor: Actor, course_id: int, project_id: int, changes: dict)
     if "status" in changes:
         _check_status(changes["status"])
     _check_due(changes.get("due_at"))
+    _check_group_size(changes.get("max_group_size"))
     moderation = {
         key: changes.get(key, getattr(project, key))
         for key in ("peer_weight", "self_assessment", "non_submission_penalty")
