@@ -1,6 +1,7 @@
 // A student's projects (project-based learning), on the course dashboard or on a placed
 // project's page (the section's data-project: that project alone). Per project: their
-// group and teammates; their rating of each teammate's contribution against the rubric
+// group and teammates (where the teacher lets students choose their group, the groups to
+// join while in none, and leaving their own after a confirm step); their rating of each teammate's contribution against the rubric
 // (teammates never see who rated them), withdrawn while the project is open; a teammate
 // who left the course is listed as such, not rated; their group's evidence (links, notes, files),
 // added and removed while the project is open; and their score with how it was reached,
@@ -72,12 +73,15 @@
   }
 
   async function fill(card, project) {
-    const entry = {project, card, group: null, given: [], evidence: [], scores: null};
+    const entry = {project, card, group: null, choices: [], given: [], evidence: [], scores: null};
     projects.set(project.id, entry);
     const [groups, given, evidence, scores] = await Promise.all([api(pathOf(entry, "/groups")),
       api(pathOf(entry, "/peer-ratings")), api(pathOf(entry, "/evidence")), api(pathOf(entry, "/scores"))]);
     if (!groups.ok) return card.replaceChildren(el("h3", {"id": "p" + project.id + "-title"}, project.title), problemNode(groups.body));
-    entry.group = groups.body[0] || null;
+    // In no group while sign-up is open, the list is every group to choose from.
+    const mine = groups.body.find(g => g.members.some(m => m.user_id === session.user_id));
+    entry.group = mine || null;
+    entry.choices = mine ? [] : groups.body;
     entry.given = given.ok ? given.body : [];
     entry.evidence = evidence.ok ? evidence.body : [];
     entry.scores = scores.ok ? scores.body : null;
@@ -113,7 +117,11 @@
   function groupPart(entry) {
     const id = "p" + entry.project.id;
     const box = el("section", {"class": "pbl-part group-part", "aria-labelledby": id + "-group-title"},
-      el("h4", {"id": id + "-group-title"}, "Your group"));
+      el("h4", {"id": id + "-group-title", "tabindex": "-1"}, "Your group"));
+    if (!entry.group && signingUp(entry)) {
+      box.append(choices(entry));
+      return box;
+    }
     if (!entry.group) {
       box.append(el("p", {}, "You are not in a group of this project yet: your teacher puts students in groups."));
       return box;
@@ -122,7 +130,97 @@
       .map(m => (m.name || "a teammate") + (m.left_course ? " (left the course)" : ""));
     box.append(el("p", {"class": "group-line"}, el("strong", {}, entry.group.name), ": ",
       others.length ? "you, " + others.join(", ") + "." : "you alone."));
+    if (signingUp(entry)) box.append(leaving(entry));
     return box;
+  }
+
+  // -- choosing a group (where the teacher lets students sign up) ---------------------------------
+  const signingUp = entry => open(entry) && entry.project.group_sign_up;
+
+  function choices(entry) {
+    const id = "p" + entry.project.id;
+    const part = el("div", {"class": "sign-up"}, el("p", {"id": id + "-choose-help"},
+      "Choose the group you work in: join one with room. You can leave it while the project is open."));
+    if (!entry.choices.length) {
+      part.append(el("p", {"class": "muted"}, "Your teacher has not created any group yet."));
+      return part;
+    }
+    const list = el("ul", {"class": "pbl-list group-choices", "aria-describedby": id + "-choose-help"});
+    entry.choices.forEach(group => {
+      const names = group.members.map(m => m.name || "a classmate");
+      const nameId = id + "-choice-" + group.id;
+      const li = el("li", {"data-group": group.id}, el("strong", {"id": nameId}, group.name), " — ",
+        el("span", {"class": "members"}, names.length ? names.join(", ") : "nobody yet"), " · ",
+        el("span", {"class": "room"}, group.room ? count(group.room, "place", "places") + " left" : "full"));
+      if (group.room) {
+        const join = el("button", {"type": "button", "class": "join", "aria-describedby": nameId}, "Join " + group.name);
+        join.addEventListener("click", () => joinGroup(entry, group, join));
+        li.append(" ", join);
+      }
+      list.append(li);
+    });
+    part.append(list);
+    return part;
+  }
+
+  async function joinGroup(entry, group, button) {
+    button.disabled = true;
+    const reply = await api(pathOf(entry, "/groups/" + group.id + "/join"), {method: "POST"});
+    if (!reply.ok) {
+      button.disabled = false;
+      const li = button.closest("li");
+      li.querySelectorAll(".problem").forEach(n => n.remove());
+      li.append(problemNode(reply.body));
+      return announce("Not joined: " + (reply.body && (reply.body.detail || reply.body.title) || "something went wrong."));
+    }
+    await refill(entry);
+    announce("You joined " + group.name + ".");
+  }
+
+  // Leaving takes the ratings given and received in the group: said, then confirmed.
+  function leaving(entry) {
+    const id = "p" + entry.project.id + "-leave";
+    const box = el("div", {"class": "leave-group"});
+    const leave = el("button", {"type": "button", "class": "leave", "aria-expanded": "false",
+      "aria-controls": id}, "Leave " + entry.group.name);
+    leave.addEventListener("click", () => {
+      if (box.querySelector(".confirm")) return;
+      const yes = el("button", {"type": "button", "class": "danger confirm-leave"}, "Leave and drop the ratings");
+      const no = el("button", {"type": "button", "class": "cancel"}, "Stay in " + entry.group.name);
+      const confirm = el("div", {"class": "confirm", "id": id, "role": "group", "aria-labelledby": id + "-text"},
+        el("p", {"id": id + "-text", "tabindex": "-1"}, "Leaving " + entry.group.name + " drops the ratings you gave " +
+          "your teammates and the ones they gave you in it. Leave?"), el("div", {"class": "actions"}, yes, no));
+      const close = () => { confirm.remove(); leave.setAttribute("aria-expanded", "false"); leave.focus(); };
+      no.addEventListener("click", close);
+      confirm.addEventListener("keydown", event => { if (event.key === "Escape") close(); });
+      yes.addEventListener("click", () => leaveGroup(entry, yes, confirm));
+      box.append(confirm);
+      leave.setAttribute("aria-expanded", "true");
+      yes.focus();
+    });
+    box.prepend(leave);
+    return box;
+  }
+
+  async function leaveGroup(entry, button, confirm) {
+    const name = entry.group.name;
+    button.disabled = true;
+    const reply = await api(pathOf(entry, "/groups/" + entry.group.id + "/leave"), {method: "POST"});
+    if (!reply.ok) {
+      button.disabled = false;
+      confirm.querySelectorAll(".problem").forEach(n => n.remove());
+      return confirm.append(problemNode(reply.body));
+    }
+    await refill(entry);
+    announce("You left " + name + ": your ratings there are dropped.");
+  }
+
+  // After joining or leaving: the group, ratings and evidence read again, the focus on
+  // the group's heading (the button pressed is gone).
+  async function refill(entry) {
+    await fill(entry.card, entry.project);
+    const heading = $("p" + entry.project.id + "-group-title");
+    if (heading) heading.focus();
   }
 
   // -- rating teammates ------------------------------------------------------------------------------

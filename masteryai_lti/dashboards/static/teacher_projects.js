@@ -161,7 +161,13 @@
       el("li", {}, shareOf(project.peer_weight)),
       el("li", {}, project.self_assessment ? "Students rate themselves too" : "Students do not rate themselves"),
       el("li", {}, penalty > 0 ? "A student who rates no teammate loses " + points(penalty * 100) + "% of their mark"
-        : "No deduction for a student who rates no teammate"));
+        : "No deduction for a student who rates no teammate"),
+      el("li", {}, project.group_sign_up ? "Students choose their own group" +
+        (project.max_group_size ? ", up to " + project.max_group_size + " members" : "") : "You form the groups"));
+    const signUp = $("sign-up-form");
+    clearProblems(signUp);
+    signUp.elements.group_sign_up.checked = project.group_sign_up;
+    signUp.elements.max_group_size.value = project.max_group_size === null ? "" : String(project.max_group_size);
     const actions = [];
     const action = (label, run) => {
       const button = el("button", {"type": "button", "data-action": label}, label);
@@ -874,6 +880,37 @@
     table.hidden = false;
   }
 
+  // -- who forms the groups ------------------------------------------------------------------------
+  const GROUP_SIZE_PROBLEM = {path: "max_group_size", message: "A whole number from 2 to 30, or empty for up to 30."};
+
+  // The size typed (null: empty, no limit of its own), or undefined when it is no size.
+  function groupSize(input) {
+    const text = input.value.trim();
+    if (!text && !(input.validity && input.validity.badInput)) return null;
+    const size = Number(text);
+    return Number.isInteger(size) && size >= 2 && size <= 30 ? size : undefined;
+  }
+
+  async function saveSignUp(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const size = groupSize(form.elements.max_group_size);
+    if (size === undefined) {
+      return showProblems(form, {detail: "Not saved: check the field marked.", errors: [GROUP_SIZE_PROBLEM]});
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const reply = await api(projectPath(), json("PATCH", {group_sign_up: form.elements.group_sign_up.checked,
+      max_group_size: size}));
+    button.disabled = false;
+    if (!reply.ok) return showProblems(form, reply.body);
+    replaceProject(reply.body);
+    renderProject();
+    announce(reply.body.group_sign_up ? "Saved: students choose their own group" +
+      (reply.body.status === "open" ? " now." : " once the project is open.") : "Saved: you form the groups.");
+    form.querySelector("button[type=submit]").focus();
+  }
+
   // -- a new project ----------------------------------------------------------------------------
   function openProjectForm(opener) {
     closeForms();
@@ -899,10 +936,13 @@
       if (Number.isNaN(when.getTime())) errors.push({path: "due_at", message: "Give a date and time, or leave it empty."});
       else due = when.toISOString();
     }
+    const size = groupSize(e.max_group_size);
+    if (size === undefined) errors.push(GROUP_SIZE_PROBLEM);
     if (errors.length) return showProblems(form, {detail: "The project is not created: check the fields marked.", errors});
     const body = {title, description: e.description.value.trim(), due_at: due,
       peer_weight: Number(e.peer_weight.value), self_assessment: e.self_assessment.checked,
-      non_submission_penalty: Number(e.non_submission_penalty.value)};
+      non_submission_penalty: Number(e.non_submission_penalty.value),
+      group_sign_up: e.group_sign_up.checked, max_group_size: size};
     const reply = await api("/projects", json("POST", body));
     if (!reply.ok) return showProblems(form, reply.body);
     closeForms();
@@ -939,6 +979,7 @@
   $("project-form").addEventListener("submit", createProject);
   $("group-new").addEventListener("click", event => openGroupForm(null, event.currentTarget));
   $("group-form").addEventListener("submit", saveGroup);
+  $("sign-up-form").addEventListener("submit", saveSignUp);
   $("rubric-edit").addEventListener("click", event => openRubricForm(event.currentTarget));
   $("rubric-form").addEventListener("submit", saveRubric);
   $("rubric-form").addEventListener("input", typedIntoDraft);
