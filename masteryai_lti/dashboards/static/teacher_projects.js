@@ -223,7 +223,8 @@
 
   // -- the rubric ---------------------------------------------------------------------------------
   // Evaluations and peer ratings name the rubric's criteria and levels by key and points:
-  // once any exists the API refuses a changed rubric (409), and the page says so first.
+  // once any exists the API refuses a change to those (409), and the page says so first;
+  // its wording (names, labels, descriptions) still changes, through the same editor.
   function rubricLocked() {
     return state.evaluations.length + state.peerRatings.length > 0;
   }
@@ -240,10 +241,10 @@
     // the one the teacher has.
     const used = [state.evaluations.length ? count(state.evaluations.length, "evaluation", "evaluations") : "",
       state.peerRatings.length ? count(state.peerRatings.length, "peer rating", "peer ratings") : ""];
-    note.textContent = locked ? "The rubric can no longer change: it has been used for " +
-      used.filter(Boolean).join(" and ") + ". " + (state.peerRatings.length
-      ? "Create a new project for another rubric." : "Withdraw the evaluations to change it, or create a new project.") : "";
-    $("rubric-edit").hidden = locked;
+    note.textContent = locked ? "The rubric's criteria, weights and points can no longer change: it has been used for " +
+      used.filter(Boolean).join(" and ") + ". Its wording still can. " + (state.peerRatings.length
+      ? "Create a new project for another scale." : "Withdraw the evaluations to change the scale, or create a new project.") : "";
+    $("rubric-edit").textContent = locked ? "Edit the rubric's wording" : "Edit rubric";
   }
 
   // The editor works on a copy (state.draft): criteria keep the key they have, so work
@@ -260,6 +261,12 @@
     closeForms();
     state.opener = opener;
     state.draft = draftOf(state.project.rubric);
+    // Under evaluations or ratings only the wording may change: the scale's fields are
+    // read-only and nothing is added or removed (the API would refuse it).
+    state.wordingOnly = rubricLocked();
+    $("rubric-form-title").textContent = state.wordingOnly ? "Edit the rubric's wording" : "Edit the rubric";
+    $("rubric-wording-help").hidden = !state.wordingOnly;
+    for (const id of ["rubric-add-criterion", "rubric-default", "rubric-default-help"]) $(id).hidden = state.wordingOnly;
     clearProblems($("rubric-form"));
     renderDraft();
     $("rubric-form").hidden = false;
@@ -297,6 +304,16 @@
   const numberInput = () => el("input", {"type": "text", "inputmode": "decimal", "autocomplete": "off", "class": "number"});
   const criterionLegend = (c, name) => "Criterion " + (c + 1) + (name.trim() ? ": " + name.trim() : "");
 
+  // A number field of the scale (weight, points): read-only while only wording may change.
+  function scaleInput() {
+    const input = numberInput();
+    if (state.wordingOnly) input.readOnly = true;
+    return input;
+  }
+
+  // A button that adds or removes a criterion or level: none while only wording may change.
+  const scaleActions = (...buttons) => state.wordingOnly ? [] : [el("div", {"class": "actions"}, ...buttons)];
+
   function draftLevel(c, l) {
     const legendId = "rubric-c" + c + "-l" + l + "-legend";
     const remove = el("button", {"type": "button", "class": "danger remove-level"}, "Remove level " + (l + 1) + " of criterion " + (c + 1));
@@ -304,10 +321,10 @@
     return el("li", {}, el("fieldset", {"class": "field rubric-edit-level", "data-path": "rubric.criteria[" + c + "].levels[" + l + "]"},
     el("legend", {"id": legendId}, "Level " + (l + 1)),
     draftField({c, l}, "label", "Label", textInput(100)),
-    draftField({c, l}, "points", "Points", numberInput()),
+    draftField({c, l}, "points", "Points", scaleInput()),
     draftField({c, l}, "description", "What it looks like (optional)", el("textarea", {"rows": "2", "maxlength": "2000"})),
     el("p", {"class": "field-error", "id": "rubric-c" + c + "-l" + l + "-error", "hidden": ""}),
-    el("div", {"class": "actions"}, remove)));
+    ...scaleActions(remove)));
   }
 
   function draftCriterion(criterion, c) {
@@ -321,16 +338,16 @@
       el("legend", {}, "Levels of criterion " + (c + 1)),
       el("ol", {"class": "rubric-edit-level-list"}, ...criterion.levels.map((level, l) => draftLevel(c, l))),
       el("p", {"class": "field-error", "id": "rubric-c" + c + "-levels-error", "hidden": ""}),
-      el("div", {"class": "actions"}, addLevel));
+      ...scaleActions(addLevel));
     return el("fieldset", {"class": "field rubric-edit-criterion", "data-path": "rubric.criteria[" + c + "]",
       "tabindex": "-1", "data-key": criterion.key || ""},
     el("legend", {"id": legendId}, criterionLegend(c, criterion.name)),
     draftField({c}, "name", "Name", textInput(200)),
-    draftField({c}, "weight", "Weight", numberInput(), "1 counts as much as any other criterion of weight 1; 2 twice as much."),
+    draftField({c}, "weight", "Weight", scaleInput(), "1 counts as much as any other criterion of weight 1; 2 twice as much."),
     draftField({c}, "description", "What it judges (optional)", el("textarea", {"rows": "2", "maxlength": "2000"})),
     levels,
     el("p", {"class": "field-error", "id": "rubric-c" + c + "-error", "hidden": ""}),
-    el("div", {"class": "actions"}, remove));
+    ...scaleActions(remove));
   }
 
   function renderDraft() {

@@ -209,18 +209,51 @@ def test_a_rubric_used_for_an_evaluation_cannot_change(client, tool, world):
         expect(problem).to_contain_text("The rubric cannot change once work has been evaluated")
         assert api_get(client, world, f"/{project['id']}")["rubric"] == project["rubric"]
         form.get_by_role("button", name="Cancel").click()
-        assert focused(page).startswith("h4#rubric-title"), focused(page)
-        expect(page.locator("#rubric-edit")).to_be_hidden()
+        assert focused(page).startswith("button#rubric-edit"), focused(page)
+        expect(page.locator("#rubric-edit")).to_have_text("Edit the rubric's wording")
         expect(page.locator("#rubric-locked")).to_have_text(
-            "The rubric can no longer change: it has been used for 1 evaluation. "
-            "Withdraw the evaluations to change it, or create a new project."
+            "The rubric's criteria, weights and points can no longer change: it has been used "
+            "for 1 evaluation. Its wording still can. Withdraw the evaluations to change the "
+            "scale, or create a new project."
         )
 
-    # Loaded with the evaluation already there: no editor offered at all.
+
+def test_a_used_rubric_offers_its_wording_only(client, tool, world):
+    project = create_project(client, world, status="open")
+    red = create_group(client, world, project, "Red", ["ada", "ben"])
+    evaluate(client, world, project, red, FAIR)
+    rate(client, world, project, "ada", "ben", GOOD)
     with shown(tool, world.teacher) as view:
-        _open_project(view.page)
-        expect(view.page.locator("#rubric-locked")).to_be_visible()
-        expect(view.page.locator("#rubric-edit")).to_be_hidden()
+        page = view.page
+        _open_project(page)
+        expect(page.locator("#rubric-locked")).to_contain_text("1 evaluation and 1 peer rating")
+        page.get_by_role("button", name="Edit the rubric's wording").click()
+        form = page.locator("#rubric-form")
+        expect(form.get_by_role("heading", name="Edit the rubric's wording")).to_be_visible()
+        # The scale is shown but cannot be typed into, and nothing can be added or removed.
+        assert _field(form, 1, "Weight").get_attribute("readonly") is not None
+        assert _field(form, 2, "Points", level=4).get_attribute("readonly") is not None
+        for name in ("Add a criterion", "Replace with the default rubric"):
+            expect(form.get_by_role("button", name=name)).to_be_hidden()
+        expect(form.get_by_role("button", name=re.compile("^(Remove|Add a level)"))).to_have_count(
+            0
+        )
+        no_sideways_scroll(page)
+
+        _field(form, 2, "Label", level=1).fill("Not yet")
+        _field(form, 3, "Name").fill("Solving problems")
+        form.get_by_role("button", name="Save rubric").click()
+        expect(form).to_be_hidden()
+        expect(page.locator("#rubric-summary li").nth(2)).to_contain_text("Solving problems")
+
+    stored = api_get(client, world, f"/{project['id']}")["rubric"]["criteria"]
+    assert stored[1]["levels"][0]["label"] == "Not yet"
+    assert stored[2]["name"] == "Solving problems"
+    # The scale is what it was: the evaluation and the rating score as before.
+    assert [c["weight"] for c in stored] == [c["weight"] for c in project["rubric"]["criteria"]]
+    assert [[lv["points"] for lv in c["levels"]] for c in stored] == [
+        [lv["points"] for lv in c["levels"]] for c in project["rubric"]["criteria"]
+    ]
 
 
 # -- deleting ---------------------------------------------------------------------------------
