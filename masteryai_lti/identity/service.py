@@ -423,11 +423,29 @@ def users_by_identities(
 
 def identity_values(institution_id: int, user_id: int, kind: str, prefix: str = "") -> list[str]:
     """Values by which ``user_id`` is known as ``kind``, only those with ``prefix`` if given."""
-    query = select(UserIdentity.value).where(
-        UserIdentity.institution_id == institution_id,
-        UserIdentity.user_id == user_id,
-        UserIdentity.kind == kind,
-    )
-    if prefix:
-        query = query.where(UserIdentity.value.startswith(prefix, autoescape=True))
-    return list(db.session.scalars(query.order_by(UserIdentity.id)))
+    return identity_values_of_users(institution_id, [user_id], kind, prefix).get(user_id, [])
+
+
+# Ids per IN list: far below every driver's bound on bound parameters.
+_USERS_PER_QUERY = 1000
+
+
+def identity_values_of_users(
+    institution_id: int, user_ids: Iterable[int], kind: str, prefix: str = ""
+) -> dict[int, list[str]]:
+    """For each of ``user_ids``, the values by which they are known as ``kind`` (only
+    those with ``prefix`` if given), oldest first; users with none are absent. One query
+    per thousand users: a release to the gradebook looks up a whole class at once."""
+    wanted = sorted(set(user_ids))
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(wanted), _USERS_PER_QUERY):
+        query = select(UserIdentity.user_id, UserIdentity.value).where(
+            UserIdentity.institution_id == institution_id,
+            UserIdentity.user_id.in_(wanted[start : start + _USERS_PER_QUERY]),
+            UserIdentity.kind == kind,
+        )
+        if prefix:
+            query = query.where(UserIdentity.value.startswith(prefix, autoescape=True))
+        for user_id, value in db.session.execute(query.order_by(UserIdentity.id)):
+            found.setdefault(user_id, []).append(value)
+    return found

@@ -16,7 +16,7 @@ drain also picks up every retry that has come due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -73,17 +73,28 @@ class DrainReport:
         return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed)}
 
 
-def _lti_user_id(link: ResourceLink, user_id: int) -> str:
-    """The learner's ``sub`` on the link's platform, from their ``lti`` identity."""
+def _lti_user_ids(link: ResourceLink, user_ids: Iterable[int]) -> dict[int, str]:
+    """The learners' ``sub`` on the link's platform, from their ``lti`` identities;
+    learners without one on that platform are absent."""
     registration = db.session.get(LtiRegistration, link.registration_id)
     prefix = f"{registration.issuer}|"
-    values = identity.identity_values(link.institution_id, user_id, "lti", prefix)
-    if not values:
-        raise ValidationFailed(
-            "This learner has no account on the platform that owns the link.",
-            errors=[field_error("user_id", "Not known to the link's LMS.")],
-        )
-    return values[0][len(prefix) :]
+    found = identity.identity_values_of_users(link.institution_id, user_ids, "lti", prefix)
+    return {user_id: values[0][len(prefix) :] for user_id, values in found.items()}
+
+
+def _unknown_to_platform() -> ValidationFailed:
+    return ValidationFailed(
+        "This learner has no account on the platform that owns the link.",
+        errors=[field_error("user_id", "Not known to the link's LMS.")],
+    )
+
+
+def _lti_user_id(link: ResourceLink, user_id: int) -> str:
+    """The learner's ``sub`` on the link's platform, from their ``lti`` identity."""
+    sub = _lti_user_ids(link, [user_id]).get(user_id)
+    if sub is None:
+        raise _unknown_to_platform()
+    return sub
 
 
 def link_takes_scores(resource_link_pk: int | None) -> bool:
@@ -243,12 +254,11 @@ def record_scores(
     link, endpoint = _graded_link(resource_link_pk)
     now = now or utcnow()
     recorded = RecordedScores()
-    subs: dict[int, str] = {}
+    # The whole class's platform ids in one lookup, not one query per learner.
+    subs = _lti_user_ids(link, [score.user_id for score in scores])
     for score in scores:
-        try:
-            subs[score.user_id] = _lti_user_id(link, score.user_id)
-        except ValidationFailed as exc:
-            recorded.refused[score.user_id] = exc
+        if score.user_id not in subs:
+            recorded.refused[score.user_id] = _unknown_to_platform()
     previous = dict(
         db.session.execute(
             select(ScoreOutboxEntry.lti_user_id, func.max(ScoreOutboxEntry.score_timestamp))

@@ -142,3 +142,27 @@ def test_record_scores_on_a_link_without_grade_service_queues_nothing(
             resource_link_pk=link_id, scores=[outbox.ScoreToRecord(ids["sam"], 1.0, 100.0)]
         )
     assert _entries(app) == []
+
+
+def test_record_scores_looks_learners_up_at_once_however_many_there_are(
+    app, client, services_platform, monkeypatch
+):
+    from tests.sql_statements import SqlStatements
+
+    platform = services_platform
+    course_id, project, _, ids = _class_with_a_closed_project(app, client, platform)
+    link_id = _link(app, course_id, project["id"], PROJECT_LINK)
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *a, **k: None)
+
+    def reads(names: list[str]) -> int:
+        with app.app_context(), SqlStatements(app) as seen:
+            recorded = outbox.record_scores(
+                resource_link_pk=link_id,
+                scores=[outbox.ScoreToRecord(ids[name], 60.0, 100.0) for name in names],
+            )
+        assert set(recorded.refused) == ({ids["zed"]} if "zed" in names else set())
+        return seen.reads
+
+    # Zed is unknown to the LMS: looked up with the others, refused, not queried alone.
+    assert reads(["sam"]) == reads(["sam", "ada", "zed"])
+    assert sorted(e.user_id for e in _entries(app)) == sorted([ids["sam"], ids["sam"], ids["ada"]])
