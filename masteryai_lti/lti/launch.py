@@ -57,7 +57,7 @@ from masteryai_lti.identity.models import User, UserIdentity
 from masteryai_lti.lti import quirks, registry, roster
 from masteryai_lti.lti.deep_linking import SETTINGS_CLAIM as DEEP_LINKING_SETTINGS
 from masteryai_lti.lti.deep_linking import accepts_multiple
-from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce
+from masteryai_lti.lti.models import LaunchRecord, ResourceLink, UsedNonce, platform_user_key
 from masteryai_lti.lti.registration_protocol import DUE_DATE_PARAMETER
 from masteryai_lti.lti.roles import map_roles
 from masteryai_lti.lti.session import (
@@ -707,7 +707,7 @@ class _Known:
 
 
 def _lti_identity(claims: dict) -> str:
-    return f"{claims['iss']}|{claims['sub']}"
+    return platform_user_key(claims["iss"], claims["sub"])
 
 
 def _known_rows(validated: ValidatedLaunch, context_id: str | None, link_id: str | None) -> _Known:

@@ -22,6 +22,13 @@ KEY_STATUSES = ("active", "retired")
 KEY_PURPOSES = ("tool", "sandbox_platform")
 
 
+def platform_user_key(issuer: str, sub: str = "") -> str:
+    """The value of a user's ``lti`` identity: the platform's issuer and its ``sub`` for
+    them (with no ``sub``, the prefix every user of that platform shares). Launches,
+    roster syncs, grade passback and the sandbox LMS all find users by it."""
+    return f"{issuer}|{sub}"
+
+
 class LtiRegistration(db.Model):
     """A platform the tool trusts: issuer + client_id, its endpoints and keys."""
 

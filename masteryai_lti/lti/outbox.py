@@ -32,7 +32,7 @@ from masteryai_lti.courses import service as courses
 from masteryai_lti.extensions import db, jobs
 from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import grading
-from masteryai_lti.lti.models import LtiRegistration, ResourceLink
+from masteryai_lti.lti.models import LtiRegistration, ResourceLink, platform_user_key
 from masteryai_lti.lti.outbox_models import GradedLineItem, LineItemUpdate, ScoreOutboxEntry
 from masteryai_lti.lti.platform_tokens import service_client_for
 from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServiceError
@@ -77,7 +77,7 @@ def _lti_user_ids(link: ResourceLink, user_ids: Iterable[int]) -> dict[int, str]
     """The learners' ``sub`` on the link's platform, from their ``lti`` identities;
     learners without one on that platform are absent."""
     registration = db.session.get(LtiRegistration, link.registration_id)
-    prefix = f"{registration.issuer}|"
+    prefix = platform_user_key(registration.issuer)
     found = identity.identity_values_of_users(link.institution_id, user_ids, "lti", prefix)
     return {user_id: values[0][len(prefix) :] for user_id, values in found.items()}
 

@@ -22,7 +22,7 @@ from masteryai_lti.extensions import db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.identity.models import User, UserIdentity
 from masteryai_lti.lti import quirks
-from masteryai_lti.lti.models import LtiRegistration, ResourceLink
+from masteryai_lti.lti.models import LtiRegistration, ResourceLink, platform_user_key
 from masteryai_lti.lti.platform_tokens import service_client_for
 from masteryai_lti.lti.roles import map_roles
 from masteryai_lti.lti.service_client import PlatformServiceClient, PlatformServiceError
@@ -186,7 +186,7 @@ _WRITE_ATTEMPTS = 5
 
 
 def _identities(registration: LtiRegistration, member: RosterMember) -> list[tuple[str, str]]:
-    wanted = [("lti", f"{registration.issuer}|{member.user_id}")]
+    wanted = [("lti", platform_user_key(registration.issuer, member.user_id))]
     if member.email:
         wanted.append(("mbox", f"mailto:{member.email}"))
     return wanted
@@ -311,7 +311,7 @@ def _deactivate_departed(
     registration: LtiRegistration, course: Course, present: set[int], report: RosterSyncReport
 ) -> None:
     """Members of this platform no longer on the roster become inactive (history stays)."""
-    prefix = f"{registration.issuer}|"
+    prefix = platform_user_key(registration.issuer)
     rows = db.session.scalars(
         select(Enrollment)
         .join(UserIdentity, UserIdentity.user_id == Enrollment.user_id)

@@ -13,8 +13,7 @@ from masteryai_lti.demo import DEMO_COURSE, DEMO_SCHOOL, DEMO_SLUG, SANDBOX_STUD
 from masteryai_lti.extensions import db
 from masteryai_lti.identity import service as identity
 from masteryai_lti.lti import keys, registry
-from masteryai_lti.lti.launch import _lti_identity as launch_identity
-from masteryai_lti.lti.models import LtiRegistration
+from masteryai_lti.lti.models import LtiRegistration, platform_user_key
 
 CLIENT_ID = "masteryai-sandbox"
 DEPLOYMENT_ID = "sandbox-deployment"
@@ -71,7 +70,7 @@ def link_demo_student(registration: LtiRegistration) -> None:
     new user, in no project group and with no history to show.
     """
     # The key a launch finds its user by.
-    value = launch_identity({"iss": registration.issuer, "sub": PEOPLE["student"]["sub"]})
+    value = platform_user_key(registration.issuer, PEOPLE["student"]["sub"])
     institution_id = registration.institution_id
     if identity.find_user_by_identity(institution_id, "lti", value) is not None:
         return
