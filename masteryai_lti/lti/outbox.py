@@ -398,19 +398,23 @@ def deliver(
     return entry.status
 
 
-def _record_internal_failure(entry_id: int, now: datetime, exc: Exception) -> str:
-    """Count an unexpected error as an attempt, so a poisonous entry ends up failed."""
-    entry = db.session.get(ScoreOutboxEntry, entry_id)
-    entry.attempts += 1
-    entry.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
-    entry.last_status_code = None
-    if entry.attempts < MAX_ATTEMPTS:
-        entry.status = "pending"
-        entry.next_attempt_at = now + retry_delay(entry.attempts, entry.id)
+def _count_internal_failure(row, now: datetime, exc: Exception) -> str:
+    """Count an unexpected error as an attempt of a score or line item row, so a
+    poisonous row ends up failed instead of being retried for ever; commits."""
+    row.attempts += 1
+    row.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
+    row.last_status_code = None
+    if row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+        row.next_attempt_at = now + retry_delay(row.attempts, row.id)
     else:
-        entry.status = "failed"
+        row.status = "failed"
     db.session.commit()
-    return entry.status
+    return row.status
+
+
+def _record_internal_failure(entry_id: int, now: datetime, exc: Exception) -> str:
+    return _count_internal_failure(db.session.get(ScoreOutboxEntry, entry_id), now, exc)
 
 
 def drain_outbox(
@@ -686,19 +690,9 @@ def deliver_line_item_update(
 
 
 def _line_item_internal_failure(update_id: int, now: datetime, exc: Exception) -> str:
-    """Count an unexpected error as an attempt, so a poisonous row ends up failed."""
     row = db.session.get(LineItemUpdate, update_id, populate_existing=True)
-    row.attempts += 1
     row.leased_until = None
-    row.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
-    row.last_status_code = None
-    if row.attempts < MAX_ATTEMPTS:
-        row.status = "pending"
-        row.next_attempt_at = now + retry_delay(row.attempts, row.id)
-    else:
-        row.status = "failed"
-    db.session.commit()
-    return row.status
+    return _count_internal_failure(row, now, exc)
 
 
 # How often one drain resends a row whose values changed while it was being sent.
