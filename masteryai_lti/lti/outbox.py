@@ -365,14 +365,7 @@ def deliver(
     clients = {} if clients is None else clients
     try:
         link = db.session.get(ResourceLink, entry.resource_link_pk)
-        client = clients.get(entry.registration_id)
-        if client is None:
-            registration = db.session.get(LtiRegistration, entry.registration_id)
-            if registration is None:
-                raise PlatformServiceError("the platform registration was removed", retryable=False)
-            client = clients[entry.registration_id] = service_client_for(
-                registration, http=http, clock=clock
-            )
+        client = _drain_client(clients, entry.registration_id, http, clock)
         if link is None:
             raise PlatformServiceError("the resource link was removed", retryable=False)
         if not entry.lineitem_url:
@@ -411,6 +404,19 @@ def _count_internal_failure(row, now: datetime, exc: Exception) -> str:
         row.status = "failed"
     db.session.commit()
     return row.status
+
+
+def _drain_client(
+    clients: dict[int, PlatformServiceClient], registration_id: int, http, clock
+) -> PlatformServiceClient:
+    """The registration's service client, made once per drain (its token is reused)."""
+    client = clients.get(registration_id)
+    if client is None:
+        registration = db.session.get(LtiRegistration, registration_id)
+        if registration is None:
+            raise PlatformServiceError("the platform registration was removed", retryable=False)
+        client = clients[registration_id] = service_client_for(registration, http=http, clock=clock)
+    return client
 
 
 def _record_internal_failure(entry_id: int, now: datetime, exc: Exception) -> str:
@@ -623,14 +629,7 @@ def _send_line_item_update(
         raise PlatformServiceError(
             "the platform no longer grants the lineitem scope for this link", retryable=False
         )
-    client = clients.get(row.registration_id)
-    if client is None:
-        registration = db.session.get(LtiRegistration, row.registration_id)
-        if registration is None:
-            raise PlatformServiceError("the platform registration was removed", retryable=False)
-        client = clients[row.registration_id] = service_client_for(
-            registration, http=http, clock=clock
-        )
+    client = _drain_client(clients, row.registration_id, http, clock)
     url = _line_item_url(client, link)
     if not url:
         raise PlatformServiceError("the platform has no line item for this link", retryable=False)
