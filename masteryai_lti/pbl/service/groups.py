@@ -323,7 +323,25 @@ def update_group(
 
 
 def delete_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> None:
-    """Delete a group with its evaluations and evidence."""
+    """Delete a group with its evaluations, peer ratings and evidence.
+
+    Not a closed project's group with members: its members' scores (perhaps already in
+    the gradebook) would go with it, as when they leave it (``_members_may_change``).
+    An empty group holds no one's score and may go.
+    """
     _, project = access.project(actor, course_id, project_id, teach=True)
-    db.session.delete(access.group(project, group_id))
+    # Shared, as for a rating: closing (and then releasing) waits, so a deletion
+    # checked against an open project never takes scores from a closed one.
+    project = access.hold(project)
+    group = access.group(project, group_id)
+    if project.status == "closed" and access.member_ids(group.id):
+        raise Conflict(
+            "This project is closed: its groups keep their members, and deleting this "
+            "group would take its members' scores (perhaps already released) with it. "
+            "Reopen the project to delete the group.",
+            errors=[
+                field_error("group_id", "The project is closed and the group has members.", "path")
+            ],
+        )
+    db.session.delete(group)
     db.session.commit()
