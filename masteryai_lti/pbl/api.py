@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import request, send_file
+from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
@@ -283,6 +283,15 @@ class ProjectScoresSchema(Schema):
     ungrouped_student_ids = fields.List(fields.Integer())
 
 
+class ScoresQuerySchema(Schema):
+    # As the mastery API's exports choose their format (json by default, or csv).
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: the scores table as a download (teachers)"},
+    )
+
+
 class ReleasedProjectScoreSchema(Schema):
     student_id = fields.Integer()
     score = fields.Float()
@@ -411,8 +420,15 @@ class GroupResource(MethodView):
 
     @blp.doc(security=BEARER)
     @blp.response(204)
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="The project is closed and the group has members (their scores would "
+        "go with it): reopen the project first",
+    )
     def delete(self, course_id, project_id, group_id):
-        """Delete a group with its evaluations and evidence (teachers)."""
+        """Delete a group with its evaluations, peer ratings and evidence (teachers).
+        Not a closed project's group with members: reopen the project first."""
         service.delete_group(current_actor(), course_id, project_id, group_id)
 
 
@@ -670,14 +686,43 @@ class EvidenceFileResource(MethodView):
 # -- scores --------------------------------------------------------------------------
 
 
+SCORE_SHEET_HELP = (
+    "With format=csv (teachers): the scores table as a UTF-8 CSV download (with a byte "
+    "order mark, for Excel), a row per student: group, student, student_id, left_course, "
+    "group_score, score, contribution_factor, released (yes/no), explanation"
+)
+
+
 @blp.route("/<int:project_id>/scores")
 class Scores(MethodView):
-    @blp.doc(security=BEARER)
-    @blp.response(200, ProjectScoresSchema)
-    def get(self, course_id, project_id):
+    @blp.doc(
+        security=BEARER,
+        responses={
+            # Both bodies: naming one media type here would hide the schema's.
+            "200": {
+                "content": {
+                    "application/json": {"schema": ProjectScoresSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            },
+        },
+    )
+    @blp.arguments(ScoresQuerySchema, location="query")
+    @blp.response(200, ProjectScoresSchema, description=SCORE_SHEET_HELP)
+    @blp.alt_response(403, schema=ProblemSchema, description="A student asking for the CSV")
+    def get(self, query, course_id, project_id):
         """Group and individual scores with their explanations: every group for a
-        teacher; for a student their own, once the teacher has released them."""
-        return _scores_reply(service.project_scores(current_actor(), course_id, project_id))
+        teacher; for a student their own, once the teacher has released them. Teachers
+        download the table as CSV with ``?format=csv``."""
+        actor = current_actor()
+        if query["format"] == "csv":
+            sheet = service.scores_sheet(actor, course_id, project_id)
+            return Response(
+                sheet.text,
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{sheet.filename}"'},
+            )
+        return _scores_reply(service.project_scores(actor, course_id, project_id))
 
 
 @blp.route("/<int:project_id>/scores/release")

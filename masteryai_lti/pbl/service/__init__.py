@@ -51,9 +51,11 @@ from masteryai_lti.pbl.service.scores import (
     GroupResult,
     ProjectScores,
     ReleasedScore,
+    ScoreSheet,
     project_scores,
     project_scores_released,
     release_scores,
+    scores_sheet,
 )
 from masteryai_lti.pbl.service.sign_up import join_group, leave_group
 
@@ -63,6 +65,7 @@ __all__ = [
     "GroupView",
     "ProjectScores",
     "ReleasedScore",
+    "ScoreSheet",
     "add_evidence",
     "course_projects",
     "create_group",
@@ -89,6 +92,7 @@ __all__ = [
     "project_scores_released",
     "rate_peer",
     "release_scores",
+    "scores_sheet",
     "update_group",
     "update_project",
     "withdraw_peer_rating",

@@ -11,11 +11,16 @@ without them, and they get no score (none is released for them, so the gradebook
 nothing). The ratings stay stored: back in the course, they count again.
 Releasing announces the scores with :data:`project_scores_released`, which the LTI
 feature turns into gradebook entries of every placement of the project, so this
-feature never imports LTI code.
+feature never imports LTI code. Teachers also download the scores table as CSV
+(:func:`scores_sheet`), for their records or another system.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,9 +28,11 @@ from blinker import Namespace
 from sqlalchemy import select
 
 from masteryai_lti.core.clock import utcnow
-from masteryai_lti.core.errors import Conflict
+from masteryai_lti.core.errors import Conflict, Forbidden
 from masteryai_lti.core.policy import Actor
+from masteryai_lti.core.spreadsheet_cells import neutralise
 from masteryai_lti.courses import service as courses
+from masteryai_lti.courses.models import Course
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import (
@@ -139,20 +146,27 @@ def _groups(project: Project) -> list[ProjectGroup]:
     )
 
 
+def _teachers_view(course: Course, project: Project) -> ProjectScores:
+    """Every group's scores, and the course's students in no group."""
+    grouped = set(
+        db.session.scalars(select(GroupMember.user_id).where(GroupMember.project_id == project.id))
+    )
+    ungrouped = [s for s in courses.student_ids(course.id) if s not in grouped]
+    return ProjectScores(
+        project,
+        project.scores_released_at is not None,
+        _results(project, _groups(project)),
+        sorted(ungrouped),
+    )
+
+
 def project_scores(actor: Actor, course_id: int, project_id: int) -> ProjectScores:
     """Every group's scores for a teacher; a student's own group and own score, once released."""
     reach = access.in_project(actor, course_id, project_id)
     course, project = reach.course, reach.project
     released = project.scores_released_at is not None
     if reach.teaches:
-        groups = _groups(project)
-        grouped = set(
-            db.session.scalars(
-                select(GroupMember.user_id).where(GroupMember.project_id == project.id)
-            )
-        )
-        ungrouped = [s for s in courses.student_ids(course.id) if s not in grouped]
-        return ProjectScores(project, released, _results(project, groups), sorted(ungrouped))
+        return _teachers_view(course, project)
     own = access.group_of_student(project.id, actor.user_id)
     if own is None or not released:
         return ProjectScores(project, released, [], [])
@@ -194,3 +208,103 @@ def release_scores(actor: Actor, course_id: int, project_id: int) -> list[Releas
     db.session.commit()
     project_scores_released.send(project.id, course_id=course.id, scores=released)
     return released
+
+
+# The scores table as CSV, one row per student: the columns a gradebook or a records
+# system maps, named as the JSON reply names them.
+SCORE_SHEET_COLUMNS = (
+    "group",
+    "student",
+    "student_id",
+    "left_course",
+    "group_score",
+    "score",
+    "contribution_factor",
+    "released",
+    "explanation",
+)
+LEFT_EXPLANATION = (
+    "Left the course: neither rated nor rating while away, and given no score. "
+    "Back in the course, they count again."
+)
+NO_GROUP_EXPLANATION = "In no group of this project, so no score."
+# Excel reads a CSV without a byte order mark in the computer's legacy code page
+# (Windows-1252 in the West), so "Zoë" or "José", as LMSs send them, would arrive
+# garbled; with it, Excel, LibreOffice and csv readers decoding "utf-8-sig" read UTF-8.
+BYTE_ORDER_MARK = "\ufeff"
+
+
+@dataclass(frozen=True)
+class ScoreSheet:
+    """A project's scores table as a CSV download."""
+
+    filename: str
+    text: str
+
+
+def _number(value: float | None) -> str:
+    """A score as the explanations write it (82.5, 78), or empty for none."""
+    if value is None:
+        return ""
+    return f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+
+
+def _file_slug(project: Project) -> str:
+    """The project's title as a file name: ASCII letters, digits and dashes."""
+    ascii_title = unicodedata.normalize("NFKD", project.title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-")
+    return slug or f"project-{project.id}"
+
+
+def _sheet_rows(found: ProjectScores) -> list[list]:
+    """Each group's scored members, then its members who left the course (no scores),
+    then the students in no group by name."""
+    rows: list[list] = []
+    for group in found.groups:
+        for m in group.members:
+            rows.append(
+                [
+                    group.name,
+                    group.member_names.get(m.student_id) or "",
+                    m.student_id,
+                    "no",
+                    _number(m.group_score),
+                    _number(m.score),
+                    f"{m.contribution_factor:.2f}",
+                    # Whether the student sees it now: once released, each sees their
+                    # current score (the gradebook has what the last release sent).
+                    "yes" if found.released and m.score is not None else "no",
+                    m.explanation,
+                ]
+            )
+        for user_id in group.left_ids:
+            name = group.member_names.get(user_id) or ""
+            rows.append([group.name, name, user_id, "yes", "", "", "", "no", LEFT_EXPLANATION])
+    names = courses.full_names(found.ungrouped_student_ids)
+    for user_id in sorted(found.ungrouped_student_ids, key=lambda u: (names.get(u) or "", u)):
+        name = names.get(user_id) or ""
+        rows.append(["", name, user_id, "no", "", "", "", "no", NO_GROUP_EXPLANATION])
+    return rows
+
+
+def scores_sheet(actor: Actor, course_id: int, project_id: int) -> ScoreSheet:
+    """The teacher's scores table as CSV: a row per member of each group (those who left
+    the course marked, without scores), then each student in no group.
+
+    Teachers only: a student's own score stays in the JSON reply. Names come from the
+    LMS and group names from teachers, so no text cell may reach a spreadsheet as a
+    formula (``core.spreadsheet_cells``).
+    """
+    reach = access.in_project(actor, course_id, project_id)
+    if not reach.teaches:
+        raise Forbidden(
+            "Only the course's teachers download the scores table; your own score is "
+            "in the scores reply without format=csv, once released."
+        )
+    found = _teachers_view(reach.course, reach.project)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SCORE_SHEET_COLUMNS)
+    for row in _sheet_rows(found):
+        writer.writerow(neutralise(cell) if isinstance(cell, str) else cell for cell in row)
+    return ScoreSheet(f"{_file_slug(reach.project)}-scores.csv", BYTE_ORDER_MARK + out.getvalue())
