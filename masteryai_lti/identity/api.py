@@ -88,6 +88,19 @@ class InvitationOutSchema(Schema):
     code = fields.String(metadata={"description": "Shown once; give it to the invitee."})
 
 
+class InstitutionSettingsSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    slug = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    time_zone = fields.String(
+        metadata={
+            "description": "IANA time zone of the school (default UTC); engagement counts "
+            "its days, due days and 'today' in it. Changing it recounts the days stored.",
+            "example": "America/New_York",
+        }
+    )
+
+
 def _account_key() -> str:
     """The per-account login limit's key: the e-mail address the body names.
 
@@ -184,3 +197,31 @@ def invite(payload):
         "expires_at": invitation.expires_at,
         "code": code,
     }
+
+
+@institutions_blp.route("/<int:institution_id>/settings", methods=["GET"])
+@institutions_blp.doc(security=BEARER)
+@institutions_blp.response(200, InstitutionSettingsSchema)
+@institutions_blp.alt_response(403, schema=ProblemSchema, description="Admins only")
+@institutions_blp.alt_response(404, schema=ProblemSchema, description="Not your institution")
+def get_settings(institution_id: int):
+    """Your institution's settings: its time zone (admins only)."""
+    return service.institution_settings(current_actor(), institution_id)
+
+
+@institutions_blp.route("/<int:institution_id>/settings", methods=["PATCH"])
+@institutions_blp.doc(security=BEARER)
+@institutions_blp.arguments(InstitutionSettingsSchema)
+@institutions_blp.response(200, InstitutionSettingsSchema)
+@institutions_blp.alt_response(403, schema=ProblemSchema, description="Admins only")
+@institutions_blp.alt_response(404, schema=ProblemSchema, description="Not your institution")
+@institutions_blp.alt_response(422, schema=ProblemSchema, description="Unknown time zone")
+def patch_settings(payload, institution_id: int):
+    """Change your institution's time zone (admins only); the engagement days already
+    counted are recounted in the new zone in the background."""
+    actor = current_actor()
+    if "time_zone" not in payload:
+        return service.institution_settings(actor, institution_id)
+    return service.update_institution_settings(
+        actor, institution_id, time_zone=payload["time_zone"]
+    )

@@ -22,6 +22,9 @@ class Institution(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The IANA zone the school lives in ("America/New_York"): engagement counts its
+    # days (active days, due days, "today") in it, not in UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from blinker import Namespace
 from flask import current_app, g
 from flask_jwt_extended import create_access_token
 from sqlalchemy import false, insert, select, update
@@ -17,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from masteryai_lti.core.clock import utcnow
 from masteryai_lti.core.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     Unauthorized,
     ValidationFailed,
@@ -33,6 +36,11 @@ from masteryai_lti.extensions import db
 from masteryai_lti.identity.models import Institution, Invitation, RefreshToken, User, UserIdentity
 
 _users_seen_callbacks: list[Callable[[int, frozenset[int]], None]] = []
+
+_signals = Namespace()
+# Sent after the commit with the institution's id when its time zone changed: features
+# that stored days counted in the old zone recount them (engagement does).
+time_zone_changed = _signals.signal("identity.time-zone-changed")
 
 # The access-token claim naming its session: the refresh-token family it was issued in
 # ("sid", the JWT claim registered for a session id, RFC 8417 / OpenID Connect).
@@ -86,6 +94,57 @@ def create_institution(name: str, slug: str | None = None) -> Institution:
     institution = Institution(name=name, slug=candidate)
     db.session.add(institution)
     db.session.flush()
+    return institution
+
+
+def valid_time_zone(name: object, path: str = "time_zone") -> str:
+    """``name`` if it is an IANA time zone this server knows ("Europe/Paris", "UTC"),
+    else ValidationFailed at ``path``."""
+    if isinstance(name, str) and 0 < len(name) <= 64 and name == name.strip():
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return name
+    raise ValidationFailed(
+        "Unknown time zone.",
+        errors=[field_error(path, f"{name!r} is not an IANA time zone such as Europe/Paris")],
+    )
+
+
+def _administered_institution(actor, institution_id: int) -> Institution:
+    """The actor's own institution, which they administer: 403 for a non-admin, 404 for
+    another tenant's (whether it exists is none of their business)."""
+    if not actor.is_admin:
+        raise Forbidden("Only the institution's admins manage its settings.")
+    institution = db.session.get(Institution, institution_id)
+    if institution is None or institution.id != actor.institution_id:
+        raise NotFound("No such institution.")
+    return institution
+
+
+def institution_settings(actor, institution_id: int) -> Institution:
+    """An institution's settings (its admins only)."""
+    return _administered_institution(actor, institution_id)
+
+
+def update_institution_settings(actor, institution_id: int, *, time_zone: str) -> Institution:
+    """Change an institution's settings (its admins only); 422 at ``time_zone`` for a
+    zone nobody knows, nothing changed."""
+    institution = _administered_institution(actor, institution_id)
+    return set_time_zone(institution, time_zone)
+
+
+def set_time_zone(institution: Institution, time_zone: str) -> Institution:
+    """Give the institution this time zone and commit; when it changed, tell the features
+    that count days in it (`time_zone_changed`) once the change is visible to them."""
+    zone = valid_time_zone(time_zone)
+    changed = institution.time_zone != zone
+    institution.time_zone = zone
+    db.session.commit()
+    if changed:
+        time_zone_changed.send(institution.id)
     return institution
 
 
