@@ -11,7 +11,7 @@ Moodle's Attendance activity write (``attendance_sheet``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +28,7 @@ from masteryai_lti.courses.service import (
 )
 from masteryai_lti.engagement.attendance_sheet import Mark, read_marks, status_spellings
 from masteryai_lti.engagement.models import AttendanceRecord
-from masteryai_lti.engagement.service import record_events, withdraw_events
+from masteryai_lti.engagement.service import institution_zone, record_events, withdraw_events
 from masteryai_lti.extensions import db
 
 SOURCE = "attendance"
@@ -65,7 +65,7 @@ def import_attendance(
     """
     # Authorise before reading: outsiders learn nothing from validation errors.
     course = _taught_course(actor, course_id)
-    marks = read_marks(raw, status_spellings(statuses))
+    marks = read_marks(raw, status_spellings(statuses), institution_zone(course.institution_id))
     return _store(actor, course, marks, location="body")
 
 
@@ -118,6 +118,9 @@ def _store(actor: Actor, course: Course, marks: list[Mark], location: str) -> di
         ]
     )
     events, withdrawn = [], []
+    # A session's mark happens at the start of its day where the school is, so it counts
+    # on that date whatever the zone (midnight UTC is the evening before in New York).
+    zone = institution_zone(course.institution_id)
     for (user_id, day), mark in changed.items():
         source_id = f"{course_id}:{user_id}:{day.isoformat()}"
         if mark.status in ("present", "late"):
@@ -126,7 +129,7 @@ def _store(actor: Actor, course: Course, marks: list[Mark], location: str) -> di
                     "user_id": user_id,
                     "course_id": course_id,
                     "kind": "attendance",
-                    "occurred_at": datetime.combine(day, datetime.min.time(), UTC),
+                    "occurred_at": datetime.combine(day, datetime.min.time(), zone),
                     "source": SOURCE,
                     "source_id": source_id,
                     "extra": {"status": mark.status},

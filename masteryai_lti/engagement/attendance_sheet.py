@@ -17,7 +17,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from masteryai_lti.core.errors import ValidationFailed, field_error
 from masteryai_lti.engagement.models import ATTENDANCE_STATUSES
@@ -116,24 +116,30 @@ def status_spellings(text: str | None) -> dict[str, str] | None:
     return spellings
 
 
-def read_marks(raw: bytes, spellings: dict[str, str] | None = None) -> list[Mark]:
+def read_marks(
+    raw: bytes, spellings: dict[str, str] | None = None, zone: tzinfo = UTC
+) -> list[Mark]:
     """Marks from an uploaded sheet (CSV text, an .xlsx workbook or an .ods
     spreadsheet); ValidationFailed naming every bad header or cell by line (CSV) or row
     (workbook). ``spellings``: the status letters the sheet uses, when not Moodle's
-    English defaults."""
+    English defaults; ``zone``: the school's, the day of a date cell holding an instant
+    with an offset ("2026-12-08T01:30:00Z" is the 7th in New York)."""
     if raw.startswith(_ZIP_MAGIC):
-        return marks_from_rows(_archive_rows(raw), unit="row", spellings=spellings)
+        return marks_from_rows(_archive_rows(raw), unit="row", spellings=spellings, zone=zone)
     if raw.startswith(_OLE_MAGIC):
         raise _unreadable("an old .xls workbook: save it as .xlsx, .ods or CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _unreadable("not UTF-8 text, nor an .xlsx or .ods workbook") from None
-    return marks_from_rows(_csv_rows(text), unit="line", spellings=spellings)
+    return marks_from_rows(_csv_rows(text), unit="line", spellings=spellings, zone=zone)
 
 
 def marks_from_rows(
-    rows: list[tuple[int, list[str]]], unit: str, spellings: dict[str, str] | None = None
+    rows: list[tuple[int, list[str]]],
+    unit: str,
+    spellings: dict[str, str] | None = None,
+    zone: tzinfo = UTC,
 ) -> list[Mark]:
     """Marks from a sheet's rows, each with its line or row number."""
     lines = _table(rows)
@@ -167,7 +173,7 @@ def marks_from_rows(
             if not found and not problems:
                 continue  # a student with no session marked yet: nothing to store
         else:
-            found, problems = _dated_mark(row, columns, known)
+            found, problems = _dated_mark(row, columns, known, zone)
         student, more = _student(row, columns)
         problems = more + problems
         if problems:
@@ -267,18 +273,34 @@ def _refuse_foreign_letters(header: list[str], sessions: dict[int, date]) -> Non
 
 
 def _dated_mark(
-    row: list[str], columns: dict[str, int], known: dict[str, str]
+    row: list[str], columns: dict[str, int], known: dict[str, str], zone: tzinfo = UTC
 ) -> tuple[list[tuple[date, str]], list[tuple[str, str]]]:
     """The one mark of a row of the date-and-status shape."""
     problems = []
-    try:
-        day = date.fromisoformat(_cell(row, columns["date"]))
-    except ValueError:
-        problems.append(("date", "not an ISO date (YYYY-MM-DD)"))
+    day = _sheet_day(_cell(row, columns["date"]), zone)
+    if day is None:
+        problems.append(("date", "not an ISO date (YYYY-MM-DD) or date and time"))
     status = known.get(_cell(row, columns["status"]).lower())
     if status is None:
         problems.append(("status", f"one of {', '.join(ATTENDANCE_STATUSES)} (or P, L, A, E)"))
     return ([] if problems else [(day, status)]), problems
+
+
+def _sheet_day(text: str, zone: tzinfo) -> date | None:
+    """The day of a date cell: an ISO date as written; a date and time as written too,
+    unless it carries an offset (an instant some systems export in UTC), which falls on
+    its date in the school's ``zone``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(zone).date()
 
 
 def _session_marks(

@@ -8,14 +8,16 @@ lets one student's index be recomputed alone right after an event.
 Other features, the engagement API and CLI call the functions exported here. The
 modules hold one use case each, and each imports only modules listed above it:
 
-- ``scoring_parameters``: the day and period scored, a course's weights and risk
-  settings, the shipped risk model (shared by the modules below);
+- ``scoring_parameters``: the day and period scored, the school's time zone days are
+  counted in, a course's weights and risk settings, the shipped risk model (shared by
+  the modules below);
 - ``course_input``: a course's engine input from the database (COPY into numpy on
   PostgreSQL) and the students' enrolment context;
 - ``course_views``: the course view computed, and served from the cache under a stamp;
 - ``recompute``: the periodic recompute, its daily snapshots, the worker's rebuild job;
 - ``invalidation``: what a change makes stale, dropped once its transaction commits;
 - ``events``: recording and withdrawing events, due dates, the daily rollup;
+- ``day_recount``: an institution's stored days recounted when its time zone changes;
 - ``class_lists``: the teacher's class table and at-risk list;
 - ``student_views``: one student's index, breakdown and history;
 - ``settings``: reading and replacing a course's weights and risk settings.
@@ -35,6 +37,7 @@ from masteryai_lti.engagement.service.course_views import (
     compute_course_view,
     course_view,
 )
+from masteryai_lti.engagement.service.day_recount import recount_days
 from masteryai_lti.engagement.service.events import (
     ROLLUP_COLUMNS,
     record_events,
@@ -46,7 +49,7 @@ from masteryai_lti.engagement.service.recompute import (
     recompute_course,
     recompute_course_job,
 )
-from masteryai_lti.engagement.service.scoring_parameters import risk_model
+from masteryai_lti.engagement.service.scoring_parameters import institution_zone, risk_model
 from masteryai_lti.engagement.service.settings import KEEP, get_settings, put_settings
 from masteryai_lti.engagement.service.student_views import (
     student_breakdown,
@@ -68,11 +71,13 @@ __all__ = [
     "course_view",
     "enrolment_context",
     "get_settings",
+    "institution_zone",
     "load_course_input",
     "put_settings",
     "recompute_all",
     "recompute_course",
     "recompute_course_job",
+    "recount_days",
     "record_events",
     "risk_model",
     "set_due_date",

@@ -28,6 +28,8 @@ from masteryai_lti.engagement.engine import (
 from masteryai_lti.engagement.models import EngagementDay, EngagementEvent, GradedItem
 from masteryai_lti.engagement.service.scoring_parameters import (
     _aware,
+    _course_zone,
+    _day,
     _period_days,
     _weights_and_risk_settings,
 )
@@ -91,8 +93,10 @@ def load_course_input(
                 ).where(GradedItem.course_id == course_id)
             )
         )
+        # Due on the school's date: 22:00 in New York is due that evening, not the next day.
+        zone = _course_zone(course_id)
         item_list = [
-            DueItem(o, k, _aware(due).date().toordinal(), title, _aware(due).isoformat())
+            DueItem(o, k, _day(due, zone), title, _aware(due).isoformat())
             for (o, k), (due, title) in sorted(due_by_item.items())
         ]
     else:

@@ -107,7 +107,7 @@ def _assess(course_id: int, course, as_of: date):
 
 def compute_course_view(course_id: int, as_of: date | None = None) -> dict:
     """Compute every student's index, risk and reasons from PostgreSQL (no cache involved)."""
-    as_of = _as_of(as_of)
+    as_of = _as_of(course_id, as_of)
     inp = load_course_input(course_id, as_of)
     course = compute_course(inp)
     risk, settings, flagged_since = _assess(course_id, course, as_of)
@@ -176,7 +176,7 @@ def _store_view(course_id: int, view: dict, stamp: str) -> None:
 
 def course_view(course_id: int, as_of: date | None = None) -> dict:
     """The cached course view, recomputed from PostgreSQL when the cache is cold or down."""
-    as_of = _as_of(as_of)
+    as_of = _as_of(course_id, as_of)
     stamp = _view_stamp(course_id)
     if stamp is None:
         return compute_course_view(course_id, as_of)

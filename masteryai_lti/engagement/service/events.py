@@ -25,7 +25,11 @@ from masteryai_lti.engagement.models import (
     GradedItem,
 )
 from masteryai_lti.engagement.service.invalidation import _after_commit_invalidate
-from masteryai_lti.engagement.service.scoring_parameters import _aware
+from masteryai_lti.engagement.service.scoring_parameters import (
+    _aware,
+    _day,
+    institution_zone,
+)
 from masteryai_lti.extensions import db
 
 
@@ -34,12 +38,18 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
 
     Each dict: ``user_id, course_id, kind, occurred_at, source, source_id`` and
     optionally ``due_at, score (0..1), object_id, extra``. Idempotent on
-    (institution_id, source, source_id). Commits by default; with
+    (institution_id, source, source_id). An event's ``day`` is the date it happened
+    on in the institution's time zone. Commits by default; with
     ``commit=False`` the rows join the caller's transaction. Either way the
     touched courses' cached views are invalidated (and, with a worker queue,
     recomputed) only once the transaction has committed.
     """
+    if not events:
+        return 0
     declared = _declared_due_dates(events)
+    # An event's day is the school's: 23:30 and 00:30 UTC of one New York evening are
+    # one active day.
+    zone = institution_zone(institution_id, lock=True)
     rows = []
     for e in events:
         if e["kind"] not in EVENT_KINDS:
@@ -58,7 +68,7 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
                 "user_id": int(e["user_id"]),
                 "kind": e["kind"],
                 "occurred_at": occurred,
-                "day": occurred.date().toordinal(),
+                "day": _day(occurred, zone),
                 "source": str(e["source"])[:40],
                 "source_id": str(e["source_id"])[:255],
                 "due_at": _aware(due_at) if due_at else None,

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def recompute_course(course_id: int, as_of: date | None = None) -> dict:
     """Recompute a course, refresh its cache entries and write today's snapshots."""
-    as_of = _as_of(as_of)
+    as_of = _as_of(course_id, as_of)
     course = db.session.get(Course, course_id)
     if course is None:
         return {"course_id": course_id, "students": 0}

@@ -180,7 +180,7 @@ def student_view(course_id: int, student_id: int, as_of: date | None = None) -> 
     course reference (medians, factors with signal, due items), so a new event
     shows at once; a cold cache computes the course view first.
     """
-    as_of = _as_of(as_of)
+    as_of = _as_of(course_id, as_of)
     ref = cache.get(keys.course_reference(course_id))
     fresh_ref = ref is not None and ref.get("as_of") == as_of.isoformat()
     if fresh_ref and db.session.get_bind().dialect.name == "postgresql":
@@ -223,7 +223,8 @@ def _described(items: list[DueItem]) -> list[dict]:
             "kind": item.kind,
             "title": item.title or item.key,
             "due_date": date.fromordinal(item.due_day).isoformat(),
-            # The instant, for showing in the reader's own time zone (due_date is UTC's).
+            # The instant, for showing in the reader's own time zone (due_date is the
+            # school's, in its institution's time zone).
             "due_at": item.due_at or None,
         }
         for item in items
