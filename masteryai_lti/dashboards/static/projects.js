@@ -90,7 +90,19 @@ window.MasteryProjects = (function () {
   // A file needs the session's Authorization header, which a plain link cannot send: it
   // is fetched from `path` (under the course), then saved from an object URL under its
   // own name; `result` (a status) says what happened.
-  async function downloadEvidence(path, item, result) {
+  function downloadEvidence(path, item, result) {
+    return downloadFile(path, item.filename || "evidence", result);
+  }
+
+  // The name a reply's Content-Disposition gives its file (the server's name for it).
+  function attachmentName(reply) {
+    const found = /filename="([^"]+)"/.exec(reply.headers.get("Content-Disposition") || "");
+    return found ? found[1] : null;
+  }
+
+  // Fetches `path` with the session's token and saves it as `name` (null: the name the
+  // reply gives it) through an object URL, as a link's download would.
+  async function downloadFile(path, name, result) {
     let reply;
     try {
       reply = await fetch(base + path, {headers: {"Authorization": session.authorization}});
@@ -101,13 +113,14 @@ window.MasteryProjects = (function () {
       return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
     }
     if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
+    const saved = name || attachmentName(reply) || "download";
     const url = URL.createObjectURL(await reply.blob());
-    const link = el("a", {"href": url, "download": item.filename || "evidence"});
+    const link = el("a", {"href": url, "download": saved});
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
-    result.textContent = "Downloaded " + (item.filename || "the file") + ".";
+    result.textContent = "Downloaded " + saved + ".";
   }
 
   // -- a form's problems ----------------------------------------------------------------------
@@ -170,5 +183,5 @@ window.MasteryProjects = (function () {
   }
 
   return {count, mark, webAddress, json, localTime, size, rubricFieldsets, chosenRatings, evidenceContent,
-    downloadEvidence, clearProblems, fieldFor, showProblems};
+    downloadEvidence, downloadFile, clearProblems, fieldFor, showProblems};
 })();

@@ -200,6 +200,8 @@
     if (!reply.ok) return $("project-result").replaceChildren(problemNode(reply.body));
     replaceProject(reply.body);
     renderProject();
+    // Closing keeps the groups' members (no deleting a group with members); reopening frees them.
+    renderGroups(null);
     renderScores(null);
     announce(reply.body.title + " " + STATUS_SAID[status]);
     $("project-name").focus();
@@ -603,6 +605,8 @@
     return text + ".";
   }
 
+  const memberLocked = group => state.project.status === "closed" && group.members.length > 0;
+
   const memberLabel = m => (m.name || "Student " + m.user_id) + (m.left_course ? " (left the course)" : "");
 
   function groupEntry(group) {
@@ -614,7 +618,6 @@
       "aria-expanded": "false"}, "Evidence");
     const ratings = el("button", {"type": "button", "class": "show-ratings", "aria-controls": "ratings-" + group.id,
       "aria-expanded": "false"}, "Peer ratings");
-    const remove = el("button", {"type": "button", "class": "danger delete-group"}, "Delete group");
     const buttons = [edit, evaluate, evidence, ratings];
     const mine = state.evaluations.find(e => e.group_id === group.id && e.evaluator_id === session.user_id);
     if (mine) {
@@ -622,14 +625,19 @@
       withdraw.addEventListener("click", () => confirmWithdraw(group, mine, withdraw));
       buttons.push(withdraw);
     }
-    buttons.push(remove);
+    // A closed project's group with members stays (the API says 409): its members'
+    // scores would go with it. #groups-closed says why and what to do instead.
+    if (!memberLocked(group)) {
+      const remove = el("button", {"type": "button", "class": "danger delete-group"}, "Delete group");
+      remove.addEventListener("click", () => confirmDeleteGroup(group, remove));
+      buttons.push(remove);
+    }
     const label = "group-" + group.id + "-name";
     buttons.forEach(b => b.setAttribute("aria-describedby", label));
     edit.addEventListener("click", () => openGroupForm(group, edit));
     evaluate.addEventListener("click", () => toggleEvaluation(group, evaluate));
     evidence.addEventListener("click", () => toggleEvidence(group, evidence));
     ratings.addEventListener("click", () => toggleRatings(group, ratings));
-    remove.addEventListener("click", () => confirmDeleteGroup(group, remove));
     const box = el("div", {"class": "evidence-box", "id": "evidence-" + group.id});
     box.hidden = true;
     const rated = el("div", {"class": "ratings-box", "id": "ratings-" + group.id});
@@ -654,6 +662,7 @@
       return;
     }
     $("groups-none").hidden = state.groups.length > 0;
+    $("groups-closed").hidden = !state.groups.some(memberLocked);
     $("group-list").replaceChildren(...state.groups.map(groupEntry));
   }
 
@@ -863,8 +872,11 @@
     const table = $("scores-table");
     table.querySelectorAll("tbody").forEach(body => body.remove());
     table.hidden = true;
+    const scores = problem ? null : state.scores;
+    // The CSV lists the students in no group too, so it is offered with or without groups.
+    $("scores-download-actions").hidden = $("scores-download-help").hidden = !scores;
+    $("scores-download-result").replaceChildren();
     if (problem) return status.replaceChildren(problemNode(problem));
-    const scores = state.scores;
     if (!scores) return;
     if (!scores.groups.length) {
       status.textContent = "No group yet: scores appear here once you form groups and evaluate their work.";
@@ -895,6 +907,15 @@
       table.append(body);
     });
     table.hidden = false;
+  }
+
+  // Fetched with the session's token and saved under the name the API gives it
+  // (<project title>-scores.csv): a plain link would send no Authorization header.
+  async function downloadScores(event) {
+    const button = event.currentTarget;
+    button.disabled = true;
+    await shared.downloadFile(projectPath("/scores?format=csv"), null, $("scores-download-result"));
+    button.disabled = false;
   }
 
   // -- who forms the groups ------------------------------------------------------------------------
@@ -997,6 +1018,7 @@
   $("group-new").addEventListener("click", event => openGroupForm(null, event.currentTarget));
   $("group-form").addEventListener("submit", saveGroup);
   $("sign-up-form").addEventListener("submit", saveSignUp);
+  $("scores-download").addEventListener("click", downloadScores);
   $("rubric-edit").addEventListener("click", event => openRubricForm(event.currentTarget));
   $("rubric-form").addEventListener("submit", saveRubric);
   $("rubric-form").addEventListener("input", typedIntoDraft);
