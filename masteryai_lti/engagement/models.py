@@ -33,8 +33,9 @@ class EngagementEvent(db.Model):
     """One signal from any channel (xAPI projection, LTI launch, attendance, API).
 
     Idempotent on (institution_id, source, source_id): a re-sent statement or a
-    re-imported attendance sheet does not count twice. ``day`` is the UTC date's
-    ordinal, denormalised so course aggregates group on an integer.
+    re-imported attendance sheet does not count twice. ``day`` is the ordinal of the
+    date in the institution's time zone, denormalised so course aggregates group on an
+    integer (recounted when the zone changes).
     """
 
     __tablename__ = "engagement_events"
