@@ -687,9 +687,10 @@ class EvidenceFileResource(MethodView):
 
 
 SCORE_SHEET_HELP = (
-    "With format=csv (teachers): the scores table as a UTF-8 CSV download (with a byte "
-    "order mark, for Excel), a row per student: group, student, student_id, left_course, "
-    "group_score, score, contribution_factor, released (yes/no), explanation"
+    "The scores as JSON; with format=csv (teachers): the scores table as a UTF-8 CSV "
+    "download (with a byte order mark, for Excel), a row per student: group, student, "
+    "student_id, left_course, group_score, score, contribution_factor, released (yes/no), "
+    "explanation"
 )
 
 
@@ -700,15 +701,16 @@ class Scores(MethodView):
         responses={
             # Both bodies: naming one media type here would hide the schema's.
             "200": {
+                "description": SCORE_SHEET_HELP,
                 "content": {
                     "application/json": {"schema": ProjectScoresSchema},
                     "text/csv": {"schema": {"type": "string"}},
-                }
+                },
             },
         },
     )
     @blp.arguments(ScoresQuerySchema, location="query")
-    @blp.response(200, ProjectScoresSchema, description=SCORE_SHEET_HELP)
+    @blp.response(200, ProjectScoresSchema)
     @blp.alt_response(403, schema=ProblemSchema, description="A student asking for the CSV")
     def get(self, query, course_id, project_id):
         """Group and individual scores with their explanations: every group for a

@@ -208,6 +208,7 @@ def test_others_and_unknown_formats_are_refused(client, world, rated):
 def test_the_openapi_document_offers_the_csv(client):
     path = "/api/v1/courses/{course_id}/projects/{project_id}/scores"
     operation = client.get("/api/openapi.json").get_json()["paths"][path]["get"]
+    assert "format=csv" in operation["responses"]["200"]["description"]
     content = operation["responses"]["200"]["content"]
     assert set(content) == {"application/json", "text/csv"}
     assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ProjectScores"}
