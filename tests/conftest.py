@@ -146,7 +146,12 @@ def _clean_state(request):
         return
     application = request.getfixturevalue("app")
     _empty_tables(application)
+    from masteryai_lti.engagement.service.scoring_parameters import forget_time_zones
     from masteryai_lti.extensions import cache, limiter
+
+    # Institution ids come round again once the tables are emptied (SQLite reuses them):
+    # a zone this process remembers must not follow into the next test.
+    forget_time_zones()
 
     with application.app_context():
         cache.clear()

@@ -9,6 +9,7 @@ institution's courses is rebuilt from the events and their cached views dropped.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,11 @@ from masteryai_lti.courses.models import Course
 from masteryai_lti.engagement.models import EngagementDay, EngagementEvent
 from masteryai_lti.engagement.service.events import ROLLUP_COLUMNS
 from masteryai_lti.engagement.service.invalidation import _after_commit_invalidate
-from masteryai_lti.engagement.service.scoring_parameters import institution_zone
+from masteryai_lti.engagement.service.scoring_parameters import (
+    ZONE_CACHE_SECONDS,
+    forget_time_zones,
+    institution_zone,
+)
 from masteryai_lti.extensions import db, jobs
 from masteryai_lti.identity.service import time_zone_changed
 
@@ -30,15 +35,19 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _DAY_SECONDS = 86_400
 
 
-def recount_days(institution_id: int) -> dict:
+def recount_days(institution_id: int, settle_seconds: float = 0.0) -> dict:
     """Recount the institution's event days and rollups in its current time zone.
 
     One transaction: on PostgreSQL the rollup table is locked against other writers
     while it is rebuilt (a concurrent event's +1 would otherwise be counted twice or
     lost), which a change of zone, done once when a school is set up, can afford.
+    ``settle_seconds``: wait that long first, while other processes may still write
+    days in the old zone (each keeps it for up to ``ZONE_CACHE_SECONDS``).
     Returns how many events moved to another day.
     """
-    zone = institution_zone(institution_id)
+    if settle_seconds > 0:
+        time.sleep(settle_seconds)
+    zone = institution_zone(institution_id, fresh=True)
     ev = EngagementEvent
     courses = select(Course.id).where(Course.institution_id == institution_id)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -63,9 +72,12 @@ def recount_days(institution_id: int) -> dict:
 
 @time_zone_changed.connect
 def _time_zone_changed(institution_id: int) -> None:
-    # In the background with a worker (a large school has millions of events), inline
-    # in the embedded default.
-    jobs.enqueue(recount_days, institution_id)
+    forget_time_zones(institution_id)
+    # In the background with a worker (a large school has millions of events), once the
+    # other processes have let the old zone go; inline in the embedded default, whose
+    # one process has just dropped it.
+    settle = 0.0 if jobs.inline else ZONE_CACHE_SECONDS + 1.0
+    jobs.enqueue(recount_days, institution_id, settle_seconds=settle)
 
 
 def _offset_spans(zone: ZoneInfo, first: datetime, last: datetime) -> list[tuple[datetime, int]]:

@@ -49,7 +49,7 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
     declared = _declared_due_dates(events)
     # An event's day is the school's: 23:30 and 00:30 UTC of one New York evening are
     # one active day.
-    zone = institution_zone(institution_id, lock=True)
+    zone = institution_zone(institution_id)
     rows = []
     for e in events:
         if e["kind"] not in EVENT_KINDS:
