@@ -187,6 +187,7 @@ def _build(app, client) -> School:
         db.session.commit()
         ids = {
             "course_id": course.id,
+            "institution_id": school.id,
             "student_id": student.id,
             "user_id": student.id,
             "outsider_id": outsider.id,
