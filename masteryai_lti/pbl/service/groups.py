@@ -275,6 +275,9 @@ def create_group(
 ) -> GroupView:
     """A new group of the project with these students."""
     _, project = access.project(actor, course_id, project_id, teach=True)
+    # Shared, as for a deletion: closing waits, so members checked against an open
+    # project are never added to a closed (perhaps released) one.
+    project = access.hold(project)
     if member_ids:
         _members_may_change(project)
     members = _checked_members(project, member_ids, None)
@@ -307,6 +310,7 @@ def update_group(
     members of a closed project's group do not change (see ``_members_may_change``).
     """
     _, project = access.project(actor, course_id, project_id, teach=True)
+    project = access.hold(project)  # as in create_group
     group = access.group(project, group_id)
     if name is not None:
         _name_taken(project, name, group.id)
