@@ -166,6 +166,9 @@
         (project.max_group_size ? ", up to " + project.max_group_size + " members" : "") : "You form the groups"));
     const signUp = $("sign-up-form");
     clearProblems(signUp);
+    // A closed project's groups keep their members: who forms them matters again only
+    // once it is reopened (the summary above still says how they were formed).
+    signUp.hidden = project.status === "closed";
     signUp.elements.group_sign_up.checked = project.group_sign_up;
     signUp.elements.max_group_size.value = project.max_group_size === null ? "" : String(project.max_group_size);
     const actions = [];

@@ -155,6 +155,20 @@ def test_the_teacher_turns_sign_up_on_in_the_projects_settings(client, tool, wor
     assert (saved["group_sign_up"], saved["max_group_size"]) == (True, 4)
 
 
+def test_a_closed_project_does_not_offer_who_forms_its_groups(client, tool, world):
+    project = create_project(client, world, status="closed", group_sign_up=True)
+
+    with shown(tool, world.teacher) as view:
+        page = view.page
+        page.wait_for_selector(TEACHER_READY, timeout=20_000)
+        page.get_by_role("button", name="Build a bridge").click()
+        expect(page.locator("#project-settings")).to_contain_text("Students choose their own group")
+        expect(page.locator("#sign-up-form")).to_be_hidden()
+        page.get_by_role("button", name="Reopen").click()
+        expect(page.locator("#sign-up-form")).to_be_visible()
+    assert api_get(client, world, f"/{project['id']}")["status"] == "open"
+
+
 def test_a_new_project_can_let_students_choose_their_group(client, tool, world):
     with shown(tool, world.teacher) as view:
         page = view.page
