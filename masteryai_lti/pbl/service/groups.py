@@ -109,7 +109,8 @@ def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
     ]
 
 
-def _all_groups(project: Project) -> list[ProjectGroup]:
+def project_groups(project: Project) -> list[ProjectGroup]:
+    """The project's groups by name."""
     return list(
         db.session.scalars(
             select(ProjectGroup)
@@ -125,11 +126,11 @@ def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView
     reach = access.in_project(actor, course_id, project_id)
     project = reach.project
     if reach.teaches:
-        return _views(project, _all_groups(project))
+        return _views(project, project_groups(project))
     own = access.group_of_student(project.id, actor.user_id)
     if own is not None:
         return _views(project, [own])
-    return _views(project, _all_groups(project)) if sign_up_open(project) else []
+    return _views(project, project_groups(project)) if sign_up_open(project) else []
 
 
 def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:

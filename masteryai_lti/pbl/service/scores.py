@@ -43,7 +43,7 @@ from masteryai_lti.pbl.models import (
     ProjectGroup,
 )
 from masteryai_lti.pbl.service import access
-from masteryai_lti.pbl.service.groups import still_in_course
+from masteryai_lti.pbl.service.groups import project_groups, still_in_course
 
 _signals = Namespace()
 # sender: the project id; kwargs: course_id, scores (list of ReleasedScore).
@@ -136,16 +136,6 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
     return results
 
 
-def _groups(project: Project) -> list[ProjectGroup]:
-    return list(
-        db.session.scalars(
-            select(ProjectGroup)
-            .where(ProjectGroup.project_id == project.id)
-            .order_by(ProjectGroup.name, ProjectGroup.id)
-        )
-    )
-
-
 def _teachers_view(course: Course, project: Project) -> ProjectScores:
     """Every group's scores, and the course's students in no group."""
     grouped = set(
@@ -155,7 +145,7 @@ def _teachers_view(course: Course, project: Project) -> ProjectScores:
     return ProjectScores(
         project,
         project.scores_released_at is not None,
-        _results(project, _groups(project)),
+        _results(project, project_groups(project)),
         sorted(ungrouped),
     )
 
@@ -200,7 +190,7 @@ def release_scores(actor: Actor, course_id: int, project_id: int) -> list[Releas
         raise Conflict("Close the project before releasing its scores: peers may still rate.")
     released = [
         ReleasedScore(m.student_id, m.score, m.explanation)
-        for group in _results(project, _groups(project))
+        for group in _results(project, project_groups(project))
         for m in group.members
         if m.score is not None
     ]
