@@ -52,6 +52,9 @@ class TableRowSchema(Schema):
 class TableSchema(Schema):
     course_id = fields.Integer()
     as_of = fields.String()
+    time_zone = fields.String(
+        metadata={"description": "IANA zone the days are counted in (the institution's)."}
+    )
     weights = fields.Dict(keys=fields.String(), values=fields.Float())
     medians = fields.Dict(keys=fields.String(), values=fields.Float())
     total = fields.Integer()

@@ -21,6 +21,9 @@
 
   // A student never seen has no week to compare: "steady" would say they keep a pace.
   const weeklyActivity = row => row.no_activity ? "none yet" : row.trend;
+  // "America/New_York" reads as "America/New York"; UTC says where it is set, since a
+  // school that never chose one is counted in it.
+  const zoneName = zone => zone === "UTC" ? "UTC (the school's time zone is not set)" : zone.replace(/_/g, " ");
 
   function bandText(row) {
     return el("span", {"class": "band band-" + row.band}, points(row.score) + " · " + row.band);
@@ -83,7 +86,7 @@
     const table = reply.body;
     $("class").hidden = false;
     status.textContent = table.total || state.filter
-      ? "As of " + table.as_of + "."
+      ? "As of " + table.as_of + ", days counted in " + zoneName(table.time_zone) + "."
       : "No students yet: they appear here once they open the tool from the course, or once the roster is synced.";
     const caption = table.total + (table.total === 1 ? " student" : " students") +
       (state.filter ? " shown by this filter" : "");

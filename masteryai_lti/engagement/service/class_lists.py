@@ -11,6 +11,7 @@ from masteryai_lti.core.policy import Actor, ensure_can_teach, visible_course
 from masteryai_lti.courses.models import Course
 from masteryai_lti.courses.service import full_names
 from masteryai_lti.engagement.service.course_views import course_view
+from masteryai_lti.engagement.service.scoring_parameters import course_zone
 from masteryai_lti.extensions import db
 
 SORT_KEYS = {"score", "risk", "student_id", "days_since_active", "name"}
@@ -72,6 +73,9 @@ def class_table(
     return {
         "course_id": course_id,
         "as_of": view["as_of"],
+        # The zone the days are counted in: a teacher reading "as of" and "3 active days"
+        # sees whose days they are (an admin may not have set the school's yet).
+        "time_zone": course_zone(course_id).key,
         "weights": view["weights"],
         "medians": view["medians"],
         "total": total,

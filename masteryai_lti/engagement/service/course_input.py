@@ -28,10 +28,10 @@ from masteryai_lti.engagement.engine import (
 from masteryai_lti.engagement.models import EngagementDay, EngagementEvent, GradedItem
 from masteryai_lti.engagement.service.scoring_parameters import (
     _aware,
-    _course_zone,
     _day,
     _period_days,
     _weights_and_risk_settings,
+    course_zone,
 )
 from masteryai_lti.extensions import db
 
@@ -94,7 +94,7 @@ def load_course_input(
             )
         )
         # Due on the school's date: 22:00 in New York is due that evening, not the next day.
-        zone = _course_zone(course_id)
+        zone = course_zone(course_id)
         item_list = [
             DueItem(o, k, _day(due, zone), title, _aware(due).isoformat())
             for (o, k), (due, title) in sorted(due_by_item.items())

@@ -91,7 +91,7 @@ def institution_zone(institution_id: int, *, fresh: bool = False) -> ZoneInfo:
     return _zone(known[1])
 
 
-def _course_zone(course_id: int) -> ZoneInfo:
+def course_zone(course_id: int) -> ZoneInfo:
     """The time zone of the course's institution (UTC for a course that does not exist)."""
     institution_id = _course_institutions.get(course_id)
     if institution_id is None:
@@ -113,7 +113,7 @@ def _day(instant: datetime | str, zone: ZoneInfo) -> int:
 
 def _as_of(course_id: int, as_of: date | None) -> date:
     """The day scored: the one given, else today where the course's school is."""
-    return as_of or utcnow().astimezone(_course_zone(course_id)).date()
+    return as_of or utcnow().astimezone(course_zone(course_id)).date()
 
 
 def _period_days() -> int:

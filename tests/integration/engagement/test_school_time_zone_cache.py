@@ -84,3 +84,10 @@ def test_inline_the_recount_runs_at_once_and_puts_an_old_zone_day_right(app, sch
         moved = recount_days(school["id"])
     assert moved["events_moved"] == 1
     assert _days(app, school["course_id"]) == [(kid, date(2026, 12, 1)), (kid, date(2026, 12, 7))]
+
+
+def test_the_class_table_says_whose_days_it_counts(app, client, school):
+    url = f"/api/v1/courses/{school['course_id']}/engagement"
+    assert client.get(url, headers=school["teacher"]).get_json()["time_zone"] == "UTC"
+    _move(app, school, NEW_YORK)
+    assert client.get(url, headers=school["teacher"]).get_json()["time_zone"] == NEW_YORK

@@ -127,6 +127,10 @@ def test_teacher_reaches_at_risk_students_dates_the_assignment_and_imports_atten
     # A phone, in a timezone an hour ahead of UTC in winter.
     with landing_in_chromium(live_tool, landing, timezone_id="Europe/Berlin") as page:
         page.wait_for_selector("#engagement[data-ready=yes]", timeout=20_000)
+        # Whose days these are: the school has not chosen a zone, and the page says so.
+        assert "days counted in UTC (the school's time zone is not set)" in (
+            page.locator("#engagement-status").inner_text()
+        )
 
         # Who to reach out to: the student never seen, with a reason.
         flagged = page.locator("#at-risk-list > li")
