@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from blinker import Namespace
 from sqlalchemy import Select, event, select
@@ -299,6 +300,23 @@ def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
     for address, user_id in [*db.session.execute(accounts), *db.session.execute(mailboxes)]:
         email = address.removeprefix("mailto:").strip().lower()
         found.setdefault(email, set()).add(user_id)
+    return found
+
+
+def email_addresses(user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's e-mail address as a teacher knows it: the account's, else the first
+    the LMS gave (an ``mbox`` identity); users with neither are absent."""
+    ids = sorted(set(user_ids))
+    found: dict[int, str] = {}
+    if not ids:
+        return found
+    mailboxes = select(UserIdentity.user_id, UserIdentity.value).where(
+        UserIdentity.user_id.in_(ids), UserIdentity.kind == "mbox"
+    )
+    for user_id, address in db.session.execute(mailboxes.order_by(UserIdentity.id)):
+        found.setdefault(user_id, address.removeprefix("mailto:"))
+    accounts = select(User.id, User.email).where(User.id.in_(ids), User.email.is_not(None))
+    found.update(dict(db.session.execute(accounts).all()))
     return found
 
 

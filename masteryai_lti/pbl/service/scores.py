@@ -206,6 +206,7 @@ SCORE_SHEET_COLUMNS = (
     "group",
     "student",
     "student_id",
+    "email",
     "left_course",
     "group_score",
     "score",
@@ -250,6 +251,10 @@ def _sheet_rows(found: ProjectScores) -> list[list]:
     """Each group's scored members, then its members who left the course (no scores),
     then the students in no group by name."""
     rows: list[list] = []
+    # Another system knows students by address, not by this tool's ids.
+    emails = courses.email_addresses(
+        [u for g in found.groups for u in g.member_names] + list(found.ungrouped_student_ids)
+    )
     for group in found.groups:
         for m in group.members:
             rows.append(
@@ -257,6 +262,7 @@ def _sheet_rows(found: ProjectScores) -> list[list]:
                     group.name,
                     group.member_names.get(m.student_id) or "",
                     m.student_id,
+                    emails.get(m.student_id, ""),
                     "no",
                     _number(m.group_score),
                     _number(m.score),
@@ -269,11 +275,17 @@ def _sheet_rows(found: ProjectScores) -> list[list]:
             )
         for user_id in group.left_ids:
             name = group.member_names.get(user_id) or ""
-            rows.append([group.name, name, user_id, "yes", "", "", "", "no", LEFT_EXPLANATION])
+            rows.append(
+                [group.name, name, user_id, emails.get(user_id, ""), "yes"]
+                + ["", "", "", "no", LEFT_EXPLANATION]
+            )
     names = courses.full_names(found.ungrouped_student_ids)
     for user_id in sorted(found.ungrouped_student_ids, key=lambda u: (names.get(u) or "", u)):
         name = names.get(user_id) or ""
-        rows.append(["", name, user_id, "no", "", "", "", "no", NO_GROUP_EXPLANATION])
+        rows.append(
+            ["", name, user_id, emails.get(user_id, ""), "no"]
+            + ["", "", "", "no", NO_GROUP_EXPLANATION]
+        )
     return rows
 
 

@@ -23,6 +23,7 @@ COLUMNS = [
     "group",
     "student",
     "student_id",
+    "email",
     "left_course",
     "group_score",
     "score",
@@ -86,7 +87,14 @@ def rated(client, world):
     return project, red
 
 
-def test_the_sheet_holds_the_table_the_teacher_reads(client, world, rated):
+def _email(app, user_id: int) -> str:
+    from masteryai_lti.identity.models import User
+
+    with app.app_context():
+        return db.session.get(User, user_id).email
+
+
+def test_the_sheet_holds_the_table_the_teacher_reads(app, client, world, rated):
     project, red = rated
     ada, bea, cal, dee = world.student_ids
     response = _sheet(client, world, project)
@@ -102,6 +110,7 @@ def test_the_sheet_holds_the_table_the_teacher_reads(client, world, rated):
     for row, member in zip(rows[:3], group["members"], strict=True):
         assert row["group"] == "Red"
         assert row["student"] == member["name"]
+        assert row["email"] == _email(app, int(row["student_id"]))
         assert row["left_course"] == "no"
         assert float(row["group_score"]) == group["group_score"]["score"] == 75
         assert float(row["score"]) == member["score"]
@@ -113,6 +122,7 @@ def test_the_sheet_holds_the_table_the_teacher_reads(client, world, rated):
         "group": "",
         "student": "Dee",
         "student_id": str(dee),
+        "email": _email(app, dee),
         "left_course": "no",
         "group_score": "",
         "score": "",
@@ -122,7 +132,7 @@ def test_the_sheet_holds_the_table_the_teacher_reads(client, world, rated):
     }
 
 
-def test_released_scores_say_so_and_a_member_who_left_has_none(client, world, rated):
+def test_released_scores_say_so_and_a_member_who_left_has_none(app, client, world, rated):
     project, red = rated
     ada, bea, cal, dee = world.student_ids
     left = client.delete(f"/api/v1/courses/{world.course_id}/members/{bea}", headers=world.teacher)
@@ -143,6 +153,7 @@ def test_released_scores_say_so_and_a_member_who_left_has_none(client, world, ra
         "group": "Red",
         "student": "Bea",
         "student_id": str(bea),
+        "email": _email(app, bea),
         "left_course": "yes",
         "group_score": "",
         "score": "",
@@ -215,3 +226,26 @@ def test_the_openapi_document_offers_the_csv(client):
     assert "403" in operation["responses"]
     (fmt,) = [p for p in operation["parameters"] if p["name"] == "format"]
     assert fmt["in"] == "query" and fmt["schema"]["enum"] == ["json", "csv"]
+
+
+def test_a_student_without_an_account_address_has_the_one_their_lms_gave(app, client, world, rated):
+    """LMS users have no account e-mail of their own: the address from the launch or the
+    roster (an mbox identity) is the one a teacher knows them by."""
+    from masteryai_lti.identity.models import User, UserIdentity
+
+    project, _ = rated
+    dee = world.student_ids[3]
+    with app.app_context():
+        user = db.session.get(User, dee)
+        user.email = None
+        db.session.add(
+            UserIdentity(
+                institution_id=user.institution_id,
+                user_id=dee,
+                kind="mbox",
+                value="mailto:dee@lms.example",
+            )
+        )
+        db.session.commit()
+    rows = {int(r["student_id"]): r for r in _rows(_sheet(client, world, project))}
+    assert rows[dee]["email"] == "dee@lms.example"
