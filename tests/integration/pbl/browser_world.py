@@ -247,6 +247,22 @@ def shown(tool_url: str, landing: Landing, **context_options) -> Iterator[Shown]
     assert view.errors == [], view.errors
 
 
+# The projects panels' states, set by their scripts once loaded.
+TEACHER_READY = "#projects[data-state=ready]"
+STUDENT_READY = "#my-projects[data-state=ready]"
+PROJECT_LOADED = "#project[data-state=ready]:not([aria-busy])"
+
+
+def open_project(page, title: str = "Build a bridge") -> None:
+    """Pick the project on the teacher's panel and wait until it is loaded: its heading
+    shows at once, but its groups, evaluations and scores come later and redraw it (a
+    test that types in the meantime races with that)."""
+    page.wait_for_selector(TEACHER_READY, timeout=20_000)
+    page.get_by_role("button", name=title).click()
+    until_said(page, "#project-name", title)
+    page.wait_for_selector(PROJECT_LOADED, timeout=15_000)
+
+
 def until_said(page, selector: str, said: str) -> None:
     """Wait until the element's text starts with ``said`` (a status, a heading)."""
     page.wait_for_function(

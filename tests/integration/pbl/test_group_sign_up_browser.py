@@ -15,12 +15,15 @@ from tests.browser import BROWSER_MARKS
 from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     GOOD,
+    STUDENT_READY,
     STUDENTS,
+    TEACHER_READY,
     api_get,
     create_group,
     create_project,
     focused,
     no_sideways_scroll,
+    open_project,
     rate,
     shown,
     until_said,
@@ -31,8 +34,6 @@ expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
 
-TEACHER_READY = "#projects[data-state=ready]"
-STUDENT_READY = "#my-projects[data-state=ready]"
 
 lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
@@ -130,8 +131,7 @@ def test_the_teacher_turns_sign_up_on_in_the_projects_settings(client, tool, wor
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
+        open_project(page)
         form = page.locator("#sign-up-form")
         form.wait_for(timeout=15_000)
         expect(page.locator("#project-settings")).to_contain_text("You form the groups")
@@ -160,8 +160,7 @@ def test_a_closed_project_does_not_offer_who_forms_its_groups(client, tool, worl
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
+        open_project(page)
         expect(page.locator("#project-settings")).to_contain_text("Students choose their own group")
         expect(page.locator("#sign-up-form")).to_be_hidden()
         page.get_by_role("button", name="Reopen").click()

@@ -19,12 +19,14 @@ from tests.integration.pbl.browser_world import (
     FAIR,
     GOOD,
     STUDENTS,
+    TEACHER_READY,
     api_get,
     create_group,
     create_project,
     evaluate,
     focused,
     no_sideways_scroll,
+    open_project,
     placed_launch,
     rate,
     shown,
@@ -40,8 +42,6 @@ pytestmark = BROWSER_MARKS
 # The test LMS, the tool on loopback and the launched class (browser_world's fixtures).
 lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
-TEACHER_READY = "#projects[data-state=ready]"
-PROJECT_LOADED = "#project[data-state=ready]:not([aria-busy])"
 DEFAULT_KEYS = ["communication", "collaboration", "problem_solving"]
 # A rubric of one criterion, two levels: nothing like the default.
 DESIGN_RUBRIC = {
@@ -59,16 +59,6 @@ def _status(page, said: str) -> None:
     until_said(page, "#projects-status", said)
 
 
-def _open_project(page, title: str = "Build a bridge") -> None:
-    """Pick the project and wait until it is loaded: its heading shows at once, but its
-    groups, evaluations and scores come later and redraw it (a test that types in the
-    meantime races with that)."""
-    page.wait_for_selector(TEACHER_READY, timeout=20_000)
-    page.get_by_role("button", name=title).click()
-    until_said(page, "#project-name", title)
-    page.wait_for_selector(PROJECT_LOADED, timeout=15_000)
-
-
 def _field(form, criterion: int, name: str, level: int | None = None):
     """The editor's control for criterion ``criterion`` (1-based), or one of its levels."""
     group = form.get_by_role("group", name=re.compile(rf"^Criterion {criterion}\b"))
@@ -84,7 +74,7 @@ def test_a_teacher_edits_the_rubric_on_a_phone(client, tool, world):
     project = create_project(client, world)
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         expect(page.locator("#rubric-summary li")).to_have_count(3)
         expect(page.locator("#rubric-summary li").first).to_have_text(
             "Communication (weight 1): Beginning 1, Developing 2, Proficient 3, Exemplary 4"
@@ -164,7 +154,7 @@ def test_new_keys_are_unique_and_the_default_rubric_replaces_another(client, too
     project = create_project(client, world, rubric=DESIGN_RUBRIC)
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         page.locator("#rubric-edit").click()
         form = page.locator("#rubric-form")
         # Two new criteria named alike, one like the kept "design": three keys.
@@ -195,7 +185,7 @@ def test_a_rubric_used_for_an_evaluation_cannot_change(client, tool, world):
     red = create_group(client, world, project, "Red", ["ada", "ben"])
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         expect(page.locator("#rubric-locked")).to_be_hidden()
         page.locator("#rubric-edit").click()
         form = page.locator("#rubric-form")
@@ -225,7 +215,7 @@ def test_a_used_rubric_offers_its_wording_only(client, tool, world):
     rate(client, world, project, "ada", "ben", GOOD)
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         expect(page.locator("#rubric-locked")).to_contain_text("1 evaluation and 1 peer rating")
         page.get_by_role("button", name="Edit the rubric's wording").click()
         form = page.locator("#rubric-form")
@@ -276,7 +266,7 @@ def test_a_teacher_removes_evidence_withdraws_deletes_a_group_then_the_project(c
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         red_entry = page.locator(f'#group-list li[data-group="{red["id"]}"]')
         blue_entry = page.locator(f'#group-list li[data-group="{blue["id"]}"]')
 
@@ -365,7 +355,7 @@ def test_a_teacher_reads_each_groups_peer_ratings_one_by_one(client, tool, world
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        _open_project(page)
+        open_project(page)
         red_entry = page.locator(f'#group-list li[data-group="{red["id"]}"]')
         blue_entry = page.locator(f'#group-list li[data-group="{blue["id"]}"]')
         toggle = red_entry.get_by_role("button", name="Peer ratings")

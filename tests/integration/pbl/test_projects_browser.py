@@ -19,13 +19,16 @@ from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     FAIR,
     GOOD,
+    STUDENT_READY,
     STUDENTS,
+    TEACHER_READY,
     api_get,
     create_group,
     create_project,
     evaluate,
     focused,
     no_sideways_scroll,
+    open_project,
     placed_launch,
     rate,
     set_status,
@@ -39,8 +42,6 @@ expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
 
-TEACHER_READY = "#projects[data-state=ready]"
-STUDENT_READY = "#my-projects[data-state=ready]"
 HOSTILE_TITLE = '<img src=x onerror="window.injected=1">Bridge'
 
 
@@ -181,8 +182,7 @@ def test_the_teacher_reads_the_evidence_evaluates_closes_and_releases(client, to
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
+        open_project(page)
         group = page.locator(f'#group-list li[data-group="{red["id"]}"]')
         group.wait_for(timeout=15_000)
         expect(group.locator(".meta")).to_have_text("Not evaluated by you yet.")

@@ -16,6 +16,7 @@ from tests.integration.pbl import browser_world
 from tests.integration.pbl.browser_world import (
     FAIR,
     GOOD,
+    STUDENT_READY,
     STUDENTS,
     api_get,
     create_group,
@@ -23,6 +24,7 @@ from tests.integration.pbl.browser_world import (
     evaluate,
     focused,
     no_sideways_scroll,
+    open_project,
     rate,
     set_status,
     shown,
@@ -34,8 +36,6 @@ expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
 
-TEACHER_READY = "#projects[data-state=ready]"
-STUDENT_READY = "#my-projects[data-state=ready]"
 
 lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
@@ -122,8 +122,7 @@ def test_the_teacher_sees_who_left_in_the_group_and_the_scores_without_a_mark(cl
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
+        open_project(page)
         group = page.locator(f'#group-list li[data-group="{red["id"]}"]')
         group.wait_for(timeout=15_000)
         expect(group.locator(".group-line")).to_contain_text(f"{STUDENTS['cal']} (left the course)")

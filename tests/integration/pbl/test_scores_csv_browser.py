@@ -24,6 +24,7 @@ from tests.integration.pbl.browser_world import (
     create_project,
     evaluate,
     no_sideways_scroll,
+    open_project,
     rate,
     set_status,
     shown,
@@ -35,8 +36,6 @@ expect = playwright_api.expect
 
 pytestmark = BROWSER_MARKS
 
-TEACHER_READY = "#projects[data-state=ready]"
-PROJECT_READY = "#project[data-state=ready]"
 
 lms, tool, world = browser_world.lms, browser_world.tool, browser_world.world
 
@@ -64,9 +63,7 @@ def test_the_teacher_downloads_the_scores_as_csv(client, tool, world, closed):
 
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
-        page.wait_for_selector(PROJECT_READY, timeout=15_000)
+        open_project(page)
         button = page.get_by_role("button", name="Download scores (CSV)")
         expect(button).to_be_visible()
         with page.expect_download() as download:
@@ -93,9 +90,7 @@ def test_a_closed_project_s_group_with_members_offers_no_deletion(client, tool, 
     project, red, blue = closed
     with shown(tool, world.teacher) as view:
         page = view.page
-        page.wait_for_selector(TEACHER_READY, timeout=20_000)
-        page.get_by_role("button", name="Build a bridge").click()
-        page.wait_for_selector(PROJECT_READY, timeout=15_000)
+        open_project(page)
         red_entry = page.locator(f'#group-list li[data-group="{red["id"]}"]')
         blue_entry = page.locator(f'#group-list li[data-group="{blue["id"]}"]')
         expect(red_entry.get_by_role("button", name="Edit group")).to_be_visible()
