@@ -306,17 +306,15 @@ def student_ids_by_email(course_id: int) -> dict[str, set[int]]:
 def email_addresses(user_ids: Iterable[int]) -> dict[int, str]:
     """Each user's e-mail address as a teacher knows it: the account's, else the first
     the LMS gave (an ``mbox`` identity); users with neither are absent."""
-    ids = sorted(set(user_ids))
     found: dict[int, str] = {}
-    if not ids:
-        return found
-    mailboxes = select(UserIdentity.user_id, UserIdentity.value).where(
-        UserIdentity.user_id.in_(ids), UserIdentity.kind == "mbox"
-    )
-    for user_id, address in db.session.execute(mailboxes.order_by(UserIdentity.id)):
-        found.setdefault(user_id, address.removeprefix("mailto:"))
-    accounts = select(User.id, User.email).where(User.id.in_(ids), User.email.is_not(None))
-    found.update(dict(db.session.execute(accounts).all()))
+    for ids in _in_slices(user_ids):
+        mailboxes = select(UserIdentity.user_id, UserIdentity.value).where(
+            UserIdentity.user_id.in_(ids), UserIdentity.kind == "mbox"
+        )
+        for user_id, address in db.session.execute(mailboxes.order_by(UserIdentity.id)):
+            found.setdefault(user_id, address.removeprefix("mailto:"))
+        accounts = select(User.id, User.email).where(User.id.in_(ids), User.email.is_not(None))
+        found.update(dict(db.session.execute(accounts).all()))
     return found
 
 
@@ -337,16 +335,39 @@ def student_ids_by_lms_user_id(course_id: int) -> dict[str, set[int]]:
     return found
 
 
+def _in_slices(user_ids: Iterable[int], size: int = 1000):
+    """The distinct ids in sorted slices: SQLite caps the bound parameters of one
+    statement, so a whole class goes to an IN list a thousand at a time."""
+    wanted = sorted(set(user_ids))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
+
+
 def full_names(user_ids: list[int]) -> dict[int, str]:
     """Display names of these users (as the LMS or the account gave them)."""
-    wanted = sorted(set(user_ids))
     names: dict[int, str] = {}
-    # In slices: SQLite caps the number of bound parameters of one statement.
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start : start + 1000]
+    for chunk in _in_slices(user_ids):
         rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(chunk)))
         names.update({user_id: name for user_id, name in rows})
     return names
+
+
+def students_among(course_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users are active students of the course, the LMS's test student
+    included (as :func:`is_student` says of one)."""
+    found: set[int] = set()
+    for chunk in _in_slices(user_ids):
+        found.update(
+            db.session.scalars(
+                select(Enrollment.user_id).where(
+                    Enrollment.course_id == course_id,
+                    Enrollment.user_id.in_(chunk),
+                    Enrollment.role == "student",
+                    Enrollment.status == "active",
+                )
+            )
+        )
+    return found
 
 
 def is_institution_course(institution_id: int, course_id: int) -> bool:

@@ -6,7 +6,7 @@ course, or a draft seen by a student, is absent (404), as every id outside the
 actor's reach is.
 
 A use case resolves the actor's reach once, with :func:`in_course` or :func:`in_project`,
-and passes the answer along: asking again (``can_teach``) costs a query per question.
+and passes the answer along: asking the role again costs a query per question.
 """
 
 from __future__ import annotations
@@ -67,11 +67,6 @@ def in_project(actor: Actor, course_id: int, project_id: int, *, teach: bool = F
     if found.status == "draft" and not reach.teaches:
         raise NotFound("No such project in this course.")
     return Reach(reach.course, reach.teaches, found)
-
-
-def can_teach(actor: Actor, course: Course) -> bool:
-    """Whether the actor teaches ``course`` or administers its institution."""
-    return actor.is_admin or course_role(actor, course.id) == "teacher"
 
 
 def course(actor: Actor, course_id: int, *, teach: bool = False) -> Course:

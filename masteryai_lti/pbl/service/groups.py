@@ -32,13 +32,7 @@ def still_in_course(course_id: int, user_ids: Iterable[int]) -> set[int]:
 
     The others left it: their enrolment is inactive, or they were never enrolled.
     """
-    wanted = set(user_ids)
-    if not wanted:
-        return set()
-    # The class in one query; only the few outside it (the test student, those who
-    # left) are looked up one by one.
-    present = wanted & set(courses.student_ids(course_id))
-    return present | {u for u in wanted - present if courses.is_student(course_id, u)}
+    return courses.students_among(course_id, user_ids)
 
 
 @dataclass(frozen=True)
@@ -143,32 +137,29 @@ def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> G
     return _views(project, [group])[0]
 
 
-def _checked_members(project: Project, member_ids: list[int], group_id: int | None) -> list[int]:
+def _checked_members(
+    project: Project, member_ids: list[int], group_id: int | None, staying: set[int]
+) -> list[int]:
     """Distinct members, each a student of the course and in no other group of the project.
 
     A member of the group who has since left the course may stay in it (taking them
     out would take their ratings along); a student who left cannot join a group.
+    ``staying``: the group's members now (none for a new group).
     """
-    # The length first, and the class in one query: checking each id of a long list
+    # The length first, and the students in one query: checking each id of a long list
     # on its own would cost a query per id before refusing the list for its length.
     if len(member_ids) > MAX_GROUP_SIZE:
         raise ValidationFailed(
             "Some members cannot be in this group.",
             errors=[field_error("member_ids", f"At most {MAX_GROUP_SIZE} members.")],
         )
-    students = set(courses.student_ids(project.course_id)) if member_ids else set()
-    staying = set(access.member_ids(group_id)) if group_id is not None and member_ids else set()
+    students = courses.students_among(project.course_id, member_ids)
     errors = []
     seen: set[int] = set()
     for i, user_id in enumerate(member_ids):
         if user_id in seen:
             errors.append(field_error(f"member_ids[{i}]", "Listed twice."))
-        # The class leaves out the LMS's test student, who may still be placed.
-        elif (
-            user_id not in students
-            and user_id not in staying
-            and not courses.is_student(project.course_id, user_id)
-        ):
+        elif user_id not in students and user_id not in staying:
             errors.append(
                 field_error(
                     f"member_ids[{i}]",
@@ -281,7 +272,7 @@ def create_group(
     project = access.hold(project)
     if member_ids:
         _members_may_change(project)
-    members = _checked_members(project, member_ids, None)
+    members = _checked_members(project, member_ids, None, set())
     _name_taken(project, name, None)
     group = ProjectGroup(institution_id=project.institution_id, project_id=project.id, name=name)
     db.session.add(group)
@@ -320,7 +311,7 @@ def update_group(
         current = set(access.member_ids(group.id))
         if set(member_ids) != current:
             _members_may_change(project)
-        members = _checked_members(project, member_ids, group.id)
+        members = _checked_members(project, member_ids, group.id, current)
         remove_members(group, current - set(members))
         _add_members(project, group, [u for u in members if u not in current])
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
