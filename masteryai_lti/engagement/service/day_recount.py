@@ -13,12 +13,12 @@ import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, delete, extract, func, or_, select
+from sqlalchemy import BigInteger, Integer, case, cast, delete, extract, func, select
 from sqlalchemy import text as sql_text
 
 from masteryai_lti.courses.models import Course
 from masteryai_lti.engagement.models import EngagementDay, EngagementEvent
-from masteryai_lti.engagement.service.events import ROLLUP_COLUMNS
+from masteryai_lti.engagement.service.events import ROLLUP_COLUMNS, rollup_conditions
 from masteryai_lti.engagement.service.invalidation import _after_commit_invalidate
 from masteryai_lti.engagement.service.scoring_parameters import (
     ZONE_CACHE_SECONDS,
@@ -124,15 +124,7 @@ def _day_expression(occurred_at, spans: list[tuple[datetime, int]]):
 def _rebuild_rollup(courses) -> None:
     """The daily rollup of these courses, recounted from their events."""
     ev, days = EngagementEvent, EngagementDay
-    graded_quiz = and_(ev.kind == "quiz", ev.due_at.is_not(None))
-    counted = {
-        "attendance": ev.kind == "attendance",
-        "submission": or_(ev.kind == "submission", graded_quiz),
-        "quiz": and_(ev.kind == "quiz", ev.due_at.is_(None)),
-        "interaction": ev.kind == "interaction",
-        "resource_view": ev.kind == "resource_view",
-        "launch": ev.kind == "launch",
-    }
+    counted = rollup_conditions(ev.kind, ev.due_at)
     db.session.execute(delete(days).where(days.course_id.in_(courses)))
     db.session.execute(
         days.__table__.insert().from_select(

@@ -78,8 +78,6 @@ def record_events(institution_id: int, events: list[dict], *, commit: bool = Tru
                 "created_at": utcnow(),
             }
         )
-    if not rows:
-        return 0
     dialect = db.session.get_bind().dialect.name
     connection = db.session.connection()
     # RETURNING yields only the rows really inserted (duplicates are skipped).
@@ -226,15 +224,7 @@ def _one_event_statement():
         .returning(table.c.course_id, table.c.user_id, table.c.day, table.c.kind, table.c.due_at)
         .cte("fresh")
     )
-    graded_quiz = (fresh.c.kind == "quiz") & fresh.c.due_at.is_not(None)
-    counted = {
-        "attendance": fresh.c.kind == "attendance",
-        "submission": (fresh.c.kind == "submission") | graded_quiz,
-        "quiz": (fresh.c.kind == "quiz") & fresh.c.due_at.is_(None),
-        "interaction": fresh.c.kind == "interaction",
-        "resource_view": fresh.c.kind == "resource_view",
-        "launch": fresh.c.kind == "launch",
-    }
+    counted = rollup_conditions(fresh.c.kind, fresh.c.due_at)
     days = EngagementDay.__table__
     rollup = pg_insert(days).from_select(
         ["course_id", "user_id", "day", *ROLLUP_COLUMNS],
@@ -252,6 +242,21 @@ def _one_event_statement():
     return select(
         fresh.c.course_id, fresh.c.user_id, fresh.c.day, fresh.c.kind, fresh.c.due_at
     ).add_cte(rollup.cte("rolled_up"))
+
+
+def rollup_conditions(kind, due_at) -> dict:
+    """SQL conditions on an event's ``kind`` and ``due_at`` columns, one per rollup
+    column: which column an event counts in (`_rollup_column`, in SQL), for the
+    one-statement insert and for a rollup rebuilt from the events."""
+    graded_quiz = (kind == "quiz") & due_at.is_not(None)
+    return {
+        "attendance": kind == "attendance",
+        "submission": (kind == "submission") | graded_quiz,
+        "quiz": (kind == "quiz") & due_at.is_(None),
+        "interaction": kind == "interaction",
+        "resource_view": kind == "resource_view",
+        "launch": kind == "launch",
+    }
 
 
 def _rollup_column(kind: str, due_at) -> str:

@@ -51,11 +51,6 @@ def _weights_and_risk_settings(course_id: int) -> tuple[dict, RiskSettings]:
     return dict(s.weights), RiskSettings(s.flag_at, s.clear_below, s.outcome_rate)
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 # A school's zone is set once, when it starts; reading it from the database for every
 # event and every view was two more queries on the live path (the bench's event p50
 # went from 6.4 to 12.4 ms). Each process keeps what it read for this long; a change
@@ -88,7 +83,7 @@ def institution_zone(institution_id: int, *, fresh: bool = False) -> ZoneInfo:
         )
         known = (now, name or "UTC")
         _zones[institution_id] = known
-    return _zone(known[1])
+    return ZoneInfo(known[1])
 
 
 def course_zone(course_id: int) -> ZoneInfo:
@@ -99,7 +94,7 @@ def course_zone(course_id: int) -> ZoneInfo:
             select(Course.institution_id).where(Course.id == course_id)
         )
         if institution_id is None:
-            return _zone("UTC")
+            return ZoneInfo("UTC")
         if len(_course_institutions) >= _COURSES_KEPT:
             _course_institutions.clear()
         _course_institutions[course_id] = institution_id
