@@ -372,15 +372,10 @@ def deliver(
             entry.lineitem_url = resolve_line_item(client, link, entry.payload)
         response = grading.send_score(client, entry.lineitem_url, entry.payload)
     except PlatformServiceError as exc:
-        entry.last_error = exc.reason
         entry.last_status_code = exc.status
-        if exc.retryable and entry.attempts < MAX_ATTEMPTS:
-            entry.status = "pending"
-            entry.next_attempt_at = now + retry_delay(entry.attempts, entry.id)
-        else:
-            entry.status = "failed"
-            if exc.retryable:
-                entry.last_error = f"gave up after {entry.attempts} attempts: {exc.reason}"
+        entry.last_error = _failure_note(exc, entry.attempts)
+        for name, value in _after_failure(entry.attempts, entry.id, now, exc.retryable).items():
+            setattr(entry, name, value)
         log.warning("score %s not delivered (%s): %s", entry.id, entry.status, exc.reason)
     else:
         entry.status = "sent"
@@ -391,17 +386,29 @@ def deliver(
     return entry.status
 
 
+def _after_failure(attempts: int, row_id: int, now: datetime, retryable: bool) -> dict:
+    """A failed attempt's new status (and when to try again): a score or a line item
+    update is retried with back-off until MAX_ATTEMPTS, a refusal never."""
+    if retryable and attempts < MAX_ATTEMPTS:
+        return {"status": "pending", "next_attempt_at": now + retry_delay(attempts, row_id)}
+    return {"status": "failed"}
+
+
+def _failure_note(exc: PlatformServiceError, attempts: int) -> str:
+    """What the teacher reads of a platform's failure: the reason, and that we gave up."""
+    if exc.retryable and attempts >= MAX_ATTEMPTS:
+        return f"gave up after {attempts} attempts: {exc.reason}"
+    return exc.reason
+
+
 def _count_internal_failure(row, now: datetime, exc: Exception) -> str:
     """Count an unexpected error as an attempt of a score or line item row, so a
     poisonous row ends up failed instead of being retried for ever; commits."""
     row.attempts += 1
     row.last_error = f"internal error: {type(exc).__name__}: {exc}"[:1000]
     row.last_status_code = None
-    if row.attempts < MAX_ATTEMPTS:
-        row.status = "pending"
-        row.next_attempt_at = now + retry_delay(row.attempts, row.id)
-    else:
-        row.status = "failed"
+    for name, value in _after_failure(row.attempts, row.id, now, retryable=True).items():
+        setattr(row, name, value)
     db.session.commit()
     return row.status
 
@@ -417,10 +424,6 @@ def _drain_client(
             raise PlatformServiceError("the platform registration was removed", retryable=False)
         client = clients[registration_id] = service_client_for(registration, http=http, clock=clock)
     return client
-
-
-def _record_internal_failure(entry_id: int, now: datetime, exc: Exception) -> str:
-    return _count_internal_failure(db.session.get(ScoreOutboxEntry, entry_id), now, exc)
 
 
 def drain_outbox(
@@ -469,7 +472,8 @@ def drain_outbox(
         except Exception as exc:  # a bug or a database hiccup must not stall the other scores
             db.session.rollback()
             log.exception("score %s: delivery raised", entry_id)
-            status = _record_internal_failure(entry_id, moment, exc)
+            entry = db.session.get(ScoreOutboxEntry, entry_id)
+            status = _count_internal_failure(entry, moment, exc)
             report_lists = {"pending": report.retrying, "failed": report.failed}
             report_lists[status].append(entry_id)
             continue
@@ -659,13 +663,11 @@ def deliver_line_item_update(
     try:
         _send_line_item_update(row, {} if clients is None else clients, http, clock)
     except PlatformServiceError as exc:
-        outcome = {"last_error": exc.reason, "last_status_code": exc.status}
-        if exc.retryable and attempts < MAX_ATTEMPTS:
-            outcome.update(status="pending", next_attempt_at=now + retry_delay(attempts, row.id))
-        else:
-            outcome["status"] = "failed"
-            if exc.retryable:
-                outcome["last_error"] = f"gave up after {attempts} attempts: {exc.reason}"
+        outcome = {
+            "last_error": _failure_note(exc, attempts),
+            "last_status_code": exc.status,
+            **_after_failure(attempts, row.id, now, exc.retryable),
+        }
         log.warning(
             "line item update %s not delivered (%s): %s", row.id, outcome["status"], exc.reason
         )
