@@ -74,7 +74,9 @@ def sign_up_open(project: Project) -> bool:
     return project.group_sign_up and project.status == "open"
 
 
-def _views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
+def group_views(project: Project, groups: list[ProjectGroup]) -> list[GroupView]:
+    """The groups with their members, names, who left the course and room left, read
+    for all of them at once."""
     if not groups:
         return []
     rows = db.session.execute(
@@ -120,11 +122,11 @@ def list_groups(actor: Actor, course_id: int, project_id: int) -> list[GroupView
     reach = access.in_project(actor, course_id, project_id)
     project = reach.project
     if reach.teaches:
-        return _views(project, project_groups(project))
+        return group_views(project, project_groups(project))
     own = access.group_of_student(project.id, actor.user_id)
     if own is not None:
-        return _views(project, [own])
-    return _views(project, project_groups(project)) if sign_up_open(project) else []
+        return group_views(project, [own])
+    return group_views(project, project_groups(project)) if sign_up_open(project) else []
 
 
 def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> GroupView:
@@ -134,7 +136,7 @@ def get_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> G
     group = access.group(project, group_id)
     if not reach.teaches and actor.user_id not in access.member_ids(group.id):
         raise NotFound("No such group in this project.")
-    return _views(project, [group])[0]
+    return group_views(project, [group])[0]
 
 
 def _checked_members(
@@ -283,7 +285,7 @@ def create_group(
         raise Conflict("A group of that name was just made.") from None
     _add_members(project, group, members)
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
-    return _views(project, [group])[0]
+    return group_views(project, [group])[0]
 
 
 def update_group(
@@ -315,7 +317,7 @@ def update_group(
         remove_members(group, current - set(members))
         _add_members(project, group, [u for u in members if u not in current])
     _commit_or_conflict("A group of that name exists, or a student was just placed elsewhere.")
-    return _views(project, [group])[0]
+    return group_views(project, [group])[0]
 
 
 def delete_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> None:

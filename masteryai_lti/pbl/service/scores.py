@@ -37,13 +37,12 @@ from masteryai_lti.extensions import db
 from masteryai_lti.pbl import scoring
 from masteryai_lti.pbl.models import (
     GroupEvaluation,
-    GroupMember,
     PeerEvaluation,
     Project,
     ProjectGroup,
 )
 from masteryai_lti.pbl.service import access
-from masteryai_lti.pbl.service.groups import project_groups, still_in_course
+from masteryai_lti.pbl.service.groups import group_views, project_groups
 
 _signals = Namespace()
 # sender: the project id; kwargs: course_id, scores (list of ReleasedScore).
@@ -90,13 +89,8 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
     rubric = access.rubric_of(project)
     settings = access.settings_of(project)
     ids = [g.id for g in groups]
-    members: dict[int, list[int]] = defaultdict(list)
-    for group_id, user_id in db.session.execute(
-        select(GroupMember.group_id, GroupMember.user_id)
-        .where(GroupMember.group_id.in_(ids))
-        .order_by(GroupMember.user_id)
-    ):
-        members[group_id].append(user_id)
+    # Members, their names and who left the course, as the groups' views read them.
+    views = group_views(project, groups)
     teacher: dict[int, list[dict]] = defaultdict(list)
     feedback: dict[int, list[str]] = defaultdict(list)
     for row in db.session.scalars(
@@ -113,14 +107,11 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
         peers[row.group_id].append(
             scoring.PeerRating(row.rater_id, row.ratee_id, score(row.ratings))
         )
-    everyone = [u for group in members.values() for u in group]
-    names = courses.full_names(everyone)
-    present = still_in_course(project.course_id, everyone)
     results = []
-    for g in groups:
+    for g, view in zip(groups, views, strict=True):
         group_score = scoring.group_score(rubric, teacher[g.id])
         # Only the members who count: the engine ignores ratings by or of anyone else.
-        counting = [u for u in members[g.id] if u in present]
+        counting = [u for u in view.member_ids if u not in view.left_ids]
         individual = scoring.individual_scores(group_score.score, counting, peers[g.id], settings)
         results.append(
             GroupResult(
@@ -128,9 +119,9 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
                 g.name,
                 group_score,
                 individual,
-                {u: names.get(u, "") for u in members[g.id]},
+                view.member_names,
                 feedback[g.id],
-                [u for u in members[g.id] if u not in present],
+                [u for u in view.member_ids if u in view.left_ids],
             )
         )
     return results
@@ -138,15 +129,11 @@ def _results(project: Project, groups: list[ProjectGroup]) -> list[GroupResult]:
 
 def _teachers_view(course: Course, project: Project) -> ProjectScores:
     """Every group's scores, and the course's students in no group."""
-    grouped = set(
-        db.session.scalars(select(GroupMember.user_id).where(GroupMember.project_id == project.id))
-    )
+    results = _results(project, project_groups(project))
+    grouped = {u for result in results for u in result.member_names}
     ungrouped = [s for s in courses.student_ids(course.id) if s not in grouped]
     return ProjectScores(
-        project,
-        project.scores_released_at is not None,
-        _results(project, project_groups(project)),
-        sorted(ungrouped),
+        project, project.scores_released_at is not None, results, sorted(ungrouped)
     )
 
 

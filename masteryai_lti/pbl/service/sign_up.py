@@ -20,7 +20,7 @@ from masteryai_lti.core.policy import Actor
 from masteryai_lti.extensions import db
 from masteryai_lti.pbl.models import GroupMember, Project, ProjectGroup
 from masteryai_lti.pbl.service import access
-from masteryai_lti.pbl.service.groups import GroupView, capacity, get_group, remove_members
+from masteryai_lti.pbl.service.groups import GroupView, capacity, group_views, remove_members
 
 
 def _student_in_project(actor: Actor, course_id: int, project_id: int):
@@ -75,7 +75,7 @@ def join_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> 
     _sign_up_allowed(project, "joins")
     own = access.group_of_student(project.id, actor.user_id)
     if own is not None and own.id == group.id:
-        return get_group(actor, course.id, project.id, group.id)
+        return group_views(project, [group])[0]
     if own is not None:
         raise Conflict(
             "A student works in one group per project: leave your group first.",
@@ -96,7 +96,8 @@ def join_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> 
         # A teacher placed them at the same moment (teachers do not take the lock).
         db.session.rollback()
         raise Conflict("You were just placed in a group of this project.") from None
-    return get_group(actor, course.id, project.id, group.id)
+    # A member now: their own group, without asking for their reach again.
+    return group_views(project, [group])[0]
 
 
 def leave_group(actor: Actor, course_id: int, project_id: int, group_id: int) -> None:
