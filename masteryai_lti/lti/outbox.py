@@ -192,6 +192,9 @@ class RecordedScores:
 
     entries: list[ScoreOutboxEntry] = field(default_factory=list)
     refused: dict[int, ValidationFailed] = field(default_factory=dict)
+    # Of the refused, those with no account on the link's LMS (never launched from it,
+    # or a MasteryAI-only account): skipped rather than wrong.
+    unknown: set[int] = field(default_factory=set)
 
 
 def record_score(
@@ -259,6 +262,7 @@ def record_scores(
     for score in scores:
         if score.user_id not in subs:
             recorded.refused[score.user_id] = _unknown_to_platform()
+            recorded.unknown.add(score.user_id)
     previous = dict(
         db.session.execute(
             select(ScoreOutboxEntry.lti_user_id, func.max(ScoreOutboxEntry.score_timestamp))

@@ -30,7 +30,7 @@ import logging
 
 from sqlalchemy import select
 
-from masteryai_lti.core.errors import Conflict, NotFound, ValidationFailed
+from masteryai_lti.core.errors import Conflict, NotFound
 from masteryai_lti.extensions import db, jobs
 from masteryai_lti.lti import grading, outbox
 from masteryai_lti.lti.deep_linking import Placeable, register_placeable_provider
@@ -223,12 +223,6 @@ def project_links(course_id: int, project_id: int) -> list[ResourceLink]:
     return [link for link in links if placed_project_id(link.target) == project_id]
 
 
-def _unknown_to_lms(error: ValidationFailed) -> bool:
-    # outbox.record_scores names ``user_id`` when the student has no identity on the
-    # link's platform (never launched it, or a MasteryAI-only account).
-    return any(e.get("path") == "user_id" for e in error.errors or [])
-
-
 @project_scores_released.connect
 def post_released_project_scores(
     project_id: int, *, course_id: int, scores: list[ReleasedScore], **_later
@@ -267,10 +261,10 @@ def post_released_project_scores(
         except (Conflict, NotFound) as exc:
             log.warning("project %s: link %s takes no score: %s", project_id, link.id, exc)
             continue
-        unknown = sum(_unknown_to_lms(exc) for exc in recorded.refused.values())
+        unknown = len(recorded.unknown)
         refused = len(recorded.refused) - unknown
         for student_id, exc in recorded.refused.items():
-            if not _unknown_to_lms(exc):
+            if student_id not in recorded.unknown:
                 log.warning(
                     "project %s: score of student %s refused: %s", project_id, student_id, exc
                 )
