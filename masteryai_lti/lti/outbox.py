@@ -303,15 +303,19 @@ def _line_item_spec(link: ResourceLink, payload: dict) -> grading.LineItemSpec:
     )
 
 
+def _known_line_item_url(link: ResourceLink) -> str | None:
+    """The link's line item as the tool already knows it: the one its launches named
+    (AGS §3.1: the platform made it for this link), else the one scores went to."""
+    return link.ags_lineitem_url or db.session.scalar(
+        select(GradedLineItem.lineitem_url).where(GradedLineItem.resource_link_pk == link.id)
+    )
+
+
 def resolve_line_item(client: PlatformServiceClient, link: ResourceLink, payload: dict) -> str:
     """The line item URL for a link: the launch's, the one found/created before, or a new one."""
-    if link.ags_lineitem_url:
-        return link.ags_lineitem_url
-    known = db.session.scalar(
-        select(GradedLineItem).where(GradedLineItem.resource_link_pk == link.id)
-    )
-    if known is not None:
-        return known.lineitem_url
+    known = _known_line_item_url(link)
+    if known:
+        return known
     endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint) or grading.AgsEndpoint(())
     spec = _line_item_spec(link, payload)
     url = grading.find_or_create_line_item(client, endpoint, spec)
@@ -613,9 +617,7 @@ def _claim_line_item_update(update_id: int, now: datetime) -> int | None:
 def _line_item_url(client: PlatformServiceClient, link: ResourceLink) -> str | None:
     """The link's line item: the launch's, the one scores went to, or the platform's
     for the link; never a new one (a column nobody made is not the tool's to add)."""
-    known = link.ags_lineitem_url or db.session.scalar(
-        select(GradedLineItem.lineitem_url).where(GradedLineItem.resource_link_pk == link.id)
-    )
+    known = _known_line_item_url(link)
     if known:
         return known
     endpoint = grading.AgsEndpoint.from_claim(link.ags_endpoint) or grading.AgsEndpoint(())
