@@ -18,8 +18,10 @@ window.MasteryDashboard = (function () {
     return node;
   }
 
+  // `options.asFile`: a successful reply comes back as a Blob with its headers (a
+  // download); a failed one as any other, its problem in `body`.
   async function api(path, options) {
-    const init = Object.assign({}, options || {});
+    const {asFile, ...init} = options || {};
     init.headers = Object.assign({"Authorization": session.authorization}, init.headers || {});
     let reply;
     try {
@@ -27,11 +29,19 @@ window.MasteryDashboard = (function () {
     } catch (error) {
       return {ok: false, status: 0, body: {detail: "The tool cannot be reached; check your connection and try again."}};
     }
-    const body = reply.status === 204 ? null : await reply.json().catch(() => null);
     if (reply.status === 401) {
       return {ok: false, status: 401, body: {detail: "Your session has expired: open the tool again from your course."}};
     }
+    if (asFile && reply.ok) {
+      return {ok: true, status: reply.status, blob: await reply.blob(), headers: reply.headers};
+    }
+    const body = reply.status === 204 ? null : await reply.json().catch(() => null);
     return {ok: reply.ok, status: reply.status, body: body};
+  }
+
+  // The options of a request sending `body` as JSON.
+  function json(method, body) {
+    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
   }
 
   // A problem+json body as text: what was wrong, then each field's message.
@@ -154,6 +164,6 @@ window.MasteryDashboard = (function () {
     text.after(chart, el("p", {"class": "muted legend"}, legend));
   }
 
-  return {session, base, FACTOR_NAMES, el, api, problemNode, percent, points, lastActive, factorRows, missingItems,
+  return {session, base, FACTOR_NAMES, el, api, json, problemNode, percent, points, lastActive, factorRows, missingItems,
     showHistory, localTime};
 })();

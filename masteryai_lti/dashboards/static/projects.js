@@ -6,7 +6,7 @@
 // page's Content-Security-Policy needs no inline script for it.
 window.MasteryProjects = (function () {
   "use strict";
-  const {session, base, el, problemNode, points, localTime} = window.MasteryDashboard;
+  const {el, api, json, problemNode, points, localTime} = window.MasteryDashboard;
 
   const count = (n, one, many) => n + " " + (n === 1 ? one : many);
   // Scores as the API publishes them and the explanations quote them: two decimals at most.
@@ -14,10 +14,6 @@ window.MasteryProjects = (function () {
   // Only web addresses become links: the API accepts no other, and a javascript: or
   // data: address must never be one click away.
   const webAddress = url => /^https?:\/\//i.test(url || "");
-
-  function json(method, body) {
-    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
-  }
 
   function size(bytes) {
     if (bytes >= 1024 * 1024) return points(bytes / 1024 / 1024) + " MiB";
@@ -95,26 +91,18 @@ window.MasteryProjects = (function () {
   }
 
   // The name a reply's Content-Disposition gives its file (the server's name for it).
-  function attachmentName(reply) {
-    const found = /filename="([^"]+)"/.exec(reply.headers.get("Content-Disposition") || "");
+  function attachmentName(headers) {
+    const found = /filename="([^"]+)"/.exec(headers.get("Content-Disposition") || "");
     return found ? found[1] : null;
   }
 
   // Fetches `path` with the session's token and saves it as `name` (null: the name the
   // reply gives it) through an object URL, as a link's download would.
   async function downloadFile(path, name, result) {
-    let reply;
-    try {
-      reply = await fetch(base + path, {headers: {"Authorization": session.authorization}});
-    } catch (error) {
-      return result.replaceChildren(problemNode({detail: "The tool cannot be reached; check your connection and try again."}));
-    }
-    if (reply.status === 401) {
-      return result.replaceChildren(problemNode({detail: "Your session has expired: open the tool again from your course."}));
-    }
-    if (!reply.ok) return result.replaceChildren(problemNode(await reply.json().catch(() => null)));
-    const saved = name || attachmentName(reply) || "download";
-    const url = URL.createObjectURL(await reply.blob());
+    const reply = await api(path, {asFile: true});
+    if (!reply.ok) return result.replaceChildren(problemNode(reply.body));
+    const saved = name || attachmentName(reply.headers) || "download";
+    const url = URL.createObjectURL(reply.blob);
     const link = el("a", {"href": url, "download": saved});
     document.body.append(link);
     link.click();
@@ -183,5 +171,5 @@ window.MasteryProjects = (function () {
   }
 
   return {count, mark, webAddress, json, localTime, size, rubricFieldsets, chosenRatings, evidenceContent,
-    downloadEvidence, downloadFile, clearProblems, fieldFor, showProblems};
+    downloadEvidence, downloadFile, clearProblems, showProblems};
 })();

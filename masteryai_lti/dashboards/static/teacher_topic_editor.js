@@ -6,7 +6,7 @@
 // says so and offers the API's copy instead.
 (function () {
   "use strict";
-  const {session, base, el, api, problemNode} = window.MasteryDashboard;
+  const {session, base, el, api, json, problemNode} = window.MasteryDashboard;
   const root = document.getElementById("topic-editor");
   if (!base || !root) return;
   const $ = id => document.getElementById(id);
@@ -27,10 +27,6 @@
 
   function announce(text) {
     $("editor-status").textContent = text;
-  }
-
-  function json(method, body) {
-    return {method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
   }
 
   // -- loading ---------------------------------------------------------------------------
