@@ -98,20 +98,10 @@ def declare_from_lms(course: Course, object_id: str, due: str | None, title: str
     declared nothing, so there is nothing to withdraw. Anything else that is not ISO
     8601 changes nothing. Joins the caller's transaction.
     """
-    existing = db.session.scalar(
-        select(GradedItem).where(
-            GradedItem.course_id == course.id,
-            GradedItem.object_id == object_id,
-            GradedItem.kind == "submission",
-        )
-    )
+    existing = _submission_item(course, object_id)
     value = (due or "").strip()
     if not value or value.startswith("$"):
-        if existing is None or existing.source != LMS:
-            return False
-        set_due_date(course.id, object_id, "submission", None)
-        db.session.delete(existing)
-        return True
+        return _withdraw(course, existing, LMS)
     try:
         due_at = _utc(datetime.fromisoformat(value))
     except (ValueError, OverflowError):  # not ISO 8601, or past year 9999 once in UTC
@@ -132,16 +122,27 @@ def keep_feature_item(
     if due_at is not None:
         declare_item(course, object_id, "submission", _utc(due_at), title, source)
         return
-    existing = db.session.scalar(
+    _withdraw(course, _submission_item(course, object_id), source)
+
+
+def _submission_item(course: Course, object_id: str) -> GradedItem | None:
+    return db.session.scalar(
         select(GradedItem).where(
             GradedItem.course_id == course.id,
             GradedItem.object_id == object_id,
             GradedItem.kind == "submission",
         )
     )
-    if existing is not None and existing.source == source:
-        set_due_date(course.id, object_id, "submission", None)
-        db.session.delete(existing)
+
+
+def _withdraw(course: Course, item: GradedItem | None, source: str) -> bool:
+    """Withdraw the item's due date and the item, if ``source`` declared it (a date
+    another source gave stays); returns whether it did."""
+    if item is None or item.source != source:
+        return False
+    set_due_date(course.id, item.object_id, "submission", None)
+    db.session.delete(item)
+    return True
 
 
 def declare_item(
