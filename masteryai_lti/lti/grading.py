@@ -198,6 +198,13 @@ def line_item_payload(spec: LineItemSpec) -> dict:
     return payload
 
 
+def check_owned_fields(changes: dict) -> None:
+    """Refuse changes to line item fields the tool does not own (ValueError)."""
+    unknown = set(changes) - set(OWNED_LINE_ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"not a line item field the tool changes: {sorted(unknown)}")
+
+
 def updated_line_item(current: dict, changes: dict) -> dict:
     """The line item to PUT back: ``current`` as the platform sent it, with only the
     fields in ``changes`` (those of :data:`OWNED_LINE_ITEM_FIELDS`) changed.
@@ -207,9 +214,7 @@ def updated_line_item(current: dict, changes: dict) -> dict:
     goes back unchanged. ``endDateTime`` is optional: None removes the end date by
     leaving the field out of the whole resource.
     """
-    unknown = set(changes) - set(OWNED_LINE_ITEM_FIELDS)
-    if unknown:
-        raise ValueError(f"not a line item field the tool changes: {sorted(unknown)}")
+    check_owned_fields(changes)
     body = dict(current)
     if "label" in changes:
         label = str(changes["label"] or "").strip()

@@ -578,9 +578,7 @@ def record_line_item_update(
     if not changes:
         db.session.rollback()
         return None
-    unknown = set(changes) - set(grading.OWNED_LINE_ITEM_FIELDS)
-    if unknown:
-        raise ValueError(f"not a line item field the tool changes: {sorted(unknown)}")
+    grading.check_owned_fields(changes)
     # Sent changes are on the platform already; unsent ones still have to go.
     row.changes = dict(changes) if row.status == "sent" else {**row.changes, **changes}
     row.revision += 1
